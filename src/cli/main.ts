@@ -1,0 +1,68 @@
+// The `rlhf-lab` command line: headless runs of the lab's engine through Dawn (WebGPU in Node).
+// Every command accepts --json and then prints one JSON object as its last line.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { gpuCommand } from './gpu-command.ts';
+
+export interface CommandContext {
+  /** Options parsed by node:util parseArgs; unknown options are rejected there. */
+  values: Record<string, string | boolean | undefined>;
+  positionals: string[];
+  json: boolean;
+  /** Human-readable progress and results (stderr when --json, so stdout ends with the JSON line). */
+  log(message: string): void;
+}
+
+type Command = { summary: string; options: NonNullable<ParseArgsConfig['options']>; run(context: CommandContext): Promise<unknown> };
+
+const COMMANDS: Record<string, Command> = {
+  gpu: {
+    summary: 'print the WebGPU adapter, limits and features as JSON (--check also runs the matmul self-check)',
+    options: { check: { type: 'boolean' } },
+    run: gpuCommand,
+  },
+};
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, command]) => `  ${name.padEnd(10)} ${command.summary}`);
+  return [
+    'usage: rlhf-lab <command> [options] [--json]',
+    '',
+    'commands:',
+    ...lines,
+    '',
+    'environment: RLHF_LAB_WEBGPU=swiftshader|llvmpipe|native picks the Dawn backend (default swiftshader).',
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  const command = name ? COMMANDS[name] : undefined;
+  if (!command) {
+    console.error(name && name !== '--help' ? `unknown command: ${name}\n\n${usage()}` : usage());
+    return name && name !== '--help' ? 2 : 0;
+  }
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args: rest, options: { ...command.options, json: { type: 'boolean' } }, allowPositionals: true });
+  } catch (error) {
+    console.error(`rlhf-lab ${name}: ${(error as Error).message}`);
+    return 2;
+  }
+  const json = parsed.values.json === true;
+  const context: CommandContext = {
+    values: parsed.values as CommandContext['values'],
+    positionals: parsed.positionals,
+    json,
+    log: (message) => (json ? console.error(message) : console.log(message)),
+  };
+  try {
+    const result = await command.run(context);
+    console.log(JSON.stringify(result, null, json ? undefined : 2));
+    return 0;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(`rlhf-lab ${name}: ${message}`);
+    if (json) console.log(JSON.stringify({ error: message }));
+    return 1;
+  }
+}

@@ -1,0 +1,91 @@
+// Tiled, register-blocked matrix multiply with optional bias and accumulation:
+//   out (M,N) = opA(a) (M,K) @ opB(b) (K,N) [+ bias (N)] [+ out (M,N)]
+// opA(a) = a stored (M,K), or a stored (K,M) when TRANS_A; opB(b) = b stored (K,N), or (N,K) when TRANS_B.
+// A 16x16 workgroup computes a 64x64 output tile; each invocation holds a 4x4 block in registers,
+// with rows and columns strided by 16 so neighbouring invocations touch neighbouring addresses.
+// The K dimension is walked in slices of 16 staged through workgroup memory (8 KiB).
+
+override TRANS_A: bool = false;
+override TRANS_B: bool = false;
+override HAS_BIAS: bool = false;
+override ACCUMULATE: bool = false;
+
+struct Dims {
+  M: u32,
+  N: u32,
+  K: u32,
+}
+
+@group(0) @binding(0) var<storage, read_write> out: array<f32>; // (M,N)
+@group(0) @binding(1) var<storage, read> a: array<f32>;         // (M,K) or (K,M)
+@group(0) @binding(2) var<storage, read> b: array<f32>;         // (K,N) or (N,K)
+@group(0) @binding(3) var<storage, read> bias: array<f32>;      // (N), read only when HAS_BIAS
+@group(0) @binding(4) var<uniform> dims: Dims;
+
+const TILE_M = 64u;
+const TILE_N = 64u;
+const TILE_K = 16u;
+const THREADS = 256u;
+
+var<workgroup> tile_a: array<f32, 1024>; // (TILE_K, TILE_M)
+var<workgroup> tile_b: array<f32, 1024>; // (TILE_K, TILE_N)
+
+fn load_a(m: u32, k: u32) -> f32 {
+  if (m >= dims.M || k >= dims.K) { return 0.0; }
+  if (TRANS_A) { return a[k * dims.M + m]; }
+  return a[m * dims.K + k];
+}
+
+fn load_b(k: u32, n: u32) -> f32 {
+  if (k >= dims.K || n >= dims.N) { return 0.0; }
+  if (TRANS_B) { return b[n * dims.K + k]; }
+  return b[k * dims.N + n];
+}
+
+// Stage one (TILE_K x 64) slice of each operand; consecutive invocations read consecutive addresses.
+fn stage_tiles(index: u32, row0: u32, col0: u32, k0: u32) {
+  for (var i = 0u; i < 4u; i++) {
+    let e = index + i * THREADS; // 0..1023
+    var m: u32; var ka: u32;
+    if (TRANS_A) { ka = e / TILE_M; m = e % TILE_M; } else { m = e / TILE_K; ka = e % TILE_K; }
+    tile_a[ka * TILE_M + m] = load_a(row0 + m, k0 + ka);
+    var n: u32; var kb: u32;
+    if (TRANS_B) { n = e / TILE_K; kb = e % TILE_K; } else { kb = e / TILE_N; n = e % TILE_N; }
+    tile_b[kb * TILE_N + n] = load_b(k0 + kb, col0 + n);
+  }
+}
+
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) group: vec3u,
+        @builtin(local_invocation_id) local: vec3u,
+        @builtin(local_invocation_index) index: u32) {
+  let row0 = group.y * TILE_M;
+  let col0 = group.x * TILE_N;
+  var acc: array<vec4f, 4>; // acc[i][j]: row row0 + local.y + 16i, column col0 + local.x + 16j
+  for (var k0 = 0u; k0 < dims.K; k0 += TILE_K) {
+    stage_tiles(index, row0, col0, k0);
+    workgroupBarrier();
+    for (var k = 0u; k < TILE_K; k++) {
+      let base_a = k * TILE_M + local.y;
+      let base_b = k * TILE_N + local.x;
+      let bv = vec4f(tile_b[base_b], tile_b[base_b + 16u], tile_b[base_b + 32u], tile_b[base_b + 48u]);
+      acc[0] = fma(vec4f(tile_a[base_a]), bv, acc[0]);
+      acc[1] = fma(vec4f(tile_a[base_a + 16u]), bv, acc[1]);
+      acc[2] = fma(vec4f(tile_a[base_a + 32u]), bv, acc[2]);
+      acc[3] = fma(vec4f(tile_a[base_a + 48u]), bv, acc[3]);
+    }
+    workgroupBarrier();
+  }
+  for (var i = 0u; i < 4u; i++) {
+    let m = row0 + local.y + 16u * i;
+    if (m >= dims.M) { continue; }
+    for (var j = 0u; j < 4u; j++) {
+      let n = col0 + local.x + 16u * j;
+      if (n >= dims.N) { continue; }
+      var value = acc[i][j];
+      if (HAS_BIAS) { value += bias[n]; }
+      if (ACCUMULATE) { value += out[m * dims.N + n]; }
+      out[m * dims.N + n] = value;
+    }
+  }
+}

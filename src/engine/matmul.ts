@@ -1,0 +1,76 @@
+// The matmul kernel's TypeScript side: specialisations, dispatch geometry, and a CPU reference used
+// by tests and by the GPU self-check that the app and the CLI run.
+import matmulWgsl from './kernels/matmul.wgsl?raw';
+import { bindKernel, getKernel, type BindingResource, type Dispatch } from './kernel.ts';
+import { createUniformBuffer } from './buffers.ts';
+
+export interface MatmulOptions {
+  /** a is stored (K,M) instead of (M,K). */
+  transA?: boolean;
+  /** b is stored (N,K) instead of (K,N). */
+  transB?: boolean;
+  /** Add bias (N) to every row. */
+  bias?: boolean;
+  /** Add into out instead of overwriting it (parameter gradients). */
+  accumulate?: boolean;
+}
+
+const TILE = 64;
+
+/**
+ * A matmul dispatch out (M,N) = opA(a) @ opB(b) [+ bias] [+ out]. `bias` must be given (any buffer)
+ * even when options.bias is false, because the layout always has the slot.
+ */
+export function matmulDispatch(
+  device: GPUDevice,
+  label: string,
+  buffers: { out: BindingResource; a: BindingResource; b: BindingResource; bias: BindingResource },
+  M: number,
+  N: number,
+  K: number,
+  options: MatmulOptions = {},
+): Dispatch {
+  const kernel = getKernel(device, {
+    label: 'matmul',
+    code: matmulWgsl,
+    constants: {
+      TRANS_A: options.transA ?? false,
+      TRANS_B: options.transB ?? false,
+      HAS_BIAS: options.bias ?? false,
+      ACCUMULATE: options.accumulate ?? false,
+    },
+    bindings: ['storage', 'read-only-storage', 'read-only-storage', 'read-only-storage', 'uniform'],
+  });
+  const dims = createUniformBuffer(device, `${label}.dims`, new Uint32Array([M, N, K, 0]));
+  return {
+    kernel,
+    bindGroup: bindKernel(device, kernel, [buffers.out, buffers.a, buffers.b, buffers.bias, dims], label),
+    workgroups: [Math.ceil(N / TILE), Math.ceil(M / TILE)],
+  };
+}
+
+/** CPU reference in float64 with the same conventions as the kernel. */
+export function matmulReference(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  M: number,
+  N: number,
+  K: number,
+  options: MatmulOptions & { biasValues?: ArrayLike<number>; initial?: ArrayLike<number> } = {},
+): Float64Array {
+  const out = new Float64Array(M * N);
+  for (let m = 0; m < M; m++) {
+    for (let n = 0; n < N; n++) {
+      let sum = 0;
+      for (let k = 0; k < K; k++) {
+        const av = options.transA ? a[k * M + m] : a[m * K + k];
+        const bv = options.transB ? b[n * K + k] : b[k * N + n];
+        sum += av * bv;
+      }
+      if (options.bias && options.biasValues) sum += options.biasValues[n];
+      if (options.accumulate && options.initial) sum += options.initial[m * N + n];
+      out[m * N + n] = sum;
+    }
+  }
+  return out;
+}

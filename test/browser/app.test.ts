@@ -1,0 +1,65 @@
+// The built app in headless Chromium: the worker gets a WebGPU adapter (SwiftShader), the matmul
+// kernel runs in the worker from the UI and matches the CPU, and nothing is logged as an error.
+// Without WebGPU the app explains how to get it.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import type { PreviewServer } from 'vite';
+import { collectPageErrors, launchChromium, startPreviewServer } from './harness.ts';
+
+let server: PreviewServer;
+let url: string;
+
+beforeAll(async () => {
+  ({ server, url } = await startPreviewServer());
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+describe('with WebGPU (SwiftShader)', () => {
+  let browser: Browser;
+  beforeAll(async () => {
+    browser = await launchChromium({ webgpu: true });
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('shows the worker adapter and runs the matmul kernel from the UI', async () => {
+    const page = await browser.newPage();
+    const errors = collectPageErrors(page);
+    await page.goto(url);
+    await expect.poll(() => page.getByTestId('gpu-adapter').textContent(), { timeout: 60_000 }).toMatch(/swiftshader/i);
+    expect(await page.getByText('shader-f16').count()).toBe(1);
+    await page.getByLabel('Matrix size').selectOption('128');
+    await page.getByRole('button', { name: 'Run matmul check' }).click();
+    const result = page.getByTestId('matmul-result');
+    await result.waitFor({ timeout: 120_000 });
+    expect(await result.textContent()).toMatch(/^PASS: 128×128 · 128×128/);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
+
+describe('without WebGPU', () => {
+  let browser: Browser;
+  beforeAll(async () => {
+    browser = await launchChromium({ webgpu: false });
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('explains which browsers and flags provide WebGPU', async () => {
+    const page = await browser.newPage();
+    await page.addInitScript(() => {
+      // Headless Chromium may still expose navigator.gpu without an adapter; remove it to be sure.
+      delete (Navigator.prototype as unknown as Record<string, unknown>).gpu;
+    });
+    await page.goto(url);
+    await page.getByTestId('no-webgpu').waitFor({ timeout: 30_000 });
+    expect(await page.getByRole('heading', { name: 'This browser has no WebGPU' }).count()).toBe(1);
+    expect(await page.getByText('enable-unsafe-webgpu').count()).toBeGreaterThan(0);
+    await page.close();
+  });
+});
