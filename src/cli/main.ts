@@ -1,7 +1,13 @@
 // The `rlhf-lab` command line: headless runs of the lab's engine through Dawn (WebGPU in Node).
 // Every command accepts --json and then prints one JSON object as its last line.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { benchCommand } from './bench-command.ts';
 import { gpuCommand } from './gpu-command.ts';
+import { pretrainCommand } from './pretrain-command.ts';
+import { sampleCommand } from './sample-command.ts';
+import { scoreCommand } from './score-command.ts';
+import { tokenizeCommand } from './tokenize-command.ts';
+import { worldCommand } from './world-command.ts';
 
 export interface CommandContext {
   /** Options parsed by node:util parseArgs; unknown options are rejected there. */
@@ -19,6 +25,62 @@ const COMMANDS: Record<string, Command> = {
     summary: 'print the WebGPU adapter, limits and features as JSON (--check also runs the matmul self-check)',
     options: { check: { type: 'boolean' } },
     run: gpuCommand,
+  },
+  world: {
+    summary: 'write TinyWorld as corpus.jsonl, prompts.jsonl and demonstrations.jsonl (--out DIR [--seed S] [--documents N])',
+    options: { out: { type: 'string' }, seed: { type: 'string' }, documents: { type: 'string' } },
+    run: worldCommand,
+  },
+  tokenize: {
+    summary: 'token ids of --text "..." under a model\'s tokenizer, and their decoding ([--model DIR], default public/models/base)',
+    options: { model: { type: 'string' }, text: { type: 'string' } },
+    run: tokenizeCommand,
+  },
+  score: {
+    summary: 'per-token log-probs of --text "..." under a checkpoint ([--model DIR]): {"ids", "logprobs"}',
+    options: { model: { type: 'string' }, text: { type: 'string' } },
+    run: scoreCommand,
+  },
+  sample: {
+    summary: 'sample a continuation of --prompt "..." [--chat --temperature --top-k --top-p --seed --max-tokens --model DIR]',
+    options: {
+      model: { type: 'string' },
+      prompt: { type: 'string' },
+      chat: { type: 'boolean' },
+      temperature: { type: 'string' },
+      'top-k': { type: 'string' },
+      'top-p': { type: 'string' },
+      seed: { type: 'string' },
+      'max-tokens': { type: 'string' },
+    },
+    run: sampleCommand,
+  },
+  pretrain: {
+    summary: 'train the base model on the TinyWorld corpus (--out DIR [--preset --seed --steps --batch --seq --lr --vocab --documents]); resumable',
+    options: {
+      out: { type: 'string' },
+      preset: { type: 'string' },
+      seed: { type: 'string' },
+      steps: { type: 'string' },
+      batch: { type: 'string' },
+      seq: { type: 'string' },
+      lr: { type: 'string' },
+      vocab: { type: 'string' },
+      documents: { type: 'string' },
+    },
+    run: pretrainCommand,
+  },
+  bench: {
+    summary: 'training and sampling tokens/s per preset and matmul GFLOP/s on this adapter [--presets micro,small --batch --seq --steps --repeats --matmul 256,512]',
+    options: {
+      presets: { type: 'string' },
+      batch: { type: 'string' },
+      seq: { type: 'string' },
+      steps: { type: 'string' },
+      repeats: { type: 'string' },
+      matmul: { type: 'string' },
+    },
+    run: benchCommand,
   },
 };
 

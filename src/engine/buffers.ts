@@ -12,10 +12,15 @@ export function createStorageBuffer(device: GPUDevice, label: string, byteLength
   });
 }
 
+/** Writes a typed array into a buffer at a byte offset (queue-ordered before the next submit). */
+export function writeArray(queue: GPUQueue, buffer: GPUBuffer, data: Float32Array | Int32Array | Uint32Array, byteOffset = 0): void {
+  queue.writeBuffer(buffer, byteOffset, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
+}
+
 /** A storage buffer initialised with data. */
 export function createStorageBufferFrom(device: GPUDevice, label: string, data: Float32Array | Int32Array | Uint32Array): GPUBuffer {
   const buffer = createStorageBuffer(device, label, data.byteLength);
-  device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+  writeArray(device.queue, buffer, data);
   return buffer;
 }
 

@@ -67,12 +67,13 @@ const KEY_LIMITS: (keyof GpuKeyLimits)[] = [
 ];
 
 /** Limits we ask for: the WebGPU core defaults, raised to what the adapter offers (compat starts lower). */
-const WANTED_LIMITS: Partial<Record<keyof GpuKeyLimits, number>> = {
+const WANTED_LIMITS: Record<string, number> = {
   maxStorageBufferBindingSize: 128 * 1024 * 1024,
   maxBufferSize: 256 * 1024 * 1024,
   maxStorageBuffersPerShaderStage: 8,
   maxComputeWorkgroupStorageSize: 16384,
   maxComputeInvocationsPerWorkgroup: 256,
+  maxComputeWorkgroupSizeX: 256,
 };
 
 const NODE_BACKENDS: Record<Exclude<GpuBackend, 'browser'>, { dawnFlags: string[]; featureLevel: 'core' | 'compatibility'; env: Record<string, string> }> = {

@@ -1,0 +1,39 @@
+// `rlhf-lab sample [--model DIR] --prompt "..." [--chat] [--temperature --top-k --top-p --seed
+// --max-tokens]`: a continuation from the GPU sampler. --chat frames the prompt as the lab's
+// instruction format (Human: ... Assistant:) and stops at the end of the response.
+import { acquireGpu } from '../engine/gpu.ts';
+import { createStorageBufferFrom } from '../engine/buffers.ts';
+import { GptSampler, DEFAULT_SAMPLING } from '../model/sampler.ts';
+import { formatPrompt } from '../world/index.ts';
+import { readCheckpointDir, resolveModelDir } from './fs-checkpoint.ts';
+import { numberOption, stringOption } from './options.ts';
+import type { CommandContext } from './main.ts';
+
+export async function sampleCommand(context: CommandContext): Promise<{ prompt: string; completion: string; ids: number[]; ended: boolean }> {
+  const prompt = stringOption(context, 'prompt');
+  if (prompt === undefined) throw new Error('--prompt "..." is required');
+  const checkpoint = await readCheckpointDir(resolveModelDir(context.values.model));
+  const options = {
+    maxNewTokens: numberOption(context, 'max-tokens', DEFAULT_SAMPLING.maxNewTokens, { integer: true, min: 1 }),
+    temperature: numberOption(context, 'temperature', DEFAULT_SAMPLING.temperature, { min: 0 }),
+    topK: numberOption(context, 'top-k', DEFAULT_SAMPLING.topK, { integer: true, min: 0 }),
+    topP: numberOption(context, 'top-p', DEFAULT_SAMPLING.topP, { min: 0, max: 1 }),
+    seed: numberOption(context, 'seed', DEFAULT_SAMPLING.seed, { integer: true, min: 0 }),
+  };
+  const text = context.values.chat ? formatPrompt(prompt) : prompt;
+  const promptIds = checkpoint.tokenizer.encode(text);
+  const { nCtx } = checkpoint.config;
+  if (promptIds.length >= nCtx) throw new Error(`the prompt has ${promptIds.length} tokens; the model's context is ${nCtx}`);
+  const gpu = await acquireGpu();
+  try {
+    const maxT = Math.min(nCtx, promptIds.length + options.maxNewTokens);
+    const sampler = new GptSampler(gpu.device, checkpoint.config, createStorageBufferFrom(gpu.device, 'sample.params', checkpoint.params), 'lm', 1, maxT, checkpoint.tokenizer.eosId);
+    const { tokens, ended } = await sampler.generate([promptIds], options);
+    const ids = tokens[0];
+    const completion = checkpoint.tokenizer.decode(ended[0] ? ids.slice(0, -1) : ids);
+    context.log(`${text}${completion}${ended[0] ? ' ⏎' : ' …'}`);
+    return { prompt: text, completion, ids, ended: ended[0] };
+  } finally {
+    gpu.destroy();
+  }
+}

@@ -1,0 +1,93 @@
+// Token + position embeddings, as reference.ts's encoderForward / encoderBackward.
+//
+// forward / forward_vec4 — out[b,t,:] = wte[tokens[b,t],:] + wpe[t,:], one invocation per element
+// (per vec4 when C is a multiple of 4; `width` is the row length in those units). Workgroup counts
+// above 65535 are folded into y: group index = id.y · grid_x + id.x.
+//
+// backward — dst[r,:] += Σ dout[row,:] over the rows that feed row r, without atomics:
+//   BY_TOKEN   r = token id v: rows = positions[offsets[v] .. offsets[v+1]) (a CSR built on the CPU)
+//   otherwise  r = position t: rows = b·T + t for b < B
+// A 32x8 workgroup covers 32 channels of one r: the 8 lanes stride through the rows and their sums
+// are added in a fixed order, so every run gives the same result.
+
+override BY_TOKEN: bool = true;
+
+const WORKGROUP = 256u;
+const SUM_COLUMNS = 32u;
+const SUM_LANES = 8u;
+
+struct Sizes {
+  B: u32,
+  T: u32,
+  width: u32,  // forward: C or C/4; backward: C
+  grid_x: u32, // forward: workgroups along x
+  n: u32,      // forward: elements (or vec4s) of out
+}
+
+// forward
+@group(0) @binding(0) var<storage, read_write> out: array<f32>;    // (B,T,C)
+@group(0) @binding(1) var<storage, read> tokens: array<u32>;       // (B,T)
+@group(0) @binding(2) var<storage, read> wte: array<f32>;          // (V,C)
+@group(0) @binding(3) var<storage, read> wpe: array<f32>;          // (nCtx,C)
+@group(0) @binding(0) var<storage, read_write> out4: array<vec4f>; // (B,T,C/4)
+@group(0) @binding(2) var<storage, read> wte4: array<vec4f>;       // (V,C/4)
+@group(0) @binding(3) var<storage, read> wpe4: array<vec4f>;       // (nCtx,C/4)
+@group(0) @binding(4) var<uniform> sizes: Sizes;
+
+// backward
+@group(0) @binding(0) var<storage, read_write> dst: array<f32>;  // dwte (V,C) or dwpe (nCtx,C)
+@group(0) @binding(1) var<storage, read> dout: array<f32>;       // (B,T,C)
+@group(0) @binding(2) var<storage, read> offsets: array<u32>;    // (V+1), read when BY_TOKEN
+@group(0) @binding(3) var<storage, read> positions: array<u32>;  // (B·T), read when BY_TOKEN
+
+var<workgroup> lane_sums: array<f32, 256>; // (SUM_LANES, SUM_COLUMNS)
+
+@compute @workgroup_size(256)
+fn forward(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) local: u32) {
+  let i = (group.y * sizes.grid_x + group.x) * WORKGROUP + local;
+  if (i >= sizes.n) { return; }
+  let bt = i / sizes.width;
+  let c = i % sizes.width;
+  let t = bt % sizes.T;
+  out[i] = wte[tokens[bt] * sizes.width + c] + wpe[t * sizes.width + c];
+}
+
+@compute @workgroup_size(256)
+fn forward_vec4(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) local: u32) {
+  let i = (group.y * sizes.grid_x + group.x) * WORKGROUP + local;
+  if (i >= sizes.n) { return; }
+  let bt = i / sizes.width;
+  let c = i % sizes.width;
+  let t = bt % sizes.T;
+  out4[i] = wte4[tokens[bt] * sizes.width + c] + wpe4[t * sizes.width + c];
+}
+
+@compute @workgroup_size(32, 8)
+fn backward(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_id) local: vec3u) {
+  let C = sizes.width;
+  let c = group.x * SUM_COLUMNS + local.x;
+  let r = group.y;
+  var start = 0u;
+  var count = sizes.B;
+  if (BY_TOKEN) {
+    start = offsets[r];
+    count = offsets[r + 1u] - start;
+  }
+  var sum = 0.0;
+  if (c < C) {
+    for (var i = local.y; i < count; i += SUM_LANES) {
+      var row = i * sizes.T + r;
+      if (BY_TOKEN) { row = positions[start + i]; }
+      sum += dout[row * C + c];
+    }
+  }
+  lane_sums[local.y * SUM_COLUMNS + local.x] = sum;
+  workgroupBarrier();
+  if (local.y == 0u && c < C && count > 0u) {
+    var total = lane_sums[local.x];
+    for (var lane = 1u; lane < SUM_LANES; lane++) {
+      total += lane_sums[lane * SUM_COLUMNS + local.x];
+    }
+    dst[r * C + c] += total;
+  }
+}

@@ -1,0 +1,135 @@
+// The embedding kernels (token + position embeddings, forward and backward) and the token CSR on a
+// real WebGPU device against the float64 layer functions of reference.ts.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Gpu } from '../../../src/engine/gpu.ts';
+import { bucketTokens, encoderBackwardDispatches, encoderForwardDispatch } from '../../../src/engine/ops/encoder.ts';
+import { uniformValues } from '../../../src/engine/selfcheck.ts';
+import { encoderBackward, encoderForward } from '../../../src/model/reference.ts';
+import { download, run, upload } from './gpu-run.ts';
+import { testGpu } from './gpu-device.ts';
+
+const U = 2 ** -24; // float32 unit roundoff
+
+let gpu: Gpu;
+const errors: string[] = [];
+beforeAll(async () => {
+  gpu = await testGpu();
+  gpu.onError((error) => errors.push(error.message));
+});
+afterAll(() => expect(errors).toEqual([]));
+
+/**
+ * Expects |got − expected| ≤ bound elementwise (bound a number or one per element) and prints the
+ * largest difference and the largest ratio to the bound.
+ */
+function check(name: string, got: ArrayLike<number>, expected: ArrayLike<number>, bound: number | ArrayLike<number>): void {
+  expect(got.length).toBe(expected.length);
+  let maxDiff = 0;
+  let maxRatio = 0;
+  for (let i = 0; i < got.length; i++) {
+    const diff = Math.abs(got[i] - expected[i]);
+    const limit = typeof bound === 'number' ? bound : bound[i];
+    maxDiff = Math.max(maxDiff, diff);
+    maxRatio = Math.max(maxRatio, diff === 0 ? 0 : diff / limit);
+  }
+  console.log(`${name}: max|Δ|=${maxDiff.toExponential(2)}, max |Δ|/bound=${maxRatio.toFixed(3)}`);
+  expect(maxRatio).toBeLessThanOrEqual(1);
+}
+
+/** Token ids with a skewed distribution: about a third of the positions hold token 0 (long CSR rows). */
+function skewedTokens(count: number, V: number, seed: number): Int32Array {
+  return Int32Array.from(uniformValues(count, seed), (u) => (u < -0.33 ? 0 : Math.floor(((u + 1) / 2) * V) % V));
+}
+
+interface Shape {
+  B: number;
+  T: number;
+  C: number;
+  V: number;
+  nCtx: number;
+}
+
+const SHAPES: Shape[] = [
+  { B: 1, T: 1, C: 1, V: 1, nCtx: 1 },
+  { B: 2, T: 5, C: 7, V: 11, nCtx: 8 }, // ragged C: scalar forward
+  { B: 3, T: 16, C: 64, V: 50, nCtx: 32 },
+  { B: 4, T: 33, C: 100, V: 300, nCtx: 40 },
+  { B: 16, T: 256, C: 256, V: 1000, nCtx: 256 }, // B·T = 4096
+];
+
+describe('bucketTokens', () => {
+  it('lists the positions of every token in increasing order', () => {
+    const tokens = [3, 0, 3, 1, 3, 0];
+    const { offsets, positions } = bucketTokens(tokens, 5);
+    expect(Array.from(offsets)).toEqual([0, 2, 3, 3, 6, 6]);
+    expect(Array.from(positions)).toEqual([1, 5, 3, 0, 2, 4]);
+  });
+
+  it('rejects ids outside the vocabulary', () => {
+    expect(() => bucketTokens([0, 5], 5)).toThrow(/outside the vocabulary/);
+    expect(() => bucketTokens([-1], 5)).toThrow(/outside the vocabulary/);
+  });
+});
+
+describe('encoder', () => {
+  for (const { B, T, C, V, nCtx } of SHAPES) {
+    it(`forward and backward B=${B} T=${T} C=${C} V=${V}`, async () => {
+      const { device } = gpu;
+      const tokens = skewedTokens(B * T, V, B * T + C);
+      const wte = uniformValues(V * C, 1);
+      const wpe = uniformValues(nCtx * C, 2);
+      const dy = uniformValues(B * T * C, 3);
+      const dwteInitial = uniformValues(V * C, 4);
+      const dwpeInitial = uniformValues(nCtx * C, 5);
+      const { offsets, positions } = bucketTokens(tokens, V);
+
+      const out = upload(device, 'out', new Float32Array(B * T * C));
+      const dwte = upload(device, 'dwte', dwteInitial);
+      const dwpe = upload(device, 'dwpe', dwpeInitial);
+      await run(device, [
+        encoderForwardDispatch(
+          device,
+          'encoder.forward',
+          { out, tokens: upload(device, 'tokens', tokens, 'u32'), wte: upload(device, 'wte', wte), wpe: upload(device, 'wpe', wpe) },
+          B,
+          T,
+          C,
+        ),
+        ...encoderBackwardDispatches(
+          device,
+          'encoder.backward',
+          {
+            dwte,
+            dwpe,
+            dout: upload(device, 'dout', dy),
+            offsets: upload(device, 'offsets', offsets, 'u32'),
+            positions: upload(device, 'positions', positions, 'u32'),
+          },
+          B,
+          T,
+          C,
+          V,
+        ),
+      ]);
+
+      const expectedOut = new Float64Array(B * T * C);
+      encoderForward(expectedOut, tokens, Float64Array.from(wte), Float64Array.from(wpe), B, T, C);
+      const expectedDwte = Float64Array.from(dwteInitial);
+      const expectedDwpe = Float64Array.from(dwpeInitial);
+      encoderBackward(expectedDwte, expectedDwpe, Float64Array.from(dy), tokens, B, T, C);
+      // Σ|terms| per gradient element: the same backward on absolute values.
+      const absDwte = Float64Array.from(dwteInitial, Math.abs);
+      const absDwpe = Float64Array.from(dwpeInitial, Math.abs);
+      encoderBackward(absDwte, absDwpe, Float64Array.from(dy, Math.abs), tokens, B, T, C);
+
+      // One correctly rounded float32 add of values in [-1, 1): error ≤ half an ulp of 2, i.e. 2^-23.
+      check(`encoder forward ${B}x${T}x${C}`, await download(device, out, B * T * C), expectedOut, 2 ** -23);
+      // Float32 summation: |error| ≤ d·u·Σ|terms|, d the most additions on one term's path: the kernel's
+      // 8 lanes each add ≤ ceil(count/8) rows, then the 8 lane sums and the initial value are added.
+      const maxCount = Math.max(...Array.from({ length: V }, (_, v) => offsets[v + 1] - offsets[v]));
+      const depth = (rows: number) => Math.ceil(rows / 8) + 9;
+      check(`encoder backward dwte ${B}x${T}x${C} (≤ ${maxCount} rows per token)`, await download(device, dwte, V * C), expectedDwte, absDwte.map((s) => depth(maxCount) * U * s));
+      check(`encoder backward dwpe ${B}x${T}x${C}`, await download(device, dwpe, nCtx * C), expectedDwpe, absDwpe.map((s) => depth(B) * U * s));
+    });
+  }
+});

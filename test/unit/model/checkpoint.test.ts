@@ -1,0 +1,263 @@
+// Tests for checkpoint folders: the Hugging Face files checkpointFiles writes, bit-exact save → load
+// round trips with and without a scalar head, and one clear error for each kind of broken folder.
+import { describe, expect, it } from 'vitest';
+import { checkpointFiles, loadCheckpoint, type Checkpoint, type CheckpointInput } from '../../../src/model/checkpoint.ts';
+import {
+  findTensor, initParameters, initScalarHead, makeConfig, parameterLayout, scalarHeadLayout,
+} from '../../../src/model/config.ts';
+import { readSafetensors, writeSafetensors, type NamedTensor } from '../../../src/model/safetensors.ts';
+import { trainBpe } from '../../../src/model/tokenizer.ts';
+
+const TEXT = 'The cat sat on the mat. The dog ate the bone. A bird sang in the tree by the river.';
+const tokenizer = trainBpe([TEXT], 280);
+const config = makeConfig('micro', tokenizer.vocabSize);
+
+function baseCheckpoint(): Checkpoint {
+  return { config, params: initParameters(config, 7), tokenizer, meta: { kind: 'base', steps: '1200' } };
+}
+
+function rewardCheckpoint(): Checkpoint {
+  const scalarHead = initScalarHead(config, 8);
+  scalarHead[findTensor(scalarHeadLayout(config), 'score.bias').offset] = 0.25;
+  return { ...baseCheckpoint(), scalarHead, meta: { kind: 'rm', parent: 'sft', steps: '40' } };
+}
+
+/** Index of the first float whose bits differ, or -1 when the arrays are bit-identical. */
+function firstBitDifference(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) return Math.min(a.length, b.length);
+  const aBits = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const bBits = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  return aBits.findIndex((word, i) => word !== bBits[i]);
+}
+
+/** The checkpoint's files with model.safetensors rewritten by `edit` from its tensors. */
+function withTensors(ckpt: Checkpoint, edit: (tensors: NamedTensor[]) => NamedTensor[]): CheckpointInput {
+  const files = checkpointFiles(ckpt);
+  const file = readSafetensors(files['model.safetensors']);
+  const tensors = [...file.tensors].map(([name, { shape, data }]) => ({ name, shape, data }));
+  return { ...files, 'model.safetensors': writeSafetensors(edit(tensors), file.metadata) };
+}
+
+/** The checkpoint's files with config.json edited as an object. */
+function withConfig(ckpt: Checkpoint, edit: (json: Record<string, unknown>) => void): CheckpointInput {
+  const files = checkpointFiles(ckpt);
+  const json = JSON.parse(files['config.json']) as Record<string, unknown>;
+  edit(json);
+  return { ...files, 'config.json': JSON.stringify(json) };
+}
+
+/** A file header written by hand: u64 length, JSON padded with spaces, data. */
+function handMadeSafetensors(header: object, data: Uint8Array): Uint8Array {
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const length = Math.ceil(json.length / 8) * 8;
+  const out = new Uint8Array(8 + length + data.length).fill(0x20, 8, 8 + length);
+  new DataView(out.buffer).setBigUint64(0, BigInt(length), true);
+  out.set(json, 8);
+  out.set(data, 8 + length);
+  return out;
+}
+
+describe('checkpointFiles', () => {
+  it('writes the trunk in Hugging Face GPT-2 names, shapes and float32', () => {
+    const files = checkpointFiles(baseCheckpoint());
+    const file = readSafetensors(files['model.safetensors']);
+    expect(file.metadata).toEqual({ format: 'pt' });
+    const layout = parameterLayout(config);
+    expect([...file.tensors.keys()].sort()).toEqual(layout.tensors.map((t) => t.name).sort());
+    expect(file.tensors.get('transformer.wte.weight')?.shape).toEqual([tokenizer.vocabSize, 32]);
+    expect(file.tensors.get('transformer.h.1.attn.c_attn.weight')?.shape).toEqual([32, 96]);
+    expect(file.tensors.get('transformer.h.0.mlp.c_proj.weight')?.shape).toEqual([128, 32]);
+    for (const tensor of file.tensors.values()) expect(tensor.dtype).toBe('F32');
+  });
+
+  it('writes a GPT2Config for GPT2LMHeadModel with the lineage under rlhf_lab', () => {
+    const files = checkpointFiles(baseCheckpoint());
+    expect(JSON.parse(files['config.json'])).toEqual({
+      model_type: 'gpt2',
+      architectures: ['GPT2LMHeadModel'],
+      n_layer: 2,
+      n_embd: 32,
+      n_head: 2,
+      n_positions: 32,
+      n_ctx: 32,
+      vocab_size: tokenizer.vocabSize,
+      layer_norm_epsilon: 1e-5,
+      activation_function: 'gelu_new',
+      bos_token_id: tokenizer.eosId,
+      eos_token_id: tokenizer.eosId,
+      pad_token_id: tokenizer.eosId,
+      resid_pdrop: 0,
+      embd_pdrop: 0,
+      attn_pdrop: 0,
+      tie_word_embeddings: true,
+      rlhf_lab: { kind: 'base', steps: '1200' },
+    });
+    expect(JSON.parse(files['tokenizer_config.json'])).toEqual({
+      tokenizer_class: 'PreTrainedTokenizerFast',
+      eos_token: '<|endoftext|>',
+      bos_token: '<|endoftext|>',
+      pad_token: '<|endoftext|>',
+      model_max_length: 32,
+      clean_up_tokenization_spaces: false,
+    });
+    expect(files['tokenizer.json']).toBe(tokenizer.toJSON());
+  });
+
+  it('writes a scalar head as score.weight (1,C) and score.bias (1) for GPT2ForSequenceClassification', () => {
+    const files = checkpointFiles(rewardCheckpoint());
+    const json = JSON.parse(files['config.json']) as Record<string, unknown>;
+    expect(json.architectures).toEqual(['GPT2ForSequenceClassification']);
+    expect(json.num_labels).toBe(1);
+    const tensors = readSafetensors(files['model.safetensors']).tensors;
+    expect(tensors.get('score.weight')?.shape).toEqual([1, 32]);
+    expect(tensors.get('score.bias')?.shape).toEqual([1]);
+    expect(tensors.get('score.bias')?.data[0]).toBe(0.25);
+  });
+
+  it('refuses buffers that do not fit the config', () => {
+    expect(() => checkpointFiles({ ...baseCheckpoint(), params: new Float32Array(10) })).toThrow(/params have 10 floats, expected \d+/);
+    expect(() => checkpointFiles({ ...baseCheckpoint(), scalarHead: new Float32Array(3) })).toThrow(/scalarHead has 3 floats/);
+    const wrongVocab = makeConfig('micro', tokenizer.vocabSize + 1);
+    expect(() => checkpointFiles({ ...baseCheckpoint(), config: wrongVocab, params: initParameters(wrongVocab, 1) }))
+      .toThrow(`checkpoint config has vocabSize ${tokenizer.vocabSize + 1} but its tokenizer has ${tokenizer.vocabSize} tokens`);
+  });
+});
+
+describe('loadCheckpoint', () => {
+  it('round-trips a base model bit for bit', () => {
+    const ckpt = baseCheckpoint();
+    const loaded = loadCheckpoint(checkpointFiles(ckpt));
+    expect(loaded.config).toEqual(config);
+    expect(firstBitDifference(loaded.params, ckpt.params)).toBe(-1);
+    expect(loaded.scalarHead).toBeUndefined();
+    expect(loaded.meta).toEqual(ckpt.meta);
+    expect(loaded.tokenizer.toJSON()).toBe(tokenizer.toJSON());
+    expect(loaded.tokenizer.encode(TEXT)).toEqual(tokenizer.encode(TEXT));
+  });
+
+  it('round-trips a reward model, head included, bit for bit; save → load → save is byte-identical', () => {
+    const ckpt = rewardCheckpoint();
+    ckpt.params[5] = -0; // sign of zero, NaN payloads and subnormals survive too
+    ckpt.params[6] = NaN;
+    ckpt.params[7] = 1e-42;
+    const files = checkpointFiles(ckpt);
+    const loaded = loadCheckpoint(files);
+    expect(firstBitDifference(loaded.params, ckpt.params)).toBe(-1);
+    expect(firstBitDifference(loaded.scalarHead!, ckpt.scalarHead!)).toBe(-1);
+    expect(loaded.meta).toEqual({ kind: 'rm', parent: 'sft', steps: '40' });
+    const again = checkpointFiles(loaded);
+    expect(Buffer.from(again['model.safetensors']).equals(files['model.safetensors'])).toBe(true);
+    expect({ ...again, 'model.safetensors': null }).toEqual({ ...files, 'model.safetensors': null });
+  });
+
+  it('loads a head saved by Hugging Face (score.weight only, no bias) with bias 0', () => {
+    const ckpt = rewardCheckpoint();
+    const files = withTensors(ckpt, (tensors) => tensors.filter((t) => t.name !== 'score.bias'));
+    const loaded = loadCheckpoint(files);
+    expect(Array.from(loaded.scalarHead!.subarray(0, 32))).toEqual(Array.from(ckpt.scalarHead!.subarray(0, 32)));
+    expect(loaded.scalarHead![findTensor(scalarHeadLayout(config), 'score.bias').offset]).toBe(0);
+  });
+
+  it('loads a config without lineage and without the optional keys', () => {
+    const files = withConfig(baseCheckpoint(), (json) => {
+      for (const key of ['rlhf_lab', 'n_ctx', 'eos_token_id', 'layer_norm_epsilon', 'activation_function']) delete json[key];
+    });
+    const loaded = loadCheckpoint(files);
+    expect(loaded.meta).toBeUndefined();
+    expect(loaded.config).toEqual(config);
+  });
+
+  it('names a missing tensor', () => {
+    const files = withTensors(baseCheckpoint(), (tensors) => tensors.filter((t) => t.name !== 'transformer.h.1.ln_2.bias'));
+    expect(() => loadCheckpoint(files)).toThrow('model.safetensors: tensor transformer.h.1.ln_2.bias is missing');
+  });
+
+  it('names a tensor with the wrong shape, with both shapes', () => {
+    const files = withTensors(baseCheckpoint(), (tensors) => tensors.map((t) =>
+      t.name === 'transformer.h.1.mlp.c_fc.weight' ? { ...t, shape: [64, 64] } : t));
+    expect(() => loadCheckpoint(files)).toThrow('model.safetensors: transformer.h.1.mlp.c_fc.weight has shape [64,64], expected [32,128]');
+    const head = withTensors(rewardCheckpoint(), (tensors) => tensors.map((t) => (t.name === 'score.weight' ? { ...t, shape: [32, 1] } : t)));
+    expect(() => loadCheckpoint(head)).toThrow('model.safetensors: score.weight has shape [32,1], expected [1,32]');
+  });
+
+  it('names a tensor with the wrong dtype', () => {
+    const files = checkpointFiles(baseCheckpoint());
+    const layout = parameterLayout(config);
+    let offset = 0;
+    const header: Record<string, unknown> = {};
+    const chunks: Uint8Array[] = [];
+    for (const { name, shape, size } of layout.tensors) {
+      const bytes = name === 'transformer.wpe.weight' ? size * 2 : size * 4;
+      header[name] = { dtype: name === 'transformer.wpe.weight' ? 'F16' : 'F32', shape, data_offsets: [offset, offset + bytes] };
+      chunks.push(new Uint8Array(bytes));
+      offset += bytes;
+    }
+    const data = new Uint8Array(offset);
+    chunks.reduce((at, chunk) => (data.set(chunk, at), at + chunk.length), 0);
+    const broken = { ...files, 'model.safetensors': handMadeSafetensors(header, data) };
+    expect(() => loadCheckpoint(broken)).toThrow('model.safetensors: transformer.wpe.weight has dtype F16, expected F32');
+  });
+
+  it('refuses unexpected tensors, but not a bias-only mismatch of the head', () => {
+    const extra = withTensors(baseCheckpoint(), (tensors) => [...tensors, { name: 'lm_head.weight', shape: [1], data: Float32Array.of(1) }]);
+    expect(() => loadCheckpoint(extra)).toThrow('model.safetensors: unexpected tensor lm_head.weight');
+    const two = withTensors(baseCheckpoint(), (tensors) => [
+      ...tensors,
+      { name: 'score.extra', shape: [1], data: Float32Array.of(1) },
+      { name: 'transformer.h.2.ln_1.weight', shape: [32], data: new Float32Array(32) },
+    ]);
+    expect(() => loadCheckpoint(two)).toThrow('model.safetensors: unexpected tensors score.extra, transformer.h.2.ln_1.weight');
+    const biasOnly = withTensors(rewardCheckpoint(), (tensors) => tensors.filter((t) => t.name !== 'score.weight'));
+    expect(() => loadCheckpoint(biasOnly)).toThrow('model.safetensors: score.bias is present without score.weight');
+  });
+
+  it('reports a truncated or empty safetensors file', () => {
+    const files = checkpointFiles(baseCheckpoint());
+    const bytes = files['model.safetensors'];
+    expect(() => loadCheckpoint({ ...files, 'model.safetensors': bytes.subarray(0, bytes.length - 100) }))
+      .toThrow(/^model\.safetensors: safetensors tensor "[^"]+": data_offsets \[\d+, \d+\] are out of range/);
+    expect(() => loadCheckpoint({ ...files, 'model.safetensors': bytes.subarray(0, 50) }))
+      .toThrow(/^model\.safetensors: safetensors header length \d+ goes beyond the end of the file \(50 bytes\)/);
+    expect(() => loadCheckpoint({ ...files, 'model.safetensors': new Uint8Array(0) }))
+      .toThrow('model.safetensors: safetensors file too short: 0 bytes');
+  });
+
+  it('reports garbage JSON in config.json and tokenizer.json', () => {
+    const files = checkpointFiles(baseCheckpoint());
+    expect(() => loadCheckpoint({ ...files, 'config.json': '{"n_layer": 2,' })).toThrow(/^config\.json is not valid JSON: /);
+    expect(() => loadCheckpoint({ ...files, 'config.json': '[1, 2]' })).toThrow('config.json must hold a JSON object');
+    expect(() => loadCheckpoint({ ...files, 'tokenizer.json': 'not json' })).toThrow(/^tokenizer\.json is not valid JSON: /);
+    expect(() => loadCheckpoint({ ...files, 'tokenizer.json': '{}' })).toThrow('tokenizer.json has no "model" object');
+  });
+
+  it('names each bad config key', () => {
+    const ckpt = baseCheckpoint();
+    expect(() => loadCheckpoint(withConfig(ckpt, (json) => delete json.n_head))).toThrow('config.json: n_head is missing');
+    expect(() => loadCheckpoint(withConfig(ckpt, (json) => (json.n_layer = 0)))).toThrow('config.json: n_layer must be a positive integer, got 0');
+    expect(() => loadCheckpoint(withConfig(ckpt, (json) => (json.n_embd = 32.5)))).toThrow('config.json: n_embd must be a positive integer, got 32.5');
+    expect(() => loadCheckpoint(withConfig(ckpt, (json) => (json.n_positions = '32')))).toThrow('config.json: n_positions must be a positive integer, got "32"');
+    expect(() => loadCheckpoint(withConfig(ckpt, (json) => (json.n_head = 3)))).toThrow('config.json: n_embd (32) must be divisible by n_head (3)');
+    expect(() => loadCheckpoint(withConfig(ckpt, (json) => (json.n_ctx = 64)))).toThrow('config.json: n_ctx is 64 but n_positions is 32; they must agree');
+    expect(() => loadCheckpoint(withConfig(ckpt, (json) => (json.activation_function = 'relu'))))
+      .toThrow('config.json: activation_function is "relu"; only "gelu_new" is supported');
+    expect(() => loadCheckpoint(withConfig(ckpt, (json) => (json.layer_norm_epsilon = 1e-6))))
+      .toThrow('config.json: layer_norm_epsilon is 0.000001; only 0.00001 is supported');
+    expect(() => loadCheckpoint(withConfig(ckpt, (json) => (json.model_type = 'llama')))).toThrow('config.json: model_type is "llama"; only "gpt2" is supported');
+    expect(() => loadCheckpoint(withConfig(ckpt, (json) => (json.rlhf_lab = { steps: 3 })))).toThrow('config.json: rlhf_lab.steps must be a string, got 3');
+  });
+
+  it('reports a config that does not match the tokenizer or the tensors', () => {
+    const ckpt = baseCheckpoint();
+    const V = tokenizer.vocabSize;
+    expect(() => loadCheckpoint(withConfig(ckpt, (json) => (json.vocab_size = V + 3))))
+      .toThrow(`config.json: vocab_size is ${V + 3} but tokenizer.json has ${V} tokens`);
+    expect(() => loadCheckpoint(withConfig(ckpt, (json) => (json.eos_token_id = 3))))
+      .toThrow(`config.json: eos_token_id is 3 but tokenizer.json's end-of-text token has id ${tokenizer.eosId}`);
+    expect(() => loadCheckpoint(withConfig(ckpt, (json) => (json.n_embd = 64))))
+      .toThrow(`model.safetensors: transformer.wte.weight has shape [${V},32], expected [${V},64]`);
+    expect(() => loadCheckpoint(withConfig(ckpt, (json) => (json.n_layer = 3))))
+      .toThrow('model.safetensors: tensor transformer.h.2.ln_1.weight is missing');
+    expect(() => loadCheckpoint(withConfig(ckpt, (json) => (json.n_layer = 1))))
+      .toThrow(/^model\.safetensors: unexpected tensors transformer\.h\.1\./);
+  });
+});
