@@ -67,6 +67,7 @@ const COMMANDS: Record<string, Command> = {
       lr: { type: 'string' },
       vocab: { type: 'string' },
       documents: { type: 'string' },
+      'checkpoint-every': { type: 'string' },
     },
     run: pretrainCommand,
   },

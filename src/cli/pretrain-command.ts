@@ -1,5 +1,5 @@
 // `rlhf-lab pretrain --out DIR [--preset small --seed 1 --steps N --batch B --seq T --lr X
-// --vocab V --documents N]`: trains the base model on TinyWorld's corpus with the lab's own engine.
+// --vocab V --documents N --checkpoint-every N]`: trains the base model on TinyWorld's corpus with the lab's own engine.
 // Deterministic from the seed; progress is printed; a checkpoint (plus optimizer state and
 // train_state.json) is written every --checkpoint-every steps, and a rerun with the same --out
 // resumes from it.
@@ -26,6 +26,7 @@ interface RunSettings {
   lr: number;
   vocab: number;
   documents: number;
+  checkpointEvery: number;
 }
 
 interface TrainState {
@@ -51,6 +52,7 @@ function settingsFrom(context: CommandContext): RunSettings {
     lr: numberOption(context, 'lr', 3e-3, { min: 0 }),
     vocab: numberOption(context, 'vocab', 1024, { integer: true, min: 258 }),
     documents: numberOption(context, 'documents', 20000, { integer: true, min: 20 }),
+    checkpointEvery: numberOption(context, 'checkpoint-every', 250, { integer: true, min: 1 }),
   };
 }
 
@@ -105,9 +107,9 @@ export async function pretrainCommand(context: CommandContext): Promise<unknown>
       schedule: { maxLr: settings.lr, minLr: settings.lr / 10, warmupSteps: Math.min(100, Math.ceil(settings.steps / 10)), totalSteps: settings.steps },
       seed: settings.seed,
       startStep: previous?.step ?? 0,
-      logEvery: 25,
-      evalEvery: 250,
-      checkpointEvery: 250,
+      logEvery: Math.min(25, settings.checkpointEvery),
+      evalEvery: settings.checkpointEvery,
+      checkpointEvery: settings.checkpointEvery,
       onCheckpoint: save,
       onProgress: (p) => {
         history.push(p);

@@ -55,13 +55,31 @@ fn stage_tiles(index: u32, row0: u32, col0: u32, k0: u32) {
   }
 }
 
+// Writes one row's four outputs (columns col, col+16, col+32, col+48), with bias and accumulation.
+fn store_row(m: u32, col: u32, values: vec4f) {
+  if (m >= dims.M) { return; }
+  for (var j = 0u; j < 4u; j++) {
+    let n = col + 16u * j;
+    if (n >= dims.N) { return; }
+    var value = values[j];
+    if (HAS_BIAS) { value += bias[n]; }
+    if (ACCUMULATE) { value += out[m * dims.N + n]; }
+    out[m * dims.N + n] = value;
+  }
+}
+
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) group: vec3u,
         @builtin(local_invocation_id) local: vec3u,
         @builtin(local_invocation_index) index: u32) {
   let row0 = group.y * TILE_M;
   let col0 = group.x * TILE_N;
-  var acc: array<vec4f, 4>; // acc[i][j]: row row0 + local.y + 16i, column col0 + local.x + 16j
+  // acc_i[j]: row row0 + local.y + 16i, column col0 + local.x + 16j. Four named registers rather
+  // than an array: some compilers (Mesa llvmpipe) spill a dynamically indexed array to memory.
+  var acc0 = vec4f(0.0);
+  var acc1 = vec4f(0.0);
+  var acc2 = vec4f(0.0);
+  var acc3 = vec4f(0.0);
   for (var k0 = 0u; k0 < dims.K; k0 += TILE_K) {
     stage_tiles(index, row0, col0, k0);
     workgroupBarrier();
@@ -69,23 +87,16 @@ fn main(@builtin(workgroup_id) group: vec3u,
       let base_a = k * TILE_M + local.y;
       let base_b = k * TILE_N + local.x;
       let bv = vec4f(tile_b[base_b], tile_b[base_b + 16u], tile_b[base_b + 32u], tile_b[base_b + 48u]);
-      acc[0] = fma(vec4f(tile_a[base_a]), bv, acc[0]);
-      acc[1] = fma(vec4f(tile_a[base_a + 16u]), bv, acc[1]);
-      acc[2] = fma(vec4f(tile_a[base_a + 32u]), bv, acc[2]);
-      acc[3] = fma(vec4f(tile_a[base_a + 48u]), bv, acc[3]);
+      acc0 = fma(vec4f(tile_a[base_a]), bv, acc0);
+      acc1 = fma(vec4f(tile_a[base_a + 16u]), bv, acc1);
+      acc2 = fma(vec4f(tile_a[base_a + 32u]), bv, acc2);
+      acc3 = fma(vec4f(tile_a[base_a + 48u]), bv, acc3);
     }
     workgroupBarrier();
   }
-  for (var i = 0u; i < 4u; i++) {
-    let m = row0 + local.y + 16u * i;
-    if (m >= dims.M) { continue; }
-    for (var j = 0u; j < 4u; j++) {
-      let n = col0 + local.x + 16u * j;
-      if (n >= dims.N) { continue; }
-      var value = acc[i][j];
-      if (HAS_BIAS) { value += bias[n]; }
-      if (ACCUMULATE) { value += out[m * dims.N + n]; }
-      out[m * dims.N + n] = value;
-    }
-  }
+  let col = col0 + local.x;
+  store_row(row0 + local.y, col, acc0);
+  store_row(row0 + local.y + 16u, col, acc1);
+  store_row(row0 + local.y + 32u, col, acc2);
+  store_row(row0 + local.y + 48u, col, acc3);
 }
