@@ -3,7 +3,6 @@
 // backward, AdamW) and KV-cache sampling tokens/s per preset, and matmul GFLOP/s for a few shapes.
 // Each figure is the median of repeated runs, with the spread (min–max).
 import { createStorageBuffer, createStorageBufferFrom } from '../engine/buffers.ts';
-import { acquireGpu } from '../engine/gpu.ts';
 import { recordDispatches } from '../engine/kernel.ts';
 import { matmulDispatch } from '../engine/matmul.ts';
 import { uniformValues } from '../engine/selfcheck.ts';
@@ -12,6 +11,7 @@ import { GptModel, DEFAULT_ADAMW } from '../model/gpt.ts';
 import { GptSampler, DEFAULT_SAMPLING } from '../model/sampler.ts';
 import { numberOption, stringOption } from './options.ts';
 import type { CommandContext } from './main.ts';
+import { withGpu } from './with-gpu.ts';
 
 interface Spread {
   median: number;
@@ -90,8 +90,7 @@ export async function benchCommand(context: CommandContext): Promise<unknown> {
   const steps = numberOption(context, 'steps', 5, { integer: true, min: 1 });
   const repeats = numberOption(context, 'repeats', 3, { integer: true, min: 1 });
   const matmulSizes = (stringOption(context, 'matmul') ?? '256,512').split(',').map(Number);
-  const gpu = await acquireGpu();
-  try {
+  return withGpu(async (gpu) => {
     const adapter = `${gpu.info.backend}: ${gpu.info.description || gpu.info.device}`;
     context.log(`adapter ${adapter}`);
     const fmt = (s: Spread, unit: string) => `${s.median.toFixed(1)} ${unit} (min ${s.min.toFixed(1)}, max ${s.max.toFixed(1)})`;
@@ -109,7 +108,5 @@ export async function benchCommand(context: CommandContext): Promise<unknown> {
       context.log(`matmul ${n}x${n}x${n}: ${fmt(matmul[`${n}x${n}x${n}`], 'GFLOP/s')}`);
     }
     return { adapter, batch: B, seq: T, train_tok_s: train, sample_tok_s: sample, matmul_gflops: matmul };
-  } finally {
-    gpu.destroy();
-  }
+  });
 }

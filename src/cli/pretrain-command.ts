@@ -5,7 +5,6 @@
 // resumes from it.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { acquireGpu } from '../engine/gpu.ts';
 import { makeConfig, initParameters, PRESETS, type PresetName } from '../model/config.ts';
 import { GptModel } from '../model/gpt.ts';
 import { evaluationLoss, evaluationWindows, pretrain, tokenStream, type PretrainProgress } from '../model/lm-training.ts';
@@ -15,6 +14,7 @@ import { generateWorld } from '../world/index.ts';
 import { readCheckpointDir, writeCheckpointDir } from './fs-checkpoint.ts';
 import { numberOption, stringOption } from './options.ts';
 import type { CommandContext } from './main.ts';
+import { withGpu } from './with-gpu.ts';
 
 /** Everything that determines a run; stored in train_state.json so a resume continues the same run. */
 interface RunSettings {
@@ -80,8 +80,7 @@ export async function pretrainCommand(context: CommandContext): Promise<unknown>
   context.log(`tokenizer: ${tokenizer.vocabSize} tokens; corpus ${stream.length} train tokens, ${heldoutStream.length} held-out`);
 
   const config = makeConfig(settings.preset, tokenizer.vocabSize);
-  const gpu = await acquireGpu();
-  try {
+  return withGpu(async (gpu) => {
     context.log(`device: ${gpu.info.backend} ${gpu.info.description || gpu.info.device}`);
     const model = new GptModel(gpu.device, config, 'lm', settings.batch, settings.seq, 'pretrain');
     const history = previous?.history ?? [];
@@ -112,6 +111,7 @@ export async function pretrainCommand(context: CommandContext): Promise<unknown>
       checkpointEvery: settings.checkpointEvery,
       onCheckpoint: save,
       onProgress: (p) => {
+        gpu.assertHealthy();
         history.push(p);
         const heldoutText = p.heldoutLoss !== undefined ? ` held-out ${p.heldoutLoss.toFixed(3)}` : '';
         context.log(`step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)}${heldoutText} lr ${p.lr.toExponential(2)} |g| ${p.gradNorm.toFixed(2)} ${p.tokensPerSecond.toFixed(0)} tok/s`);
@@ -130,7 +130,5 @@ export async function pretrainCommand(context: CommandContext): Promise<unknown>
       seconds: (performance.now() - started) / 1000,
       adapter: `${gpu.info.backend} ${gpu.info.description || gpu.info.device}`,
     };
-  } finally {
-    gpu.destroy();
-  }
+  });
 }

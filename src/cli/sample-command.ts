@@ -1,13 +1,13 @@
 // `rlhf-lab sample [--model DIR] --prompt "..." [--chat] [--temperature --top-k --top-p --seed
 // --max-tokens]`: a continuation from the GPU sampler. --chat frames the prompt as the lab's
 // instruction format (Human: ... Assistant:) and stops at the end of the response.
-import { acquireGpu } from '../engine/gpu.ts';
 import { createStorageBufferFrom } from '../engine/buffers.ts';
 import { GptSampler, DEFAULT_SAMPLING } from '../model/sampler.ts';
 import { formatPrompt } from '../world/index.ts';
 import { readCheckpointDir, resolveModelDir } from './fs-checkpoint.ts';
 import { numberOption, stringOption } from './options.ts';
 import type { CommandContext } from './main.ts';
+import { withGpu } from './with-gpu.ts';
 
 export async function sampleCommand(context: CommandContext): Promise<{ prompt: string; completion: string; ids: number[]; ended: boolean }> {
   const prompt = stringOption(context, 'prompt');
@@ -24,8 +24,7 @@ export async function sampleCommand(context: CommandContext): Promise<{ prompt: 
   const promptIds = checkpoint.tokenizer.encode(text);
   const { nCtx } = checkpoint.config;
   if (promptIds.length >= nCtx) throw new Error(`the prompt has ${promptIds.length} tokens; the model's context is ${nCtx}`);
-  const gpu = await acquireGpu();
-  try {
+  return withGpu(async (gpu) => {
     const maxT = Math.min(nCtx, promptIds.length + options.maxNewTokens);
     const sampler = new GptSampler(gpu.device, checkpoint.config, createStorageBufferFrom(gpu.device, 'sample.params', checkpoint.params), 'lm', 1, maxT, checkpoint.tokenizer.eosId);
     const { tokens, ended } = await sampler.generate([promptIds], options);
@@ -33,7 +32,5 @@ export async function sampleCommand(context: CommandContext): Promise<{ prompt: 
     const completion = checkpoint.tokenizer.decode(ended[0] ? ids.slice(0, -1) : ids);
     context.log(`${text}${completion}${ended[0] ? ' ⏎' : ' …'}`);
     return { prompt: text, completion, ids, ended: ended[0] };
-  } finally {
-    gpu.destroy();
-  }
+  });
 }

@@ -1,10 +1,10 @@
 // `rlhf-lab score [--model DIR] --text "..."`: per-token log-probabilities of a text under a
 // checkpoint, computed by the WGSL engine: logprobs[i] = log p(ids[i+1] | ids[0..i]).
-import { acquireGpu } from '../engine/gpu.ts';
 import { GptModel } from '../model/gpt.ts';
 import { readCheckpointDir, resolveModelDir } from './fs-checkpoint.ts';
 import { stringOption } from './options.ts';
 import type { CommandContext } from './main.ts';
+import { withGpu } from './with-gpu.ts';
 
 export async function scoreCommand(context: CommandContext): Promise<{ ids: number[]; logprobs: number[] }> {
   const text = stringOption(context, 'text');
@@ -13,8 +13,7 @@ export async function scoreCommand(context: CommandContext): Promise<{ ids: numb
   const ids = checkpoint.tokenizer.encode(text);
   if (ids.length < 2) throw new Error(`the text has ${ids.length} token(s); scoring needs at least 2`);
   if (ids.length - 1 > checkpoint.config.nCtx) throw new Error(`the text has ${ids.length} tokens, over the model's context of ${checkpoint.config.nCtx} + 1`);
-  const gpu = await acquireGpu();
-  try {
+  return withGpu(async (gpu) => {
     const T = ids.length - 1;
     const model = new GptModel(gpu.device, checkpoint.config, 'lm', 1, T, 'score');
     model.writeParams(checkpoint.params);
@@ -23,7 +22,5 @@ export async function scoreCommand(context: CommandContext): Promise<{ ids: numb
     const values = Array.from(logprobs!);
     context.log(`${ids.length} tokens, total log-prob ${values.reduce((a, b) => a + b, 0).toFixed(4)}`);
     return { ids, logprobs: values };
-  } finally {
-    gpu.destroy();
-  }
+  });
 }

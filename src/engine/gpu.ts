@@ -46,6 +46,8 @@ export interface Gpu {
   onError(listener: GpuErrorListener): () => void;
   /** Resolves with the loss message when the device is lost (also after destroy()). */
   lost: Promise<GpuError>;
+  /** Throws the first device error seen so far (validation, out of memory, loss), if any. */
+  assertHealthy(): void;
   destroy(): void;
 }
 
@@ -187,7 +189,13 @@ export async function acquireGpu(options: { nodeBackend?: Exclude<GpuBackend, 'b
 
 function wrapDevice(device: GPUDevice, info: GpuInfo): Gpu {
   const listeners = new Set<GpuErrorListener>();
-  const emit = (error: GpuError) => listeners.forEach((listener) => listener(error));
+  let firstError: GpuError | undefined;
+  let destroyed = false;
+  const emit = (error: GpuError) => {
+    if (destroyed && error.kind === 'device-lost') return;
+    firstError ??= error;
+    listeners.forEach((listener) => listener(error));
+  };
   device.addEventListener('uncapturederror', (event) => {
     const error = (event as GPUUncapturedErrorEvent).error;
     const kind: GpuErrorKind =
@@ -207,6 +215,12 @@ function wrapDevice(device: GPUDevice, info: GpuInfo): Gpu {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    destroy: () => device.destroy(),
+    assertHealthy() {
+      if (firstError) throw new Error(`GPU ${firstError.kind} error: ${firstError.message}`);
+    },
+    destroy() {
+      destroyed = true;
+      device.destroy();
+    },
   };
 }
