@@ -2,6 +2,7 @@
 // Every command accepts --json and then prints one JSON object as its last line.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { benchCommand } from './bench-command.ts';
+import { evalCommand } from './eval-command.ts';
 import { gpuCommand } from './gpu-command.ts';
 import { pretrainCommand } from './pretrain-command.ts';
 import { sampleCommand } from './sample-command.ts';
@@ -70,6 +71,11 @@ const COMMANDS: Record<string, Command> = {
       'checkpoint-every': { type: 'string' },
     },
     run: pretrainCommand,
+  },
+  eval: {
+    summary: 'held-out labeler report of a checkpoint on held-out prompts [--model DIR --world-seed --prompts N --temperature --seed]',
+    options: { model: { type: 'string' }, 'world-seed': { type: 'string' }, prompts: { type: 'string' }, temperature: { type: 'string' }, seed: { type: 'string' } },
+    run: evalCommand,
   },
   bench: {
     summary: 'training and sampling tokens/s per preset and matmul GFLOP/s on this adapter [--presets micro,small --batch --seq --steps --repeats --matmul 256,512]',

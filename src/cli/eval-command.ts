@@ -1,0 +1,51 @@
+// `rlhf-lab eval [--model DIR] [--world-seed S --prompts N --temperature T --seed S]`: answers
+// TinyWorld's held-out instruction prompts with a checkpoint and reports the held-out labeler's
+// judgement (Likert, instruction following, truthfulness, hallucination, toxicity) and the
+// held-out pretraining-corpus loss, with a few sample answers.
+import { GptModel } from '../model/gpt.ts';
+import { evaluationLoss, evaluationWindows, tokenStream } from '../model/lm-training.ts';
+import { GptSampler, DEFAULT_SAMPLING } from '../model/sampler.ts';
+import { createStorageBufferFrom } from '../engine/buffers.ts';
+import { generateResponses, labelerReport } from '../rlhf/evaluate.ts';
+import { buildPromptSet, generateCorpus, heldoutLabeler } from '../world/index.ts';
+import { readCheckpointDir, resolveModelDir } from './fs-checkpoint.ts';
+import { numberOption } from './options.ts';
+import type { CommandContext } from './main.ts';
+import { withGpu } from './with-gpu.ts';
+
+/** Documents of the world's corpus kept out of pretraining (pretrain-command holds out the first 5%). */
+const HELDOUT_DOCUMENTS = 1000;
+
+export async function evalCommand(context: CommandContext): Promise<unknown> {
+  const dir = resolveModelDir(context.values.model);
+  const checkpoint = await readCheckpointDir(dir);
+  const worldSeed = numberOption(context, 'world-seed', Number(checkpoint.meta?.seed ?? 1), { integer: true, min: 0 });
+  const count = numberOption(context, 'prompts', 100, { integer: true, min: 1 });
+  const sampling = {
+    ...DEFAULT_SAMPLING,
+    temperature: numberOption(context, 'temperature', 0.7, { min: 0 }),
+    seed: numberOption(context, 'seed', 1, { integer: true, min: 0 }),
+    maxNewTokens: 48,
+  };
+  const prompts = buildPromptSet(worldSeed).heldout.slice(0, count);
+  const { config, tokenizer } = checkpoint;
+  return withGpu(async (gpu) => {
+    const params = createStorageBufferFrom(gpu.device, 'eval.params', checkpoint.params);
+    const sampler = new GptSampler(gpu.device, config, params, 'lm', 16, config.nCtx, tokenizer.eosId, 'eval.sampler');
+    const responses = await generateResponses(sampler, tokenizer, prompts, sampling);
+    const report = labelerReport(prompts, responses, heldoutLabeler);
+    const model = new GptModel(gpu.device, config, 'lm', 8, Math.min(64, config.nCtx), 'eval.lm');
+    model.writeParams(checkpoint.params);
+    const corpus = generateCorpus(worldSeed, HELDOUT_DOCUMENTS);
+    const pretrainLoss = await evaluationLoss(model, evaluationWindows(tokenStream(tokenizer, corpus), model.B, model.T, 8));
+    const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
+    context.log(
+      `${dir}: Likert ${report.likert.toFixed(2)}, follows ${pct(report.follows_instruction)}, truthful ${pct(report.truthful)}, ` +
+        `hallucination ${pct(report.hallucination)}, toxicity ${pct(report.toxicity)}, ended ${pct(report.ended)}, pretrain loss ${pretrainLoss.toFixed(3)}`,
+    );
+    for (const sample of report.samples.slice(0, 6)) context.log(`  [${sample.family}] ${sample.prompt} → ${JSON.stringify(sample.text)} (${sample.likert.toFixed(1)})`);
+    const { samples, ...metrics } = report;
+    return { model: dir, world_seed: worldSeed, ...metrics, pretrain_loss: pretrainLoss, samples: samples.slice(0, 12) };
+  });
+}
+
