@@ -2,6 +2,7 @@
 import { useEffect } from 'react';
 import { selectStatus, useGpuStore } from '../store/gpuStore.ts';
 import { GpuPanel } from './GpuPanel.tsx';
+import { ModelPanel } from './ModelPanel.tsx';
 import { NoWebGpu } from './NoWebGpu.tsx';
 
 export function App() {
@@ -17,7 +18,16 @@ export function App() {
         <h1>RLHF Lab</h1>
         <p className="tagline">InstructGPT end to end in your browser: demonstrations, rankings, a reward model and PPO on a small GPT trained with WebGPU.</p>
       </header>
-      <main>{status === 'unsupported' ? <NoWebGpu /> : <GpuPanel />}</main>
+      <main>
+        {status === 'unsupported' ? (
+          <NoWebGpu />
+        ) : (
+          <>
+            {status === 'ready' && <ModelPanel />}
+            <GpuPanel />
+          </>
+        )}
+      </main>
     </div>
   );
 }

@@ -39,6 +39,25 @@ describe('with WebGPU (SwiftShader)', () => {
     expect(errors).toEqual([]);
     await page.close();
   });
+
+  it('loads the shipped base model and samples from it in the worker', async () => {
+    const page = await browser.newPage();
+    const errors = collectPageErrors(page);
+    await page.goto(url);
+    const summary = page.getByTestId('model-summary');
+    await summary.waitFor({ timeout: 120_000 });
+    expect(await summary.textContent()).toMatch(/GPT-2, [\d.]+M parameters/);
+    await page.getByLabel('Prompt').fill('<script>alert(1)</script> What colour is a frog?');
+    await page.getByLabel('Max new tokens').fill('6');
+    await page.getByRole('button', { name: 'Sample' }).click();
+    const sample = page.getByTestId('sample').first();
+    await sample.waitFor({ timeout: 180_000 });
+    // Markup in a prompt is shown as text, never parsed as HTML.
+    expect(await sample.textContent()).toContain('<script>alert(1)</script>');
+    expect(await page.locator('.samples script').count()).toBe(0);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
 });
 
 describe('without WebGPU', () => {

@@ -1,6 +1,6 @@
 // Device acquisition through Dawn: adapter info, limits, features, and clear errors.
 import { describe, expect, it } from 'vitest';
-import { nodeBackendFromEnv } from '../../../src/engine/gpu.ts';
+import { acquireGpu, nodeBackendFromEnv } from '../../../src/engine/gpu.ts';
 import { testGpu } from './gpu-device.ts';
 
 describe('acquireGpu in Node', () => {
@@ -22,6 +22,19 @@ describe('acquireGpu in Node', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     unsubscribe();
     expect(errors.join('\n')).toContain('deliberately_broken_kernel');
+  });
+
+  it('reports device loss through `lost`, and assertHealthy throws after an error', async () => {
+    const gpu = await acquireGpu();
+    expect(() => gpu.assertHealthy()).not.toThrow();
+    gpu.device.createShaderModule({ label: 'another_broken_kernel', code: 'fn (' });
+    await gpu.device.queue.onSubmittedWorkDone();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(() => gpu.assertHealthy()).toThrow(/another_broken_kernel/);
+    gpu.destroy();
+    const loss = await gpu.lost;
+    expect(loss.kind).toBe('device-lost');
+    expect(loss.message).toMatch(/GPU device lost/);
   });
 
   it('rejects an unknown backend name with a clear message', () => {
