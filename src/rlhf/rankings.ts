@@ -1,0 +1,119 @@
+// The comparison data of InstructGPT §3.4: for each prompt a labeler ranks K = 2..9 outputs
+// (best first), may mark outputs as equally good, rates each on a 1–7 Likert scale and fills in
+// metadata flags. Rankings come from people (the UI) or from a simulated labeler. A ranking of K
+// outputs holds C(K,2) pairwise comparisons, which DPO and TRL's {"prompt","chosen","rejected"}
+// export read as chosen/rejected pairs.
+import { scoreResponse, type Flags, type Labeler, type Prompt, type Rng } from '../world/index.ts';
+
+/** Fewest and most outputs one ranking may hold (the paper's labelers ranked K = 4..9). */
+export const MIN_RANKED = 2;
+export const MAX_RANKED = 9;
+
+export interface Ranking {
+  promptId: string;
+  /** The instruction as the user wrote it (not yet in the chat frame). */
+  prompt: string;
+  /** The K outputs, as shown to the labeler. */
+  responses: string[];
+  /** Indices into responses, best first: a permutation of 0..K−1. */
+  order: number[];
+  /**
+   * Pairs of positions in `order` (0 = best) the labeler judged equally good; such pairs are no
+   * comparison and are skipped by the loss (see rankingLoss) and by rankingPairs.
+   */
+  ties?: [number, number][];
+  source: 'human' | 'simulated';
+  /** Per response (same indices as responses): the labeler's 1–7 rating. */
+  likert?: number[];
+  /** Per response: the labeler's metadata (fails to follow, hallucination, …), as far as given. */
+  flags?: Partial<Flags>[];
+}
+
+/** Throws unless the ranking is well formed: K in 2..9, a permutation, valid ties and per-response fields. */
+export function checkRanking(ranking: Ranking): void {
+  const K = ranking.responses.length;
+  const where = `ranking of prompt ${ranking.promptId}`;
+  if (K < MIN_RANKED || K > MAX_RANKED) throw new Error(`${where}: ranks ${K} outputs; a ranking holds ${MIN_RANKED} to ${MAX_RANKED}`);
+  const seen = new Set(ranking.order);
+  const permutation = ranking.order.length === K && seen.size === K && ranking.order.every((i) => Number.isInteger(i) && i >= 0 && i < K);
+  if (!permutation) throw new Error(`${where}: order [${ranking.order.join(', ')}] is not a permutation of 0..${K - 1}`);
+  for (const [a, b] of ranking.ties ?? []) {
+    const valid = Number.isInteger(a) && Number.isInteger(b) && a >= 0 && b >= 0 && a < K && b < K && a !== b;
+    if (!valid) throw new Error(`${where}: tie (${a}, ${b}) is not a pair of distinct positions below ${K}`);
+  }
+  if (ranking.likert && ranking.likert.length !== K) throw new Error(`${where}: ${ranking.likert.length} Likert ratings for ${K} outputs`);
+  if (ranking.flags && ranking.flags.length !== K) throw new Error(`${where}: ${ranking.flags.length} sets of flags for ${K} outputs`);
+}
+
+/**
+ * Rankings by a simulated labeler: for each prompt, labeler.rank orders its outputs (noisy
+ * Plackett–Luce), labeler.rate gives each a noisy Likert score, and scoreResponse with the
+ * labeler's weights fills in the metadata flags. Identical outputs are marked as ties (no
+ * labeler can prefer one of two equal texts). Each prompt draws from rng.fork(prompt.id), so a
+ * prompt's ranking does not depend on which other prompts are ranked.
+ */
+export function simulatedRankings(prompts: readonly Prompt[], responsesPerPrompt: readonly (readonly string[])[], labeler: Labeler, rng: Rng): Ranking[] {
+  if (prompts.length !== responsesPerPrompt.length) throw new Error(`${prompts.length} prompts but ${responsesPerPrompt.length} sets of responses`);
+  return prompts.map((prompt, p) => {
+    const responses = [...responsesPerPrompt[p]];
+    const promptRng = rng.fork(prompt.id);
+    const order = labeler.rank(prompt, responses, promptRng.fork('rank'));
+    const rateRng = promptRng.fork('rate');
+    const ranking: Ranking = {
+      promptId: prompt.id,
+      prompt: prompt.text,
+      responses,
+      order,
+      source: 'simulated',
+      likert: responses.map((response) => labeler.rate(prompt, response, rateRng)),
+      flags: responses.map((response) => scoreResponse(prompt, response, labeler.config.weights).flags),
+    };
+    const ties = identicalPositions(responses, order);
+    if (ties.length > 0) ranking.ties = ties;
+    checkRanking(ranking);
+    return ranking;
+  });
+}
+
+/** Pairs of positions in `order` whose outputs are the same text. */
+function identicalPositions(responses: readonly string[], order: readonly number[]): [number, number][] {
+  const ties: [number, number][] = [];
+  for (let i = 0; i < order.length; i++) {
+    for (let j = i + 1; j < order.length; j++) if (responses[order[i]] === responses[order[j]]) ties.push([i, j]);
+  }
+  return ties;
+}
+
+export interface PreferencePair {
+  promptId: string;
+  prompt: string;
+  chosen: string;
+  rejected: string;
+  /** Indices into the ranking's responses. */
+  chosenIndex: number;
+  rejectedIndex: number;
+}
+
+/** The ranking's C(K,2) comparisons minus its ties, each better output first, in ranking order. */
+export function rankingPairs(ranking: Ranking): PreferencePair[] {
+  checkRanking(ranking);
+  const K = ranking.order.length;
+  const tied = new Set((ranking.ties ?? []).map(([a, b]) => Math.min(a, b) * K + Math.max(a, b)));
+  const pairs: PreferencePair[] = [];
+  for (let i = 0; i < K; i++) {
+    for (let j = i + 1; j < K; j++) {
+      if (tied.has(i * K + j)) continue;
+      const chosenIndex = ranking.order[i];
+      const rejectedIndex = ranking.order[j];
+      pairs.push({
+        promptId: ranking.promptId,
+        prompt: ranking.prompt,
+        chosen: ranking.responses[chosenIndex],
+        rejected: ranking.responses[rejectedIndex],
+        chosenIndex,
+        rejectedIndex,
+      });
+    }
+  }
+  return pairs;
+}

@@ -1,0 +1,396 @@
+// The reward model of InstructGPT §3.5: the SFT trunk with a fresh scalar head, trained on
+// rankings with the K-way loss of eq. 1. The K outputs of one prompt are ONE batch element: they
+// fill K rows of the scalar model's (B,T) batch (several prompts share a batch when their outputs
+// fit), one forward gives all K rewards (read at each sequence's last token), rankingLoss turns
+// them into d loss / d reward for all C(K,2) comparisons at once, and one backward follows — K
+// forward passes per prompt, not C(K,2). One epoch, cosine learning rate down to 10% with no
+// warmup (Appendix C.2). Afterwards the head's bias is shifted so the labelers' demonstrations
+// score 0 on average ("normalized so that the labeler demonstrations achieve a mean score of 0").
+//
+// Sequences longer than T tokens lose the end of their response (the value is read at the last
+// token that fits), as TRL's RewardTrainer truncates to max_length.
+import { Rng } from '../model/random.ts';
+import { DEFAULT_ADAMW, type AdamwHyperparams, type GptModel } from '../model/gpt.ts';
+import { initScalarHead, type GptConfig } from '../model/config.ts';
+import { modelLayout } from '../model/layout.ts';
+import { learningRate, type LrSchedule } from '../model/lm-training.ts';
+import { readFloat32 } from '../engine/buffers.ts';
+import type { Tokenizer } from '../model/tokenizer.ts';
+import { formatPrompt, formatResponse } from '../world/index.ts';
+import { sequenceBatch, type Sequence } from './batches.ts';
+import { rankingLoss } from './losses.ts';
+import { checkRanking, rankingPairs, type Ranking } from './rankings.ts';
+import { assertCount, assertFiniteLoss, fitSequences, PAD_ID, PAPER_MIN_LR_RATIO, shuffledIndices } from './sft.ts';
+
+/** A ranking as token ids: formatPrompt(prompt) and each formatResponse(response), encoded. */
+export interface EncodedRanking {
+  prompt: number[];
+  responses: number[][];
+  /** Indices into responses, best first. */
+  order: number[];
+  /** Pairs of positions in order judged equal (skipped by the loss). */
+  ties?: ReadonlyArray<readonly [number, number]>;
+}
+
+export function encodeRanking(tokenizer: Tokenizer, ranking: Ranking): EncodedRanking {
+  checkRanking(ranking);
+  return {
+    prompt: tokenizer.encode(formatPrompt(ranking.prompt)),
+    responses: ranking.responses.map((response) => tokenizer.encode(formatResponse(response))),
+    order: [...ranking.order],
+    ties: ranking.ties ?? [],
+  };
+}
+
+/** Reward-model parameters (modelLayout 'scalar'): a copy of the SFT trunk and a fresh score head (initScalarHead). */
+export function rewardModelParams(config: GptConfig, trunk: Float32Array, seed: number): Float32Array {
+  const trunkFloats = modelLayout(config, 'lm').totalFloats;
+  if (trunk.length !== trunkFloats) throw new Error(`expected ${trunkFloats} trunk parameter floats, got ${trunk.length}`);
+  const params = new Float32Array(modelLayout(config, 'scalar').totalFloats);
+  params.set(trunk);
+  params.set(initScalarHead(config, seed), trunkFloats);
+  return params;
+}
+
+/** Writes rewardModelParams into a 'scalar' model. */
+export function initRewardModel(model: GptModel, trunk: Float32Array, seed: number): void {
+  requireScalar(model, 'initRewardModel');
+  model.writeParams(rewardModelParams(model.config, trunk, seed));
+}
+
+export interface RewardModelProgress {
+  epoch: number;
+  /** 1-based step; one step is one batch of whole rankings. */
+  step: number;
+  totalSteps: number;
+  /** Mean over this batch's prompts of each prompt's mean pairwise loss (eq. 1). */
+  loss: number;
+  /** Share of this batch's comparisons the rewards order correctly. */
+  accuracy: number;
+  /** Mean r_better − r_worse over this batch's comparisons. */
+  margin: number;
+  lr: number;
+  gradNorm: number;
+  /** Pairwise accuracy on the held-out rankings, on evaluation steps. */
+  heldoutAccuracy?: number;
+  heldoutLoss?: number;
+}
+
+export interface RewardModelOptions {
+  /** Passes over the rankings (default 1: the paper's single epoch). */
+  epochs?: number;
+  lr: number;
+  seed: number;
+  minLrRatio?: number;
+  adamw?: Omit<AdamwHyperparams, 'lr'>;
+  /** Most prompts in one batch (default: as many as fit in model.B rows). */
+  promptsPerBatch?: number;
+  /** Rankings never trained on, for held-out accuracy. */
+  heldout?: readonly EncodedRanking[];
+  /** Evaluate on the held-out rankings every this many steps (default: only at the end). */
+  evalEvery?: number;
+  /** Labeler demonstrations: after training, score.bias is shifted so their mean reward is 0. */
+  demonstrations?: readonly Sequence[];
+  /** Report every this many steps (default 1) and at the end of each epoch. */
+  logEvery?: number;
+  onProgress?(progress: RewardModelProgress): void | Promise<void>;
+  shouldStop?(): boolean;
+}
+
+export interface RankingEvaluation {
+  /** Mean over rankings of each ranking's mean pairwise loss. */
+  loss: number;
+  /** Share of all (untied) comparisons ordered correctly. */
+  accuracy: number;
+  pairs: number;
+  rankings: number;
+}
+
+export interface RewardModelResult {
+  steps: number;
+  /** Mean batch loss over the last epoch run. */
+  loss: number;
+  train: RankingEvaluation;
+  heldout?: RankingEvaluation;
+  /** The demonstrations' mean reward before centering: what was subtracted from score.bias. */
+  biasShift?: number;
+  /** Responses cut to fit T tokens, and rankings dropped (prompt too long, or nothing left to compare). */
+  truncated: number;
+  dropped: number;
+  stopped: boolean;
+}
+
+/**
+ * Trains a 'scalar' model (initialised with initRewardModel) on rankings. Each step: one forward
+ * over the batch's K·(prompts) rows, rankingLoss per prompt on the rewards at the last tokens,
+ * d loss / d reward scaled by 1/(prompts in the batch) into setValueGradients, then backward and
+ * AdamW reusing that forward. A NaN or infinite loss stops before it reaches the weights.
+ */
+export async function trainRewardModel(model: GptModel, rankings: readonly EncodedRanking[], options: RewardModelOptions): Promise<RewardModelResult> {
+  requireScalar(model, 'trainRewardModel');
+  const fitted = fitRankings(rankings, model.T);
+  const data = fitted.rankings;
+  if (data.length === 0) throw new Error(`no ranking fits T=${model.T} (${fitted.dropped} dropped)`);
+  for (const r of data) if (r.responses.length > model.B) throw new Error(`a ranking of ${r.responses.length} outputs does not fit a batch of B=${model.B} rows`);
+  const epochs = options.epochs ?? 1;
+  assertCount('reward-model epochs', epochs);
+  if (options.promptsPerBatch !== undefined) assertCount('promptsPerBatch', options.promptsPerBatch);
+  const rng = new Rng(options.seed);
+  const plan = Array.from({ length: epochs }, () => packRankings(data, shuffledIndices(data.length, rng), model.B, options.promptsPerBatch ?? Infinity));
+  const totalSteps = plan.reduce((sum, batches) => sum + batches.length, 0);
+  const schedule: LrSchedule = { maxLr: options.lr, minLr: options.lr * (options.minLrRatio ?? PAPER_MIN_LR_RATIO), warmupSteps: 0, totalSteps };
+  const adamw = options.adamw ?? DEFAULT_ADAMW;
+  const logEvery = options.logEvery ?? 1;
+  model.resetOptimizer();
+
+  let step = 0;
+  let epochLosses: number[] = [];
+  let stopped = false;
+  for (let epoch = 1; epoch <= epochs && !stopped; epoch++) {
+    const losses: number[] = [];
+    for (const [b, group] of plan[epoch - 1].entries()) {
+      if (options.shouldStop?.()) {
+        stopped = true;
+        break;
+      }
+      const lr = learningRate(step, schedule);
+      const stats = await rankingStep(model, group.map((i) => data[i]), { ...adamw, lr }, step + 1);
+      step += 1;
+      losses.push(stats.loss);
+      const evaluate = Boolean(options.heldout && options.evalEvery && step % options.evalEvery === 0);
+      const report = step % logEvery === 0 || b === plan[epoch - 1].length - 1 || evaluate;
+      if (!report) continue;
+      const progress: RewardModelProgress = { epoch, step, totalSteps, ...stats, lr };
+      if (evaluate) {
+        const heldout = await evaluateRankings(model, options.heldout!);
+        progress.heldoutAccuracy = heldout.accuracy;
+        progress.heldoutLoss = heldout.loss;
+      }
+      await options.onProgress?.(progress);
+    }
+    if (losses.length > 0) epochLosses = losses;
+  }
+
+  const result: RewardModelResult = {
+    steps: step,
+    loss: epochLosses.length > 0 ? epochLosses.reduce((sum, l) => sum + l, 0) / epochLosses.length : NaN,
+    train: await evaluateRankings(model, data),
+    truncated: fitted.truncated,
+    dropped: fitted.dropped,
+    stopped,
+  };
+  if (options.heldout) result.heldout = await evaluateRankings(model, options.heldout);
+  if (options.demonstrations) result.biasShift = await centerRewards(model, options.demonstrations);
+  return result;
+}
+
+/** One optimizer step on whole rankings packed into the batch; returns the batch's statistics. */
+async function rankingStep(
+  model: GptModel,
+  rankings: readonly EncodedRanking[],
+  optimizer: AdamwHyperparams,
+  step: number,
+): Promise<{ loss: number; accuracy: number; margin: number; gradNorm: number }> {
+  const { B, T } = model;
+  const { batch, rows } = rankingBatch(rankings, B, T);
+  model.setBatch({ tokens: batch.tokens });
+  const { values } = await model.evaluate(); // (B,T)
+  const dvalues = new Float32Array(B * T); // (B,T) nonzero only at each sequence's last token
+  let lossSum = 0;
+  let correct = 0;
+  let marginSum = 0;
+  let pairs = 0;
+  rankings.forEach((ranking, r) => {
+    const positions = ranking.order.map((response) => rows[r][response] * T + batch.lastTokenIndex[rows[r][response]]); // best first
+    const result = rankingLoss(positions.map((p) => values![p]), ranking.ties);
+    positions.forEach((p, i) => (dvalues[p] = result.dRewards[i] / rankings.length));
+    lossSum += result.loss;
+    correct += result.accuracy * result.pairs;
+    marginSum += result.margin * result.pairs;
+    pairs += result.pairs;
+  });
+  const loss = lossSum / rankings.length;
+  assertFiniteLoss('reward model', step, loss);
+  model.setValueGradients(dvalues);
+  const { gradNorm } = await model.step({ reuseForward: true, optimizer });
+  return { loss, accuracy: correct / pairs, margin: marginSum / pairs, gradNorm };
+}
+
+/** The rankings' outputs as consecutive rows of one batch; rows[r][i] is the row of ranking r's response i. */
+function rankingBatch(rankings: readonly EncodedRanking[], B: number, T: number) {
+  const sequences: Sequence[] = [];
+  const rows = rankings.map((ranking) =>
+    ranking.responses.map((response) => {
+      sequences.push({ prompt: ranking.prompt, response });
+      return sequences.length - 1;
+    }),
+  );
+  return { batch: sequenceBatch(sequences, B, T, PAD_ID), rows };
+}
+
+/** Groups ranking indices, in the given order, into batches of at most B rows and maxPrompts prompts. */
+function packRankings(rankings: readonly EncodedRanking[], order: readonly number[], B: number, maxPrompts: number): number[][] {
+  const batches: number[][] = [];
+  let current: number[] = [];
+  let rows = 0;
+  for (const index of order) {
+    const K = rankings[index].responses.length;
+    if (current.length > 0 && (rows + K > B || current.length >= maxPrompts)) {
+      batches.push(current);
+      current = [];
+      rows = 0;
+    }
+    current.push(index);
+    rows += K;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
+
+/**
+ * Cuts responses to fit T tokens after the prompt and marks outputs that became identical as
+ * ties; drops rankings whose prompt leaves no room or that are left with nothing to compare.
+ * The kept list gives each fitted ranking's index in the input.
+ */
+function fitRankings(rankings: readonly EncodedRanking[], T: number): { rankings: EncodedRanking[]; kept: number[]; truncated: number; dropped: number } {
+  const out = { rankings: [] as EncodedRanking[], kept: [] as number[], truncated: 0, dropped: 0 };
+  rankings.forEach((ranking, index) => {
+    const fitted = fitSequences(ranking.responses.map((response) => ({ prompt: ranking.prompt, response })), T);
+    if (fitted.dropped > 0) {
+      out.dropped += 1;
+      return;
+    }
+    const responses = fitted.sequences.map((s) => s.response);
+    const ties = withIdenticalTies(responses, ranking.order, ranking.ties ?? []);
+    const K = responses.length;
+    if (ties.length >= (K * (K - 1)) / 2) {
+      out.dropped += 1;
+      return;
+    }
+    out.rankings.push({ prompt: ranking.prompt, responses, order: ranking.order, ties });
+    out.kept.push(index);
+    out.truncated += fitted.truncated;
+  });
+  return out;
+}
+
+/** The given ties plus pairs of positions whose token sequences are identical, without repeats. */
+function withIdenticalTies(responses: readonly number[][], order: readonly number[], ties: ReadonlyArray<readonly [number, number]>): [number, number][] {
+  const K = order.length;
+  const keys = new Set(ties.map(([a, b]) => Math.min(a, b) * K + Math.max(a, b)));
+  for (let i = 0; i < K; i++) {
+    for (let j = i + 1; j < K; j++) if (sameIds(responses[order[i]], responses[order[j]])) keys.add(i * K + j);
+  }
+  return [...keys].map((key) => [Math.floor(key / K), key % K]);
+}
+
+function sameIds(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((id, i) => id === b[i]);
+}
+
+/**
+ * Rewards of prompt/response token sequences (forward only, model.B at a time): the value at each
+ * sequence's last token. Responses are cut to fit T tokens; a prompt that leaves no room throws.
+ */
+export async function scoreSequences(model: GptModel, sequences: readonly Sequence[]): Promise<number[]> {
+  requireScalar(model, 'scoreSequences');
+  const { B, T } = model;
+  const fitted = fitSequences(sequences, T);
+  if (fitted.dropped > 0) throw new Error(`${fitted.dropped} sequences have no room for a response in T=${T} tokens (or an empty prompt or response)`);
+  const rewards: number[] = [];
+  for (let first = 0; first < fitted.sequences.length; first += B) {
+    const batch = sequenceBatch(fitted.sequences.slice(first, first + B), B, T, PAD_ID);
+    model.setBatch({ tokens: batch.tokens });
+    const { values } = await model.evaluate(); // (B,T)
+    batch.lastTokenIndex.forEach((last, b) => rewards.push(values![b * T + last]));
+  }
+  return rewards;
+}
+
+/** Rewards of (prompt, response) texts in the chat frame. */
+export function scoreTexts(model: GptModel, tokenizer: Tokenizer, items: readonly { prompt: string; response: string }[]): Promise<number[]> {
+  return scoreSequences(
+    model,
+    items.map(({ prompt, response }) => ({ prompt: tokenizer.encode(formatPrompt(prompt)), response: tokenizer.encode(formatResponse(response)) })),
+  );
+}
+
+/** Rewards of every fitted ranking's outputs, in response order; null for rankings that do not fit. */
+async function rankingRewards(model: GptModel, rankings: readonly EncodedRanking[]): Promise<{ fitted: EncodedRanking[]; rewards: (number[] | null)[] }> {
+  const { rankings: fitted, kept } = fitRankings(rankings, model.T);
+  const flat = await scoreSequences(model, fitted.flatMap((r) => r.responses.map((response) => ({ prompt: r.prompt, response }))));
+  const rewards: (number[] | null)[] = rankings.map(() => null);
+  let next = 0;
+  fitted.forEach((r, i) => {
+    rewards[kept[i]] = flat.slice(next, next + r.responses.length);
+    next += r.responses.length;
+  });
+  return { fitted, rewards };
+}
+
+/** Loss and pairwise accuracy on rankings (forward only); rankings that do not fit T are left out. */
+export async function evaluateRankings(model: GptModel, rankings: readonly EncodedRanking[]): Promise<RankingEvaluation> {
+  const { fitted, rewards } = await rankingRewards(model, rankings);
+  const scored = rewards.filter((r): r is number[] => r !== null);
+  let lossSum = 0;
+  let correct = 0;
+  let pairs = 0;
+  fitted.forEach((ranking, i) => {
+    const result = rankingLoss(ranking.order.map((response) => scored[i][response]), ranking.ties);
+    lossSum += result.loss;
+    correct += result.accuracy * result.pairs;
+    pairs += result.pairs;
+  });
+  return { loss: fitted.length > 0 ? lossSum / fitted.length : NaN, accuracy: pairs > 0 ? correct / pairs : NaN, pairs, rankings: fitted.length };
+}
+
+/**
+ * Shifts score.bias so the mean reward of the demonstrations is 0 (the loss is invariant to a
+ * shift, so rankings are unaffected); returns the mean that was subtracted.
+ */
+export async function centerRewards(model: GptModel, demonstrations: readonly Sequence[]): Promise<number> {
+  if (demonstrations.length === 0) throw new Error('centerRewards: no demonstrations');
+  const rewards = await scoreSequences(model, demonstrations);
+  const mean = rewards.reduce((sum, r) => sum + r, 0) / rewards.length;
+  const bias = model.layout.tensors.find((t) => t.name === 'score.bias')!;
+  const [current] = await readFloat32(model.device, model.params, bias.offset, 1);
+  model.device.queue.writeBuffer(model.params, bias.offset * Float32Array.BYTES_PER_ELEMENT, new Float32Array([current - mean]));
+  return mean;
+}
+
+export interface MispredictedComparison {
+  /** Index of the ranking in the list given. */
+  ranking: number;
+  promptId: string;
+  prompt: string;
+  /** The output the labeler preferred, and the one it ranked lower. */
+  chosen: string;
+  rejected: string;
+  chosenReward: number;
+  rejectedReward: number;
+}
+
+/**
+ * The comparisons the reward model gets wrong (reward of the preferred output not above the
+ * other's), most confidently wrong first — for inspecting what it has not learned. Rankings
+ * that do not fit T are skipped.
+ */
+export async function mispredictedComparisons(model: GptModel, tokenizer: Tokenizer, rankings: readonly Ranking[]): Promise<MispredictedComparison[]> {
+  const { rewards } = await rankingRewards(model, rankings.map((ranking) => encodeRanking(tokenizer, ranking)));
+  const wrong: MispredictedComparison[] = [];
+  rankings.forEach((ranking, r) => {
+    const scored = rewards[r];
+    if (!scored) return;
+    for (const pair of rankingPairs(ranking)) {
+      const chosenReward = scored[pair.chosenIndex];
+      const rejectedReward = scored[pair.rejectedIndex];
+      if (chosenReward > rejectedReward) continue;
+      wrong.push({ ranking: r, promptId: pair.promptId, prompt: pair.prompt, chosen: pair.chosen, rejected: pair.rejected, chosenReward, rejectedReward });
+    }
+  });
+  return wrong.sort((a, b) => b.rejectedReward - b.chosenReward - (a.rejectedReward - a.chosenReward));
+}
+
+function requireScalar(model: GptModel, where: string): void {
+  if (model.kind !== 'scalar') throw new Error(`${where} needs a 'scalar' model, got '${model.kind}'`);
+}
