@@ -4,6 +4,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { benchCommand } from './bench-command.ts';
 import { evalCommand } from './eval-command.ts';
 import { gpuCommand } from './gpu-command.ts';
+import { pipelineCommand } from './pipeline-command.ts';
 import { pretrainCommand } from './pretrain-command.ts';
 import { sampleCommand } from './sample-command.ts';
 import { scoreCommand } from './score-command.ts';
@@ -76,6 +77,11 @@ const COMMANDS: Record<string, Command> = {
     summary: 'held-out labeler report of a checkpoint on held-out prompts [--model DIR --world-seed --prompts N --temperature --seed]',
     options: { model: { type: 'string' }, 'world-seed': { type: 'string' }, prompts: { type: 'string' }, temperature: { type: 'string' }, seed: { type: 'string' } },
     run: evalCommand,
+  },
+  pipeline: {
+    summary: 'base → SFT → rankings → reward model → PPO, PPO-ptx, DPO → held-out evaluation [--preset micro|small --seed --model DIR --world-seed]',
+    options: { preset: { type: 'string' }, seed: { type: 'string' }, model: { type: 'string' }, 'world-seed': { type: 'string' } },
+    run: pipelineCommand,
   },
   bench: {
     summary: 'training and sampling tokens/s per preset and matmul GFLOP/s on this adapter [--presets micro,small --batch --seq --steps --repeats --matmul 256,512]',

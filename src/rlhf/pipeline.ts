@@ -1,0 +1,234 @@
+// The InstructGPT recipe end to end, headless (CLI) or in the worker: base → SFT on demonstrations
+// → K outputs per prompt ranked by the training labeler → reward model → PPO and PPO-ptx, and DPO
+// on the same comparisons → evaluation of every model on held-out prompts by the held-out labeler
+// (the paper's Figure 2 and its evaluation, in miniature). Deterministic for a seed on one adapter.
+import { GptModel } from '../model/gpt.ts';
+import { evaluationLoss, evaluationWindows, tokenStream } from '../model/lm-training.ts';
+import { GptSampler, DEFAULT_SAMPLING, type SamplingOptions } from '../model/sampler.ts';
+import type { Checkpoint } from '../model/checkpoint.ts';
+import type { Sequence } from './batches.ts';
+import {
+  buildDemonstrations,
+  buildPromptSet,
+  createRng,
+  formatPrompt,
+  formatResponse,
+  generateCorpus,
+  heldoutLabeler,
+  trainingLabeler,
+  type Labeler,
+  type Prompt,
+} from '../world/index.ts';
+import { generateResponses, labelerReport, type LabelerReport, type Response } from './evaluate.ts';
+import { simulatedRankings, type Ranking } from './rankings.ts';
+import { trainSft } from './sft.ts';
+import { encodeRanking, initRewardModel, trainRewardModel } from './reward-model.ts';
+import { createPpoModels, PpoTrainer, type PpoMetrics } from './ppo.ts';
+import { encodePreferencePairs, trainDpo } from './dpo.ts';
+
+/** Sizes and hyperparameters of a run; `pipelinePreset` gives the named ones. */
+export interface PipelineSettings {
+  /** Rows per batch and sequence length of every model. */
+  B: number;
+  T: number;
+  /** Starter demonstrations used for SFT (at most; one per train prompt). */
+  demonstrations: number;
+  sftEpochs: number;
+  sftLr: number;
+  /** Outputs ranked per prompt (the paper's K = 4..9). */
+  K: number;
+  /** Train prompts whose SFT outputs get ranked; held-out prompts ranked by the held-out labeler. */
+  rankedPrompts: number;
+  heldoutRankedPrompts: number;
+  rmLr: number;
+  ppoIterations: number;
+  ppoLr: number;
+  klCoef: number;
+  ptxCoef: number;
+  dpoEpochs: number;
+  dpoLr: number;
+  /** Held-out prompts for the evaluation table. */
+  evalPrompts: number;
+  maxNewTokens: number;
+  /** Corpus documents for the PPO-ptx stream and the alignment-tax loss. */
+  corpusDocuments: number;
+  /** Batches of held-out corpus windows for the pretraining loss. */
+  lossBatches: number;
+}
+
+export const PIPELINE_PRESETS = {
+  /** CI: a few steps of everything on a micro model. */
+  micro: { B: 4, T: 40, demonstrations: 8, sftEpochs: 1, sftLr: 3e-3, K: 4, rankedPrompts: 4, heldoutRankedPrompts: 2, rmLr: 1e-3, ppoIterations: 1, ppoLr: 1e-4, klCoef: 0.02, ptxCoef: 1, dpoEpochs: 1, dpoLr: 1e-4, evalPrompts: 4, maxNewTokens: 8, corpusDocuments: 40, lossBatches: 1 },
+  /** The classroom run on the shipped base model. */
+  small: { B: 16, T: 128, demonstrations: 400, sftEpochs: 3, sftLr: 1e-3, K: 4, rankedPrompts: 200, heldoutRankedPrompts: 50, rmLr: 3e-4, ppoIterations: 60, ppoLr: 3e-5, klCoef: 0.02, ptxCoef: 1, dpoEpochs: 2, dpoLr: 3e-5, evalPrompts: 100, maxNewTokens: 48, corpusDocuments: 2000, lossBatches: 8 },
+} as const satisfies Record<string, PipelineSettings>;
+
+export type PipelinePresetName = keyof typeof PIPELINE_PRESETS;
+
+export interface ModelEvaluation extends Omit<LabelerReport, 'samples'> {
+  win_rate_vs_sft: number;
+  win_rate_vs_base: number;
+  pretrain_loss: number;
+}
+
+export interface PipelineReport {
+  reward_model: { heldout_accuracy: number; train_accuracy: number };
+  models: Record<ModelName, ModelEvaluation>;
+  ppo: PpoMetrics[];
+}
+
+export type ModelName = 'base' | 'sft' | 'ppo' | 'ppo_ptx' | 'dpo';
+
+export interface PipelineProgress {
+  stage: 'sft' | 'rankings' | 'reward_model' | 'ppo' | 'ppo_ptx' | 'dpo' | 'evaluation';
+  message: string;
+}
+
+function encodeDemonstrations(base: Checkpoint, demonstrations: readonly { prompt: string; response: string }[]): Sequence[] {
+  const { tokenizer } = base;
+  return demonstrations.map((d) => ({ prompt: tokenizer.encode(formatPrompt(d.prompt)), response: tokenizer.encode(formatResponse(d.response)) }));
+}
+
+/** Samples `perPrompt` outputs per prompt from the parameters in `params`. */
+async function sampleOutputs(device: GPUDevice, base: Checkpoint, params: GPUBuffer, s: PipelineSettings, prompts: readonly Prompt[], perPrompt: number, sampling: SamplingOptions): Promise<Response[][]> {
+  const sampler = new GptSampler(device, base.config, params, 'lm', s.B, s.T, base.tokenizer.eosId, 'pipeline.sampler');
+  const outputs: Response[][] = prompts.map(() => []);
+  for (let k = 0; k < perPrompt; k++) {
+    const responses = await generateResponses(sampler, base.tokenizer, prompts, { ...sampling, seed: sampling.seed + 1000 * k });
+    responses.forEach((r, i) => outputs[i].push(r));
+  }
+  sampler.destroy();
+  return outputs;
+}
+
+function winRate(prompts: readonly Prompt[], mine: readonly Response[], theirs: readonly Response[], labeler: Labeler): number {
+  let wins = 0;
+  prompts.forEach((prompt, i) => {
+    const a = labeler.score(prompt, mine[i].text);
+    const b = labeler.score(prompt, theirs[i].text);
+    wins += a > b ? 1 : a === b ? 0.5 : 0; // ties split
+  });
+  return wins / prompts.length;
+}
+
+/** Runs the whole recipe from a base checkpoint; progress streams through onProgress. */
+export async function runPipeline(
+  device: GPUDevice,
+  base: Checkpoint,
+  options: { settings: PipelineSettings; seed: number; worldSeed: number; onProgress?: (p: PipelineProgress) => void; onPpoMetrics?: (name: 'ppo' | 'ppo_ptx', m: PpoMetrics) => void },
+): Promise<PipelineReport> {
+  const { settings: s, seed } = options;
+  const report = (stage: PipelineProgress['stage'], message: string) => options.onProgress?.({ stage, message });
+  const { tokenizer, config } = base;
+  const promptSet = buildPromptSet(options.worldSeed);
+  // Prompts whose chat frame leaves room for a response of maxNewTokens within T.
+  const fits = (p: Prompt) => tokenizer.encode(formatPrompt(p.text)).length + s.maxNewTokens <= s.T;
+  const sampling = { ...DEFAULT_SAMPLING, maxNewTokens: s.maxNewTokens, temperature: 1, seed };
+  const corpusStream = tokenStream(tokenizer, generateCorpus(options.worldSeed, s.corpusDocuments));
+
+  // 1. SFT on the starter demonstrations
+  const demonstrations = encodeDemonstrations(base, buildDemonstrations(options.worldSeed, promptSet.train.slice(0, s.demonstrations)));
+  const sftModel = new GptModel(device, config, 'lm', s.B, s.T, 'sft');
+  sftModel.writeParams(base.params);
+  await trainSft(sftModel, demonstrations, { epochs: s.sftEpochs, lr: s.sftLr, seed, logEvery: 10, onProgress: (p) => report('sft', `SFT step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)}`) });
+  const sftParams = await sftModel.readParams();
+
+  // 2. Rankings of the SFT model's outputs: training labeler on train prompts, held-out labeler on held-out prompts
+  const rng = createRng(`pipeline-${seed}`);
+  const rankedTrain = promptSet.train.filter(fits).slice(0, s.rankedPrompts);
+  const rankedHeldout = promptSet.heldout.filter(fits).slice(0, s.heldoutRankedPrompts);
+  report('rankings', `sampling ${s.K} outputs for ${rankedTrain.length + rankedHeldout.length} prompts`);
+  const trainOutputs = await sampleOutputs(device, base, sftModel.params, s, rankedTrain, s.K, sampling);
+  const heldoutOutputs = await sampleOutputs(device, base, sftModel.params, s, rankedHeldout, s.K, { ...sampling, seed: seed + 7 });
+  const texts = (outputs: Response[][]) => outputs.map((row) => row.map((r) => r.text));
+  const trainRankings: Ranking[] = simulatedRankings(rankedTrain, texts(trainOutputs), trainingLabeler, rng.fork('train'));
+  const heldoutRankings: Ranking[] = simulatedRankings(rankedHeldout, texts(heldoutOutputs), heldoutLabeler, rng.fork('heldout'));
+  sftModel.destroy();
+
+  // 3. Reward model from the SFT trunk
+  const rmModel = new GptModel(device, config, 'scalar', Math.max(s.B, s.K), s.T, 'reward-model');
+  initRewardModel(rmModel, sftParams, seed);
+  const rm = await trainRewardModel(rmModel, trainRankings.map((r) => encodeRanking(tokenizer, r)), {
+    lr: s.rmLr,
+    seed,
+    heldout: heldoutRankings.map((r) => encodeRanking(tokenizer, r)),
+    demonstrations,
+    onProgress: (p) => report('reward_model', `RM step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)} accuracy ${p.accuracy.toFixed(2)}`),
+  });
+  const rmParams = await rmModel.readParams();
+  rmModel.destroy();
+
+  // 4. PPO and PPO-ptx from SFT against the reward model
+  const trainPromptIds = promptSet.train.filter(fits).map((p) => tokenizer.encode(formatPrompt(p.text)));
+  const runPpo = async (name: 'ppo' | 'ppo_ptx') => {
+    const models = createPpoModels(device, config, { sft: sftParams, rewardModel: rmParams }, s.B, s.T);
+    const lr = { lr: s.ppoLr, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0, gradClip: 1 };
+    const trainer = new PpoTrainer(models, {
+      eosId: tokenizer.eosId,
+      maxNewTokens: s.maxNewTokens,
+      klCoef: s.klCoef,
+      policyOptimizer: lr,
+      valueOptimizer: lr,
+      seed,
+      ptx: name === 'ppo_ptx' ? { stream: corpusStream, coef: s.ptxCoef } : undefined,
+    });
+    const history: PpoMetrics[] = [];
+    const order = createRng(`${name}-${seed}`);
+    for (let i = 0; i < s.ppoIterations; i++) {
+      const batch = Array.from({ length: s.B }, () => trainPromptIds[order.int(0, trainPromptIds.length - 1)]);
+      const { metrics } = await trainer.iterate(batch);
+      history.push(metrics);
+      options.onPpoMetrics?.(name, metrics);
+      report(name, `${name} iteration ${i + 1}/${s.ppoIterations} score ${metrics['objective/scores'].toFixed(3)} kl ${metrics['objective/kl'].toFixed(3)}`);
+    }
+    const params = await models.policy.readParams();
+    trainer.destroy();
+    Object.values(models).forEach((m) => m.destroy());
+    return { params, history };
+  };
+  const ppo = await runPpo('ppo');
+  const ppoPtx = await runPpo('ppo_ptx');
+
+  // 5. DPO from SFT on the same comparisons
+  const policy = new GptModel(device, config, 'lm', s.B, s.T, 'dpo-policy');
+  const reference = new GptModel(device, config, 'lm', s.B, s.T, 'dpo-reference');
+  policy.writeParams(sftParams);
+  reference.writeParams(sftParams);
+  await trainDpo(policy, reference, encodePreferencePairs(tokenizer, trainRankings), {
+    epochs: s.dpoEpochs,
+    lr: s.dpoLr,
+    seed,
+    onProgress: (p) => report('dpo', `DPO step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)} accuracy ${p.accuracy.toFixed(2)}`),
+  });
+  const dpoParams = await policy.readParams();
+  policy.destroy();
+  reference.destroy();
+
+  // 6. Evaluation on held-out prompts by the held-out labeler
+  const evalPrompts = promptSet.heldout.filter(fits).slice(0, s.evalPrompts);
+  const candidates: Record<ModelName, Float32Array> = { base: base.params, sft: sftParams, ppo: ppo.params, ppo_ptx: ppoPtx.params, dpo: dpoParams };
+  const evaluator = new GptModel(device, config, 'lm', s.B, Math.min(64, s.T), 'evaluation');
+  const heldoutWindows = evaluationWindows(tokenStream(tokenizer, generateCorpus(options.worldSeed + 1, Math.max(20, s.corpusDocuments / 4))), evaluator.B, evaluator.T, s.lossBatches);
+  const responses = {} as Record<ModelName, Response[]>;
+  const losses = {} as Record<ModelName, number>;
+  for (const [name, params] of Object.entries(candidates) as [ModelName, Float32Array][]) {
+    report('evaluation', `evaluating ${name}`);
+    evaluator.writeParams(params);
+    losses[name] = await evaluationLoss(evaluator, heldoutWindows);
+    const outputs = await sampleOutputs(device, base, evaluator.params, s, evalPrompts, 1, { ...sampling, temperature: 0.7, seed: seed + 99 });
+    responses[name] = outputs.map(([response]) => response);
+  }
+  evaluator.destroy();
+  const models = {} as Record<ModelName, ModelEvaluation>;
+  for (const name of Object.keys(candidates) as ModelName[]) {
+    const { samples, ...metrics } = labelerReport(evalPrompts, responses[name], heldoutLabeler);
+    report('evaluation', `${name}: ${samples.length} answers judged`);
+    models[name] = {
+      ...metrics,
+      win_rate_vs_sft: winRate(evalPrompts, responses[name], responses.sft, heldoutLabeler),
+      win_rate_vs_base: winRate(evalPrompts, responses[name], responses.base, heldoutLabeler),
+      pretrain_loss: losses[name],
+    };
+  }
+  return { reward_model: { heldout_accuracy: rm.heldout?.accuracy ?? NaN, train_accuracy: rm.train.accuracy }, models, ppo: ppo.history };
+}

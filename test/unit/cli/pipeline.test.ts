@@ -1,0 +1,43 @@
+// The whole recipe on a micro model in CI: `rlhf-lab pipeline --preset micro` runs base → SFT →
+// rankings → reward model → PPO, PPO-ptx, DPO → held-out evaluation and prints the paper's table
+// as JSON. The base is untrained (this checks the plumbing and the report, not the figures; the
+// small-preset results are in docs/results.md).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { writeCheckpointDir } from '../../../src/cli/fs-checkpoint.ts';
+import { initParameters, makeConfig } from '../../../src/model/config.ts';
+import { trainBpe } from '../../../src/model/tokenizer.ts';
+import { buildDemonstrations, buildPromptSet, generateCorpus } from '../../../src/world/index.ts';
+import { runCli } from './run-cli.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'rlhf-pipeline-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('rlhf-lab pipeline --preset micro', () => {
+  it('runs every stage and reports every model', async () => {
+    const prompts = buildPromptSet(1);
+    const texts = [...generateCorpus(1, 200), ...buildDemonstrations(1, prompts.train).map((d) => `${d.prompt} ${d.response}`)];
+    const tokenizer = trainBpe(texts, 600);
+    const config = { ...makeConfig('micro', tokenizer.vocabSize), nCtx: 48 };
+    await writeCheckpointDir(dir, { config, params: initParameters(config, 1), tokenizer, meta: { kind: 'base', seed: '1' } });
+
+    const run = await runCli(['pipeline', '--preset', 'micro', '--model', dir, '--seed', '3', '--json']);
+    expect(run.code, run.stderr.slice(-5).join('\n')).toBe(0);
+    const report = run.result as { reward_model: { heldout_accuracy: number }; models: Record<string, Record<string, number>>; ppo: unknown[] };
+    expect(report.reward_model.heldout_accuracy).toBeGreaterThanOrEqual(0);
+    expect(report.reward_model.heldout_accuracy).toBeLessThanOrEqual(1);
+    expect(Object.keys(report.models).sort()).toEqual(['base', 'dpo', 'ppo', 'ppo_ptx', 'sft']);
+    for (const [name, model] of Object.entries(report.models)) {
+      for (const key of ['win_rate_vs_sft', 'win_rate_vs_base', 'likert', 'follows_instruction', 'truthful', 'hallucination', 'toxicity', 'pretrain_loss']) {
+        expect(model, `${name}.${key}`).toHaveProperty(key);
+      }
+      expect(Number.isFinite(model.pretrain_loss), `${name} pretrain loss`).toBe(true);
+      expect(model.likert).toBeGreaterThanOrEqual(1);
+    }
+    expect(report.models.sft.win_rate_vs_sft).toBe(0.5); // a model ties with itself
+    expect(report.ppo).toHaveLength(1);
+    expect(run.stderr.some((line) => line.startsWith('[reward_model]'))).toBe(true);
+  }, 900_000);
+});
