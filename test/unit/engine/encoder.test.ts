@@ -5,7 +5,7 @@ import type { Gpu } from '../../../src/engine/gpu.ts';
 import { bucketTokens, encoderBackwardDispatches, encoderForwardDispatch } from '../../../src/engine/ops/encoder.ts';
 import { uniformValues } from '../../../src/engine/selfcheck.ts';
 import { encoderBackward, encoderForward } from '../../../src/model/reference.ts';
-import { download, run, upload } from './gpu-run.ts';
+import { check, download, run, upload } from './gpu-run.ts';
 import { testGpu } from './gpu-device.ts';
 
 const U = 2 ** -24; // float32 unit roundoff
@@ -17,24 +17,6 @@ beforeAll(async () => {
   gpu.onError((error) => errors.push(error.message));
 });
 afterAll(() => expect(errors).toEqual([]));
-
-/**
- * Expects |got − expected| ≤ bound elementwise (bound a number or one per element) and prints the
- * largest difference and the largest ratio to the bound.
- */
-function check(name: string, got: ArrayLike<number>, expected: ArrayLike<number>, bound: number | ArrayLike<number>): void {
-  expect(got.length).toBe(expected.length);
-  let maxDiff = 0;
-  let maxRatio = 0;
-  for (let i = 0; i < got.length; i++) {
-    const diff = Math.abs(got[i] - expected[i]);
-    const limit = typeof bound === 'number' ? bound : bound[i];
-    maxDiff = Math.max(maxDiff, diff);
-    maxRatio = Math.max(maxRatio, diff === 0 ? 0 : diff / limit);
-  }
-  console.log(`${name}: max|Δ|=${maxDiff.toExponential(2)}, max |Δ|/bound=${maxRatio.toFixed(3)}`);
-  expect(maxRatio).toBeLessThanOrEqual(1);
-}
 
 /** Token ids with a skewed distribution: about a third of the positions hold token 0 (long CSR rows). */
 function skewedTokens(count: number, V: number, seed: number): Int32Array {

@@ -1,4 +1,5 @@
 // Test helpers for kernels: upload arrays, run recorded dispatches, read results back.
+import { expect } from 'vitest';
 import { createStorageBufferFrom, readFloat32, readUint32 } from '../../../src/engine/buffers.ts';
 import { recordDispatches, type Dispatch } from '../../../src/engine/kernel.ts';
 
@@ -24,4 +25,22 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let max = 0;
   for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
   return max;
+}
+
+/**
+ * Expects |got − expected| ≤ bound elementwise (bound a number or one per element) and prints the
+ * largest difference and the largest ratio to the bound.
+ */
+export function check(name: string, got: ArrayLike<number>, expected: ArrayLike<number>, bound: number | ArrayLike<number>): void {
+  expect(got.length).toBe(expected.length);
+  let maxDiff = 0;
+  let maxRatio = 0;
+  for (let i = 0; i < got.length; i++) {
+    const diff = Math.abs(got[i] - expected[i]);
+    const limit = typeof bound === 'number' ? bound : bound[i];
+    maxDiff = Math.max(maxDiff, diff);
+    maxRatio = Math.max(maxRatio, diff === 0 ? 0 : diff / limit);
+  }
+  console.log(`${name}: max|Δ|=${maxDiff.toExponential(2)}, max |Δ|/bound=${maxRatio.toFixed(3)}`);
+  expect(maxRatio).toBeLessThanOrEqual(1);
 }
