@@ -57,8 +57,10 @@ export class GptSampler {
   private readonly promptLengths: GPUBuffer; // (B) u32
   private readonly sampled: GPUBuffer; // (B) u32
   private readonly stepPass: Dispatch[];
+  private readonly commitPass: Dispatch;
   private readonly step: StepBuffers;
   private readonly allocated: GPUBuffer[] = [];
+  private readonly sampleSteps: { params: GPUBuffer; dispatch: Dispatch }[] = [];
 
   constructor(
     readonly device: GPUDevice,
@@ -86,6 +88,7 @@ export class GptSampler {
     };
     const caches = Array.from({ length: L }, (_, l) => ({ k: this.buffer(`h${l}.k-cache`, B * maxT * C), v: this.buffer(`h${l}.v-cache`, B * maxT * C) }));
     this.stepPass = this.buildStep(caches);
+    this.commitPass = this.commitDispatch();
   }
 
   private buffer(name: string, floats: number): GPUBuffer {
@@ -132,6 +135,22 @@ export class GptSampler {
     return dispatches;
   }
 
+  /**
+   * The sampling dispatch of decode step `step`, with its own parameter buffer (the step number
+   * seeds the RNG, and all steps are recorded before one submit). Built on first use and kept, so
+   * repeated generations allocate nothing.
+   */
+  private sampleStep(step: number): { params: GPUBuffer; dispatch: Dispatch } {
+    let cached = this.sampleSteps[step];
+    if (!cached) {
+      const params = createSampleParamsBuffer(this.device, `${this.label}.sample-params.${step}`);
+      this.allocated.push(params);
+      const dispatch = sampleDispatch(this.device, `${this.label}.sample`, { ids: this.sampled, logits: this.step.logits, params, done: this.sampleDone }, this.B, this.config.vocabSize, this.eosId);
+      cached = this.sampleSteps[step] = { params, dispatch };
+    }
+    return cached;
+  }
+
   private commitDispatch(): Dispatch {
     return decodeCommitDispatch(
       this.device,
@@ -171,14 +190,11 @@ export class GptSampler {
     this.upload(prompts);
     const longest = Math.max(...prompts.map((p) => p.length));
     const steps = Math.min(this.maxT, longest + options.maxNewTokens) - 1;
-    const paramBuffers: GPUBuffer[] = [];
     let encoder = this.device.createCommandEncoder({ label: `${this.label}.generate` });
     for (let step = 0; step < steps; step++) {
-      const params = createSampleParamsBuffer(this.device, `${this.label}.sample-params.${step}`);
+      const { params, dispatch: sample } = this.sampleStep(step);
       writeSampleParams(this.device.queue, params, { temperature: options.temperature, topK: options.topK, topP: options.topP, seed: options.seed, step });
-      paramBuffers.push(params);
-      const sample = sampleDispatch(this.device, `${this.label}.sample`, { ids: this.sampled, logits: this.step.logits, params, done: this.sampleDone }, this.B, this.config.vocabSize, this.eosId);
-      recordDispatches(encoder, [...this.stepPass, sample, this.commitDispatch()], `${this.label}.step`);
+      recordDispatches(encoder, [...this.stepPass, sample, this.commitPass], `${this.label}.step`);
       if (onStepLogits) {
         this.device.queue.submit([encoder.finish()]);
         onStepLogits(step, await readFloat32(this.device, this.step.logits, 0, this.B * this.config.vocabSize));
@@ -187,7 +203,6 @@ export class GptSampler {
     }
     this.device.queue.submit([encoder.finish()]);
     const sequence = await readUint32(this.device, this.sequence, 0, this.B * this.maxT);
-    paramBuffers.forEach((buffer) => buffer.destroy());
     return this.collect(prompts, sequence, steps + 1, options.maxNewTokens);
   }
 
