@@ -3,18 +3,17 @@
 // judgement (Likert, instruction following, truthfulness, hallucination, toxicity) and the
 // held-out pretraining-corpus loss, with a few sample answers.
 import { GptModel } from '../model/gpt.ts';
-import { evaluationLoss, evaluationWindows, tokenStream } from '../model/lm-training.ts';
+import { evaluationLoss, evaluationWindows, heldoutCount, tokenStream } from '../model/lm-training.ts';
 import { GptSampler, DEFAULT_SAMPLING } from '../model/sampler.ts';
 import { createStorageBufferFrom } from '../engine/buffers.ts';
 import { generateResponses, labelerReport } from '../rlhf/evaluate.ts';
 import { buildPromptSet, generateCorpus, heldoutLabeler } from '../world/index.ts';
 import { readCheckpointDir, resolveModelDir } from './fs-checkpoint.ts';
 import { numberOption } from './options.ts';
+import { PRETRAIN_DOCUMENTS } from './pretrain-command.ts';
 import type { CommandContext } from './main.ts';
 import { withGpu } from './with-gpu.ts';
 
-/** Documents of the world's corpus kept out of pretraining (pretrain-command holds out the first 5%). */
-const HELDOUT_DOCUMENTS = 1000;
 
 export async function evalCommand(context: CommandContext): Promise<unknown> {
   const dir = resolveModelDir(context.values.model);
@@ -36,7 +35,7 @@ export async function evalCommand(context: CommandContext): Promise<unknown> {
     const report = labelerReport(prompts, responses, heldoutLabeler);
     const model = new GptModel(gpu.device, config, 'lm', 8, Math.min(64, config.nCtx), 'eval.lm');
     model.writeParams(checkpoint.params);
-    const corpus = generateCorpus(worldSeed, HELDOUT_DOCUMENTS);
+    const corpus = generateCorpus(worldSeed, heldoutCount(PRETRAIN_DOCUMENTS));
     const pretrainLoss = await evaluationLoss(model, evaluationWindows(tokenStream(tokenizer, corpus), model.B, model.T, 8));
     const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
     context.log(

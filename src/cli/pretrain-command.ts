@@ -7,7 +7,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeConfig, initParameters, PRESETS, type PresetName } from '../model/config.ts';
 import { GptModel } from '../model/gpt.ts';
-import { evaluationLoss, evaluationWindows, pretrain, tokenStream, type PretrainProgress } from '../model/lm-training.ts';
+import { evaluationLoss, evaluationWindows, heldoutCount, pretrain, tokenStream, type PretrainProgress } from '../model/lm-training.ts';
 import { readSafetensors, writeSafetensors } from '../model/safetensors.ts';
 import { trainBpe, type Tokenizer } from '../model/tokenizer.ts';
 import { generateWorld } from '../world/index.ts';
@@ -37,8 +37,8 @@ interface TrainState {
 
 const STATE_FILE = 'train_state.json';
 const OPTIMIZER_FILE = 'optimizer.safetensors';
-/** Share of the corpus held out for the validation loss. */
-const HELDOUT_SHARE = 0.05;
+/** Corpus documents of a default run (its first heldoutCount(...) are held out). */
+export const PRETRAIN_DOCUMENTS = 20000;
 
 function settingsFrom(context: CommandContext): RunSettings {
   const preset = (stringOption(context, 'preset') ?? 'small') as PresetName;
@@ -51,7 +51,7 @@ function settingsFrom(context: CommandContext): RunSettings {
     seq: numberOption(context, 'seq', PRESETS[preset].nCtx, { integer: true, min: 2, max: PRESETS[preset].nCtx }),
     lr: numberOption(context, 'lr', 3e-3, { min: 0 }),
     vocab: numberOption(context, 'vocab', 1024, { integer: true, min: 258 }),
-    documents: numberOption(context, 'documents', 20000, { integer: true, min: 20 }),
+    documents: numberOption(context, 'documents', PRETRAIN_DOCUMENTS, { integer: true, min: 20 }),
     checkpointEvery: numberOption(context, 'checkpoint-every', 250, { integer: true, min: 1 }),
   };
 }
@@ -71,9 +71,9 @@ export async function pretrainCommand(context: CommandContext): Promise<unknown>
 
   context.log(`generating TinyWorld (seed ${settings.seed}, ${settings.documents} documents)…`);
   const world = generateWorld(settings.seed, { documents: settings.documents });
-  const heldoutCount = Math.max(1, Math.round(world.corpus.length * HELDOUT_SHARE));
-  const trainDocs = world.corpus.slice(heldoutCount);
-  const heldoutDocs = world.corpus.slice(0, heldoutCount);
+  const heldoutDocuments = heldoutCount(world.corpus.length);
+  const trainDocs = world.corpus.slice(heldoutDocuments);
+  const heldoutDocs = world.corpus.slice(0, heldoutDocuments);
   const tokenizer: Tokenizer = previous ? (await readCheckpointDir(out)).tokenizer : trainBpe(trainDocs, settings.vocab);
   const stream = tokenStream(tokenizer, trainDocs);
   const heldoutStream = tokenStream(tokenizer, heldoutDocs);

@@ -16,19 +16,12 @@ import { biasBackwardDispatches, geluBackwardDispatch, geluForwardDispatch, resi
 import { attentionBackwardDispatches, attentionForwardDispatches } from '../engine/ops/attention.ts';
 import { crossEntropyDispatch, tokenStatsDispatch } from '../engine/ops/crossentropy.ts';
 import { scalarHeadBackwardDispatches, scalarHeadForwardDispatch } from '../engine/ops/scalarhead.ts';
-import { adamwDispatches, createAdamwHyperBuffer, decayMaskFor, writeAdamwHyper } from '../engine/ops/adamw.ts';
+import { adamwDispatches, createAdamwHyperBuffer, decayMaskFor, writeAdamwHyper, type AdamwHyper } from '../engine/ops/adamw.ts';
 import { modelLayout, type ModelKind, type ModelLayout } from './layout.ts';
 import type { GptConfig } from './config.ts';
 
-export interface AdamwHyperparams {
-  lr: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
-  weightDecay: number;
-  /** Global gradient-norm clip. */
-  gradClip: number;
-}
+/** AdamW's settings; the step count is the model's own. */
+export type AdamwHyperparams = Omit<AdamwHyper, 'step'>;
 
 export const DEFAULT_ADAMW: AdamwHyperparams = { lr: 1e-3, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, gradClip: 1.0 };
 

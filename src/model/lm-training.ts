@@ -5,6 +5,17 @@ import { Rng } from './random.ts';
 import type { Tokenizer } from './tokenizer.ts';
 import { DEFAULT_ADAMW, type AdamwHyperparams, type Batch, type GptModel } from './gpt.ts';
 
+/**
+ * Pretraining holds out the first HELDOUT_SHARE of the corpus for its validation loss. The corpus
+ * generator is prefix-stable (the first n documents of a seed never change), so the first
+ * heldoutCount(n) documents of any corpus of that seed are text no model was pretrained on.
+ */
+export const HELDOUT_SHARE = 0.05;
+
+export function heldoutCount(documents: number): number {
+  return Math.max(1, Math.round(documents * HELDOUT_SHARE));
+}
+
 /** Concatenates documents into one token stream, each followed by EOS (the document separator). */
 export function tokenStream(tokenizer: Tokenizer, documents: string[]): Int32Array {
   const ids: number[] = [];

@@ -3,7 +3,7 @@
 // on the same comparisons → evaluation of every model on held-out prompts by the held-out labeler
 // (the paper's Figure 2 and its evaluation, in miniature). Deterministic for a seed on one adapter.
 import { GptModel } from '../model/gpt.ts';
-import { evaluationLoss, evaluationWindows, tokenStream } from '../model/lm-training.ts';
+import { evaluationLoss, evaluationWindows, heldoutCount, tokenStream } from '../model/lm-training.ts';
 import { GptSampler, DEFAULT_SAMPLING, type SamplingOptions } from '../model/sampler.ts';
 import type { Checkpoint } from '../model/checkpoint.ts';
 import type { Sequence } from './batches.ts';
@@ -23,7 +23,7 @@ import { generateResponses, labelerReport, type LabelerReport, type Response } f
 import { simulatedRankings, type Ranking } from './rankings.ts';
 import { trainSft } from './sft.ts';
 import { encodeRanking, initRewardModel, trainRewardModel } from './reward-model.ts';
-import { createPpoModels, PpoTrainer, type PpoMetrics } from './ppo.ts';
+import { createPpoModels, DEFAULT_PPO_ADAMW, PpoTrainer, type PpoMetrics } from './ppo.ts';
 import { encodePreferencePairs, trainDpo } from './dpo.ts';
 
 /** Sizes and hyperparameters of a run; `pipelinePreset` gives the named ones. */
@@ -58,7 +58,7 @@ export interface PipelineSettings {
 
 export const PIPELINE_PRESETS = {
   /** CI: a few steps of everything on a micro model. */
-  micro: { B: 4, T: 40, demonstrations: 8, sftEpochs: 1, sftLr: 3e-3, K: 4, rankedPrompts: 4, heldoutRankedPrompts: 2, rmLr: 1e-3, ppoIterations: 1, ppoLr: 1e-4, klCoef: 0.02, ptxCoef: 1, dpoEpochs: 1, dpoLr: 1e-4, evalPrompts: 4, maxNewTokens: 8, corpusDocuments: 40, lossBatches: 1 },
+  micro: { B: 4, T: 40, demonstrations: 8, sftEpochs: 1, sftLr: 3e-3, K: 4, rankedPrompts: 4, heldoutRankedPrompts: 2, rmLr: 1e-3, ppoIterations: 1, ppoLr: 1e-4, klCoef: 0.02, ptxCoef: 1, dpoEpochs: 1, dpoLr: 1e-4, evalPrompts: 4, maxNewTokens: 8, corpusDocuments: 100, lossBatches: 1 },
   /** The classroom run on the shipped base model. */
   small: { B: 16, T: 128, demonstrations: 400, sftEpochs: 3, sftLr: 1e-3, K: 4, rankedPrompts: 200, heldoutRankedPrompts: 50, rmLr: 3e-4, ppoIterations: 60, ppoLr: 3e-5, klCoef: 0.02, ptxCoef: 1, dpoEpochs: 2, dpoLr: 3e-5, evalPrompts: 100, maxNewTokens: 48, corpusDocuments: 2000, lossBatches: 8 },
 } as const satisfies Record<string, PipelineSettings>;
@@ -124,7 +124,10 @@ export async function runPipeline(
   // Prompts whose chat frame leaves room for a response of maxNewTokens within T.
   const fits = (p: Prompt) => tokenizer.encode(formatPrompt(p.text)).length + s.maxNewTokens <= s.T;
   const sampling = { ...DEFAULT_SAMPLING, maxNewTokens: s.maxNewTokens, temperature: 1, seed };
-  const corpusStream = tokenStream(tokenizer, generateCorpus(options.worldSeed, s.corpusDocuments));
+  // The held-out prefix measures the alignment tax; PPO-ptx trains on the rest.
+  const corpus = generateCorpus(options.worldSeed, s.corpusDocuments);
+  const heldoutDocs = heldoutCount(corpus.length);
+  const corpusStream = tokenStream(tokenizer, corpus.slice(heldoutDocs));
 
   // 1. SFT on the starter demonstrations
   const demonstrations = encodeDemonstrations(base, buildDemonstrations(options.worldSeed, promptSet.train.slice(0, s.demonstrations)));
@@ -162,7 +165,7 @@ export async function runPipeline(
   const trainPromptIds = promptSet.train.filter(fits).map((p) => tokenizer.encode(formatPrompt(p.text)));
   const runPpo = async (name: 'ppo' | 'ppo_ptx') => {
     const models = createPpoModels(device, config, { sft: sftParams, rewardModel: rmParams }, s.B, s.T);
-    const lr = { lr: s.ppoLr, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0, gradClip: 1 };
+    const lr = { ...DEFAULT_PPO_ADAMW, lr: s.ppoLr };
     const trainer = new PpoTrainer(models, {
       eosId: tokenizer.eosId,
       maxNewTokens: s.maxNewTokens,
@@ -208,7 +211,7 @@ export async function runPipeline(
   const evalPrompts = promptSet.heldout.filter(fits).slice(0, s.evalPrompts);
   const candidates: Record<ModelName, Float32Array> = { base: base.params, sft: sftParams, ppo: ppo.params, ppo_ptx: ppoPtx.params, dpo: dpoParams };
   const evaluator = new GptModel(device, config, 'lm', s.B, Math.min(64, s.T), 'evaluation');
-  const heldoutWindows = evaluationWindows(tokenStream(tokenizer, generateCorpus(options.worldSeed + 1, Math.max(20, s.corpusDocuments / 4))), evaluator.B, evaluator.T, s.lossBatches);
+  const heldoutWindows = evaluationWindows(tokenStream(tokenizer, corpus.slice(0, heldoutDocs)), evaluator.B, evaluator.T, s.lossBatches);
   const responses = {} as Record<ModelName, Response[]>;
   const losses = {} as Record<ModelName, number>;
   for (const [name, params] of Object.entries(candidates) as [ModelName, Float32Array][]) {
