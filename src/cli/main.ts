@@ -2,12 +2,17 @@
 // Every command accepts --json and then prints one JSON object as its last line.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { benchCommand } from './bench-command.ts';
+import { dpoCommand } from './dpo-command.ts';
 import { evalCommand } from './eval-command.ts';
+import { exportOnnxCommand } from './export-onnx-command.ts';
 import { gpuCommand } from './gpu-command.ts';
 import { pipelineCommand } from './pipeline-command.ts';
+import { ppoCommand } from './ppo-command.ts';
 import { pretrainCommand } from './pretrain-command.ts';
+import { RANKING_DATA_OPTIONS, rmCommand } from './rm-command.ts';
 import { sampleCommand } from './sample-command.ts';
 import { scoreCommand } from './score-command.ts';
+import { sftCommand } from './sft-command.ts';
 import { tokenizeCommand } from './tokenize-command.ts';
 import { worldCommand } from './world-command.ts';
 
@@ -57,6 +62,7 @@ const COMMANDS: Record<string, Command> = {
     },
     run: sampleCommand,
   },
+  'export-onnx': { summary: 'write a checkpoint as ONNX, input_ids → logits (--out FILE.onnx [--model DIR --head lm|scalar])', options: { model: { type: 'string' }, out: { type: 'string' }, head: { type: 'string' } }, run: exportOnnxCommand },
   pretrain: {
     summary: 'train the base model on the TinyWorld corpus (--out DIR [--preset --seed --steps --batch --seq --lr --vocab --documents]); resumable',
     options: {
@@ -72,6 +78,73 @@ const COMMANDS: Record<string, Command> = {
       'checkpoint-every': { type: 'string' },
     },
     run: pretrainCommand,
+  },
+  sft: {
+    summary: 'supervised fine-tuning on demonstrations (--out DIR [--model DIR --data demos.jsonl --epochs --lr --seed --batch --seq --limit --pretrain-mix --world-seed])',
+    options: {
+      model: { type: 'string' },
+      data: { type: 'string' },
+      out: { type: 'string' },
+      epochs: { type: 'string' },
+      lr: { type: 'string' },
+      seed: { type: 'string' },
+      batch: { type: 'string' },
+      seq: { type: 'string' },
+      limit: { type: 'string' },
+      'pretrain-mix': { type: 'string' },
+      'world-seed': { type: 'string' },
+    },
+    run: sftCommand,
+  },
+  rm: {
+    summary: 'reward model from K-way rankings (--model SFT_DIR --out DIR [--rankings|--comparisons FILE --heldout-rankings|--heldout-comparisons FILE --K --prompts --heldout-prompts --save-rankings FILE --lr --epochs --seed --batch --seq])',
+    options: {
+      model: { type: 'string' },
+      out: { type: 'string' },
+      lr: { type: 'string' },
+      epochs: { type: 'string' },
+      seed: { type: 'string' },
+      batch: { type: 'string' },
+      seq: { type: 'string' },
+      ...RANKING_DATA_OPTIONS,
+    },
+    run: rmCommand,
+  },
+  ppo: {
+    summary: 'PPO (PPO-ptx with --ptx γ) against a reward model (--policy SFT_DIR --reward-model RM_DIR --out DIR [--iterations --beta --kl-target --lr --ptx --epochs --max-tokens --seed --batch --seq --metrics FILE.jsonl])',
+    options: {
+      policy: { type: 'string' },
+      'reward-model': { type: 'string' },
+      out: { type: 'string' },
+      iterations: { type: 'string' },
+      beta: { type: 'string' },
+      'kl-target': { type: 'string' },
+      lr: { type: 'string' },
+      ptx: { type: 'string' },
+      epochs: { type: 'string' },
+      'max-tokens': { type: 'string' },
+      seed: { type: 'string' },
+      batch: { type: 'string' },
+      seq: { type: 'string' },
+      metrics: { type: 'string' },
+      'world-seed': { type: 'string' },
+    },
+    run: ppoCommand,
+  },
+  dpo: {
+    summary: 'DPO on the comparison data rm uses (--model SFT_DIR --out DIR [--rankings|--comparisons FILE --beta --lr --epochs --seed --batch --seq, rm\'s data options])',
+    options: {
+      model: { type: 'string' },
+      out: { type: 'string' },
+      beta: { type: 'string' },
+      lr: { type: 'string' },
+      epochs: { type: 'string' },
+      seed: { type: 'string' },
+      batch: { type: 'string' },
+      seq: { type: 'string' },
+      ...RANKING_DATA_OPTIONS,
+    },
+    run: dpoCommand,
   },
   eval: {
     summary: 'held-out labeler report of a checkpoint on held-out prompts [--model DIR --world-seed --prompts N --temperature --seed]',

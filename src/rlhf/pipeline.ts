@@ -4,23 +4,23 @@
 // (the paper's Figure 2 and its evaluation, in miniature). Deterministic for a seed on one adapter.
 import { GptModel } from '../model/gpt.ts';
 import { evaluationLoss, evaluationWindows, heldoutCount, tokenStream } from '../model/lm-training.ts';
-import { GptSampler, DEFAULT_SAMPLING, type SamplingOptions } from '../model/sampler.ts';
+import { DEFAULT_SAMPLING } from '../model/sampler.ts';
 import type { Checkpoint } from '../model/checkpoint.ts';
-import type { Sequence } from './batches.ts';
 import {
   buildDemonstrations,
   buildPromptSet,
   createRng,
   formatPrompt,
-  formatResponse,
   generateCorpus,
   heldoutLabeler,
   trainingLabeler,
   type Labeler,
   type Prompt,
 } from '../world/index.ts';
-import { generateResponses, labelerReport, type LabelerReport, type Response } from './evaluate.ts';
-import { simulatedRankings, type Ranking } from './rankings.ts';
+import { labelerReport, type LabelerReport, type Response } from './evaluate.ts';
+import type { Ranking } from './rankings.ts';
+import { demonstrationSequences } from './datasets.ts';
+import { promptsThatFit, sampleOutputs, sampleRankings } from './model-outputs.ts';
 import { trainSft } from './sft.ts';
 import { encodeRanking, initRewardModel, trainRewardModel } from './reward-model.ts';
 import { createPpoModels, DEFAULT_PPO_ADAMW, PpoTrainer, type PpoMetrics } from './ppo.ts';
@@ -84,23 +84,6 @@ export interface PipelineProgress {
   message: string;
 }
 
-function encodeDemonstrations(base: Checkpoint, demonstrations: readonly { prompt: string; response: string }[]): Sequence[] {
-  const { tokenizer } = base;
-  return demonstrations.map((d) => ({ prompt: tokenizer.encode(formatPrompt(d.prompt)), response: tokenizer.encode(formatResponse(d.response)) }));
-}
-
-/** Samples `perPrompt` outputs per prompt from the parameters in `params`. */
-async function sampleOutputs(device: GPUDevice, base: Checkpoint, params: GPUBuffer, s: PipelineSettings, prompts: readonly Prompt[], perPrompt: number, sampling: SamplingOptions): Promise<Response[][]> {
-  const sampler = new GptSampler(device, base.config, params, 'lm', s.B, s.T, base.tokenizer.eosId, 'pipeline.sampler');
-  const outputs: Response[][] = prompts.map(() => []);
-  for (let k = 0; k < perPrompt; k++) {
-    const responses = await generateResponses(sampler, base.tokenizer, prompts, { ...sampling, seed: sampling.seed + 1000 * k });
-    responses.forEach((r, i) => outputs[i].push(r));
-  }
-  sampler.destroy();
-  return outputs;
-}
-
 function winRate(prompts: readonly Prompt[], mine: readonly Response[], theirs: readonly Response[], labeler: Labeler): number {
   let wins = 0;
   prompts.forEach((prompt, i) => {
@@ -121,8 +104,8 @@ export async function runPipeline(
   const report = (stage: PipelineProgress['stage'], message: string) => options.onProgress?.({ stage, message });
   const { tokenizer, config } = base;
   const promptSet = buildPromptSet(options.worldSeed);
-  // Prompts whose chat frame leaves room for a response of maxNewTokens within T.
-  const fits = (p: Prompt) => tokenizer.encode(formatPrompt(p.text)).length + s.maxNewTokens <= s.T;
+  const fitting = (prompts: readonly Prompt[]) => promptsThatFit(tokenizer, prompts, s.maxNewTokens, s.T);
+  const samplingModel = (params: GPUBuffer) => ({ config, tokenizer, params, B: s.B, T: s.T });
   const sampling = { ...DEFAULT_SAMPLING, maxNewTokens: s.maxNewTokens, temperature: 1, seed };
   // The held-out prefix measures the alignment tax; PPO-ptx trains on the rest.
   const corpus = generateCorpus(options.worldSeed, s.corpusDocuments);
@@ -130,7 +113,7 @@ export async function runPipeline(
   const corpusStream = tokenStream(tokenizer, corpus.slice(heldoutDocs));
 
   // 1. SFT on the starter demonstrations
-  const demonstrations = encodeDemonstrations(base, buildDemonstrations(options.worldSeed, promptSet.train.slice(0, s.demonstrations)));
+  const demonstrations = demonstrationSequences(tokenizer, buildDemonstrations(options.worldSeed, promptSet.train.slice(0, s.demonstrations)));
   const sftModel = new GptModel(device, config, 'lm', s.B, s.T, 'sft');
   sftModel.writeParams(base.params);
   await trainSft(sftModel, demonstrations, { epochs: s.sftEpochs, lr: s.sftLr, seed, logEvery: 10, onProgress: (p) => report('sft', `SFT step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)}`) });
@@ -138,14 +121,16 @@ export async function runPipeline(
 
   // 2. Rankings of the SFT model's outputs: training labeler on train prompts, held-out labeler on held-out prompts
   const rng = createRng(`pipeline-${seed}`);
-  const rankedTrain = promptSet.train.filter(fits).slice(0, s.rankedPrompts);
-  const rankedHeldout = promptSet.heldout.filter(fits).slice(0, s.heldoutRankedPrompts);
+  const rankedTrain = fitting(promptSet.train).slice(0, s.rankedPrompts);
+  const rankedHeldout = fitting(promptSet.heldout).slice(0, s.heldoutRankedPrompts);
   report('rankings', `sampling ${s.K} outputs for ${rankedTrain.length + rankedHeldout.length} prompts`);
-  const trainOutputs = await sampleOutputs(device, base, sftModel.params, s, rankedTrain, s.K, sampling);
-  const heldoutOutputs = await sampleOutputs(device, base, sftModel.params, s, rankedHeldout, s.K, { ...sampling, seed: seed + 7 });
-  const texts = (outputs: Response[][]) => outputs.map((row) => row.map((r) => r.text));
-  const trainRankings: Ranking[] = simulatedRankings(rankedTrain, texts(trainOutputs), trainingLabeler, rng.fork('train'));
-  const heldoutRankings: Ranking[] = simulatedRankings(rankedHeldout, texts(heldoutOutputs), heldoutLabeler, rng.fork('heldout'));
+  const trainRankings: Ranking[] = await sampleRankings(device, samplingModel(sftModel.params), rankedTrain, { K: s.K, sampling, labeler: trainingLabeler, rng: rng.fork('train') });
+  const heldoutRankings: Ranking[] = await sampleRankings(device, samplingModel(sftModel.params), rankedHeldout, {
+    K: s.K,
+    sampling: { ...sampling, seed: seed + 7 },
+    labeler: heldoutLabeler,
+    rng: rng.fork('heldout'),
+  });
   sftModel.destroy();
 
   // 3. Reward model from the SFT trunk
@@ -162,7 +147,7 @@ export async function runPipeline(
   rmModel.destroy();
 
   // 4. PPO and PPO-ptx from SFT against the reward model
-  const trainPromptIds = promptSet.train.filter(fits).map((p) => tokenizer.encode(formatPrompt(p.text)));
+  const trainPromptIds = fitting(promptSet.train).map((p) => tokenizer.encode(formatPrompt(p.text)));
   const runPpo = async (name: 'ppo' | 'ppo_ptx') => {
     const models = createPpoModels(device, config, { sft: sftParams, rewardModel: rmParams }, s.B, s.T);
     const lr = { ...DEFAULT_PPO_ADAMW, lr: s.ppoLr };
@@ -208,7 +193,7 @@ export async function runPipeline(
   reference.destroy();
 
   // 6. Evaluation on held-out prompts by the held-out labeler
-  const evalPrompts = promptSet.heldout.filter(fits).slice(0, s.evalPrompts);
+  const evalPrompts = fitting(promptSet.heldout).slice(0, s.evalPrompts);
   const candidates: Record<ModelName, Float32Array> = { base: base.params, sft: sftParams, ppo: ppo.params, ppo_ptx: ppoPtx.params, dpo: dpoParams };
   const evaluator = new GptModel(device, config, 'lm', s.B, Math.min(64, s.T), 'evaluation');
   const heldoutWindows = evaluationWindows(tokenStream(tokenizer, corpus.slice(0, heldoutDocs)), evaluator.B, evaluator.T, s.lossBatches);
@@ -218,7 +203,7 @@ export async function runPipeline(
     report('evaluation', `evaluating ${name}`);
     evaluator.writeParams(params);
     losses[name] = await evaluationLoss(evaluator, heldoutWindows);
-    const outputs = await sampleOutputs(device, base, evaluator.params, s, evalPrompts, 1, { ...sampling, temperature: 0.7, seed: seed + 99 });
+    const outputs = await sampleOutputs(device, samplingModel(evaluator.params), evalPrompts, 1, { ...sampling, temperature: 0.7, seed: seed + 99 });
     responses[name] = outputs.map(([response]) => response);
   }
   evaluator.destroy();

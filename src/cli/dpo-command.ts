@@ -1,0 +1,84 @@
+// `rlhf-lab dpo --model SFT_DIR --out DIR [--rankings r.jsonl | --comparisons c.jsonl]
+// [--heldout-rankings | --heldout-comparisons] [--beta --lr --epochs --seed --batch --seq --K
+// --prompts --heldout-prompts --max-tokens --temperature --save-rankings FILE --world-seed]`:
+// Direct Preference Optimization from the SFT model on the same comparison data the reward model
+// trains on (rlhf-lab rm's data options and defaults), the SFT model as the frozen reference.
+// Writes a 'policy' checkpoint whose lineage names its SFT parent.
+import { GptModel } from '../model/gpt.ts';
+import { encodePreferencePairs, evaluateDpo, trainDpo, TRL_DPO_BETA } from '../rlhf/dpo.ts';
+import { writeCheckpointDir } from './fs-checkpoint.ts';
+import { numberOption, stringOption } from './options.ts';
+import type { CommandContext } from './main.ts';
+import { rankingData, rankingDataPlan } from './rm-command.ts';
+import { adapterName, lineage, logEveryFor, outOption, readLanguageModel, shapeOptions, worldSeedOption } from './sft-command.ts';
+import { withGpu } from './with-gpu.ts';
+
+export async function dpoCommand(context: CommandContext): Promise<unknown> {
+  const out = outOption(context);
+  const modelDir = stringOption(context, 'model');
+  if (modelDir === undefined) throw new Error('--model SFT_DIR is required (the SFT checkpoint DPO starts from and keeps as its reference)');
+  const sft = await readLanguageModel(modelDir, '--model');
+  const worldSeed = worldSeedOption(context, sft);
+  const { B, T } = shapeOptions(context, sft);
+  if (B < 2) throw new Error('--batch must be at least 2 for DPO (each pair takes two rows)');
+  const beta = numberOption(context, 'beta', TRL_DPO_BETA, { min: 0 });
+  if (beta === 0) throw new Error('--beta must be > 0 (at 0 the DPO loss is constant)');
+  const lr = numberOption(context, 'lr', 3e-5, { min: 0 });
+  const epochs = numberOption(context, 'epochs', 2, { integer: true, min: 1 });
+  const seed = numberOption(context, 'seed', 1, { integer: true, min: 0 });
+  const plan = await rankingDataPlan(context);
+  const started = performance.now();
+
+  return withGpu(async (gpu) => {
+    const data = await rankingData(context, gpu, sft, plan, { B, T, seed, worldSeed });
+    const { tokenizer, config } = sft;
+    const pairs = encodePreferencePairs(tokenizer, data.train.rankings);
+    if (pairs.length === 0) throw new Error(`${data.train.source}: no comparisons to train on (every pair is a tie)`);
+    const heldout = data.heldout ? encodePreferencePairs(tokenizer, data.heldout.rankings) : [];
+    context.log(`DPO from ${modelDir} on ${pairs.length} pairs (${data.train.source}), ${heldout.length} held-out; β ${beta}, ${epochs} epochs, lr ${lr}`);
+
+    const policy = new GptModel(gpu.device, config, 'lm', B, T, 'dpo-policy');
+    const reference = new GptModel(gpu.device, config, 'lm', B, T, 'dpo-reference');
+    policy.writeParams(sft.params);
+    reference.writeParams(sft.params);
+    const losses: number[] = [];
+    const result = await trainDpo(policy, reference, pairs, {
+      epochs,
+      lr,
+      seed,
+      beta,
+      ...(heldout.length > 0 && { heldout }),
+      logEvery: logEveryFor(epochs * Math.ceil(pairs.length / Math.floor(B / 2))),
+      onProgress: (p) => {
+        gpu.assertHealthy();
+        losses.push(p.loss);
+        context.log(`DPO epoch ${p.epoch} step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)} accuracy ${p.accuracy.toFixed(2)} margin ${p.margin.toFixed(3)}`);
+      },
+    });
+    const train = await evaluateDpo(policy, reference, pairs, beta);
+    const params = await policy.readParams();
+    policy.destroy();
+    reference.destroy();
+    const meta = lineage('policy', modelDir, sft, worldSeed, seed, { algorithm: 'dpo', data: data.train.source, pairs: pairs.length, beta, epochs, lr });
+    await writeCheckpointDir(out, { config, params, tokenizer, meta });
+    const heldoutText = result.heldout ? `, held-out accuracy ${result.heldout.accuracy.toFixed(3)}` : '';
+    context.log(`wrote ${out}: loss ${Math.LN2.toFixed(3)} (policy = reference) → ${train.loss.toFixed(3)}, accuracy ${train.accuracy.toFixed(3)}${heldoutText}`);
+    return {
+      out,
+      model: modelDir,
+      data: data.train.source,
+      heldout_data: data.heldout?.source ?? null,
+      pairs: pairs.length,
+      heldout_pairs: heldout.length,
+      steps: result.steps,
+      first_loss: losses[0],
+      loss: result.loss,
+      train,
+      heldout: result.heldout ?? null,
+      truncated: result.truncated,
+      dropped: result.dropped,
+      seconds: (performance.now() - started) / 1000,
+      adapter: adapterName(gpu),
+    };
+  });
+}

@@ -1,0 +1,128 @@
+// `rlhf-lab ppo --policy SFT_DIR --reward-model RM_DIR --out DIR [--iterations N --beta --kl-target
+// --lr --ptx γ --epochs --max-tokens --seed --batch --seq --world-seed --metrics FILE.jsonl]`: PPO
+// (InstructGPT §3.5) from the SFT policy against the reward model, on TinyWorld's train prompts,
+// with the per-token KL penalty β and, when --ptx γ > 0, the pretraining mix (PPO-ptx). Each
+// iteration's TRL metrics stream to stderr and, with --metrics, as one JSON line per iteration
+// (metrics and a few sample completions with their rewards) to a file. Writes the policy as a
+// 'policy' checkpoint whose lineage names the SFT parent and the reward model.
+import { appendFile, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { createPpoModels, DEFAULT_PPO_ADAMW, PpoTrainer, type PpoIterationResult, type PpoMetrics } from '../rlhf/ppo.ts';
+import { promptsThatFit } from '../rlhf/model-outputs.ts';
+import { buildPromptSet, createRng, formatPrompt } from '../world/index.ts';
+import { writeCheckpointDir } from './fs-checkpoint.ts';
+import { numberOption, stringOption } from './options.ts';
+import type { CommandContext } from './main.ts';
+import { readRewardModelFor } from './rm-command.ts';
+import { adapterName, lineage, outOption, pretrainingStream, readLanguageModel, shapeOptions, worldSeedOption } from './sft-command.ts';
+import { withGpu } from './with-gpu.ts';
+
+/** An iteration's sample completions as text. */
+interface SampleRow {
+  prompt: string;
+  response: string;
+  ended: boolean;
+  reward: number;
+  kl: number;
+}
+
+export async function ppoCommand(context: CommandContext): Promise<unknown> {
+  const out = outOption(context);
+  const policyDir = stringOption(context, 'policy');
+  if (policyDir === undefined) throw new Error('--policy SFT_DIR is required (the SFT checkpoint PPO starts from)');
+  const rewardDir = stringOption(context, 'reward-model');
+  if (rewardDir === undefined) throw new Error('--reward-model RM_DIR is required (a checkpoint written by rlhf-lab rm)');
+  const sft = await readLanguageModel(policyDir, '--policy');
+  const rewardModel = await readRewardModelFor(rewardDir, sft);
+  const worldSeed = worldSeedOption(context, sft);
+  const { B, T } = shapeOptions(context, sft);
+  const iterations = numberOption(context, 'iterations', 60, { integer: true, min: 1 });
+  const beta = numberOption(context, 'beta', 0.02, { min: 0 });
+  const klTarget = context.values['kl-target'] === undefined ? undefined : numberOption(context, 'kl-target', 0, { min: 0 });
+  const lr = numberOption(context, 'lr', 3e-5, { min: 0 });
+  const ptx = numberOption(context, 'ptx', 0, { min: 0 });
+  const ppoEpochs = numberOption(context, 'epochs', 4, { integer: true, min: 1 });
+  const maxNewTokens = numberOption(context, 'max-tokens', 48, { integer: true, min: 1 });
+  const seed = numberOption(context, 'seed', 1, { integer: true, min: 0 });
+  const metricsPath = stringOption(context, 'metrics');
+  if (B < 2) throw new Error('--batch must be at least 2 for PPO (advantages are whitened over the batch)');
+
+  const { tokenizer, config } = sft;
+  const prompts = promptsThatFit(tokenizer, buildPromptSet(worldSeed).train, maxNewTokens, T);
+  if (prompts.length === 0) throw new Error(`no TinyWorld train prompt leaves room for ${maxNewTokens} new tokens within --seq ${T}`);
+  const promptIds = prompts.map((p) => tokenizer.encode(formatPrompt(p.text)));
+  if (metricsPath) await writeFile(metricsPath, '');
+  const algorithm = ptx > 0 ? 'ppo-ptx' : 'ppo';
+  context.log(`${algorithm} from ${policyDir} against ${rewardDir}: ${iterations} iterations of ${B} episodes, β ${beta}${klTarget === undefined ? '' : ` (adaptive, target ${klTarget})`}, lr ${lr}${ptx > 0 ? `, γ_ptx ${ptx}` : ''}`);
+  const started = performance.now();
+
+  return withGpu(async (gpu) => {
+    const models = createPpoModels(gpu.device, config, { sft: sft.params, rewardModel: rewardModel.params }, B, T);
+    const optimizer = { ...DEFAULT_PPO_ADAMW, lr };
+    const history: PpoMetrics[] = [];
+    let samples: SampleRow[] = [];
+    const onMetrics = async ({ iteration, metrics, samples: rows }: PpoIterationResult, batch: number[]) => {
+      gpu.assertHealthy();
+      history.push(metrics);
+      samples = rows.map((row) => ({
+        prompt: prompts[batch[row.promptIndex]].text,
+        response: tokenizer.decode(row.ended ? row.response.slice(0, -1) : row.response),
+        ended: row.ended,
+        reward: row.reward,
+        kl: row.kl,
+      }));
+      context.log(
+        `${algorithm} iteration ${iteration + 1}/${iterations} score ${metrics['objective/scores'].toFixed(3)} kl ${metrics['objective/kl'].toFixed(3)} ` +
+          `entropy ${metrics['objective/entropy'].toFixed(3)} rlhf_reward ${metrics['objective/rlhf_reward'].toFixed(3)} clipfrac ${metrics['policy/clipfrac_avg'].toFixed(3)} ` +
+          `value loss ${metrics['loss/value_avg'].toFixed(3)} length ${metrics.response_length_mean.toFixed(1)} ended ${(100 * metrics.ended_share).toFixed(0)}%`,
+      );
+      if (metricsPath) await appendFile(metricsPath, `${JSON.stringify({ iteration: iteration + 1, ...metrics, samples })}\n`);
+    };
+    const trainer = new PpoTrainer(models, {
+      eosId: tokenizer.eosId,
+      maxNewTokens,
+      klCoef: beta,
+      ...(klTarget !== undefined && { adaptiveKl: { target: klTarget, horizon: 10_000 } }),
+      ppoEpochs,
+      policyOptimizer: optimizer,
+      valueOptimizer: optimizer,
+      seed,
+      ...(ptx > 0 && { ptx: { stream: pretrainingStream(sft, worldSeed), coef: ptx } }),
+    });
+    // the pipeline's prompt order: B train prompts drawn uniformly per iteration
+    const order = createRng(`${algorithm === 'ppo' ? 'ppo' : 'ppo_ptx'}-${seed}`);
+    for (let i = 0; i < iterations; i++) {
+      const batch = Array.from({ length: B }, () => order.int(0, promptIds.length - 1));
+      await onMetrics(await trainer.iterate(batch.map((p) => promptIds[p])), batch);
+    }
+    const params = await models.policy.readParams();
+    trainer.destroy();
+    Object.values(models).forEach((m) => m.destroy());
+    const meta = lineage('policy', policyDir, sft, worldSeed, seed, {
+      algorithm,
+      reward_model: resolve(rewardDir),
+      iterations,
+      beta,
+      ...(klTarget !== undefined && { kl_target: klTarget }),
+      lr,
+      ptx,
+    });
+    await writeCheckpointDir(out, { config, params, tokenizer, meta });
+    const last = history.at(-1)!;
+    context.log(`wrote ${out}: score ${history[0]['objective/scores'].toFixed(3)} → ${last['objective/scores'].toFixed(3)}, kl ${last['objective/kl'].toFixed(3)}`);
+    for (const s of samples) context.log(`  ${s.prompt} → ${JSON.stringify(s.response)} (reward ${s.reward.toFixed(3)})`);
+    return {
+      out,
+      policy: policyDir,
+      reward_model: rewardDir,
+      algorithm,
+      iterations,
+      final: last,
+      metrics: history,
+      samples,
+      ...(metricsPath && { metrics_file: metricsPath }),
+      seconds: (performance.now() - started) / 1000,
+      adapter: adapterName(gpu),
+    };
+  });
+}

@@ -1,0 +1,217 @@
+// `rlhf-lab rm --model SFT_DIR --out DIR [--rankings r.jsonl | --comparisons c.jsonl]
+// [--heldout-rankings r.jsonl | --heldout-comparisons c.jsonl] [--K --prompts --heldout-prompts
+// --max-tokens --temperature --save-rankings FILE --lr --epochs --seed --batch --seq --world-seed]`:
+// the reward model of InstructGPT §3.5 — the SFT trunk with a scalar head trained on K-way
+// rankings — written as an 'rm' checkpoint (score.weight/score.bias beside the trunk). Without a
+// data file, K outputs of the SFT model per TinyWorld train prompt are ranked by the training
+// labeler; held-out accuracy is measured on the model's outputs for held-out prompts ranked by the
+// held-out labeler (or on the given held-out file). Also home to that comparison data, which
+// `rlhf-lab dpo` reads the same way.
+import { writeFile } from 'node:fs/promises';
+import type { Checkpoint } from '../model/checkpoint.ts';
+import { GptModel } from '../model/gpt.ts';
+import { modelLayout } from '../model/layout.ts';
+import { DEFAULT_SAMPLING } from '../model/sampler.ts';
+import { createStorageBufferFrom } from '../engine/buffers.ts';
+import type { Gpu } from '../engine/gpu.ts';
+import { demonstrationSequences, parseComparisons, parseRankings, rankingsFromComparisons, rankingsToJsonl } from '../rlhf/datasets.ts';
+import { promptsThatFit, sampleRankings } from '../rlhf/model-outputs.ts';
+import type { Ranking } from '../rlhf/rankings.ts';
+import { encodeRanking, evaluateRankings, initRewardModel, trainRewardModel } from '../rlhf/reward-model.ts';
+import { buildDemonstrations, buildPromptSet, createRng, heldoutLabeler, trainingLabeler, type Labeler, type Prompt } from '../world/index.ts';
+import { readCheckpointDir, writeCheckpointDir } from './fs-checkpoint.ts';
+import { numberOption, stringOption } from './options.ts';
+import type { CommandContext } from './main.ts';
+import { adapterName, lineage, logEveryFor, outOption, readJsonlFile, readLanguageModel, shapeOptions, worldSeedOption } from './sft-command.ts';
+import { withGpu } from './with-gpu.ts';
+
+/** The options of the comparison data, shared by rm and dpo. */
+export const RANKING_DATA_OPTIONS = {
+  rankings: { type: 'string' },
+  comparisons: { type: 'string' },
+  'heldout-rankings': { type: 'string' },
+  'heldout-comparisons': { type: 'string' },
+  K: { type: 'string' },
+  prompts: { type: 'string' },
+  'heldout-prompts': { type: 'string' },
+  'max-tokens': { type: 'string' },
+  temperature: { type: 'string' },
+  'save-rankings': { type: 'string' },
+  'world-seed': { type: 'string' },
+} as const;
+
+/** Rankings of one split and where they came from. */
+interface RankingSet {
+  rankings: Ranking[];
+  source: string;
+}
+
+/** What the comparison data options ask for, checked before the GPU starts. */
+export interface RankingDataPlan {
+  train?: RankingSet;
+  heldout?: RankingSet;
+  K: number;
+  trainPrompts: number;
+  heldoutPrompts: number;
+  maxNewTokens: number;
+  temperature: number;
+  saveTo?: string;
+}
+
+/** Reads --rankings/--comparisons (and the held-out ones) and the sampling options. */
+export async function rankingDataPlan(context: CommandContext): Promise<RankingDataPlan> {
+  const plan: RankingDataPlan = {
+    K: numberOption(context, 'K', 4, { integer: true, min: 2, max: 9 }),
+    trainPrompts: numberOption(context, 'prompts', 200, { integer: true, min: 1 }),
+    heldoutPrompts: numberOption(context, 'heldout-prompts', 50, { integer: true, min: 0 }),
+    maxNewTokens: numberOption(context, 'max-tokens', 48, { integer: true, min: 1 }),
+    temperature: numberOption(context, 'temperature', 1, { min: 0 }),
+    saveTo: stringOption(context, 'save-rankings'),
+  };
+  const train = await rankingFile(context, 'rankings', 'comparisons');
+  const heldout = await rankingFile(context, 'heldout-rankings', 'heldout-comparisons');
+  if (train) plan.train = train;
+  if (heldout) plan.heldout = heldout;
+  return plan;
+}
+
+async function rankingFile(context: CommandContext, rankingsOption: string, comparisonsOption: string): Promise<RankingSet | undefined> {
+  const rankingsPath = stringOption(context, rankingsOption);
+  const comparisonsPath = stringOption(context, comparisonsOption);
+  if (rankingsPath && comparisonsPath) throw new Error(`give --${rankingsOption} or --${comparisonsOption}, not both`);
+  if (rankingsPath) return { rankings: await readJsonlFile(rankingsPath, parseRankings), source: rankingsPath };
+  if (comparisonsPath) return { rankings: rankingsFromComparisons(await readJsonlFile(comparisonsPath, parseComparisons)), source: comparisonsPath };
+  return undefined;
+}
+
+/**
+ * The train and held-out rankings: the files of the plan, else K outputs of the model per
+ * TinyWorld prompt ranked by the training (train prompts) or held-out (held-out prompts) labeler,
+ * seeded as runPipeline seeds its rankings. Saves the train rankings when --save-rankings asks.
+ */
+export async function rankingData(
+  context: CommandContext,
+  gpu: Gpu,
+  model: Checkpoint,
+  plan: RankingDataPlan,
+  settings: { T: number; B: number; seed: number; worldSeed: number },
+): Promise<{ train: RankingSet; heldout?: RankingSet }> {
+  const promptSet = buildPromptSet(settings.worldSeed);
+  const rng = createRng(`pipeline-${settings.seed}`);
+  const sampling = { ...DEFAULT_SAMPLING, maxNewTokens: plan.maxNewTokens, temperature: plan.temperature, seed: settings.seed };
+  let params: GPUBuffer | undefined;
+  const sample = async (split: 'train' | 'heldout', prompts: readonly Prompt[], count: number, labeler: Labeler, seed: number): Promise<RankingSet> => {
+    const fitting = promptsThatFit(model.tokenizer, prompts, plan.maxNewTokens, settings.T).slice(0, count);
+    if (fitting.length === 0) throw new Error(`no TinyWorld ${split} prompt leaves room for ${plan.maxNewTokens} new tokens within --seq ${settings.T}`);
+    context.log(`sampling ${plan.K} outputs for ${fitting.length} ${split} prompts, ranked by the ${labeler.config.name} labeler`);
+    params ??= createStorageBufferFrom(gpu.device, 'rankings.params', model.params);
+    const samplingModel = { config: model.config, tokenizer: model.tokenizer, params, B: settings.B, T: settings.T };
+    const rankings = await sampleRankings(gpu.device, samplingModel, fitting, { K: plan.K, sampling: { ...sampling, seed }, labeler, rng: rng.fork(split) });
+    return { rankings, source: `${plan.K} sampled outputs on ${fitting.length} TinyWorld ${settings.worldSeed} ${split} prompts, ${split === 'train' ? 'training' : 'held-out'} labeler` };
+  };
+  const train = plan.train ?? (await sample('train', promptSet.train, plan.trainPrompts, trainingLabeler, settings.seed));
+  const heldout = plan.heldout ?? (plan.heldoutPrompts > 0 ? await sample('heldout', promptSet.heldout, plan.heldoutPrompts, heldoutLabeler, settings.seed + 7) : undefined);
+  params?.destroy();
+  if (plan.saveTo) {
+    await writeFile(plan.saveTo, rankingsToJsonl(train.rankings));
+    context.log(`wrote ${train.rankings.length} rankings to ${plan.saveTo}`);
+  }
+  return heldout ? { train, heldout } : { train };
+}
+
+/** The flat 'scalar' parameters (trunk, then head) of a reward-model checkpoint. */
+export function rewardModelParamsOf(checkpoint: Checkpoint, dir: string): Float32Array {
+  if (!checkpoint.scalarHead) throw new Error(`--reward-model ${dir} has no scalar head (score.weight): it is not a reward model`);
+  const flat = new Float32Array(modelLayout(checkpoint.config, 'scalar').totalFloats);
+  flat.set(checkpoint.params);
+  flat.set(checkpoint.scalarHead, checkpoint.params.length);
+  return flat;
+}
+
+export async function rmCommand(context: CommandContext): Promise<unknown> {
+  const out = outOption(context);
+  const modelDir = stringOption(context, 'model');
+  if (modelDir === undefined) throw new Error('--model SFT_DIR is required (the SFT checkpoint whose trunk the reward model starts from)');
+  const sft = await readLanguageModel(modelDir, '--model');
+  const worldSeed = worldSeedOption(context, sft);
+  const { B, T } = shapeOptions(context, sft);
+  const lr = numberOption(context, 'lr', 3e-4, { min: 0 });
+  const epochs = numberOption(context, 'epochs', 1, { integer: true, min: 1 });
+  const seed = numberOption(context, 'seed', 1, { integer: true, min: 0 });
+  const plan = await rankingDataPlan(context);
+  const started = performance.now();
+
+  return withGpu(async (gpu) => {
+    const data = await rankingData(context, gpu, sft, plan, { B, T, seed, worldSeed });
+    const { tokenizer, config } = sft;
+    const train = data.train.rankings.map((r) => encodeRanking(tokenizer, r));
+    const heldout = data.heldout?.rankings.map((r) => encodeRanking(tokenizer, r));
+    const maxK = Math.max(...[...train, ...(heldout ?? [])].map((r) => r.responses.length));
+    // 2·B of TinyWorld's starter demonstrations (those whose prompt fits T) set the rewards' zero
+    const starter = buildDemonstrations(worldSeed, buildPromptSet(worldSeed).train.slice(0, 2 * B));
+    const demonstrations = demonstrationSequences(tokenizer, starter).filter((d) => d.prompt.length < T);
+    context.log(`reward model from ${modelDir} on ${train.length} rankings (${data.train.source}), ${heldout?.length ?? 0} held-out; ${epochs} epoch(s), lr ${lr}`);
+
+    const model = new GptModel(gpu.device, config, 'scalar', Math.max(B, maxK), T, 'reward-model');
+    initRewardModel(model, sft.params, seed);
+    const initial = await evaluateRankings(model, train);
+    const totalSteps = epochs * Math.ceil(train.reduce((rows, r) => rows + r.responses.length, 0) / model.B);
+    const result = await trainRewardModel(model, train, {
+      epochs,
+      lr,
+      seed,
+      ...(heldout && { heldout }),
+      ...(demonstrations.length > 0 && { demonstrations }),
+      logEvery: logEveryFor(totalSteps),
+      onProgress: (p) => {
+        gpu.assertHealthy();
+        context.log(`RM epoch ${p.epoch} step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)} accuracy ${p.accuracy.toFixed(2)} margin ${p.margin.toFixed(3)}`);
+      },
+    });
+    const flat = await model.readParams();
+    model.destroy();
+    const trunkFloats = modelLayout(config, 'lm').totalFloats;
+    const heldoutAccuracy = result.heldout?.accuracy ?? null;
+    const meta = lineage('rm', modelDir, sft, worldSeed, seed, {
+      data: data.train.source,
+      heldout_data: data.heldout?.source ?? 'none',
+      rankings: train.length,
+      epochs,
+      lr,
+      train_accuracy: result.train.accuracy,
+      heldout_accuracy: String(heldoutAccuracy),
+    });
+    await writeCheckpointDir(out, { config, params: flat.slice(0, trunkFloats), scalarHead: flat.slice(trunkFloats), tokenizer, meta });
+    const heldoutText = heldoutAccuracy === null ? 'no held-out rankings' : `held-out accuracy ${heldoutAccuracy.toFixed(3)} (${result.heldout!.pairs} comparisons)`;
+    context.log(`wrote ${out}: train loss ${initial.loss.toFixed(3)} → ${result.train.loss.toFixed(3)}, accuracy ${result.train.accuracy.toFixed(3)} (${result.train.pairs} comparisons), ${heldoutText}`);
+    return {
+      out,
+      model: modelDir,
+      data: data.train.source,
+      heldout_data: data.heldout?.source ?? null,
+      rankings: train.length,
+      heldout_rankings: heldout?.length ?? 0,
+      steps: result.steps,
+      initial_loss: initial.loss,
+      loss: result.loss,
+      train_loss: result.train.loss,
+      train_accuracy: result.train.accuracy,
+      heldout_loss: result.heldout?.loss ?? null,
+      heldout_accuracy: heldoutAccuracy,
+      reward_shift: result.biasShift ?? null,
+      truncated: result.truncated,
+      dropped: result.dropped,
+      seconds: (performance.now() - started) / 1000,
+      adapter: adapterName(gpu),
+    };
+  });
+}
+
+/** Reads a reward-model checkpoint folder and checks it matches the policy's shape and tokenizer. */
+export async function readRewardModelFor(dir: string, policy: Checkpoint): Promise<{ checkpoint: Checkpoint; params: Float32Array }> {
+  const checkpoint = await readCheckpointDir(dir);
+  const params = rewardModelParamsOf(checkpoint, dir);
+  const same = JSON.stringify(checkpoint.config) === JSON.stringify(policy.config) && checkpoint.tokenizer.toJSON() === policy.tokenizer.toJSON();
+  if (!same) throw new Error(`--reward-model ${dir} does not match the policy: configs or tokenizers differ (train the reward model from the same SFT model)`);
+  return { checkpoint, params };
+}

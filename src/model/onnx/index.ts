@@ -1,0 +1,6 @@
+// ONNX export of the lab's GPT-2: the graph builder, the message encoder and its protobuf writer, and
+// the CPU twin of the GPU sampling kernel used by samplers that run the exported model.
+export { exportOnnx, gpt2OnnxModel, ONNX_BATCH_DIM, ONNX_INPUT, ONNX_IR_VERSION, ONNX_LOGITS, ONNX_OPSET, ONNX_SEQUENCE_DIM, ONNX_VALUES, type OnnxExportOptions, type OnnxHead } from './gpt2-graph.ts';
+export { checkSamplingParams, sampleNextToken, uniform01, type NextTokenParams } from './next-token.ts';
+export { encodeModel, type OnnxModel } from './onnx-proto.ts';
+export { encodeVarint, ProtoWriter } from './protobuf.ts';
