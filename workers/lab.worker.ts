@@ -1,40 +1,92 @@
-// The lab's worker: it owns the GPUDevice and the models so the page never blocks on GPU work.
-// Exposed with comlink; the app's type for it is `LabWorkerApi = typeof api`.
+// The lab's worker: it owns the GPUDevice, the named checkpoints (base, sft, reward_model, policy,
+// dpo) and every training run, so the page never blocks on GPU work. Exposed with comlink; the
+// app's type for it is `LabWorkerApi = typeof api`. Progress and PPO iterations stream to the page
+// through comlink proxies. A lost device drops every GPU object; the checkpoints' CPU copies stay,
+// and the next call acquires a fresh device.
 import * as Comlink from 'comlink';
 import { acquireGpu, type Gpu, type GpuError, type GpuInfo } from '../src/engine/gpu.ts';
-import { createStorageBufferFrom } from '../src/engine/buffers.ts';
 import { runMatmulCheck, type MatmulCheckResult } from '../src/engine/selfcheck.ts';
-import { parameterCount } from '../src/model/config.ts';
-import type { Checkpoint } from '../src/model/checkpoint.ts';
-import { GptSampler, type SamplingOptions } from '../src/model/sampler.ts';
+import type { CheckpointFiles, CheckpointInput } from '../src/model/checkpoint.ts';
+import type { SamplingOptions } from '../src/model/sampler.ts';
 import { fetchCheckpoint, type DownloadProgress } from '../src/data/fetch-checkpoint.ts';
 import { extractResponse, formatPrompt } from '../src/world/index.ts';
+import type { Ranking } from '../src/rlhf/rankings.ts';
+import type { SftProgress } from '../src/rlhf/sft.ts';
+import type { RewardModelProgress } from '../src/rlhf/reward-model.ts';
+import type { DpoProgress } from '../src/rlhf/dpo.ts';
+import { CheckpointRegistry, SAMPLER_ROWS, summarize, type CheckpointSummary } from './checkpoints.ts';
+import {
+  rewardModelMistakes,
+  runDpo,
+  runRewardModel,
+  runSft,
+  scoreWithRewardModel,
+  type DemonstrationText,
+  type DpoSettings,
+  type RewardModelSettings,
+  type SftSettings,
+} from './training.ts';
+import { PpoSession, type PpoIterationReport, type PpoSettings } from './ppo-session.ts';
+import { blindPairs, evaluateCheckpoints, type EvaluationSettings } from './evaluation.ts';
 
-/** Sequences the Model panel samples at once. */
-const SAMPLE_BATCH = 1;
+export type { CheckpointKind, CheckpointSummary } from './checkpoints.ts';
+export type { DemonstrationText, DpoSettings, LabeledMisprediction, RewardModelOutcome, RewardModelSettings, SftSettings } from './training.ts';
+export type { PpoIterationReport, PpoSampleRow, PpoSettings } from './ppo-session.ts';
+export type { BlindPair, EvaluationRow, EvaluationSettings } from './evaluation.ts';
 
+/** The training jobs the page can stop. */
+export type JobName = 'sft' | 'reward_model' | 'dpo' | 'ppo' | 'evaluation';
+
+const registry = new CheckpointRegistry();
 let gpuPromise: Promise<Gpu> | undefined;
+let ppo: PpoSession | undefined;
+let busy: JobName | undefined;
+const stopRequests = new Set<JobName>();
+
+/** Forgets every GPU object of a lost device; the next gpu() call acquires a new one. */
+function forgetDevice(): void {
+  gpuPromise = undefined;
+  registry.forgetGpu();
+  ppo = undefined;
+}
 
 function gpu(): Promise<Gpu> {
-  gpuPromise ??= acquireGpu().catch((error: unknown) => {
-    gpuPromise = undefined; // let a later call retry (e.g. after the user enables a flag)
-    throw error;
-  });
+  gpuPromise ??= acquireGpu().then(
+    (acquired) => {
+      void acquired.lost.then(() => {
+        if (gpuPromise) forgetDevice();
+      });
+      return acquired;
+    },
+    (error: unknown) => {
+      gpuPromise = undefined; // let a later call retry (e.g. after the user enables a flag)
+      throw error;
+    },
+  );
   return gpuPromise;
 }
 
-interface LoadedModel {
-  checkpoint: Checkpoint;
-  params: GPUBuffer;
-  sampler: GptSampler;
+async function device(): Promise<GPUDevice> {
+  return (await gpu()).device;
 }
 
-let current: LoadedModel | undefined;
+/** Runs one training job at a time; `stop(job)` asks it to end after its current step. */
+async function exclusive<R>(job: JobName, run: () => Promise<R>): Promise<R> {
+  if (busy) throw new Error(`the GPU is busy with ${busy.replace('_', ' ')}: wait for it to finish or stop it`);
+  busy = job;
+  stopRequests.delete(job);
+  try {
+    return await run();
+  } finally {
+    busy = undefined;
+    stopRequests.delete(job);
+  }
+}
 
-export interface ModelSummary {
-  name: string;
-  kind: string;
-  parameters: number;
+const shouldStop = (job: JobName) => () => stopRequests.has(job);
+
+/** The model panel's description of a checkpoint. */
+export interface ModelSummary extends CheckpointSummary {
   nLayer: number;
   nEmbd: number;
   nHead: number;
@@ -43,9 +95,9 @@ export interface ModelSummary {
   meta: Record<string, string>;
 }
 
-function summary(name: string, checkpoint: Checkpoint): ModelSummary {
-  const { config, meta = {} } = checkpoint;
-  return { name, kind: meta.kind ?? 'base', parameters: parameterCount(config), ...config, meta };
+function modelSummary(name: string): ModelSummary {
+  const checkpoint = registry.get(name);
+  return { ...summarize(name, checkpoint), ...checkpoint.config, meta: checkpoint.meta ?? {} };
 }
 
 const api = {
@@ -56,7 +108,7 @@ const api = {
 
   /** Runs the matmul kernel on random (M,K)x(K,N) inputs and compares with a float64 CPU result. */
   async matmulCheck(M: number, N: number, K: number): Promise<MatmulCheckResult> {
-    return runMatmulCheck((await gpu()).device, M, N, K, { bias: true });
+    return runMatmulCheck(await device(), M, N, K, { bias: true });
   },
 
   /** Forwards device errors and device loss to the page. */
@@ -64,28 +116,138 @@ const api = {
     (await gpu()).onError(listener);
   },
 
-  /** Downloads and validates a checkpoint folder (e.g. /models/base/) and makes it the current model. */
-  async loadModel(baseUrl: string, name: string, onProgress: (progress: DownloadProgress) => void): Promise<ModelSummary> {
-    const { device } = await gpu();
-    const checkpoint = await fetchCheckpoint(new URL(baseUrl, self.location.href).href, onProgress);
-    const params = createStorageBufferFrom(device, `${name}.params`, checkpoint.params);
-    const sampler = new GptSampler(device, checkpoint.config, params, 'lm', SAMPLE_BATCH, checkpoint.config.nCtx, checkpoint.tokenizer.eosId, `${name}.sampler`);
-    current?.sampler.destroy();
-    current?.params.destroy();
-    current = { checkpoint, params, sampler };
-    return summary(name, checkpoint);
+  /** Drops the GPU state of a lost device and acquires a new one; checkpoints stay. */
+  async resetDevice(): Promise<GpuInfo> {
+    forgetDevice();
+    return (await gpu()).info;
   },
 
-  /** Samples a response; `chat` frames the text as an instruction (Human: … Assistant:). */
-  async sample(text: string, chat: boolean, options: SamplingOptions): Promise<{ prompt: string; completion: string; ended: boolean; tokens: number }> {
-    if (!current) throw new Error('no model is loaded yet');
-    const { tokenizer, config } = current.checkpoint;
+  /** Downloads and validates a checkpoint folder (e.g. /models/base/) and registers it as "base". */
+  async loadBase(baseUrl: string, onProgress: (progress: DownloadProgress) => void): Promise<ModelSummary> {
+    await gpu();
+    const checkpoint = await fetchCheckpoint(new URL(baseUrl, self.location.href).href, onProgress);
+    const differs = registry.has('base') && JSON.stringify(registry.base().config) !== JSON.stringify(checkpoint.config);
+    if (differs) for (const { name } of registry.summaries()) registry.remove(name);
+    registry.put('base', { ...checkpoint, meta: { kind: 'base', ...checkpoint.meta } });
+    return modelSummary('base');
+  },
+
+  async describe(name: string): Promise<ModelSummary> {
+    return modelSummary(name);
+  },
+
+  async checkpoints(): Promise<CheckpointSummary[]> {
+    return registry.summaries();
+  },
+
+  /** Samples one response from a checkpoint; `chat` frames the text as an instruction (Human: … Assistant:). */
+  async sample(name: string, text: string, chat: boolean, options: SamplingOptions): Promise<{ prompt: string; completion: string; ended: boolean; tokens: number }> {
+    const sampler = registry.sampler(await device(), name);
+    const { tokenizer, config } = registry.get(name);
     const prompt = chat ? formatPrompt(text) : text;
     const ids = tokenizer.encode(prompt);
     if (ids.length >= config.nCtx) throw new Error(`the prompt has ${ids.length} tokens; the model's context is ${config.nCtx}`);
-    const generation = await current.sampler.generate([ids], options);
+    const generation = await sampler.generate([ids], options);
     const raw = tokenizer.decode(generation.tokens[0]);
     return { prompt, completion: chat ? extractResponse(raw) : raw.replace(/<\|endoftext\|>$/, ''), ended: generation.ended[0], tokens: generation.tokens[0].length };
+  },
+
+  /** K responses per instruction from a checkpoint (the Rank panel's outputs), each from its own seed. */
+  async generate(name: string, prompts: string[], K: number, options: SamplingOptions): Promise<string[][]> {
+    const sampler = registry.sampler(await device(), name);
+    const { tokenizer, config } = registry.get(name);
+    const ids = prompts.map((text) => tokenizer.encode(formatPrompt(text)));
+    ids.forEach((row, i) => {
+      if (row.length >= config.nCtx) throw new Error(`prompt ${i + 1} has ${row.length} tokens; the model's context is ${config.nCtx}`);
+    });
+    const outputs: string[][] = prompts.map(() => []);
+    for (let k = 0; k < K; k++) {
+      for (let first = 0; first < ids.length; first += SAMPLER_ROWS) {
+        const generation = await sampler.generate(ids.slice(first, first + SAMPLER_ROWS), { ...options, seed: options.seed + 1000 * k + first });
+        generation.tokens.forEach((tokens, i) => outputs[first + i].push(extractResponse(tokenizer.decode(tokens))));
+      }
+    }
+    return outputs;
+  },
+
+  /** The checkpoint as a Hugging Face folder (safetensors + config + tokenizer files). */
+  async exportCheckpoint(name: string): Promise<CheckpointFiles> {
+    return registry.files(name);
+  },
+
+  /** Validates and registers checkpoint files (errors name the file at fault). */
+  async importCheckpoint(name: string, files: CheckpointInput): Promise<CheckpointSummary> {
+    return registry.load(name, files);
+  },
+
+  async removeCheckpoint(name: string): Promise<void> {
+    if (name === 'base') throw new Error('the base model cannot be removed');
+    registry.remove(name);
+  },
+
+  /** Asks a running job to stop after its current step (PPO: after its current iteration). */
+  async stop(job: JobName): Promise<void> {
+    stopRequests.add(job);
+    if (job === 'ppo') ppo?.pause();
+  },
+
+  async trainSft(demonstrations: DemonstrationText[], settings: SftSettings, onProgress: (p: SftProgress) => void) {
+    return exclusive('sft', async () => runSft(await device(), registry, demonstrations, settings, { onProgress: (p) => void onProgress(p), shouldStop: shouldStop('sft') }));
+  },
+
+  async trainRewardModel(rankings: { train: Ranking[]; heldout: Ranking[] }, demonstrations: DemonstrationText[], settings: RewardModelSettings, onProgress: (p: RewardModelProgress) => void) {
+    return exclusive('reward_model', async () =>
+      runRewardModel(await device(), registry, rankings, demonstrations, settings, { onProgress: (p) => void onProgress(p), shouldStop: shouldStop('reward_model') }),
+    );
+  },
+
+  /** The comparisons the reward model orders wrongly, most confidently wrong first. */
+  async rewardModelMistakes(rankings: { train: Ranking[]; heldout: Ranking[] }, limit: number) {
+    return rewardModelMistakes(await device(), registry, rankings, limit);
+  },
+
+  /** The reward model's scores of (prompt, response) texts. */
+  async score(items: DemonstrationText[]): Promise<number[]> {
+    return scoreWithRewardModel(await device(), registry, items);
+  },
+
+  async trainDpo(rankings: Ranking[], settings: DpoSettings, onProgress: (p: DpoProgress) => void) {
+    return exclusive('dpo', async () => runDpo(await device(), registry, rankings, settings, { onProgress: (p) => void onProgress(p), shouldStop: shouldStop('dpo') }));
+  },
+
+  /** Builds a PPO run (replacing any other); resumeAt continues from the "policy" checkpoint. */
+  async ppoStart(settings: PpoSettings): Promise<{ nextIteration: number }> {
+    if (ppo?.isRunning) throw new Error('PPO is running: pause it first');
+    ppo?.destroy();
+    ppo = undefined;
+    ppo = PpoSession.create(await device(), registry, settings);
+    return { nextIteration: ppo.nextIteration };
+  },
+
+  /** Runs PPO iterations until `iterations` are done or it is paused; each is reported as it ends. */
+  async ppoRun(iterations: number, onIteration: (report: PpoIterationReport) => void | Promise<void>) {
+    const session = ppo;
+    if (!session) throw new Error('PPO has not been started');
+    return exclusive('ppo', () => session.run(iterations, (report) => onIteration(report)));
+  },
+
+  async ppoPause(): Promise<void> {
+    ppo?.pause();
+  },
+
+  /** Frees the PPO run's models; the saved "policy" checkpoint stays. */
+  async ppoReset(): Promise<void> {
+    if (ppo?.isRunning) throw new Error('PPO is running: pause it first');
+    ppo?.destroy();
+    ppo = undefined;
+  },
+
+  async evaluate(names: string[], settings: EvaluationSettings, onProgress: (message: string) => void) {
+    return exclusive('evaluation', async () => evaluateCheckpoints(await device(), registry, names, settings, (m) => void onProgress(m)));
+  },
+
+  async blindPairs(a: string, b: string, count: number, settings: EvaluationSettings) {
+    return blindPairs(await device(), registry, a, b, count, settings);
   },
 };
 

@@ -1,7 +1,16 @@
-// `rlhf-lab bench [--presets micro,small] [--batch B] [--seq T] [--steps N] [--json]`: prints
-// (never judges) the engine's speed on whatever adapter Dawn gives: training tokens/s (forward,
-// backward, AdamW) and KV-cache sampling tokens/s per preset, and matmul GFLOP/s for a few shapes.
-// Each figure is the median of repeated runs, with the spread (min–max).
+// `rlhf-lab bench`: the lab against the tools users would otherwise pick, in ONE headless Chromium on
+// one WebGPU adapter (Debian's Chromium with SwiftShader here, a real GPU where there is one):
+//   train  — a full GPT-2 step (forward, backward, AdamW) of GptModel vs the same model in TF.js on
+//            its WebGPU backend (test/bench/tfjs-gpt2.ts), same parameters and batch, losses compared;
+//   sample — batched KV-cache sampling with GptSampler vs onnxruntime-web (WebGPU EP, or wasm where
+//            the EP is unavailable) on the lab's own ONNX export;
+//   matmul — GFLOP/s of the lab's matmul kernel vs tf.matMul.
+// The page lives in test/bench and is served by Vite; contenders run interleaved, each figure is the
+// median with the spread (min–max) of repeated runs. Positional words pick sections (`bench train
+// matmul`; `bench profile` adds per-kernel times of the lab's steps); `bench dawn` prints the
+// engine-only figures through Dawn in Node instead (no browser). Flags: BENCH_OPTIONS.
+// Printed, never judged: the goals (training ≥ 5× TF.js, sampling ≥ ort) are read off the table.
+import { fileURLToPath } from 'node:url';
 import { createStorageBuffer, createStorageBufferFrom } from '../engine/buffers.ts';
 import { recordDispatches } from '../engine/kernel.ts';
 import { matmulDispatch } from '../engine/matmul.ts';
@@ -13,15 +22,17 @@ import { numberOption, stringOption } from './options.ts';
 import type { CommandContext } from './main.ts';
 import { withGpu } from './with-gpu.ts';
 
-interface Spread {
+/** A rate over repeated runs. */
+export interface Spread {
   median: number;
   min: number;
   max: number;
+  runs: number;
 }
 
 function spread(values: number[]): Spread {
   const sorted = [...values].sort((a, b) => a - b);
-  return { median: sorted[Math.floor(sorted.length / 2)], min: sorted[0], max: sorted[sorted.length - 1] };
+  return { median: sorted[Math.floor(sorted.length / 2)], min: sorted[0], max: sorted[sorted.length - 1], runs: sorted.length };
 }
 
 async function timeRuns(repeats: number, run: () => Promise<void>): Promise<number[]> {
@@ -82,7 +93,7 @@ async function benchMatmul(device: GPUDevice, n: number, repeats: number): Promi
   return spread(seconds.map((s) => (perSubmit * 2 * n ** 3) / s / 1e9));
 }
 
-export async function benchCommand(context: CommandContext): Promise<unknown> {
+async function dawnBench(context: CommandContext): Promise<unknown> {
   const presets = (stringOption(context, 'presets') ?? 'micro,small').split(',') as PresetName[];
   for (const preset of presets) if (!(preset in PRESETS)) throw new Error(`unknown preset '${preset}' in --presets`);
   const B = numberOption(context, 'batch', 8, { integer: true, min: 1 });
@@ -109,4 +120,258 @@ export async function benchCommand(context: CommandContext): Promise<unknown> {
     }
     return { adapter, batch: B, seq: T, train_tok_s: train, sample_tok_s: sample, matmul_gflops: matmul };
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The browser benchmark: what the page (test/bench/main.ts) is asked to run and what it reports.
+
+/** What to run; `profile` (per-kernel times of the lab's steps) only when asked for. */
+export type BenchSection = 'train' | 'sample' | 'matmul' | 'profile';
+const SECTIONS: BenchSection[] = ['train', 'sample', 'matmul', 'profile'];
+const DEFAULT_SECTIONS: BenchSection[] = ['train', 'sample', 'matmul'];
+
+export interface BrowserBenchOptions {
+  sections: BenchSection[];
+  /** Training: model presets, batch B, sequence T, steps per timed run. */
+  trainPresets: PresetName[];
+  batch: number;
+  seq: number;
+  steps: number;
+  /** Timed runs per contender (after warm-up); each figure is their median. */
+  repeats: number;
+  /** Sampling: preset (random-initialised), batch sizes, new tokens, prompt length. */
+  samplePreset: PresetName;
+  sampleBatches: number[];
+  newTokens: number;
+  promptTokens: number;
+  /** Matmul shapes; each run repeats the product for about matmulSeconds. */
+  matmul: { M: number; N: number; K: number }[];
+  matmulSeconds: number;
+  /** Vocabulary of the training models (the shipped tokenizer's size). */
+  vocab: number;
+}
+
+export interface TrainRow {
+  preset: PresetName;
+  B: number;
+  T: number;
+  steps: number;
+  lab: Spread;
+  tfjs: Spread;
+  /** Loss of the first step on the same parameters and batch. */
+  labLoss: number;
+  tfjsLoss: number;
+}
+
+export interface SampleRow {
+  preset: PresetName;
+  B: number;
+  newTokens: number;
+  lab: Spread;
+  peer: Spread;
+  /** 'ort-webgpu', or 'ort-wasm' when the WebGPU execution provider was unavailable. */
+  peerName: string;
+  /** Share of the B rows whose sampled tokens were identical on both sides (same model, same draws). */
+  agreement: number;
+}
+
+export interface MatmulRow {
+  shape: string;
+  lab: Spread;
+  tfjs: Spread;
+}
+
+export interface BrowserBenchReport {
+  adapter: string;
+  userAgent: string;
+  train: TrainRow[];
+  sample: SampleRow[];
+  matmul: MatmulRow[];
+  /** Things the reader must know (e.g. a peer fell back to another backend). */
+  notes: string[];
+}
+
+/** What the page exposes on window once it has loaded. */
+export interface BenchPage {
+  runBench(options: BrowserBenchOptions): Promise<BrowserBenchReport>;
+}
+
+/** Debian's Chromium with WebGPU: the flags of test/browser/harness.ts (SwiftShader added by onSwiftShader). */
+const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM_FLAGS = [
+  '--no-sandbox',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--enable-unsafe-webgpu',
+];
+
+function parseShape(text: string): { M: number; N: number; K: number } {
+  const parts = text.split('x').map(Number);
+  const [M, N, K] = parts.length === 1 ? [parts[0], parts[0], parts[0]] : parts;
+  if (parts.length !== 1 && parts.length !== 3) throw new Error(`--matmul: '${text}' is neither N nor MxNxK`);
+  for (const n of [M, N, K]) if (!Number.isInteger(n) || n < 1) throw new Error(`--matmul: '${text}' has a size that is not a positive integer`);
+  return { M, N, K };
+}
+
+function presetList(text: string, flag: string): PresetName[] {
+  const presets = text.split(',') as PresetName[];
+  for (const preset of presets) if (!(preset in PRESETS)) throw new Error(`unknown preset '${preset}' in --${flag}`);
+  return presets;
+}
+
+/**
+ * The bench command's flags, for the command table in main.ts (parseArgs rejects flags it is not
+ * told about). Sizes default per adapter class, see DEFAULTS.
+ */
+export const BENCH_OPTIONS = {
+  presets: { type: 'string' },
+  batch: { type: 'string' },
+  seq: { type: 'string' },
+  steps: { type: 'string' },
+  repeats: { type: 'string' },
+  matmul: { type: 'string' },
+  'sample-preset': { type: 'string' },
+  'sample-batches': { type: 'string' },
+  'new-tokens': { type: 'string' },
+} as const;
+
+/**
+ * Default sizes. SwiftShader runs WebGPU on the CPU (about 0.1–0.3 GFLOP/s, and the development
+ * machine's 2 cores are shared), so its sizes are cut down to finish in minutes; a real GPU gets
+ * the sizes issue 8 asks for (sampling batches 1 and 64, 64 new tokens).
+ */
+const DEFAULTS = {
+  cpu: { batch: 2, seq: 16, steps: 1, repeats: 3, sampleBatches: '1,4', newTokens: 8, matmul: '256,512,32x512x128' },
+  gpu: { batch: 8, seq: 128, steps: 5, repeats: 5, sampleBatches: '1,64', newTokens: 64, matmul: '256,512,1024,2048,1024x512x128' },
+};
+
+/** Chromium is pinned to SwiftShader unless RLHF_LAB_CHROMIUM_WEBGPU_ADAPTER=default (a machine with a GPU). */
+function onSwiftShader(): boolean {
+  return process.env.RLHF_LAB_CHROMIUM_WEBGPU_ADAPTER !== 'default';
+}
+
+function browserOptions(context: CommandContext): BrowserBenchOptions {
+  const defaults = onSwiftShader() ? DEFAULTS.cpu : DEFAULTS.gpu;
+  const sections = context.positionals.length > 0 ? context.positionals : DEFAULT_SECTIONS;
+  for (const section of sections) if (!SECTIONS.includes(section as BenchSection)) throw new Error(`unknown section '${section}': use ${SECTIONS.join(', ')} or dawn`);
+  const sampleBatches = (stringOption(context, 'sample-batches') ?? defaults.sampleBatches).split(',').map(Number);
+  if (sampleBatches.some((b) => !Number.isInteger(b) || b < 1)) throw new Error('--sample-batches must be positive integers, e.g. 1,64');
+  return {
+    sections: sections as BenchSection[],
+    trainPresets: presetList(stringOption(context, 'presets') ?? 'small,medium', 'presets'),
+    batch: numberOption(context, 'batch', defaults.batch, { integer: true, min: 1 }),
+    seq: numberOption(context, 'seq', defaults.seq, { integer: true, min: 2 }),
+    steps: numberOption(context, 'steps', defaults.steps, { integer: true, min: 1 }),
+    repeats: numberOption(context, 'repeats', defaults.repeats, { integer: true, min: 1 }),
+    samplePreset: presetList(stringOption(context, 'sample-preset') ?? 'small', 'sample-preset')[0],
+    sampleBatches,
+    newTokens: numberOption(context, 'new-tokens', defaults.newTokens, { integer: true, min: 1 }),
+    promptTokens: 8,
+    matmul: (stringOption(context, 'matmul') ?? defaults.matmul).split(',').map(parseShape),
+    matmulSeconds: 1,
+    vocab: 1024,
+  };
+}
+
+const fmtRate = (s: Spread, digits = 1) => `${s.median.toFixed(digits)} [${s.min.toFixed(digits)}–${s.max.toFixed(digits)}]`;
+const fmtRatio = (a: Spread, b: Spread) => `${(a.median / b.median).toFixed(2)}×`;
+
+/** The human-readable table of a report. */
+export function reportTable(report: BrowserBenchReport, options: BrowserBenchOptions): string[] {
+  const lines = [`adapter: ${report.adapter}`, `browser: ${report.userAgent}`, `median [min–max] over ${options.repeats} interleaved runs per contender`];
+  if (report.train.length > 0) {
+    lines.push('', `training, tokens/s (forward + backward + optimizer; ${options.steps} step(s) per run)`, '| model | B×T | lab | TF.js WebGPU | lab / TF.js | first-step loss lab / TF.js |', '|---|---|---|---|---|---|');
+    for (const r of report.train) {
+      lines.push(`| ${r.preset} | ${r.B}×${r.T} | ${fmtRate(r.lab)} | ${fmtRate(r.tfjs)} | ${fmtRatio(r.lab, r.tfjs)} | ${r.labLoss.toFixed(5)} / ${r.tfjsLoss.toFixed(5)} |`);
+    }
+  }
+  if (report.sample.length > 0) {
+    lines.push('', `sampling, new tokens/s (${options.promptTokens}-token prompts, top-k 40)`, '| model | B × new tokens | lab | peer | peer | lab / peer | rows identical |', '|---|---|---|---|---|---|---|');
+    for (const r of report.sample) {
+      lines.push(`| ${r.preset} | ${r.B}×${r.newTokens} | ${fmtRate(r.lab)} | ${r.peerName} | ${fmtRate(r.peer)} | ${fmtRatio(r.lab, r.peer)} | ${(100 * r.agreement).toFixed(0)}% |`);
+    }
+  }
+  if (report.matmul.length > 0) {
+    lines.push('', 'matmul, GFLOP/s', '| M×N×K | lab | tf.matMul | lab / TF.js |', '|---|---|---|---|');
+    for (const r of report.matmul) lines.push(`| ${r.shape} | ${fmtRate(r.lab, 2)} | ${fmtRate(r.tfjs, 2)} | ${fmtRatio(r.lab, r.tfjs)} |`);
+  }
+  if (report.notes.length > 0) lines.push('', ...report.notes.map((note) => `note: ${note}`));
+  return lines;
+}
+
+/**
+ * The one-line summary of issue 8: the first training preset, the largest sampling batch, and
+ * every matmul shape (rates are medians).
+ */
+export function reportSummary(report: BrowserBenchReport): Record<string, unknown> {
+  const train = report.train[0];
+  const sample = report.sample.reduce<SampleRow | undefined>((largest, row) => (!largest || row.B > largest.B ? row : largest), undefined);
+  const ratio = (a: number, b: number) => a / b;
+  return {
+    adapter: report.adapter,
+    train: train ? { lab_tok_s: train.lab.median, tfjs_tok_s: train.tfjs.median, ratio_vs_tfjs: ratio(train.lab.median, train.tfjs.median) } : null,
+    sample: sample ? { lab_tok_s: sample.lab.median, ort_tok_s: sample.peer.median, ratio_vs_ort: ratio(sample.lab.median, sample.peer.median) } : null,
+    matmul: Object.fromEntries(
+      report.matmul.map((r) => [r.shape, { lab_gflops: r.lab.median, tfjs_gflops: r.tfjs.median, ratio_vs_tfjs: ratio(r.lab.median, r.tfjs.median) }]),
+    ),
+  };
+}
+
+/** Serves test/bench with Vite, opens it in headless Chromium and runs the benchmark there. */
+async function browserBench(context: CommandContext): Promise<unknown> {
+  const options = browserOptions(context);
+  const { createServer } = await import('vite');
+  const { chromium } = await import('playwright-core');
+  const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+  const server = await createServer({
+    configFile: false,
+    root: fileURLToPath(new URL('../../test/bench/', import.meta.url)),
+    publicDir: false,
+    logLevel: 'warn',
+    clearScreen: false,
+    server: {
+      host: '127.0.0.1',
+      port: 0,
+      fs: { allow: [repoRoot] },
+      hmr: false,
+      // Cross-origin isolation lets onnxruntime-web's wasm use threads, as a production page would.
+      headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' },
+    },
+    optimizeDeps: {
+      include: ['@tensorflow/tfjs-core', '@tensorflow/tfjs-core/dist/register_all_gradients', '@tensorflow/tfjs-backend-webgpu'],
+      // Served as is, so that its wasm is found next to it (import.meta.url).
+      exclude: ['onnxruntime-web'],
+    },
+  });
+  await server.listen();
+  const address = server.httpServer?.address();
+  if (!address || typeof address === 'string') throw new Error('the Vite server has no TCP address');
+  const args = [...CHROMIUM_FLAGS, ...(onSwiftShader() ? ['--use-webgpu-adapter=swiftshader'] : [])];
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args });
+  try {
+    const page = await browser.newPage();
+    const pageErrors: string[] = [];
+    page.on('console', (message) => {
+      const text = message.text();
+      if (text.startsWith('[bench] ')) context.log(text.slice(8));
+      else if (message.type() === 'error') pageErrors.push(text);
+    });
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await page.goto(`http://127.0.0.1:${address.port}/`);
+    await page.waitForFunction(() => 'runBench' in window, undefined, { timeout: 300_000 });
+    const report = await page.evaluate((o) => (window as unknown as BenchPage).runBench(o), options);
+    for (const line of reportTable(report, options)) context.log(line);
+    if (pageErrors.length > 0) context.log(`page errors:\n${pageErrors.join('\n')}`);
+    return reportSummary(report);
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
+
+export async function benchCommand(context: CommandContext): Promise<unknown> {
+  if (context.positionals[0] === 'dawn') return dawnBench(context);
+  return browserBench(context);
 }

@@ -1,7 +1,7 @@
 // The `rlhf-lab` command line: headless runs of the lab's engine through Dawn (WebGPU in Node).
 // Every command accepts --json and then prints one JSON object as its last line.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { benchCommand } from './bench-command.ts';
+import { benchCommand, BENCH_OPTIONS } from './bench-command.ts';
 import { dpoCommand } from './dpo-command.ts';
 import { evalCommand } from './eval-command.ts';
 import { exportOnnxCommand } from './export-onnx-command.ts';
@@ -157,15 +157,8 @@ const COMMANDS: Record<string, Command> = {
     run: pipelineCommand,
   },
   bench: {
-    summary: 'training and sampling tokens/s per preset and matmul GFLOP/s on this adapter [--presets micro,small --batch --seq --steps --repeats --matmul 256,512]',
-    options: {
-      presets: { type: 'string' },
-      batch: { type: 'string' },
-      seq: { type: 'string' },
-      steps: { type: 'string' },
-      repeats: { type: 'string' },
-      matmul: { type: 'string' },
-    },
+    summary: 'the lab vs TF.js WebGPU (training), onnxruntime-web (sampling) and tf.matMul in headless Chromium on one adapter [train sample matmul profile | dawn] [--presets small,medium --batch --seq --steps --repeats --matmul 256,512 --sample-preset --sample-batches 1,64 --new-tokens 64]',
+    options: BENCH_OPTIONS,
     run: benchCommand,
   },
 };

@@ -1,15 +1,16 @@
-// The current model in the worker: loading the shipped base checkpoint (with download progress),
-// its summary, and samples drawn from it. Selectors are defined at module level.
+// The base model in the worker: loading the lesson preset's shipped checkpoint (with download
+// progress), its summary, and samples drawn from any named checkpoint. Once the base is in, the
+// training store restores the saved checkpoints and runs. Selectors are defined at module level.
 import { create } from 'zustand';
 import type { DownloadProgress } from '../data/fetch-checkpoint.ts';
 import type { SamplingOptions } from '../model/sampler.ts';
 import type { ModelSummary } from '../../workers/lab.worker.ts';
 import { Comlink, labWorker } from './bridge.ts';
-
-/** Where the app serves the base model the lab ships (public/models/base). */
-export const BASE_MODEL_URL = `${import.meta.env.BASE_URL}models/base/`;
+import { presetModelUrl, useLessonStore } from './lessonStore.ts';
+import { errorMessage, useTrainingStore } from './trainingStore.ts';
 
 export interface Sample {
+  checkpoint: string;
   prompt: string;
   completion: string;
   ended: boolean;
@@ -26,10 +27,11 @@ interface ModelState {
   sampling: boolean;
   samples: Sample[];
   loadBase(): Promise<void>;
-  sample(text: string, chat: boolean, options: SamplingOptions): Promise<void>;
+  sample(checkpoint: string, text: string, chat: boolean, options: SamplingOptions): Promise<void>;
 }
 
-const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
+/** Samples kept on the Model panel, newest first. */
+const KEPT_SAMPLES = 20;
 
 export const useModelStore = create<ModelState>((set, get) => ({
   status: 'idle',
@@ -39,21 +41,26 @@ export const useModelStore = create<ModelState>((set, get) => ({
   async loadBase() {
     if (get().status === 'loading' || get().status === 'ready') return;
     set({ status: 'loading', error: undefined, progress: {} });
+    let summary: ModelSummary;
     try {
       const onProgress = Comlink.proxy((p: DownloadProgress) => set((state) => ({ progress: { ...state.progress, [p.file]: p } })));
-      const summary = await labWorker().loadModel(BASE_MODEL_URL, 'base', onProgress);
-      set({ status: 'ready', summary });
+      summary = await labWorker().loadBase(presetModelUrl(useLessonStore.getState().preset), onProgress);
     } catch (error) {
-      set({ status: 'failed', error: message(error) });
+      set({ status: 'failed', error: errorMessage(error) });
+      return;
     }
+    set({ status: 'ready', summary });
+    const training = useTrainingStore.getState();
+    await Promise.all([training.restore(), training.watchDevice().catch((error: unknown) => useTrainingStore.setState({ error: errorMessage(error) }))]);
   },
-  async sample(text, chat, options) {
+  async sample(checkpoint, text, chat, options) {
     set({ sampling: true, error: undefined });
     try {
-      const result = await labWorker().sample(text, chat, options);
-      set((state) => ({ samples: [{ prompt: result.prompt, completion: result.completion, ended: result.ended, options }, ...state.samples].slice(0, 20) }));
+      const result = await labWorker().sample(checkpoint, text, chat, options);
+      const sample = { checkpoint, prompt: result.prompt, completion: result.completion, ended: result.ended, options };
+      set((state) => ({ samples: [sample, ...state.samples].slice(0, KEPT_SAMPLES) }));
     } catch (error) {
-      set({ error: message(error) });
+      set({ error: errorMessage(error) });
     } finally {
       set({ sampling: false });
     }

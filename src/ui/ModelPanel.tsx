@@ -1,18 +1,24 @@
-// The Model panel: the shipped base model loads on first visit (with download progress); its size
-// and lineage; and sampling from it with temperature, top-k and top-p. Text is rendered as text.
-import { useEffect, useState, type FormEvent } from 'react';
+// The Model panel: the preset's base model loads on first visit (with download progress); its size;
+// the checkpoints (base, SFT, reward model, policy, DPO) with their lineage and whether they are
+// saved in this browser; which one the Rank panel samples from; and sampling from any of them with
+// temperature, top-k and top-p. Text is rendered as text.
+import { useState, type FormEvent } from 'react';
 import { DEFAULT_SAMPLING } from '../model/sampler.ts';
-import {
-  selectModelError,
-  selectModelProgress,
-  selectModelStatus,
-  selectModelSummary,
-  selectSamples,
-  selectSampling,
-  useModelStore,
-} from '../store/modelStore.ts';
+import { PRESETS, selectPreset, useLessonStore, type Preset } from '../store/lessonStore.ts';
+import { selectModelError, selectModelProgress, selectModelStatus, selectModelSummary, selectSamples, selectSampling, useModelStore } from '../store/modelStore.ts';
+import { selectActive, selectCheckpoints, useTrainingStore, type CheckpointEntry } from '../store/trainingStore.ts';
+import { TrainingAlerts } from './TrainingAlerts.tsx';
+import { useBaseModel } from './useBaseModel.ts';
 
 const EXAMPLE_PROMPT = 'What colour is a banana?';
+
+const KIND_TEXT: Record<CheckpointEntry['kind'], string> = {
+  base: 'pretrained base',
+  sft: 'supervised fine-tuned',
+  reward_model: 'reward model',
+  policy: 'PPO policy',
+  dpo: 'DPO policy',
+};
 
 function LoadProgress() {
   const progress = useModelStore(selectModelProgress);
@@ -26,12 +32,74 @@ function LoadProgress() {
   );
 }
 
+function PresetChoice() {
+  const preset = useLessonStore(selectPreset);
+  const setPreset = useLessonStore((state) => state.setPreset);
+  const change = (next: Preset) => {
+    setPreset(next);
+    window.location.reload(); // every checkpoint depends on the base: start the lab again on the new one
+  };
+  return (
+    <label className="field inline">
+      Preset
+      <select value={preset} onChange={(event) => change(event.target.value as Preset)}>
+        {PRESETS.map((p) => (
+          <option key={p} value={p}>
+            {p === 'small' ? 'small (classroom base model)' : 'micro (tiny, for quick demos)'}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+function Checkpoints() {
+  const checkpoints = useTrainingStore(selectCheckpoints);
+  const active = useTrainingStore(selectActive);
+  const setActive = useTrainingStore((state) => state.setActive);
+  return (
+    <div className="table-scroll">
+      <table className="data-table" aria-label="Checkpoints" data-testid="checkpoints">
+        <thead>
+          <tr>
+            <th>Checkpoint</th>
+            <th>Kind</th>
+            <th>Trained from</th>
+            <th>Steps</th>
+            <th>Saved</th>
+            <th>Rank panel samples from</th>
+          </tr>
+        </thead>
+        <tbody>
+          {checkpoints.map((c) => (
+            <tr key={c.name} data-testid={`checkpoint-${c.name}`}>
+              <th scope="row">{c.name}</th>
+              <td>{KIND_TEXT[c.kind]}</td>
+              <td>{c.parent ?? '—'}</td>
+              <td className="number">{c.step ?? '—'}</td>
+              <td>{c.kind === 'base' && !c.saved ? 'shipped' : c.saved ? 'in this browser' : 'saving…'}</td>
+              <td>
+                {!c.scalar && (
+                  <input type="radio" name="active-checkpoint" aria-label={`Rank outputs of ${c.name}`} checked={active === c.name} onChange={() => setActive(c.name)} />
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
 function SampleForm() {
   const sample = useModelStore((state) => state.sample);
   const sampling = useModelStore(selectSampling);
+  const checkpoints = useTrainingStore(selectCheckpoints).filter((c) => !c.scalar);
+  const [checkpoint, setCheckpoint] = useState('');
   const [text, setText] = useState(EXAMPLE_PROMPT);
   const [chat, setChat] = useState(true);
   const [options, setOptions] = useState({ ...DEFAULT_SAMPLING, temperature: 0.8, topK: 40, topP: 0.95 });
+  const from = checkpoint || 'base';
   const field = (key: keyof typeof options, label: string, step: number, min: number, max?: number) => (
     <label className="field">
       {label}
@@ -40,10 +108,18 @@ function SampleForm() {
   );
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    void sample(text, chat, options);
+    void sample(from, text, chat, options);
   };
   return (
     <form onSubmit={submit} className="sample-form">
+      <label className="field inline">
+        Sample from
+        <select value={from} onChange={(event) => setCheckpoint(event.target.value)}>
+          {(checkpoints.length > 0 ? checkpoints.map((c) => c.name) : ['base']).map((name) => (
+            <option key={name}>{name}</option>
+          ))}
+        </select>
+      </label>
       <label className="field wide">
         Prompt
         <textarea value={text} onChange={(event) => setText(event.target.value)} rows={2} />
@@ -66,23 +142,22 @@ function SampleForm() {
 }
 
 export function ModelPanel() {
+  useBaseModel();
   const status = useModelStore(selectModelStatus);
   const summary = useModelStore(selectModelSummary);
   const error = useModelStore(selectModelError);
   const samples = useModelStore(selectSamples);
-  const loadBase = useModelStore((state) => state.loadBase);
-  useEffect(() => {
-    void loadBase();
-  }, [loadBase]);
   return (
     <section className="panel" aria-labelledby="model-heading">
       <h2 id="model-heading">Model</h2>
+      <PresetChoice />
       {status === 'loading' && <LoadProgress />}
       {error && (
         <p role="alert" className="error-detail">
           {error}
         </p>
       )}
+      <TrainingAlerts />
       {summary && (
         <>
           <p data-testid="model-summary">
@@ -90,11 +165,16 @@ export function ModelPanel() {
             context {summary.nCtx}, vocabulary {summary.vocabSize}
             {summary.meta.steps && `, ${summary.meta.steps} pretraining steps`}
           </p>
+          <h3>Checkpoints</h3>
+          <Checkpoints />
+          <h3>Sample</h3>
           <SampleForm />
           <ol className="samples" aria-label="Samples">
             {samples.map((s, i) => (
               <li key={samples.length - i} data-testid="sample">
-                <div className="sample-prompt">{s.prompt}</div>
+                <div className="sample-prompt">
+                  <span className="badge">{s.checkpoint}</span> {s.prompt}
+                </div>
                 <div className="sample-completion">
                   {s.completion}
                   {!s.ended && <span className="muted"> … (no end token)</span>}

@@ -1,0 +1,654 @@
+// The lab's training state: the worker's named checkpoints and their lineage, the runs (SFT, reward
+// model, PPO, DPO) with their metric histories and samples, evaluation and blind A/B judgments.
+// Checkpoints, runs and judgments are written to IndexedDB (lab-db) BEFORE the state says they are
+// saved; on reload restore() puts the checkpoints back into the worker and marks a run that was
+// running as interrupted, so the PPO panel can resume it from its last saved policy checkpoint.
+// Pure helpers (rankings split, CSV, run bookkeeping) are exported for unit tests.
+import { create } from 'zustand';
+import type { CheckpointFiles, CheckpointInput } from '../model/checkpoint.ts';
+import { DEFAULT_SAMPLING, type SamplingOptions } from '../model/sampler.ts';
+import type { Ranking } from '../rlhf/rankings.ts';
+import { EOS, hashString } from '../world/index.ts';
+import { openLabDb, type LabDb, type StoredDemonstration, type StoredJudgment, type StoredRanking, type StoredRun } from '../data/lab-db.ts';
+import type { Hyperparameters } from './hyperparameters.ts';
+import type {
+  BlindPair,
+  CheckpointSummary,
+  DemonstrationText,
+  EvaluationRow,
+  EvaluationSettings,
+  JobName,
+  LabeledMisprediction,
+  PpoIterationReport,
+  PpoSampleRow,
+  PpoSettings,
+} from '../../workers/lab.worker.ts';
+import { Comlink, labWorker } from './bridge.ts';
+import { useGpuStore } from './gpuStore.ts';
+
+export type RunKind = StoredRun['kind'];
+export type RunStatus = StoredRun['status'];
+export type MetricRow = Record<string, number>;
+
+export interface RunState extends StoredRun {
+  samples: PpoSampleRow[];
+  /** The page was reloaded while this run was running: it can resume from its last saved checkpoint. */
+  interrupted?: boolean;
+  /** What the run is doing now, in words. */
+  message?: string;
+}
+
+export interface CheckpointEntry extends CheckpointSummary {
+  /** Written to IndexedDB (the state says so only after the write committed). */
+  saved: boolean;
+}
+
+export interface BlindSession {
+  /** Checkpoint names compared; hidden from the person until they judge. */
+  a: string;
+  b: string;
+  pairs: BlindPair[];
+  /** Per pair: whether a's answer is shown on the right. */
+  swapped: boolean[];
+  index: number;
+}
+
+/** Share of rankings held out from reward-model training for its held-out accuracy. */
+export const HELDOUT_RANKING_SHARE = 0.2;
+/** PPO saves its policy checkpoint every this many iterations. */
+export const PPO_SAVE_EVERY = 3;
+/** PPO samples kept (and persisted) per run: the latest iterations' tables. */
+export const MAX_PPO_SAMPLES = 160;
+/** SFT / RM / DPO runs are written to IndexedDB every this many logged steps (and at the end). */
+const PERSIST_EVERY_STEPS = 10;
+/** PPO "Start" runs until paused; this bounds one call. */
+const PPO_MAX_ITERATIONS = 100_000;
+/** The Rank panel's and blind A/B's sampling temperature when the caller gives none. */
+const GENERATION_TEMPERATURE = 1;
+
+// ---------------------------------------------------------------------------------------------
+// Pure helpers
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Splits rankings into train and held out: the held-out share is the rankings whose id hashes
+ * lowest, so the same rankings always split the same way, whatever their order (each reward model
+ * trains afresh from SFT, so the split may shift as rankings are added). Fewer than 3: none held out.
+ */
+export function splitRankings<R extends { id: string }>(rankings: readonly R[], share = HELDOUT_RANKING_SHARE): { train: R[]; heldout: R[] } {
+  if (rankings.length < 3 || share <= 0) return { train: [...rankings], heldout: [] };
+  const count = Math.min(rankings.length - 1, Math.max(1, Math.round(rankings.length * share)));
+  const held = new Set([...rankings].sort((x, y) => hashString(x.id) - hashString(y.id) || (x.id < y.id ? -1 : 1)).slice(0, count).map((r) => r.id));
+  return { train: rankings.filter((r) => !held.has(r.id)), heldout: rankings.filter((r) => held.has(r.id)) };
+}
+
+/** A stored ranking as the trainers take it (without its id and time). */
+export function toRanking(stored: StoredRanking): Ranking {
+  const { promptId, prompt, responses, order, source, ties, likert, flags } = stored;
+  return { promptId, prompt, responses, order, source, ...(ties && { ties }), ...(likert && { likert }), ...(flags && { flags }) };
+}
+
+/** A demonstration's response text: a TRL-style completion (" …<|endoftext|>") is unwrapped. */
+export function demonstrationText(d: Pick<StoredDemonstration, 'prompt' | 'completion'>): DemonstrationText {
+  const completion = d.completion.endsWith(EOS) ? d.completion.slice(0, -EOS.length) : d.completion;
+  return { prompt: d.prompt.trim(), response: completion.trim() };
+}
+
+/** Metric rows as CSV: one column per metric name (first-seen order), empty cells where absent or not finite. */
+export function metricsCsv(rows: readonly MetricRow[]): string {
+  const columns: string[] = [];
+  for (const row of rows) for (const key of Object.keys(row)) if (!columns.includes(key)) columns.push(key);
+  const cell = (value: number | undefined) => (value === undefined || !Number.isFinite(value) ? '' : String(value));
+  const quote = (name: string) => (/[",\n]/.test(name) ? `"${name.replace(/"/g, '""')}"` : name);
+  return [columns.map(quote).join(','), ...rows.map((row) => columns.map((c) => cell(row[c])).join(','))].join('\n') + '\n';
+}
+
+export function newRun(kind: RunKind, settings: Record<string, number | string>, now: number): RunState {
+  return { id: `${kind}-${now}-${Math.floor(Math.random() * 1e6)}`, kind, status: 'running', startedAt: now, updatedAt: now, settings, metrics: [], samples: [] };
+}
+
+/** The latest stored run of each kind; one that was running when the page went away is interrupted. */
+export function runsFromStored(stored: readonly StoredRun[]): Partial<Record<RunKind, RunState>> {
+  const latest: Partial<Record<RunKind, RunState>> = {};
+  for (const run of stored) {
+    const current = latest[run.kind];
+    if (current && current.startedAt > run.startedAt) continue;
+    const samples = run.samples.map((s) => ({ kl: NaN, ended: true, sftResponse: '', ...s }));
+    latest[run.kind] = run.status === 'running' ? { ...run, samples, status: 'paused', interrupted: true } : { ...run, samples };
+  }
+  return latest;
+}
+
+/** The PPO iteration a resumed run continues from: the saved policy's step, its metrics cut there. */
+export function resumePoint(run: RunState, policyStep: number | undefined): { iteration: number; metrics: MetricRow[]; samples: PpoSampleRow[] } {
+  const iteration = policyStep ?? 0;
+  return { iteration, metrics: run.metrics.filter((m) => m.iteration < iteration), samples: run.samples.filter((s) => s.iteration < iteration) };
+}
+
+/** A PPO iteration as one metric row: the iteration number and TRL's metric names. */
+export function ppoMetricRow(report: Pick<PpoIterationReport, 'iteration' | 'metrics'>): MetricRow {
+  return { iteration: report.iteration, ...(report.metrics as unknown as MetricRow) };
+}
+
+/** Which blind pairs show a's answer on the right, from a seed (half of them, shuffled). */
+export function blindSides(count: number, seed: number): boolean[] {
+  return Array.from({ length: count }, (_, i) => (hashString(`${seed}:${i}`) & 1) === 1);
+}
+
+/** Wins of each checkpoint in the judgments between a and b (either way round), and ties. */
+export function judgmentTally(judgments: readonly StoredJudgment[], a: string, b: string): { wins: Record<string, number>; ties: number; total: number } {
+  const wins: Record<string, number> = { [a]: 0, [b]: 0 };
+  let ties = 0;
+  let total = 0;
+  for (const j of judgments) {
+    if (!((j.a === a && j.b === b) || (j.a === b && j.b === a))) continue;
+    total += 1;
+    if (j.winner === 'tie') ties += 1;
+    else wins[j.winner === 'a' ? j.a : j.b] += 1;
+  }
+  return { wins, ties, total };
+}
+
+/** The run as IndexedDB keeps it: without its transient message and flags, with the latest samples. */
+export function storedRun(run: RunState): StoredRun {
+  const { id, kind, status, startedAt, updatedAt, settings, metrics, samples, checkpoint, error } = run;
+  return { id, kind, status, startedAt, updatedAt, settings, metrics, samples: samples.slice(-MAX_PPO_SAMPLES), ...(checkpoint && { checkpoint }), ...(error && { error }) };
+}
+
+function ppoSettingsOf(hyper: Hyperparameters, seed: number, prompts: string[]): PpoSettings {
+  return {
+    prompts,
+    beta: hyper.beta,
+    lr: hyper.ppoLr,
+    clip: hyper.clip,
+    ppoEpochs: hyper.ppoEpochs,
+    batch: hyper.ppoBatch,
+    temperature: hyper.temperature,
+    ptxCoef: hyper.ptxCoef,
+    maxNewTokens: hyper.maxNewTokens,
+    seed,
+    worldSeed: seed,
+    saveEvery: PPO_SAVE_EVERY,
+  };
+}
+
+export function sameSettings(a: Record<string, number | string>, b: Record<string, number | string>): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  return [...keys].every((key) => a[key] === b[key]);
+}
+
+/** The stored settings of a PPO run with these hyperparameters. */
+export function storedSettingsOf(hyper: Hyperparameters, seed: number, prompts: string[]): Record<string, number | string> {
+  return storedSettings(ppoSettingsOf(hyper, seed, prompts));
+}
+
+/** A run's settings as stored: numbers and strings only (the prompt list is not stored). */
+function storedSettings(settings: object): Record<string, number | string> {
+  return Object.fromEntries(Object.entries(settings).filter(([, v]) => typeof v === 'number' || typeof v === 'string')) as Record<string, number | string>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The store
+
+interface EvaluationState {
+  status: 'idle' | 'running' | 'done' | 'failed';
+  message?: string;
+  rows?: EvaluationRow[];
+  error?: string;
+}
+
+interface TrainingState {
+  restored: boolean;
+  checkpoints: CheckpointEntry[];
+  /** The checkpoint the Rank panel samples from ("current model"). */
+  active: string;
+  runs: Partial<Record<RunKind, RunState>>;
+  /** The last error of an action that is not a run (import, export, storage, scoring). */
+  error?: string;
+  /** Stored checkpoints that do not fit the loaded base (another preset), with why. */
+  skipped: string[];
+  /** Set when the GPU device was lost; recoverDevice() reloads the last saved checkpoints. */
+  deviceLost?: string;
+  mistakes?: LabeledMisprediction[];
+  evaluation: EvaluationState;
+  blind?: BlindSession;
+  judgments: StoredJudgment[];
+
+  restore(): Promise<void>;
+  watchDevice(): Promise<void>;
+  recoverDevice(): Promise<void>;
+  setActive(name: string): void;
+  generate(prompts: string[], K: number, options?: Partial<SamplingOptions>): Promise<string[][]>;
+  exportCheckpoint(name: string): Promise<CheckpointFiles>;
+  importCheckpoint(name: string, files: CheckpointInput): Promise<void>;
+  deleteCheckpoint(name: string): Promise<void>;
+  stop(kind: RunKind): Promise<void>;
+  trainSft(demonstrations: StoredDemonstration[], hyper: Hyperparameters, seed: number): Promise<void>;
+  trainRewardModel(rankings: StoredRanking[], demonstrations: StoredDemonstration[], hyper: Hyperparameters, seed: number): Promise<void>;
+  findMistakes(rankings: StoredRanking[]): Promise<void>;
+  score(prompt: string, response: string): Promise<number>;
+  ppoStart(hyper: Hyperparameters, seed: number, prompts: string[]): Promise<void>;
+  ppoStep(hyper: Hyperparameters, seed: number, prompts: string[]): Promise<void>;
+  ppoPause(): Promise<void>;
+  ppoReset(): Promise<void>;
+  ppoResume(prompts: string[]): Promise<void>;
+  trainDpo(rankings: StoredRanking[], hyper: Hyperparameters, seed: number): Promise<void>;
+  evaluate(names: string[], settings: EvaluationSettings): Promise<void>;
+  startBlind(a: string, b: string, count: number, settings: EvaluationSettings): Promise<void>;
+  judge(winner: 'a' | 'b' | 'tie'): Promise<void>;
+}
+
+let dbPromise: Promise<LabDb> | undefined;
+
+/** The lab's IndexedDB, opened once per page. */
+export function labDb(): Promise<LabDb> {
+  dbPromise ??= openLabDb().catch((error: unknown) => {
+    dbPromise = undefined;
+    throw error;
+  });
+  return dbPromise;
+}
+
+/**
+ * Calls of generate() so far: without a seed of its own, each call samples with the next seed
+ * (fresh outputs each time, and the same sequence of outputs for the same lesson actions).
+ */
+let generations = 0;
+const GENERATION_SEED_STRIDE = 7919;
+
+/** PPO iterations are run by one loop at a time; this flags that the loop exists. */
+let ppoLoop: Promise<void> | undefined;
+
+export const useTrainingStore = create<TrainingState>((set, get) => {
+  const setRun = (kind: RunKind, change: Partial<RunState> | ((run: RunState) => Partial<RunState>)) =>
+    set((state) => {
+      const run = state.runs[kind];
+      if (!run) return {};
+      const patch = typeof change === 'function' ? change(run) : change;
+      return { runs: { ...state.runs, [kind]: { ...run, ...patch, updatedAt: Date.now() } } };
+    });
+
+  /** Writes the run as it is now; errors (storage full) are shown but do not stop training. */
+  const persistRun = async (kind: RunKind) => {
+    const run = get().runs[kind];
+    if (!run) return;
+    try {
+      await (await labDb()).putRun(storedRun(run));
+    } catch (error) {
+      set({ error: errorMessage(error) });
+    }
+  };
+
+  const upsertCheckpoint = (entry: CheckpointEntry) =>
+    set((state) => ({ checkpoints: [...state.checkpoints.filter((c) => c.name !== entry.name), entry].sort((x, y) => x.createdAt - y.createdAt) }));
+
+  /** Exports a worker checkpoint into IndexedDB, then lists it as saved. */
+  const saveCheckpoint = async (summary: CheckpointSummary) => {
+    upsertCheckpoint({ ...summary, saved: false });
+    const files = await labWorker().exportCheckpoint(summary.name);
+    const { name, kind, parent, createdAt, step } = summary;
+    await (await labDb()).putCheckpoint({ name, kind, ...(parent !== undefined && { parent }), createdAt, ...(step !== undefined && { step }), files });
+    upsertCheckpoint({ ...summary, saved: true });
+  };
+
+  const startRun = async (kind: RunKind, settings: Record<string, number | string>) => {
+    const current = get().runs[kind];
+    if (current?.status === 'running') throw new Error(`a ${kind.replace('_', ' ')} run is already running`);
+    set((state) => ({ error: undefined, runs: { ...state.runs, [kind]: newRun(kind, settings, Date.now()) } }));
+    await persistRun(kind);
+  };
+
+  const appendMetric = (kind: RunKind, row: MetricRow) => {
+    setRun(kind, (run) => ({ metrics: [...run.metrics, row] }));
+    if (get().runs[kind]!.metrics.length % PERSIST_EVERY_STEPS === 0) void persistRun(kind);
+  };
+
+  const finishRun = async (kind: RunKind, status: RunStatus, change: Partial<RunState> = {}) => {
+    setRun(kind, { status, message: undefined, ...change });
+    await persistRun(kind);
+  };
+
+  const failRun = async (kind: RunKind, error: unknown) => {
+    const lost = get().deviceLost;
+    await finishRun(kind, 'failed', { error: `Training stopped: ${lost ? `${lost}. ` : ''}${errorMessage(error)}` });
+  };
+
+  /** Runs a one-shot job as a run of `kind`; its checkpoint is saved before the run is done. */
+  const oneShot = async (kind: RunKind, settings: Record<string, number | string>, job: () => Promise<{ summary: CheckpointSummary; stopped: boolean; final?: MetricRow }>) => {
+    try {
+      await startRun(kind, settings);
+    } catch (error) {
+      set({ error: errorMessage(error) });
+      return;
+    }
+    try {
+      const { summary, stopped, final } = await job();
+      if (final) setRun(kind, (run) => ({ metrics: [...run.metrics, final] }));
+      setRun(kind, { message: 'saving the checkpoint…' });
+      await saveCheckpoint(summary);
+      await finishRun(kind, stopped ? 'stopped' : 'done', { checkpoint: summary.name });
+      if (kind !== 'reward_model') set({ active: summary.name });
+    } catch (error) {
+      await failRun(kind, error);
+    }
+  };
+
+  const onPpoIteration = async (report: PpoIterationReport) => {
+    setRun('ppo', (run) => ({
+      metrics: [...run.metrics, ppoMetricRow(report)],
+      samples: [...run.samples, ...report.samples].slice(-MAX_PPO_SAMPLES),
+      message: `iteration ${report.iteration + 1} done`,
+    }));
+    if (report.saved) {
+      await saveCheckpoint(report.saved);
+      setRun('ppo', { checkpoint: report.saved.name });
+    }
+    await persistRun('ppo');
+  };
+
+  /** Runs PPO iterations in the worker until paused (or `iterations` are done). */
+  const runPpo = (iterations: number) => {
+    if (ppoLoop) return ppoLoop;
+    setRun('ppo', { status: 'running', message: 'sampling and scoring…', error: undefined });
+    ppoLoop = (async () => {
+      try {
+        const result = await labWorker().ppoRun(iterations, Comlink.proxy(onPpoIteration));
+        if (result.saved) {
+          await saveCheckpoint(result.saved);
+          setRun('ppo', { checkpoint: result.saved.name });
+        }
+        await finishRun('ppo', 'paused');
+        set({ active: 'policy' });
+      } catch (error) {
+        await failRun('ppo', error);
+      } finally {
+        ppoLoop = undefined;
+      }
+    })();
+    return ppoLoop;
+  };
+
+  /** The "policy" checkpoint saved by this run (an older run's policy does not count). */
+  const policyOf = (run: RunState) => get().checkpoints.find((c) => c.name === 'policy' && c.createdAt >= run.startedAt);
+
+  /**
+   * Makes sure the worker has a PPO session for the current run (creating the run if needed). A
+   * paused run whose hyperparameters changed continues from its saved policy with the new ones.
+   */
+  const ensurePpoSession = async (hyper: Hyperparameters, seed: number, prompts: string[]) => {
+    const run = get().runs.ppo;
+    const settings = ppoSettingsOf(hyper, seed, prompts);
+    const stored = storedSettingsOf(hyper, seed, prompts);
+    const policy = run && policyOf(run);
+    if (run && run.status === 'paused' && !run.interrupted) {
+      if (sameSettings(run.settings, stored)) return;
+      if (policy) {
+        await labWorker().ppoStart({ ...settings, resumeAt: policy.step ?? 0 });
+        setRun('ppo', { settings: stored, message: 'continuing from the saved policy with the new settings' });
+        return;
+      }
+    }
+    await startRun('ppo', stored);
+    try {
+      await labWorker().ppoStart(settings);
+    } catch (error) {
+      await failRun('ppo', error);
+      throw error;
+    }
+    setRun('ppo', { status: 'paused' });
+  };
+
+  return {
+    restored: false,
+    checkpoints: [],
+    active: 'base',
+    runs: {},
+    skipped: [],
+    evaluation: { status: 'idle' },
+    judgments: [],
+
+    async restore() {
+      const worker = labWorker();
+      const skipped: string[] = [];
+      try {
+        const db = await labDb();
+        for (const stored of await db.listCheckpoints()) {
+          const full = await db.getCheckpoint(stored.name);
+          if (!full) continue;
+          try {
+            await worker.importCheckpoint(stored.name, full.files);
+          } catch (error) {
+            skipped.push(`${stored.name}: ${errorMessage(error)}`);
+          }
+        }
+        const saved = new Set((await db.listCheckpoints()).map((c) => c.name));
+        const summaries = await worker.checkpoints();
+        const runs = runsFromStored(await db.allRuns());
+        const names = summaries.map((s) => s.name);
+        const active = ['policy', 'sft'].find((n) => names.includes(n)) ?? 'base';
+        set({
+          restored: true,
+          skipped,
+          checkpoints: summaries.map((s) => ({ ...s, saved: saved.has(s.name) })).sort((x, y) => x.createdAt - y.createdAt),
+          runs,
+          active,
+          judgments: await db.allJudgments(),
+        });
+      } catch (error) {
+        set({ restored: true, error: errorMessage(error), checkpoints: (await worker.checkpoints()).map((s) => ({ ...s, saved: false })) });
+      }
+    },
+
+    async watchDevice() {
+      await labWorker().onGpuError(
+        Comlink.proxy((error: { kind: string; message: string }) => {
+          if (error.kind === 'device-lost') set({ deviceLost: error.message });
+        }),
+      );
+    },
+
+    async recoverDevice() {
+      set({ error: undefined });
+      try {
+        const info = await labWorker().resetDevice();
+        // The GPU status follows the new device, whose errors are watched again.
+        useGpuStore.setState({ status: 'ready', info, error: undefined });
+        await get().watchDevice();
+        await get().restore();
+        set({ deviceLost: undefined });
+      } catch (error) {
+        set({ error: `Could not recover the GPU: ${errorMessage(error)}. Reload the page.` });
+      }
+    },
+
+    setActive(name) {
+      set({ active: name });
+    },
+
+    generate(prompts, K, options = {}) {
+      generations += 1;
+      const sampling = { ...DEFAULT_SAMPLING, temperature: GENERATION_TEMPERATURE, seed: generations * GENERATION_SEED_STRIDE, ...options };
+      return labWorker().generate(get().active, prompts, K, sampling);
+    },
+
+    exportCheckpoint(name) {
+      return labWorker().exportCheckpoint(name);
+    },
+
+    async importCheckpoint(name, files) {
+      const summary = await labWorker().importCheckpoint(name, files);
+      await saveCheckpoint(summary);
+    },
+
+    async deleteCheckpoint(name) {
+      await (await labDb()).deleteCheckpoint(name);
+      await labWorker().removeCheckpoint(name);
+      set((state) => ({ checkpoints: state.checkpoints.filter((c) => c.name !== name), active: state.active === name ? 'base' : state.active }));
+    },
+
+    async stop(kind) {
+      await labWorker().stop(kind as JobName);
+    },
+
+    trainSft(demonstrations, hyper, seed) {
+      const settings = { epochs: hyper.sftEpochs, lr: hyper.sftLr, seed };
+      return oneShot('sft', { ...settings, demonstrations: demonstrations.length }, async () => {
+        const onProgress = Comlink.proxy((p: { step: number; totalSteps: number; epoch: number; loss: number; lr: number; gradNorm: number; tokenAccuracy: number }) => {
+          appendMetric('sft', { step: p.step, epoch: p.epoch, loss: p.loss, learning_rate: p.lr, grad_norm: p.gradNorm, mean_token_accuracy: p.tokenAccuracy });
+          setRun('sft', { message: `step ${p.step} of ${p.totalSteps}` });
+        });
+        const { summary, result } = await labWorker().trainSft(demonstrations.map(demonstrationText), settings, onProgress);
+        return { summary, stopped: result.stopped };
+      });
+    },
+
+    trainRewardModel(rankings, demonstrations, hyper, seed) {
+      const { train, heldout } = splitRankings(rankings);
+      const split = { train: train.map(toRanking), heldout: heldout.map(toRanking) };
+      const settings = { epochs: hyper.rmEpochs, lr: hyper.rmLr, seed };
+      set({ mistakes: undefined });
+      return oneShot('reward_model', { ...settings, train_rankings: train.length, heldout_rankings: heldout.length }, async () => {
+        const onProgress = Comlink.proxy((p: { step: number; totalSteps: number; loss: number; accuracy: number; margin: number; lr: number; heldoutAccuracy?: number; heldoutLoss?: number }) => {
+          const row: MetricRow = { step: p.step, loss: p.loss, accuracy: p.accuracy, margin: p.margin, learning_rate: p.lr };
+          if (p.heldoutAccuracy !== undefined) row.heldout_accuracy = p.heldoutAccuracy;
+          if (p.heldoutLoss !== undefined) row.heldout_loss = p.heldoutLoss;
+          appendMetric('reward_model', row);
+          setRun('reward_model', { message: `step ${p.step} of ${p.totalSteps}` });
+        });
+        const outcome = await labWorker().trainRewardModel(split, demonstrations.map(demonstrationText), settings, onProgress);
+        const final: MetricRow = { step: outcome.steps, train_accuracy: outcome.train.accuracy };
+        if (outcome.heldout) final.heldout_accuracy = outcome.heldout.accuracy;
+        return { summary: outcome.summary, stopped: outcome.stopped, final };
+      }).then(() => (get().runs.reward_model?.status === 'done' ? get().findMistakes(rankings) : undefined));
+    },
+
+    async findMistakes(rankings) {
+      const { train, heldout } = splitRankings(rankings);
+      try {
+        set({ mistakes: await labWorker().rewardModelMistakes({ train: train.map(toRanking), heldout: heldout.map(toRanking) }, 50) });
+      } catch (error) {
+        set({ error: errorMessage(error) });
+      }
+    },
+
+    async score(prompt, response) {
+      const [reward] = await labWorker().score([{ prompt, response }]);
+      return reward;
+    },
+
+    async ppoStart(hyper, seed, prompts) {
+      if (ppoLoop) return;
+      try {
+        await ensurePpoSession(hyper, seed, prompts);
+      } catch {
+        return;
+      }
+      await runPpo(PPO_MAX_ITERATIONS);
+    },
+
+    async ppoStep(hyper, seed, prompts) {
+      if (ppoLoop) return;
+      try {
+        await ensurePpoSession(hyper, seed, prompts);
+      } catch {
+        return;
+      }
+      await runPpo(1);
+    },
+
+    async ppoPause() {
+      await labWorker().ppoPause();
+      await ppoLoop;
+    },
+
+    async ppoReset() {
+      await get().ppoPause();
+      await labWorker().ppoReset();
+      if (get().runs.ppo) await finishRun('ppo', 'stopped');
+      set((state) => ({ runs: { ...state.runs, ppo: undefined } }));
+    },
+
+    async ppoResume(prompts) {
+      const run = get().runs.ppo;
+      if (!run || ppoLoop) return;
+      const policy = policyOf(run);
+      const { iteration, metrics, samples } = resumePoint(run, policy?.step);
+      const settings = { ...(run.settings as unknown as Omit<PpoSettings, 'prompts'>), prompts, ...(policy && { resumeAt: iteration }) };
+      setRun('ppo', { metrics, samples, interrupted: false, error: undefined, message: `resuming at iteration ${iteration + 1}` });
+      try {
+        await labWorker().ppoStart(settings);
+      } catch (error) {
+        await failRun('ppo', error);
+        return;
+      }
+      await runPpo(PPO_MAX_ITERATIONS);
+    },
+
+    trainDpo(rankings, hyper, seed) {
+      // DPO learns from the comparisons as the reward model does: rmEpochs passes, at the PPO learning rate.
+      const settings = { epochs: hyper.rmEpochs, lr: hyper.ppoLr, beta: hyper.dpoBeta, seed };
+      return oneShot('dpo', { ...settings, rankings: rankings.length }, async () => {
+        const onProgress = Comlink.proxy((p: { step: number; totalSteps: number; loss: number; accuracy: number; margin: number; lr: number }) => {
+          appendMetric('dpo', { step: p.step, loss: p.loss, 'rewards/accuracies': p.accuracy, 'rewards/margins': p.margin, learning_rate: p.lr });
+          setRun('dpo', { message: `step ${p.step} of ${p.totalSteps}` });
+        });
+        const { summary, result } = await labWorker().trainDpo(rankings.map(toRanking), settings, onProgress);
+        return { summary, stopped: result.stopped };
+      });
+    },
+
+    async evaluate(names, settings) {
+      set({ evaluation: { status: 'running', message: 'starting…' } });
+      try {
+        const onProgress = Comlink.proxy((message: string) => set((state) => ({ evaluation: { ...state.evaluation, message } })));
+        const rows = await labWorker().evaluate(names, settings, onProgress);
+        set({ evaluation: { status: 'done', rows } });
+      } catch (error) {
+        set({ evaluation: { status: 'failed', error: errorMessage(error) } });
+      }
+    },
+
+    async startBlind(a, b, count, settings) {
+      set({ blind: undefined, error: undefined });
+      try {
+        const pairs = await labWorker().blindPairs(a, b, count, settings);
+        set({ blind: { a, b, pairs, swapped: blindSides(pairs.length, settings.seed), index: 0 } });
+      } catch (error) {
+        set({ error: errorMessage(error) });
+      }
+    },
+
+    async judge(winner) {
+      const blind = get().blind;
+      if (!blind || blind.index >= blind.pairs.length) return;
+      const pair = blind.pairs[blind.index];
+      const judgment: StoredJudgment = { id: `judgment-${Date.now()}-${blind.index}`, prompt: pair.prompt, a: blind.a, b: blind.b, aText: pair.a, bText: pair.b, winner, createdAt: Date.now() };
+      try {
+        await (await labDb()).putJudgment(judgment);
+      } catch (error) {
+        set({ error: errorMessage(error) });
+        return;
+      }
+      set((state) => ({ judgments: [...state.judgments, judgment], blind: state.blind && { ...state.blind, index: state.blind.index + 1 } }));
+    },
+  };
+});
+
+export const selectCheckpoints = (state: TrainingState) => state.checkpoints;
+export const selectActive = (state: TrainingState) => state.active;
+export const selectRuns = (state: TrainingState) => state.runs;
+export const selectSftRun = (state: TrainingState) => state.runs.sft;
+export const selectRewardModelRun = (state: TrainingState) => state.runs.reward_model;
+export const selectPpoRun = (state: TrainingState) => state.runs.ppo;
+export const selectDpoRun = (state: TrainingState) => state.runs.dpo;
+export const selectTrainingError = (state: TrainingState) => state.error;
+export const selectDeviceLost = (state: TrainingState) => state.deviceLost;
+export const selectSkipped = (state: TrainingState) => state.skipped;
+export const selectMistakes = (state: TrainingState) => state.mistakes;
+export const selectEvaluation = (state: TrainingState) => state.evaluation;
+export const selectBlind = (state: TrainingState) => state.blind;
+export const selectJudgments = (state: TrainingState) => state.judgments;
+export const selectRestored = (state: TrainingState) => state.restored;

@@ -1,0 +1,282 @@
+// The Data panel: demonstrations, comparisons and whole K-way rankings in and out as JSONL in
+// TRL's formats (an import is all or nothing: a bad line is reported with its number and reason,
+// and nothing is saved); checkpoints downloaded as safetensors + config + tokenizer and loaded
+// back; run curves exported as CSV. Imported text is only ever rendered as text.
+import { useEffect, useMemo, useState, type ChangeEvent, type FormEvent } from 'react';
+import type { StoredRun } from '../data/lab-db.ts';
+import { CHECKPOINT_FILE_NAMES, type CheckpointInput } from '../model/checkpoint.ts';
+import { selectDemonstrations, selectRankings, useLabDataStore, type DatasetKind, type ImportSummary } from '../store/labDataStore.ts';
+import { metricsCsv, useTrainingStore } from '../store/trainingStore.ts';
+import { downloadBlob } from './downloadBlob.ts';
+import { LabDataError } from './LabDataError.tsx';
+import { useBaseModel } from './useBaseModel.ts';
+
+interface DatasetInfo {
+  kind: DatasetKind;
+  title: string;
+  format: string;
+  file: string;
+}
+
+const DATASETS: readonly DatasetInfo[] = [
+  { kind: 'demonstrations', title: 'Demonstrations', format: 'TRL prompt–completion: {"prompt", "completion"} per line (SFT).', file: 'demonstrations.jsonl' },
+  {
+    kind: 'comparisons',
+    title: 'Comparisons',
+    format: 'TRL preference pairs: {"prompt", "chosen", "rejected"} per line (reward model, DPO); a ranking of K outputs gives K(K−1)/2 pairs.',
+    file: 'comparisons.jsonl',
+  },
+  { kind: 'rankings', title: 'Rankings', format: 'One whole K-way ranking per line: prompt, responses, order, ties, source, likert, flags.', file: 'rankings.jsonl' },
+];
+
+const JSONL_TYPE = 'application/jsonl';
+const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+interface Outcome {
+  ok: boolean;
+  text: string;
+}
+
+function importedText(summary: ImportSummary, file: string): string {
+  const parts = [summary.demonstrations > 0 && `${summary.demonstrations} demonstrations`, summary.rankings > 0 && `${summary.rankings} rankings`, summary.prompts > 0 && `${summary.prompts} new prompts`].filter(Boolean);
+  return parts.length === 0 ? `${file} holds no records: nothing to import.` : `Imported ${parts.join(', ')} from ${file}.`;
+}
+
+function DatasetRow({ info, count, onOutcome }: { info: DatasetInfo; count: number; onOutcome(outcome: Outcome): void }) {
+  const importJsonl = useLabDataStore((state) => state.importJsonl);
+  const exportJsonl = useLabDataStore((state) => state.exportJsonl);
+  const [busy, setBusy] = useState(false);
+  const onFile = async (event: ChangeEvent<HTMLInputElement>) => {
+    const input = event.target;
+    const file = input.files?.[0];
+    if (!file) return;
+    setBusy(true);
+    try {
+      onOutcome({ ok: true, text: importedText(await importJsonl(info.kind, await file.text()), file.name) });
+    } catch (error) {
+      onOutcome({ ok: false, text: `Nothing was imported from ${file.name}: ${message(error)}` });
+    } finally {
+      setBusy(false);
+      input.value = '';
+    }
+  };
+  const exportFile = () => {
+    try {
+      downloadBlob(info.file, new Blob([exportJsonl(info.kind)], { type: JSONL_TYPE }));
+    } catch (error) {
+      onOutcome({ ok: false, text: `Could not export ${info.title.toLowerCase()}: ${message(error)}` });
+    }
+  };
+  return (
+    <li className="dataset-row">
+      <div>
+        <strong>{info.title}</strong> <span className="muted">({count})</span>
+        <div className="muted">{info.format}</div>
+      </div>
+      <div className="buttons">
+        <button type="button" onClick={exportFile} disabled={count === 0}>
+          Export {info.title.toLowerCase()}
+        </button>
+        <label className={`file-button${busy ? ' busy' : ''}`}>
+          Import {info.title.toLowerCase()} (JSONL)
+          <input type="file" accept=".jsonl,.json,.txt,application/jsonl,application/json,text/plain" onChange={(event) => void onFile(event)} disabled={busy} />
+        </label>
+      </div>
+    </li>
+  );
+}
+
+function Datasets() {
+  const demonstrations = useLabDataStore(selectDemonstrations).length;
+  const rankings = useLabDataStore(selectRankings);
+  const comparisons = useMemo(() => rankings.reduce((sum, r) => sum + (r.order.length * (r.order.length - 1)) / 2 - (r.ties?.length ?? 0), 0), [rankings]);
+  const counts: Record<DatasetKind, number> = { demonstrations, comparisons, rankings: rankings.length };
+  const [outcome, setOutcome] = useState<Outcome>();
+  return (
+    <section aria-labelledby="datasets-heading">
+      <h3 id="datasets-heading">Datasets (JSONL)</h3>
+      <ul className="datasets">
+        {DATASETS.map((info) => (
+          <DatasetRow key={info.kind} info={info} count={counts[info.kind]} onOutcome={setOutcome} />
+        ))}
+      </ul>
+      <p role="status" className="ok" data-testid="import-status">
+        {outcome?.ok ? outcome.text : ''}
+      </p>
+      {outcome && !outcome.ok && (
+        <p role="alert" className="error-detail" data-testid="import-error">
+          {outcome.text}
+        </p>
+      )}
+    </section>
+  );
+}
+
+/** The chosen files by name, as loadCheckpoint takes them; throws if one is missing. */
+async function checkpointInput(files: FileList): Promise<CheckpointInput> {
+  const byName = new Map([...files].map((file) => [file.name, file]));
+  const missing = (['model.safetensors', 'config.json', 'tokenizer.json'] as const).filter((name) => !byName.has(name));
+  if (missing.length > 0) throw new Error(`missing ${missing.join(', ')}: choose model.safetensors, config.json and tokenizer.json together`);
+  return {
+    'model.safetensors': new Uint8Array(await byName.get('model.safetensors')!.arrayBuffer()),
+    'config.json': await byName.get('config.json')!.text(),
+    'tokenizer.json': await byName.get('tokenizer.json')!.text(),
+  };
+}
+
+/** A checkpoint file as a Blob: JSON text, or the safetensors bytes (copied out of any shared buffer). */
+function fileBlob(content: string | Uint8Array): Blob {
+  return typeof content === 'string' ? new Blob([content], { type: 'application/json' }) : new Blob([new Uint8Array(content)], { type: 'application/octet-stream' });
+}
+
+function Checkpoints() {
+  const checkpoints = useTrainingStore((state) => state.checkpoints);
+  const exportCheckpoint = useTrainingStore((state) => state.exportCheckpoint);
+  const importCheckpoint = useTrainingStore((state) => state.importCheckpoint);
+  const [name, setName] = useState('imported');
+  const [files, setFiles] = useState<FileList | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [outcome, setOutcome] = useState<Outcome>();
+  const download = async (checkpoint: string) => {
+    setBusy(true);
+    try {
+      const folder = await exportCheckpoint(checkpoint);
+      for (const file of CHECKPOINT_FILE_NAMES) downloadBlob(file, fileBlob(folder[file]));
+      setOutcome({ ok: true, text: `Downloaded ${checkpoint}: put its ${CHECKPOINT_FILE_NAMES.length} files in one folder to load it with transformers.` });
+    } catch (error) {
+      setOutcome({ ok: false, text: `Could not download ${checkpoint}: ${message(error)}` });
+    } finally {
+      setBusy(false);
+    }
+  };
+  const load = async (event: FormEvent) => {
+    event.preventDefault();
+    if (!files) return;
+    setBusy(true);
+    try {
+      await importCheckpoint(name.trim(), await checkpointInput(files));
+      setOutcome({ ok: true, text: `Loaded checkpoint ${name.trim()}.` });
+    } catch (error) {
+      setOutcome({ ok: false, text: `Could not load the checkpoint: ${message(error)}` });
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <section aria-labelledby="checkpoints-heading">
+      <h3 id="checkpoints-heading">Checkpoints</h3>
+      <p className="muted">A checkpoint is a Hugging Face GPT-2 folder: model.safetensors, config.json, tokenizer.json and tokenizer_config.json.</p>
+      {checkpoints.length === 0 ? (
+        <p className="muted">No checkpoint yet: the base model appears once it has loaded.</p>
+      ) : (
+        <table className="checkpoint-table">
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Kind</th>
+              <th scope="col">Trained from</th>
+              <th scope="col">Steps</th>
+              <th scope="col">
+                <span className="visually-hidden">Download</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {checkpoints.map((c) => (
+              <tr key={c.name}>
+                <td>{c.name}</td>
+                <td>{c.kind}</td>
+                <td>{c.parent ?? '—'}</td>
+                <td>{c.step ?? '—'}</td>
+                <td>
+                  <button type="button" className="secondary" onClick={() => void download(c.name)} disabled={busy} aria-label={`Download checkpoint ${c.name}`}>
+                    Download
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <form className="inline-form" onSubmit={(event) => void load(event)}>
+        <label className="field">
+          Checkpoint name
+          <input value={name} onChange={(event) => setName(event.target.value)} />
+        </label>
+        <label className="field">
+          Checkpoint files
+          <input type="file" multiple accept=".safetensors,.json" onChange={(event) => setFiles(event.target.files)} />
+        </label>
+        <button type="submit" disabled={busy || !files || name.trim() === ''}>
+          Load checkpoint
+        </button>
+      </form>
+      <p role="status" className="ok">
+        {outcome?.ok ? outcome.text : ''}
+      </p>
+      {outcome && !outcome.ok && (
+        <p role="alert" className="error-detail">
+          {outcome.text}
+        </p>
+      )}
+    </section>
+  );
+}
+
+function Runs() {
+  const listRuns = useLabDataStore((state) => state.listRuns);
+  const live = useTrainingStore((state) => state.runs);
+  const [stored, setStored] = useState<StoredRun[]>([]);
+  const [problem, setProblem] = useState('');
+  // Re-read the saved runs when a run starts or changes status, not on every logged step.
+  const liveKey = Object.values(live).map((run) => run && `${run.id}:${run.status}`).join(' ');
+  useEffect(() => {
+    listRuns().then(setStored, (error: unknown) => setProblem(`Could not read the saved runs: ${message(error)}`));
+  }, [listRuns, liveKey]);
+  // The training store's runs are fresher than their last save.
+  const runs = useMemo(() => {
+    const byId = new Map<string, StoredRun>(stored.map((run) => [run.id, run]));
+    for (const run of Object.values(live)) if (run) byId.set(run.id, run);
+    return [...byId.values()].sort((a, b) => b.startedAt - a.startedAt);
+  }, [stored, live]);
+  const exportCsv = (run: StoredRun) => downloadBlob(`${run.kind}-${new Date(run.startedAt).toISOString().replace(/[:.]/g, '-')}.csv`, new Blob([metricsCsv(run.metrics)], { type: 'text/csv' }));
+  return (
+    <section aria-labelledby="runs-heading">
+      <h3 id="runs-heading">Run curves (CSV)</h3>
+      <p className="muted">Each run's logged metrics (TRL's names) as CSV. Charts export as PNG from the button under each chart.</p>
+      {problem && (
+        <p role="alert" className="error-detail">
+          {problem}
+        </p>
+      )}
+      {runs.length === 0 ? (
+        <p className="muted">No training runs yet.</p>
+      ) : (
+        <ul className="runs">
+          {runs.map((run) => (
+            <li key={run.id}>
+              <strong>{run.kind}</strong> {new Date(run.startedAt).toLocaleString()} — {run.status}, {run.metrics.length} logged steps{' '}
+              <button type="button" className="secondary" onClick={() => exportCsv(run)} disabled={run.metrics.length === 0} aria-label={`Export the ${run.kind} run of ${new Date(run.startedAt).toLocaleString()} as CSV`}>
+                Export CSV
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+export function DataPanel() {
+  useBaseModel();
+  return (
+    <section className="panel data-panel" aria-labelledby="data-heading">
+      <h2 id="data-heading">Data</h2>
+      <p className="lead">Take the lab's data and models elsewhere (TRL, transformers, datasets) or bring them in. Everything here stays in this browser until you export it.</p>
+      <LabDataError />
+      <Datasets />
+      <Checkpoints />
+      <Runs />
+    </section>
+  );
+}

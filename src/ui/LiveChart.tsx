@@ -1,0 +1,93 @@
+// A live line chart over metric rows, drawn by uPlot (a streaming time-series library). New rows
+// are batched into one redraw per animation frame, so tens of points per second stay smooth.
+// The chart can be saved as PNG; it is labelled for screen readers with its latest values.
+import { useEffect, useLayoutEffect, useRef } from 'react';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import { downloadBlob } from './downloadBlob.ts';
+
+export interface ChartSeries {
+  /** Key of the metric in each row. */
+  key: string;
+  label: string;
+  color: string;
+}
+
+interface LiveChartProps {
+  title: string;
+  rows: readonly Record<string, number>[];
+  /** Key of the x value in each row (e.g. step, iteration). */
+  x: string;
+  series: ChartSeries[];
+  height?: number;
+}
+
+/** Rows as uPlot's aligned columns: x, then one column per series (null where a row lacks it). */
+export function alignedData(rows: readonly Record<string, number>[], x: string, series: readonly ChartSeries[]): uPlot.AlignedData {
+  const value = (row: Record<string, number>, key: string) => (Number.isFinite(row[key]) ? row[key] : null);
+  const kept = rows.filter((row) => Number.isFinite(row[x]));
+  return [kept.map((row) => row[x]), ...series.map((s) => kept.map((row) => value(row, s.key)))];
+}
+
+function latest(rows: readonly Record<string, number>[], key: string): string {
+  for (let i = rows.length - 1; i >= 0; i--) if (Number.isFinite(rows[i][key])) return rows[i][key].toPrecision(3);
+  return 'none yet';
+}
+
+export function LiveChart({ title, rows, x, series, height = 180 }: LiveChartProps) {
+  const container = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | null>(null);
+  const frame = useRef(0);
+  const pending = useRef({ rows, x, series });
+  useLayoutEffect(() => {
+    pending.current = { rows, x, series };
+  });
+
+  useEffect(() => {
+    const element = container.current!;
+    const options: uPlot.Options = {
+      width: Math.max(240, element.clientWidth),
+      height,
+      scales: { x: { time: false } },
+      axes: [{ label: x }, {}],
+      series: [{ label: x }, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, spanGaps: true, points: { size: 6, fill: s.color } }))],
+      legend: { live: false },
+    };
+    const chart = new uPlot(options, alignedData(pending.current.rows, pending.current.x, pending.current.series), element);
+    plot.current = chart;
+    const resize = new ResizeObserver(() => chart.setSize({ width: Math.max(240, element.clientWidth), height }));
+    resize.observe(element);
+    return () => {
+      resize.disconnect();
+      cancelAnimationFrame(frame.current);
+      chart.destroy();
+      plot.current = null;
+    };
+    // The chart is rebuilt only when its series change; data flows in through the effect below.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [height, x, series.map((s) => s.key).join(',')]);
+
+  useEffect(() => {
+    cancelAnimationFrame(frame.current);
+    frame.current = requestAnimationFrame(() => {
+      const { rows: r, x: key, series: s } = pending.current;
+      plot.current?.setData(alignedData(r, key, s));
+    });
+  }, [rows]);
+
+  const savePng = () => {
+    plot.current?.ctx.canvas.toBlob((blob) => blob && downloadBlob(`${title.replace(/\W+/g, '-').toLowerCase()}.png`, blob));
+  };
+  const summary = series.map((s) => `${s.label} ${latest(rows, s.key)}`).join(', ');
+  return (
+    <figure className="live-chart">
+      <figcaption>
+        <span>{title}</span>
+        <button type="button" className="small" onClick={savePng} aria-label={`Save the ${title} chart as PNG`}>
+          PNG
+        </button>
+      </figcaption>
+      <div ref={container} role="img" aria-label={`${title}: ${rows.length} points; latest ${summary}`} data-testid={`chart-${title}`} data-points={rows.length} />
+    </figure>
+  );
+}

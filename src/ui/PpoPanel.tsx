@@ -1,0 +1,213 @@
+// The PPO panel (InstructGPT step 3): start / pause / step / reset PPO against the reward model
+// with a KL penalty to the SFT model, the lesson's hyperparameters with one-line explanations,
+// live curves of the RLHF metrics (TRL's names), and each iteration's sampled answers beside the
+// SFT model's answers to the same prompts. DPO is the alternative: it trains on the comparisons
+// directly, without a reward model or sampling.
+import { useState } from 'react';
+import type { HyperparameterName } from '../store/hyperparameters.ts';
+import { selectPrompts, useLabDataStore, selectRankings } from '../store/labDataStore.ts';
+import { selectHyper, selectSeed, useLessonStore } from '../store/lessonStore.ts';
+import { selectCheckpoints, selectDpoRun, selectPpoRun, useTrainingStore, type RunState } from '../store/trainingStore.ts';
+import { HyperparameterField } from './HyperparameterField.tsx';
+import { LiveChart, type ChartSeries } from './LiveChart.tsx';
+import { RunStatus } from './RunStatus.tsx';
+import { TrainingAlerts } from './TrainingAlerts.tsx';
+import { useBaseModel } from './useBaseModel.ts';
+
+const PPO_FIELDS: HyperparameterName[] = ['beta', 'ppoLr', 'clip', 'ppoEpochs', 'ppoBatch', 'temperature', 'ptxCoef', 'maxNewTokens'];
+
+const PPO_CHARTS: { title: string; series: ChartSeries[] }[] = [
+  { title: 'Reward', series: [{ key: 'objective/scores', label: 'RM score', color: '#1d4ed8' }, { key: 'objective/rlhf_reward', label: 'score − β·KL', color: '#7c3aed' }] },
+  { title: 'KL to SFT', series: [{ key: 'objective/kl', label: 'objective/kl', color: '#b91c1c' }] },
+  { title: 'Entropy', series: [{ key: 'objective/entropy', label: 'objective/entropy', color: '#0f766e' }] },
+  { title: 'Clip fraction', series: [{ key: 'policy/clipfrac_avg', label: 'policy/clipfrac_avg', color: '#b45309' }] },
+  { title: 'Value loss', series: [{ key: 'loss/value_avg', label: 'loss/value_avg', color: '#4b5563' }] },
+  { title: 'Explained variance', series: [{ key: 'val/vf_explained_var', label: 'val/vf_explained_var', color: '#15803d' }] },
+  { title: 'Response length', series: [{ key: 'response_length_mean', label: 'tokens', color: '#be185d' }] },
+];
+
+const DPO_CHARTS: { title: string; series: ChartSeries[] }[] = [
+  { title: 'DPO loss', series: [{ key: 'loss', label: 'loss', color: '#1d4ed8' }] },
+  { title: 'DPO preference accuracy', series: [{ key: 'rewards/accuracies', label: 'rewards/accuracies', color: '#15803d' }] },
+];
+
+function SamplesTable({ run }: { run: RunState }) {
+  const [chosen, setChosen] = useState<number | 'latest'>('latest');
+  const iterations = [...new Set(run.samples.map((s) => s.iteration))];
+  if (iterations.length === 0) return null;
+  const last = chosen === 'latest' || !iterations.includes(chosen) ? iterations[iterations.length - 1] : chosen;
+  const rows = run.samples.filter((s) => s.iteration === last);
+  return (
+    <div className="table-scroll">
+      <label className="field inline">
+        Samples of iteration
+        <select value={chosen} onChange={(event) => setChosen(event.target.value === 'latest' ? 'latest' : Number(event.target.value))}>
+          <option value="latest">latest (follows the run)</option>
+          {iterations.map((i) => (
+            <option key={i} value={i}>
+              {i + 1}
+            </option>
+          ))}
+        </select>
+      </label>
+      <table className="data-table" aria-label="PPO samples" data-testid="ppo-samples" data-iteration={last}>
+        <caption>Iteration {last + 1}: the policy’s answers and the SFT model’s answers to the same prompts</caption>
+        <thead>
+          <tr>
+            <th>Prompt</th>
+            <th>Policy (PPO)</th>
+            <th>Reward</th>
+            <th>SFT model</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((s, i) => (
+            <tr key={i}>
+              <td>{s.prompt}</td>
+              <td className="sample-text">{s.response || <span className="muted">(empty)</span>}</td>
+              <td className="number">{s.reward.toFixed(2)}</td>
+              <td className="sample-text">{s.sftResponse || <span className="muted">(empty)</span>}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function PpoControls() {
+  const hyper = useLessonStore(selectHyper);
+  const seed = useLessonStore(selectSeed);
+  const prompts = useLabDataStore(selectPrompts);
+  const run = useTrainingStore(selectPpoRun);
+  const checkpoints = useTrainingStore(selectCheckpoints);
+  const { ppoStart, ppoPause, ppoStep, ppoReset, ppoResume } = useTrainingStore.getState();
+  const running = run?.status === 'running';
+  const texts = prompts.map((p) => p.text);
+  const missing = ['sft', 'reward_model'].filter((name) => !checkpoints.some((c) => c.name === name));
+  return (
+    <>
+      {missing.length > 0 && (
+        <p className="muted" data-testid="ppo-needs">
+          PPO needs {missing.map((m) => (m === 'sft' ? 'the SFT model (Demonstrations panel)' : 'a reward model (Reward model panel)')).join(' and ')}.
+        </p>
+      )}
+      {hyper.beta === 0 && (
+        <p className="warning" role="note">
+          β = 0: nothing keeps the policy near the SFT model. Watch the reward rise while the answers stop making sense — the policy is hacking the reward model.
+        </p>
+      )}
+      <div className="button-row" role="group" aria-label="PPO controls">
+        {run?.interrupted ? (
+          <button type="button" onClick={() => void ppoResume(texts)}>
+            Resume PPO
+          </button>
+        ) : (
+          <button type="button" disabled={running || missing.length > 0} onClick={() => void ppoStart(hyper, seed, texts)}>
+            {run?.status === 'paused' ? 'Continue' : 'Start'}
+          </button>
+        )}
+        <button type="button" className="secondary" disabled={!running} onClick={() => void ppoPause()}>
+          Pause
+        </button>
+        <button type="button" className="secondary" disabled={running || missing.length > 0 || run?.interrupted} onClick={() => void ppoStep(hyper, seed, texts)}>
+          Step
+        </button>
+        <button type="button" className="secondary" disabled={!run} onClick={() => void ppoReset()}>
+          Reset
+        </button>
+      </div>
+    </>
+  );
+}
+
+function PpoSection() {
+  const run = useTrainingStore(selectPpoRun);
+  const running = run?.status === 'running';
+  return (
+    <>
+      <div className="fields">
+        {PPO_FIELDS.map((name) => (
+          <HyperparameterField key={name} name={name} disabled={running} />
+        ))}
+      </div>
+      <PpoControls />
+      <RunStatus run={run} label="PPO" />
+      {run && (
+        <>
+          <div className="chart-grid">
+            {PPO_CHARTS.map((chart) => (
+              <LiveChart key={chart.title} title={chart.title} rows={run.metrics} x="iteration" series={chart.series} />
+            ))}
+          </div>
+          <SamplesTable run={run} />
+        </>
+      )}
+    </>
+  );
+}
+
+function DpoSection() {
+  const hyper = useLessonStore(selectHyper);
+  const seed = useLessonStore(selectSeed);
+  const rankings = useLabDataStore(selectRankings);
+  const run = useTrainingStore(selectDpoRun);
+  const trainDpo = useTrainingStore((state) => state.trainDpo);
+  const stop = useTrainingStore((state) => state.stop);
+  const running = run?.status === 'running';
+  return (
+    <>
+      <p className="muted">
+        DPO (Rafailov et al. 2023) skips the reward model and PPO: it raises the log-probability of each preferred answer against the rejected one, relative to the frozen SFT model.
+      </p>
+      <div className="fields">
+        <HyperparameterField name="dpoBeta" disabled={running} />
+        <HyperparameterField name="rmEpochs" disabled={running} />
+        <HyperparameterField name="ppoLr" disabled={running} />
+      </div>
+      <div className="button-row">
+        <button type="button" disabled={running || rankings.length === 0} onClick={() => void trainDpo(rankings, hyper, seed)}>
+          Train DPO on {rankings.length} rankings
+        </button>
+        {running && (
+          <button type="button" className="secondary" onClick={() => void stop('dpo')}>
+            Stop DPO
+          </button>
+        )}
+      </div>
+      <RunStatus run={run} label="DPO" />
+      {run && run.metrics.length > 0 && (
+        <div className="chart-grid">
+          {DPO_CHARTS.map((chart) => (
+            <LiveChart key={chart.title} title={chart.title} rows={run.metrics} x="step" series={chart.series} />
+          ))}
+        </div>
+      )}
+    </>
+  );
+}
+
+export function PpoPanel() {
+  useBaseModel();
+  const [algorithm, setAlgorithm] = useState<'ppo' | 'dpo'>('ppo');
+  return (
+    <section className="panel" aria-labelledby="ppo-heading">
+      <h2 id="ppo-heading">PPO</h2>
+      <p className="muted">
+        The policy starts as the SFT model, answers prompts, and the reward model scores each answer; PPO raises the probability of well-scored answers while a per-token KL penalty (β) keeps it close to
+        SFT.
+      </p>
+      <TrainingAlerts />
+      <fieldset className="algorithm-choice">
+        <legend>Algorithm</legend>
+        <label className="checkbox">
+          <input type="radio" name="algorithm" checked={algorithm === 'ppo'} onChange={() => setAlgorithm('ppo')} /> PPO with a reward model
+        </label>
+        <label className="checkbox">
+          <input type="radio" name="algorithm" checked={algorithm === 'dpo'} onChange={() => setAlgorithm('dpo')} /> DPO on the comparisons
+        </label>
+      </fieldset>
+      {algorithm === 'ppo' ? <PpoSection /> : <DpoSection />}
+    </section>
+  );
+}

@@ -1,0 +1,167 @@
+// The Reward model panel (InstructGPT step 2): trains the reward model on the rankings (the SFT
+// trunk with a scalar head, all C(K,2) comparisons of a ranking in one batch element), with live
+// loss and train / held-out accuracy (a fifth of the rankings is held out); lists the comparisons
+// it gets wrong, and scores any text.
+import { useState, type FormEvent } from 'react';
+import { selectDemonstrations, selectRankings, useLabDataStore } from '../store/labDataStore.ts';
+import { selectHyper, selectSeed, useLessonStore } from '../store/lessonStore.ts';
+import { selectCheckpoints, selectMistakes, selectRewardModelRun, splitRankings, useTrainingStore, type MetricRow } from '../store/trainingStore.ts';
+import { HyperparameterField } from './HyperparameterField.tsx';
+import { LiveChart, type ChartSeries } from './LiveChart.tsx';
+import { RunStatus } from './RunStatus.tsx';
+import { TrainingAlerts } from './TrainingAlerts.tsx';
+import { useBaseModel } from './useBaseModel.ts';
+
+const LOSS: ChartSeries[] = [{ key: 'loss', label: 'ranking loss', color: '#1d4ed8' }];
+const ACCURACY: ChartSeries[] = [
+  { key: 'accuracy', label: 'train batch accuracy', color: '#15803d' },
+  { key: 'heldout_accuracy', label: 'held-out accuracy', color: '#b45309' },
+];
+
+function lastValue(rows: readonly MetricRow[], key: string): number | undefined {
+  for (let i = rows.length - 1; i >= 0; i--) if (Number.isFinite(rows[i][key])) return rows[i][key];
+  return undefined;
+}
+
+const percent = (value: number | undefined) => (value === undefined ? '—' : `${(100 * value).toFixed(1)}%`);
+
+function Mistakes() {
+  const mistakes = useTrainingStore(selectMistakes);
+  if (!mistakes) return null;
+  if (mistakes.length === 0) return <p>The reward model orders every comparison correctly.</p>;
+  return (
+    <div className="table-scroll">
+      <table className="data-table" aria-label="Comparisons the reward model gets wrong">
+        <thead>
+          <tr>
+            <th>Split</th>
+            <th>Prompt</th>
+            <th>Preferred by the labeler</th>
+            <th>Ranked lower</th>
+            <th>Rewards (preferred / lower)</th>
+          </tr>
+        </thead>
+        <tbody>
+          {mistakes.map((m, i) => (
+            <tr key={i}>
+              <td>{m.split === 'heldout' ? 'held out' : 'train'}</td>
+              <td>{m.prompt}</td>
+              <td>{m.chosen}</td>
+              <td>{m.rejected}</td>
+              <td className="number">
+                {m.chosenReward.toFixed(2)} / {m.rejectedReward.toFixed(2)}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function ScoreText() {
+  const score = useTrainingStore((state) => state.score);
+  const [prompt, setPrompt] = useState('What colour is a banana?');
+  const [response, setResponse] = useState('A banana is yellow.');
+  const [result, setResult] = useState<{ reward?: number; error?: string }>({});
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    try {
+      setResult({ reward: await score(prompt, response) });
+    } catch (error) {
+      setResult({ error: error instanceof Error ? error.message : String(error) });
+    }
+  };
+  return (
+    <form className="sample-form" onSubmit={(event) => void submit(event)}>
+      <h3>Score any text</h3>
+      <label className="field wide">
+        Instruction
+        <input value={prompt} onChange={(event) => setPrompt(event.target.value)} />
+      </label>
+      <label className="field wide">
+        Response to score
+        <textarea rows={2} value={response} onChange={(event) => setResponse(event.target.value)} />
+      </label>
+      <button type="submit">Score</button>
+      {result.reward !== undefined && (
+        <p role="status" data-testid="rm-score">
+          Reward: <strong>{result.reward.toFixed(3)}</strong> (0 is the average demonstration)
+        </p>
+      )}
+      {result.error && (
+        <p role="alert" className="error-detail">
+          {result.error}
+        </p>
+      )}
+    </form>
+  );
+}
+
+export function RewardModelPanel() {
+  useBaseModel();
+  const rankings = useLabDataStore(selectRankings);
+  const demonstrations = useLabDataStore(selectDemonstrations);
+  const hyper = useLessonStore(selectHyper);
+  const seed = useLessonStore(selectSeed);
+  const run = useTrainingStore(selectRewardModelRun);
+  const checkpoints = useTrainingStore(selectCheckpoints);
+  const train = useTrainingStore((state) => state.trainRewardModel);
+  const findMistakes = useTrainingStore((state) => state.findMistakes);
+  const stop = useTrainingStore((state) => state.stop);
+  const running = run?.status === 'running';
+  const split = splitRankings(rankings);
+  const hasRewardModel = checkpoints.some((c) => c.name === 'reward_model');
+  const hasSft = checkpoints.some((c) => c.name === 'sft');
+  const metrics = run?.metrics ?? [];
+  return (
+    <section className="panel" aria-labelledby="reward-model-heading">
+      <h2 id="reward-model-heading">Reward model</h2>
+      <p className="muted">
+        The reward model reads a prompt and a response and gives one number. It starts from the {hasSft ? 'SFT' : 'base (train SFT first for the paper’s recipe)'} model with a new scalar head and
+        learns that the labeler’s preferred output gets the higher reward, on every pair of each ranking.
+      </p>
+      <TrainingAlerts />
+      <p data-testid="rm-rankings">
+        {rankings.length} rankings: {split.train.length} to train on, {split.heldout.length} held out to measure accuracy.
+      </p>
+      <div className="fields">
+        <HyperparameterField name="rmEpochs" disabled={running} />
+        <HyperparameterField name="rmLr" disabled={running} />
+      </div>
+      <div className="button-row">
+        <button type="button" disabled={running || rankings.length === 0} onClick={() => void train(rankings, demonstrations, hyper, seed)}>
+          Train reward model
+        </button>
+        {running && (
+          <button type="button" className="secondary" onClick={() => void stop('reward_model')}>
+            Stop
+          </button>
+        )}
+      </div>
+      <RunStatus run={run} label="Reward model" />
+      {run && run.status !== 'running' && lastValue(metrics, 'train_accuracy') !== undefined && (
+        <p data-testid="rm-accuracy">
+          Accuracy on the training comparisons: <strong>{percent(lastValue(metrics, 'train_accuracy'))}</strong>; on held-out comparisons:{' '}
+          <strong>{percent(lastValue(metrics, 'heldout_accuracy'))}</strong> (the paper’s reward models: about 72%).
+        </p>
+      )}
+      {metrics.length > 0 && (
+        <div className="chart-grid">
+          <LiveChart title="Reward-model loss" rows={metrics} x="step" series={LOSS} />
+          <LiveChart title="Reward-model accuracy" rows={metrics} x="step" series={ACCURACY} />
+        </div>
+      )}
+      {hasRewardModel && (
+        <>
+          <h3>Comparisons it gets wrong</h3>
+          <button type="button" className="secondary" disabled={running || rankings.length === 0} onClick={() => void findMistakes(rankings)}>
+            Find the comparisons it gets wrong
+          </button>
+          <Mistakes />
+          <ScoreText />
+        </>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,53 @@
+// "Train SFT" under the demonstrations (InstructGPT step 1): fine-tunes the base model on the
+// demonstrations in the list, in the worker, with a live loss curve; the result is the "sft"
+// checkpoint, saved in this browser before it is shown as done.
+import { selectDemonstrations, useLabDataStore } from '../store/labDataStore.ts';
+import { selectHyper, selectSeed, useLessonStore } from '../store/lessonStore.ts';
+import { selectSftRun, useTrainingStore } from '../store/trainingStore.ts';
+import { HyperparameterField } from './HyperparameterField.tsx';
+import { LiveChart, type ChartSeries } from './LiveChart.tsx';
+import { RunStatus } from './RunStatus.tsx';
+import { TrainingAlerts } from './TrainingAlerts.tsx';
+import { useBaseModel } from './useBaseModel.ts';
+
+const LOSS: ChartSeries[] = [{ key: 'loss', label: 'loss', color: '#1d4ed8' }];
+const ACCURACY: ChartSeries[] = [{ key: 'mean_token_accuracy', label: 'token accuracy', color: '#15803d' }];
+
+export function SftTraining() {
+  useBaseModel();
+  const demonstrations = useLabDataStore(selectDemonstrations);
+  const hyper = useLessonStore(selectHyper);
+  const seed = useLessonStore(selectSeed);
+  const run = useTrainingStore(selectSftRun);
+  const trainSft = useTrainingStore((state) => state.trainSft);
+  const stop = useTrainingStore((state) => state.stop);
+  const running = run?.status === 'running';
+  return (
+    <section className="training-block" aria-labelledby="sft-heading">
+      <h3 id="sft-heading">Train SFT</h3>
+      <p className="muted">Supervised fine-tuning: the base model learns to continue each prompt with its demonstration (loss on the response tokens only).</p>
+      <TrainingAlerts />
+      <div className="fields">
+        <HyperparameterField name="sftEpochs" disabled={running} />
+        <HyperparameterField name="sftLr" disabled={running} />
+      </div>
+      <div className="button-row">
+        <button type="button" disabled={running || demonstrations.length === 0} onClick={() => void trainSft(demonstrations, hyper, seed)}>
+          Train SFT on {demonstrations.length} demonstration{demonstrations.length === 1 ? '' : 's'}
+        </button>
+        {running && (
+          <button type="button" className="secondary" onClick={() => void stop('sft')}>
+            Stop SFT
+          </button>
+        )}
+      </div>
+      <RunStatus run={run} label="SFT" />
+      {run && run.metrics.length > 0 && (
+        <div className="chart-grid">
+          <LiveChart title="SFT loss" rows={run.metrics} x="step" series={LOSS} />
+          <LiveChart title="SFT token accuracy" rows={run.metrics} x="step" series={ACCURACY} />
+        </div>
+      )}
+    </section>
+  );
+}

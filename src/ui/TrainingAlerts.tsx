@@ -1,0 +1,40 @@
+// Problems the training panels must show, not swallow: a lost GPU device (with a button that
+// reloads the last saved checkpoints on a fresh device), a failed save or import, and saved
+// checkpoints that do not fit the loaded preset.
+import { selectDeviceLost, selectSkipped, selectTrainingError, useTrainingStore } from '../store/trainingStore.ts';
+
+export function TrainingAlerts() {
+  const deviceLost = useTrainingStore(selectDeviceLost);
+  const error = useTrainingStore(selectTrainingError);
+  const skipped = useTrainingStore(selectSkipped);
+  const recoverDevice = useTrainingStore((state) => state.recoverDevice);
+  return (
+    <>
+      {deviceLost && (
+        <div role="alert" className="error-detail alert-box">
+          <p>
+            The GPU device was lost ({deviceLost}). Training stopped; your saved checkpoints are safe in this browser.
+          </p>
+          <button type="button" onClick={() => void recoverDevice()}>
+            Recover: reload the last checkpoints
+          </button>
+        </div>
+      )}
+      {error && (
+        <p role="alert" className="error-detail">
+          {error}
+        </p>
+      )}
+      {skipped.length > 0 && (
+        <details className="muted">
+          <summary>{skipped.length} saved checkpoint(s) belong to another preset and were not loaded</summary>
+          <ul>
+            {skipped.map((line) => (
+              <li key={line}>{line}</li>
+            ))}
+          </ul>
+        </details>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,55 @@
+// onnxruntime-web's side of the sampling benchmark: the lab's own ONNX export of the same
+// parameters, sampled by OrtSampler (same options, same draws as GptSampler) on ort's WebGPU
+// execution provider. Where that provider cannot start on the adapter, the wasm provider is the
+// peer instead, and the report says so.
+import type { Checkpoint } from '../../src/model/checkpoint.ts';
+import { exportOnnx } from '../../src/model/onnx/gpt2-graph.ts';
+import { OrtSampler } from '../../src/model/ort-sampler.ts';
+import type { Generation, SamplingOptions } from '../../src/model/sampler.ts';
+import type { Contender } from './measure.ts';
+
+export interface OrtSampling {
+  contender: Contender;
+  /** 'ort-webgpu' or 'ort-wasm'. */
+  name: string;
+  /** Why the WebGPU provider is not the peer, when it is not. */
+  fallbackReason?: string;
+  generate(): Promise<Generation>;
+  dispose(): Promise<void>;
+}
+
+async function openSampler(onnx: Uint8Array, checkpoint: Checkpoint, maxT: number, provider: 'webgpu' | 'wasm'): Promise<OrtSampler> {
+  const sampler = new OrtSampler(onnx, { vocabSize: checkpoint.config.vocabSize, eosId: checkpoint.tokenizer.eosId, maxT }, { executionProviders: [provider], logSeverityLevel: 3 });
+  await sampler.ready();
+  return sampler;
+}
+
+/** An OrtSampler on the WebGPU provider (wasm if that fails) for these prompts and `newTokens`. */
+export async function ortSampling(checkpoint: Checkpoint, prompts: number[][], newTokens: number, options: SamplingOptions): Promise<OrtSampling> {
+  const onnx = exportOnnx(checkpoint);
+  const maxT = Math.max(...prompts.map((p) => p.length)) + newTokens;
+  let sampler: OrtSampler;
+  let name = 'ort-webgpu';
+  let fallbackReason: string | undefined;
+  try {
+    sampler = await openSampler(onnx, checkpoint, maxT, 'webgpu');
+  } catch (error) {
+    fallbackReason = `onnxruntime-web's WebGPU execution provider did not start on this adapter (${(error as Error).message}); the peer is its wasm provider`;
+    name = 'ort-wasm';
+    sampler = await openSampler(onnx, checkpoint, maxT, 'wasm');
+  }
+  const generate = () => sampler.generate(prompts, { ...options, maxNewTokens: newTokens });
+  return {
+    name,
+    fallbackReason,
+    generate,
+    contender: {
+      name,
+      async run() {
+        const { tokens } = await generate();
+        return tokens.reduce((sum, row) => sum + row.length, 0);
+      },
+    },
+    dispose: () => sampler.release(),
+  };
+}

@@ -1,0 +1,150 @@
+// The worker's named checkpoints (base, sft, reward_model, policy, dpo): CPU copies of each model
+// with its lineage, plus the GPU samplers built from them on demand. The CPU copies survive a lost
+// GPU device; the samplers do not and are dropped with it.
+import { parameterCount, type GptConfig } from '../src/model/config.ts';
+import { checkpointFiles, loadCheckpoint, type Checkpoint, type CheckpointFiles, type CheckpointInput } from '../src/model/checkpoint.ts';
+import { GptSampler } from '../src/model/sampler.ts';
+import { createStorageBufferFrom } from '../src/engine/buffers.ts';
+
+export type CheckpointKind = 'base' | 'sft' | 'reward_model' | 'policy' | 'dpo';
+
+export const CHECKPOINT_KINDS: readonly CheckpointKind[] = ['base', 'sft', 'reward_model', 'policy', 'dpo'];
+
+/** What the page knows of a checkpoint: its name, lineage and size. */
+export interface CheckpointSummary {
+  name: string;
+  kind: CheckpointKind;
+  /** The checkpoint it was trained from. */
+  parent?: string;
+  createdAt: number;
+  /** Training steps (or PPO iterations) behind it. */
+  step?: number;
+  parameters: number;
+  config: GptConfig;
+  /** True for a reward model (a scalar head: it scores text, it does not write it). */
+  scalar: boolean;
+}
+
+export interface Lineage {
+  kind: CheckpointKind;
+  parent?: string;
+  createdAt?: number;
+  step?: number;
+}
+
+/** Rows a cached sampler generates at once. */
+export const SAMPLER_ROWS = 8;
+
+function isKind(value: string | undefined): value is CheckpointKind {
+  return CHECKPOINT_KINDS.includes(value as CheckpointKind);
+}
+
+/** The lineage strings a checkpoint's config.json carries (meta), written so they survive export. */
+export function lineageMeta(lineage: Lineage, extra: Record<string, string> = {}): Record<string, string> {
+  const meta: Record<string, string> = { ...extra, kind: lineage.kind, created_at: String(lineage.createdAt ?? Date.now()) };
+  if (lineage.parent !== undefined) meta.parent = lineage.parent;
+  if (lineage.step !== undefined) meta.steps = String(lineage.step);
+  return meta;
+}
+
+export function summarize(name: string, checkpoint: Checkpoint): CheckpointSummary {
+  const meta = checkpoint.meta ?? {};
+  const scalar = checkpoint.scalarHead !== undefined;
+  const kind: CheckpointKind = isKind(meta.kind) ? meta.kind : scalar ? 'reward_model' : meta.kind === 'rm' ? 'reward_model' : 'base';
+  const step = meta.steps === undefined ? undefined : Number(meta.steps);
+  return {
+    name,
+    kind,
+    ...(meta.parent !== undefined && { parent: meta.parent }),
+    createdAt: Number(meta.created_at) || 0,
+    ...(step !== undefined && Number.isFinite(step) && { step }),
+    parameters: parameterCount(checkpoint.config),
+    config: checkpoint.config,
+    scalar,
+  };
+}
+
+function sameShape(a: GptConfig, b: GptConfig): boolean {
+  return a.nLayer === b.nLayer && a.nEmbd === b.nEmbd && a.nHead === b.nHead && a.nCtx === b.nCtx && a.vocabSize === b.vocabSize;
+}
+
+interface CachedSampler {
+  params: GPUBuffer;
+  sampler: GptSampler;
+}
+
+export class CheckpointRegistry {
+  private readonly entries = new Map<string, Checkpoint>();
+  private readonly samplers = new Map<string, CachedSampler>();
+
+  has(name: string): boolean {
+    return this.entries.has(name);
+  }
+
+  get(name: string): Checkpoint {
+    const checkpoint = this.entries.get(name);
+    if (!checkpoint) throw new Error(`there is no checkpoint named "${name}" yet: ${name === 'base' ? 'load the base model' : 'train it first'}`);
+    return checkpoint;
+  }
+
+  /** The base model; every other checkpoint must have its shape and tokenizer. */
+  base(): Checkpoint {
+    return this.get('base');
+  }
+
+  /** Adds or replaces a checkpoint (replacing drops its sampler). */
+  put(name: string, checkpoint: Checkpoint): CheckpointSummary {
+    if (name !== 'base' && this.entries.has('base') && !sameShape(this.base().config, checkpoint.config)) {
+      const c = checkpoint.config;
+      throw new Error(`checkpoint "${name}" has another shape (${c.nLayer} layers, ${c.nEmbd} channels, context ${c.nCtx}, vocabulary ${c.vocabSize}) than the loaded base model; load its preset first`);
+    }
+    this.dropSampler(name);
+    this.entries.set(name, checkpoint);
+    return summarize(name, checkpoint);
+  }
+
+  remove(name: string): void {
+    this.dropSampler(name);
+    this.entries.delete(name);
+  }
+
+  summaries(): CheckpointSummary[] {
+    return [...this.entries].map(([name, checkpoint]) => summarize(name, checkpoint));
+  }
+
+  /** The Hugging Face folder files of a checkpoint (safetensors, config, tokenizer). */
+  files(name: string): CheckpointFiles {
+    return checkpointFiles(this.get(name));
+  }
+
+  /** Validates files (clear errors naming the file at fault) and registers them under `name`. */
+  load(name: string, files: CheckpointInput): CheckpointSummary {
+    return this.put(name, loadCheckpoint(files));
+  }
+
+  /** A sampler over a language-model checkpoint's weights, built once and kept. */
+  sampler(device: GPUDevice, name: string): GptSampler {
+    const cached = this.samplers.get(name);
+    if (cached) return cached.sampler;
+    const checkpoint = this.get(name);
+    if (checkpoint.scalarHead) throw new Error(`"${name}" is a reward model: it scores text, it does not write it`);
+    const { config, tokenizer } = checkpoint;
+    const params = createStorageBufferFrom(device, `${name}.sampler-params`, checkpoint.params);
+    const sampler = new GptSampler(device, config, params, 'lm', SAMPLER_ROWS, config.nCtx, tokenizer.eosId, `${name}.sampler`);
+    this.samplers.set(name, { params, sampler });
+    return sampler;
+  }
+
+  private dropSampler(name: string): void {
+    const cached = this.samplers.get(name);
+    if (!cached) return;
+    cached.sampler.destroy();
+    cached.params.destroy();
+    this.samplers.delete(name);
+  }
+
+  /** Forgets every GPU object (after a device loss); the CPU copies stay. */
+  forgetGpu(): void {
+    this.samplers.clear();
+  }
+}

@@ -1,0 +1,113 @@
+// Evaluation in the worker, as the pipeline's step 6 does it: each checkpoint answers TinyWorld's
+// held-out prompts and the held-out labeler judges the answers (Likert, instruction following,
+// truthfulness, hallucination, toxicity, win rates against SFT and base), plus the pretraining
+// loss on the corpus's held-out documents (the alignment tax). Also the answer pairs a person
+// judges blind in the A/B comparison.
+import { GptModel } from '../src/model/gpt.ts';
+import { evaluationLoss, evaluationWindows, heldoutCount, tokenStream } from '../src/model/lm-training.ts';
+import { buildPromptSet, formatPrompt, generateCorpus, heldoutLabeler, type Labeler, type Prompt } from '../src/world/index.ts';
+import { generateResponses, labelerReport, type LabelerReport, type Response } from '../src/rlhf/evaluate.ts';
+import type { CheckpointRegistry } from './checkpoints.ts';
+import { trainingShape } from './training.ts';
+import { MIN_RESPONSE_ROOM } from './ppo-session.ts';
+
+export interface EvaluationSettings {
+  /** TinyWorld seed: its held-out prompts and held-out corpus documents. */
+  worldSeed: number;
+  /** Held-out prompts answered per model. */
+  prompts: number;
+  maxNewTokens: number;
+  temperature: number;
+  seed: number;
+}
+
+export interface EvaluationRow extends Omit<LabelerReport, 'samples'> {
+  name: string;
+  /** Share of prompts where the held-out labeler scores this answer above SFT's (ties count half). */
+  win_rate_vs_sft?: number;
+  win_rate_vs_base?: number;
+  /** Mean −log p per token on held-out pretraining text. */
+  pretrain_loss: number;
+}
+
+export interface BlindPair {
+  prompt: string;
+  a: string;
+  b: string;
+}
+
+/** Corpus documents generated for the held-out pretraining loss (only their held-out prefix is used). */
+const LOSS_DOCUMENTS = 2000;
+const LOSS_BATCHES = 2;
+
+/** Held-out prompts whose chat frame leaves room for a response (cut at the context if longer). */
+function heldoutPrompts(registry: CheckpointRegistry, settings: Pick<EvaluationSettings, 'worldSeed' | 'maxNewTokens'>, count: number): Prompt[] {
+  const base = registry.base();
+  const room = Math.min(settings.maxNewTokens, MIN_RESPONSE_ROOM);
+  const fits = (p: Prompt) => base.tokenizer.encode(formatPrompt(p.text)).length + room <= base.config.nCtx;
+  const prompts = buildPromptSet(settings.worldSeed).heldout.filter(fits).slice(0, count);
+  if (prompts.length === 0) throw new Error(`no held-out prompt leaves room for a response in the model's ${base.config.nCtx} tokens`);
+  return prompts;
+}
+
+async function answers(device: GPUDevice, registry: CheckpointRegistry, name: string, prompts: readonly Prompt[], settings: EvaluationSettings): Promise<Response[]> {
+  const sampler = registry.sampler(device, name);
+  const base = registry.base();
+  return generateResponses(sampler, base.tokenizer, prompts, { maxNewTokens: settings.maxNewTokens, temperature: settings.temperature, topK: 0, topP: 1, seed: settings.seed });
+}
+
+function winRate(prompts: readonly Prompt[], mine: readonly Response[], theirs: readonly Response[], labeler: Labeler): number {
+  let wins = 0;
+  prompts.forEach((prompt, i) => {
+    const a = labeler.score(prompt, mine[i].text);
+    const b = labeler.score(prompt, theirs[i].text);
+    wins += a > b ? 1 : a === b ? 0.5 : 0;
+  });
+  return wins / prompts.length;
+}
+
+/** The held-out labeler's table for the named language-model checkpoints. */
+export async function evaluateCheckpoints(
+  device: GPUDevice,
+  registry: CheckpointRegistry,
+  names: readonly string[],
+  settings: EvaluationSettings,
+  onProgress?: (message: string) => void,
+): Promise<EvaluationRow[]> {
+  const models = names.filter((name) => !registry.get(name).scalarHead);
+  if (models.length === 0) throw new Error('choose at least one language model to evaluate (a reward model writes no answers)');
+  const base = registry.base();
+  const prompts = heldoutPrompts(registry, settings, settings.prompts);
+  const corpus = generateCorpus(settings.worldSeed, LOSS_DOCUMENTS);
+  const { B, T } = trainingShape(base.config);
+  const windows = evaluationWindows(tokenStream(base.tokenizer, corpus.slice(0, heldoutCount(corpus.length))), B, T, LOSS_BATCHES);
+  const evaluator = new GptModel(device, base.config, 'lm', B, T, 'evaluation');
+  const responses = new Map<string, Response[]>();
+  const losses = new Map<string, number>();
+  try {
+    const needed = [...new Set([...models, ...['sft', 'base'].filter((n) => registry.has(n))])];
+    for (const name of needed) {
+      onProgress?.(`${name}: answering ${prompts.length} held-out prompts`);
+      responses.set(name, await answers(device, registry, name, prompts, settings));
+      evaluator.writeParams(registry.get(name).params);
+      losses.set(name, await evaluationLoss(evaluator, windows));
+    }
+  } finally {
+    evaluator.destroy();
+  }
+  return models.map((name) => {
+    const mine = responses.get(name)!;
+    const { prompts: count, likert, follows_instruction, truthful, hallucination, toxicity, ended } = labelerReport(prompts, mine, heldoutLabeler);
+    const report = { prompts: count, likert, follows_instruction, truthful, hallucination, toxicity, ended };
+    const versus = (other: string) => (responses.has(other) ? winRate(prompts, mine, responses.get(other)!, heldoutLabeler) : undefined);
+    return { name, ...report, win_rate_vs_sft: versus('sft'), win_rate_vs_base: versus('base'), pretrain_loss: losses.get(name)! };
+  });
+}
+
+/** Answers of two checkpoints to the same held-out prompts, for a person to judge blind. */
+export async function blindPairs(device: GPUDevice, registry: CheckpointRegistry, a: string, b: string, count: number, settings: EvaluationSettings): Promise<BlindPair[]> {
+  const prompts = heldoutPrompts(registry, settings, count);
+  const first = await answers(device, registry, a, prompts, settings);
+  const second = await answers(device, registry, b, prompts, settings);
+  return prompts.map((prompt, i) => ({ prompt: prompt.text, a: first[i].text, b: second[i].text }));
+}
