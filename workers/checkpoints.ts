@@ -1,10 +1,14 @@
 // The worker's named checkpoints (base, sft, reward_model, policy, dpo): CPU copies of each model
-// with its lineage, plus the GPU samplers built from them on demand. The CPU copies survive a lost
-// GPU device; the samplers do not and are dropped with it.
+// with its lineage, plus the samplers built from them on demand — GPU samplers, or onnxruntime-web
+// samplers on the ONNX export where the browser has no WebGPU — and the ONNX export itself. The CPU
+// copies survive a lost GPU device; the GPU samplers do not and are dropped with it.
 import { parameterCount, type GptConfig } from '../src/model/config.ts';
 import { checkpointFiles, loadCheckpoint, type Checkpoint, type CheckpointFiles, type CheckpointInput } from '../src/model/checkpoint.ts';
-import { GptSampler } from '../src/model/sampler.ts';
+import { GptSampler, type Generation, type SamplingOptions } from '../src/model/sampler.ts';
+import type { OrtSampler } from '../src/model/ort-sampler.ts';
+import { exportOnnx } from '../src/model/onnx/index.ts';
 import { createStorageBufferFrom } from '../src/engine/buffers.ts';
+import { openOrtSampler } from './ort-runtime.ts';
 
 export type CheckpointKind = 'base' | 'sft' | 'reward_model' | 'policy' | 'dpo';
 
@@ -68,6 +72,11 @@ function sameShape(a: GptConfig, b: GptConfig): boolean {
   return a.nLayer === b.nLayer && a.nEmbd === b.nEmbd && a.nHead === b.nHead && a.nCtx === b.nCtx && a.vocabSize === b.vocabSize;
 }
 
+/** What writes text from a checkpoint: its GPU sampler or its onnxruntime-web sampler (same semantics). */
+export interface TextGenerator {
+  generate(prompts: number[][], options: SamplingOptions): Promise<Generation>;
+}
+
 interface CachedSampler {
   params: GPUBuffer;
   sampler: GptSampler;
@@ -76,6 +85,7 @@ interface CachedSampler {
 export class CheckpointRegistry {
   private readonly entries = new Map<string, Checkpoint>();
   private readonly samplers = new Map<string, CachedSampler>();
+  private readonly ortSamplers = new Map<string, Promise<OrtSampler>>();
 
   has(name: string): boolean {
     return this.entries.has(name);
@@ -122,12 +132,17 @@ export class CheckpointRegistry {
     return this.put(name, loadCheckpoint(files));
   }
 
+  /** The checkpoint as ONNX (input_ids → logits; a reward model's scalar head → its scores). */
+  onnx(name: string): Uint8Array {
+    const checkpoint = this.get(name);
+    return exportOnnx(checkpoint, { head: checkpoint.scalarHead ? 'scalar' : 'lm' });
+  }
+
   /** A sampler over a language-model checkpoint's weights, built once and kept. */
   sampler(device: GPUDevice, name: string): GptSampler {
     const cached = this.samplers.get(name);
     if (cached) return cached.sampler;
-    const checkpoint = this.get(name);
-    if (checkpoint.scalarHead) throw new Error(`"${name}" is a reward model: it scores text, it does not write it`);
+    const checkpoint = this.languageModel(name);
     const { config, tokenizer } = checkpoint;
     const params = createStorageBufferFrom(device, `${name}.sampler-params`, checkpoint.params);
     const sampler = new GptSampler(device, config, params, 'lm', SAMPLER_ROWS, config.nCtx, tokenizer.eosId, `${name}.sampler`);
@@ -135,7 +150,33 @@ export class CheckpointRegistry {
     return sampler;
   }
 
+  /** An onnxruntime-web (wasm) sampler over a language-model checkpoint's ONNX export, built once and kept. */
+  ortSampler(name: string): Promise<OrtSampler> {
+    const cached = this.ortSamplers.get(name);
+    if (cached) return cached;
+    const opened = openOrtSampler(this.languageModel(name));
+    this.ortSamplers.set(name, opened);
+    opened.catch(() => {
+      if (this.ortSamplers.get(name) === opened) this.ortSamplers.delete(name); // a later call tries again
+    });
+    return opened;
+  }
+
+  /** The checkpoint's GPU sampler when a device is given, else its onnxruntime-web sampler. */
+  async generator(name: string, device: GPUDevice | undefined): Promise<TextGenerator> {
+    return device ? this.sampler(device, name) : this.ortSampler(name);
+  }
+
+  private languageModel(name: string): Checkpoint {
+    const checkpoint = this.get(name);
+    if (checkpoint.scalarHead) throw new Error(`"${name}" is a reward model: it scores text, it does not write it`);
+    return checkpoint;
+  }
+
   private dropSampler(name: string): void {
+    const opened = this.ortSamplers.get(name);
+    this.ortSamplers.delete(name);
+    opened?.then((sampler) => sampler.release()).catch(() => undefined);
     const cached = this.samplers.get(name);
     if (!cached) return;
     cached.sampler.destroy();

@@ -2,12 +2,14 @@
 // held-out prompts and the held-out labeler judges the answers (Likert, instruction following,
 // truthfulness, hallucination, toxicity, win rates against SFT and base), plus the pretraining
 // loss on the corpus's held-out documents (the alignment tax). Also the answer pairs a person
-// judges blind in the A/B comparison.
-import { GptModel } from '../src/model/gpt.ts';
+// judges blind in the A/B comparison. With a GPU device the answers and losses come from the GPU;
+// without one (no WebGPU in this browser) from onnxruntime-web on the checkpoints' ONNX export.
+import { GptModel, type Batch } from '../src/model/gpt.ts';
 import { evaluationLoss, evaluationWindows, heldoutCount, tokenStream } from '../src/model/lm-training.ts';
-import { buildPromptSet, formatPrompt, generateCorpus, heldoutLabeler, type Labeler, type Prompt } from '../src/world/index.ts';
-import { generateResponses, labelerReport, type LabelerReport, type Response } from '../src/rlhf/evaluate.ts';
-import type { CheckpointRegistry } from './checkpoints.ts';
+import type { OrtSampler } from '../src/model/ort-sampler.ts';
+import { buildPromptSet, extractResponse, formatPrompt, generateCorpus, heldoutLabeler, type Labeler, type Prompt } from '../src/world/index.ts';
+import { labelerReport, type LabelerReport, type Response } from '../src/rlhf/evaluate.ts';
+import { SAMPLER_ROWS, type CheckpointRegistry } from './checkpoints.ts';
 import { trainingShape } from './training.ts';
 import { MIN_RESPONSE_ROOM } from './ppo-session.ts';
 
@@ -50,10 +52,61 @@ function heldoutPrompts(registry: CheckpointRegistry, settings: Pick<EvaluationS
   return prompts;
 }
 
-async function answers(device: GPUDevice, registry: CheckpointRegistry, name: string, prompts: readonly Prompt[], settings: EvaluationSettings): Promise<Response[]> {
-  const sampler = registry.sampler(device, name);
+/** A checkpoint's answers, SAMPLER_ROWS prompts at a time (seed + index of the first), as generateResponses gives them. */
+async function answers(device: GPUDevice | undefined, registry: CheckpointRegistry, name: string, prompts: readonly Prompt[], settings: EvaluationSettings): Promise<Response[]> {
+  const generator = await registry.generator(name, device);
+  const { tokenizer } = registry.base();
+  const responses: Response[] = [];
+  for (let first = 0; first < prompts.length; first += SAMPLER_ROWS) {
+    const ids = prompts.slice(first, first + SAMPLER_ROWS).map((prompt) => tokenizer.encode(formatPrompt(prompt.text)));
+    const options = { maxNewTokens: settings.maxNewTokens, temperature: settings.temperature, topK: 0, topP: 1, seed: settings.seed + first };
+    const generation = await generator.generate(ids, options);
+    generation.tokens.forEach((tokens, i) => responses.push({ text: extractResponse(tokenizer.decode(tokens)), ended: generation.ended[i] }));
+  }
+  return responses;
+}
+
+/** Mean −log p per target token over the windows, from onnxruntime-web's logits (B,T,V). */
+async function ortLoss(sampler: OrtSampler, windows: readonly Batch[], B: number, T: number): Promise<number> {
+  const V = sampler.model.vocabSize;
+  let total = 0;
+  for (const { tokens, targets } of windows) {
+    const logits = await sampler.forward(tokens, B, T);
+    let sum = 0;
+    for (let i = 0; i < B * T; i++) sum += negativeLogProb(logits.subarray(i * V, (i + 1) * V), targets![i]); // evaluationWindows sets targets
+    total += sum / (B * T);
+  }
+  return total / windows.length;
+}
+
+/** −log softmax(logits)[target], computed stably in float64. */
+function negativeLogProb(logits: Float32Array, target: number): number {
+  let max = -Infinity;
+  for (const value of logits) max = Math.max(max, value);
+  let sum = 0;
+  for (const value of logits) sum += Math.exp(value - max);
+  return Math.log(sum) + max - logits[target];
+}
+
+/** The held-out pretraining loss of each named checkpoint: on the GPU, or with onnxruntime-web. */
+async function pretrainLosses(device: GPUDevice | undefined, registry: CheckpointRegistry, names: readonly string[], windows: readonly Batch[]): Promise<Map<string, number>> {
   const base = registry.base();
-  return generateResponses(sampler, base.tokenizer, prompts, { maxNewTokens: settings.maxNewTokens, temperature: settings.temperature, topK: 0, topP: 1, seed: settings.seed });
+  const { B, T } = trainingShape(base.config);
+  const losses = new Map<string, number>();
+  if (!device) {
+    for (const name of names) losses.set(name, await ortLoss(await registry.ortSampler(name), windows, B, T));
+    return losses;
+  }
+  const evaluator = new GptModel(device, base.config, 'lm', B, T, 'evaluation');
+  try {
+    for (const name of names) {
+      evaluator.writeParams(registry.get(name).params);
+      losses.set(name, await evaluationLoss(evaluator, [...windows]));
+    }
+  } finally {
+    evaluator.destroy();
+  }
+  return losses;
 }
 
 function winRate(prompts: readonly Prompt[], mine: readonly Response[], theirs: readonly Response[], labeler: Labeler): number {
@@ -66,9 +119,9 @@ function winRate(prompts: readonly Prompt[], mine: readonly Response[], theirs: 
   return wins / prompts.length;
 }
 
-/** The held-out labeler's table for the named language-model checkpoints. */
+/** The held-out labeler's table for the named language-model checkpoints (no device: onnxruntime-web). */
 export async function evaluateCheckpoints(
-  device: GPUDevice,
+  device: GPUDevice | undefined,
   registry: CheckpointRegistry,
   names: readonly string[],
   settings: EvaluationSettings,
@@ -81,20 +134,14 @@ export async function evaluateCheckpoints(
   const corpus = generateCorpus(settings.worldSeed, LOSS_DOCUMENTS);
   const { B, T } = trainingShape(base.config);
   const windows = evaluationWindows(tokenStream(base.tokenizer, corpus.slice(0, heldoutCount(corpus.length))), B, T, LOSS_BATCHES);
-  const evaluator = new GptModel(device, base.config, 'lm', B, T, 'evaluation');
   const responses = new Map<string, Response[]>();
-  const losses = new Map<string, number>();
-  try {
-    const needed = [...new Set([...models, ...['sft', 'base'].filter((n) => registry.has(n))])];
-    for (const name of needed) {
-      onProgress?.(`${name}: answering ${prompts.length} held-out prompts`);
-      responses.set(name, await answers(device, registry, name, prompts, settings));
-      evaluator.writeParams(registry.get(name).params);
-      losses.set(name, await evaluationLoss(evaluator, windows));
-    }
-  } finally {
-    evaluator.destroy();
+  const needed = [...new Set([...models, ...['sft', 'base'].filter((n) => registry.has(n))])];
+  for (const name of needed) {
+    onProgress?.(`${name}: answering ${prompts.length} held-out prompts`);
+    responses.set(name, await answers(device, registry, name, prompts, settings));
   }
+  onProgress?.('measuring the pretraining loss on held-out text');
+  const losses = await pretrainLosses(device, registry, models, windows);
   return models.map((name) => {
     const mine = responses.get(name)!;
     const { prompts: count, likert, follows_instruction, truthful, hallucination, toxicity, ended } = labelerReport(prompts, mine, heldoutLabeler);
@@ -104,8 +151,8 @@ export async function evaluateCheckpoints(
   });
 }
 
-/** Answers of two checkpoints to the same held-out prompts, for a person to judge blind. */
-export async function blindPairs(device: GPUDevice, registry: CheckpointRegistry, a: string, b: string, count: number, settings: EvaluationSettings): Promise<BlindPair[]> {
+/** Answers of two checkpoints to the same held-out prompts, for a person to judge blind (no device: onnxruntime-web). */
+export async function blindPairs(device: GPUDevice | undefined, registry: CheckpointRegistry, a: string, b: string, count: number, settings: EvaluationSettings): Promise<BlindPair[]> {
   const prompts = heldoutPrompts(registry, settings, count);
   const first = await answers(device, registry, a, prompts, settings);
   const second = await answers(device, registry, b, prompts, settings);

@@ -2,9 +2,11 @@
 // dpo) and every training run, so the page never blocks on GPU work. Exposed with comlink; the
 // app's type for it is `LabWorkerApi = typeof api`. Progress and PPO iterations stream to the page
 // through comlink proxies. A lost device drops every GPU object; the checkpoints' CPU copies stay,
-// and the next call acquires a fresh device.
+// and the next call acquires a fresh device. Where the browser has no WebGPU (the page says so, or
+// no adapter can be had) sampling runs in onnxruntime-web (wasm) on the checkpoints' ONNX export,
+// and training rejects with what it needs.
 import * as Comlink from 'comlink';
-import { acquireGpu, type Gpu, type GpuError, type GpuInfo } from '../src/engine/gpu.ts';
+import { acquireGpu, NoWebGpuError, type Gpu, type GpuError, type GpuInfo } from '../src/engine/gpu.ts';
 import { runMatmulCheck, type MatmulCheckResult } from '../src/engine/selfcheck.ts';
 import type { CheckpointFiles, CheckpointInput } from '../src/model/checkpoint.ts';
 import type { SamplingOptions } from '../src/model/sampler.ts';
@@ -37,7 +39,13 @@ export type { BlindPair, EvaluationRow, EvaluationSettings } from './evaluation.
 /** The training jobs the page can stop. */
 export type JobName = 'sft' | 'reward_model' | 'dpo' | 'ppo' | 'evaluation';
 
+/** Why a training job cannot run in this browser. */
+const TRAINING_NEEDS_WEBGPU =
+  'Training runs in WebGPU compute shaders, which this browser does not provide. Sampling, ranking and blind comparisons still work (on the CPU, with onnxruntime-web).';
+
 const registry = new CheckpointRegistry();
+/** True once the page found no navigator.gpu or no adapter could be had: sampling uses onnxruntime-web. */
+let withoutWebGpu = false;
 let gpuPromise: Promise<Gpu> | undefined;
 let ppo: PpoSession | undefined;
 let busy: JobName | undefined;
@@ -51,6 +59,7 @@ function forgetDevice(): void {
 }
 
 function gpu(): Promise<Gpu> {
+  if (withoutWebGpu) return Promise.reject(new NoWebGpuError(TRAINING_NEEDS_WEBGPU));
   gpuPromise ??= acquireGpu().then(
     (acquired) => {
       void acquired.lost.then(() => {
@@ -60,6 +69,7 @@ function gpu(): Promise<Gpu> {
     },
     (error: unknown) => {
       gpuPromise = undefined; // let a later call retry (e.g. after the user enables a flag)
+      if (error instanceof NoWebGpuError) withoutWebGpu = true;
       throw error;
     },
   );
@@ -68,6 +78,17 @@ function gpu(): Promise<Gpu> {
 
 async function device(): Promise<GPUDevice> {
   return (await gpu()).device;
+}
+
+/** The device sampling runs on; undefined where onnxruntime-web (wasm) samples instead. */
+async function samplingDevice(): Promise<GPUDevice | undefined> {
+  if (withoutWebGpu) return undefined;
+  try {
+    return await device();
+  } catch (error) {
+    if (withoutWebGpu) return undefined;
+    throw error;
+  }
 }
 
 /** Runs one training job at a time; `stop(job)` asks it to end after its current step. */
@@ -101,7 +122,13 @@ function modelSummary(name: string): ModelSummary {
 }
 
 const api = {
-  /** Acquires the device (once) and describes it. Rejects with advice when WebGPU is missing. */
+  /** The page has no navigator.gpu: sample with onnxruntime-web from now on; training rejects. */
+  async sampleWithoutWebGpu(): Promise<void> {
+    withoutWebGpu = true;
+    forgetDevice();
+  },
+
+  /** Acquires the device (once) and describes it. Rejects with advice when WebGPU is missing (sampling then uses onnxruntime-web). */
   async gpuInfo(): Promise<GpuInfo> {
     return (await gpu()).info;
   },
@@ -124,7 +151,6 @@ const api = {
 
   /** Downloads and validates a checkpoint folder (e.g. /models/base/) and registers it as "base". */
   async loadBase(baseUrl: string, onProgress: (progress: DownloadProgress) => void): Promise<ModelSummary> {
-    await gpu();
     const checkpoint = await fetchCheckpoint(new URL(baseUrl, self.location.href).href, onProgress);
     const differs = registry.has('base') && JSON.stringify(registry.base().config) !== JSON.stringify(checkpoint.config);
     if (differs) for (const { name } of registry.summaries()) registry.remove(name);
@@ -142,7 +168,7 @@ const api = {
 
   /** Samples one response from a checkpoint; `chat` frames the text as an instruction (Human: … Assistant:). */
   async sample(name: string, text: string, chat: boolean, options: SamplingOptions): Promise<{ prompt: string; completion: string; ended: boolean; tokens: number }> {
-    const sampler = registry.sampler(await device(), name);
+    const sampler = await registry.generator(name, await samplingDevice());
     const { tokenizer, config } = registry.get(name);
     const prompt = chat ? formatPrompt(text) : text;
     const ids = tokenizer.encode(prompt);
@@ -154,7 +180,7 @@ const api = {
 
   /** K responses per instruction from a checkpoint (the Rank panel's outputs), each from its own seed. */
   async generate(name: string, prompts: string[], K: number, options: SamplingOptions): Promise<string[][]> {
-    const sampler = registry.sampler(await device(), name);
+    const sampler = await registry.generator(name, await samplingDevice());
     const { tokenizer, config } = registry.get(name);
     const ids = prompts.map((text) => tokenizer.encode(formatPrompt(text)));
     ids.forEach((row, i) => {
@@ -168,6 +194,12 @@ const api = {
       }
     }
     return outputs;
+  },
+
+  /** The checkpoint as ONNX (opset 17, input_ids → logits), its bytes transferred to the page. */
+  async exportOnnx(name: string): Promise<Uint8Array> {
+    const bytes = registry.onnx(name);
+    return Comlink.transfer(bytes, [bytes.buffer]);
   },
 
   /** The checkpoint as a Hugging Face folder (safetensors + config + tokenizer files). */
@@ -243,11 +275,11 @@ const api = {
   },
 
   async evaluate(names: string[], settings: EvaluationSettings, onProgress: (message: string) => void) {
-    return exclusive('evaluation', async () => evaluateCheckpoints(await device(), registry, names, settings, (m) => void onProgress(m)));
+    return exclusive('evaluation', async () => evaluateCheckpoints(await samplingDevice(), registry, names, settings, (m) => void onProgress(m)));
   },
 
   async blindPairs(a: string, b: string, count: number, settings: EvaluationSettings) {
-    return blindPairs(await device(), registry, a, b, count, settings);
+    return blindPairs(await samplingDevice(), registry, a, b, count, settings);
   },
 };
 

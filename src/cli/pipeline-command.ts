@@ -19,7 +19,8 @@ export async function pipelineCommand(context: CommandContext): Promise<unknown>
   return withGpu(async (gpu) => {
     context.log(`pipeline ${presetName}, seed ${seed}, on ${gpu.info.backend} ${gpu.info.description || gpu.info.device}`);
     const report = await runPipeline(gpu.device, base, { settings, seed, worldSeed, onProgress: (p) => context.log(`[${p.stage}] ${p.message}`) });
-    const pct = (x: number) => `${(100 * x).toFixed(0)}%`.padStart(5);
+    // NaN: no held-out prompt of that family was evaluated (e.g. among the micro preset's 4 prompts).
+    const pct = (x: number) => (Number.isNaN(x) ? '—' : `${(100 * x).toFixed(0)}%`).padStart(5);
     context.log(`reward model held-out accuracy ${report.reward_model.heldout_accuracy.toFixed(3)}`);
     context.log('model     vs SFT  vs base  Likert  follows truthful halluc. toxic  pretrain loss');
     for (const [name, m] of Object.entries(report.models)) {

@@ -1,5 +1,6 @@
-// GPU status for the app: what the worker's device is, whether WebGPU is missing, the latest
-// kernel self-check and any device error. Selectors are defined at module level.
+// GPU status for the app: what the worker's device is, whether WebGPU is missing (then the worker
+// samples with onnxruntime-web and the training panels explain what they need), the latest kernel
+// self-check and any device error. Selectors are defined at module level.
 import { create } from 'zustand';
 import type { GpuError, GpuInfo } from '../engine/gpu.ts';
 import type { MatmulCheckResult } from '../engine/selfcheck.ts';
@@ -15,6 +16,8 @@ interface GpuState {
   check?: MatmulCheckResult;
   checking: boolean;
   connect(): Promise<void>;
+  /** A fresh device replaced a lost one (the training store's recovery). */
+  recovered(info: GpuInfo): void;
   runCheck(M: number, N: number, K: number): Promise<void>;
 }
 
@@ -28,6 +31,8 @@ export const useGpuStore = create<GpuState>((set, get) => ({
   async connect() {
     if (get().status === 'connecting' || get().status === 'ready') return;
     if (!pageHasWebGpu()) {
+      set({ status: 'connecting', error: undefined });
+      await labWorker().sampleWithoutWebGpu();
       set({ status: 'unsupported', error: 'navigator.gpu is missing in this browser.' });
       return;
     }
@@ -40,6 +45,9 @@ export const useGpuStore = create<GpuState>((set, get) => ({
       const message = error instanceof Error ? error.message : String(error);
       set({ status: (error as Error)?.name === 'NoWebGpuError' ? 'unsupported' : 'failed', error: message });
     }
+  },
+  recovered(info) {
+    set({ status: 'ready', info, error: undefined });
   },
   async runCheck(M, N, K) {
     set({ checking: true, error: undefined });
@@ -54,6 +62,8 @@ export const useGpuStore = create<GpuState>((set, get) => ({
 }));
 
 export const selectStatus = (state: GpuState) => state.status;
+/** True where the browser has no WebGPU: the lab samples with onnxruntime-web and cannot train. */
+export const selectWebGpuMissing = (state: GpuState) => state.status === 'unsupported';
 export const selectInfo = (state: GpuState) => state.info;
 export const selectError = (state: GpuState) => state.error;
 export const selectCheck = (state: GpuState) => state.check;

@@ -1,11 +1,13 @@
 // The base model in the worker: loading the lesson preset's shipped checkpoint (with download
-// progress), its summary, and samples drawn from any named checkpoint. Once the base is in, the
-// training store restores the saved checkpoints and runs. Selectors are defined at module level.
+// progress), its summary, and samples drawn from any named checkpoint (on the GPU, or with
+// onnxruntime-web where the browser has no WebGPU). Once the base is in, the training store restores
+// the saved checkpoints and runs, and watches the GPU device if there is one. Selectors are defined at module level.
 import { create } from 'zustand';
 import type { DownloadProgress } from '../data/fetch-checkpoint.ts';
 import type { SamplingOptions } from '../model/sampler.ts';
 import type { ModelSummary } from '../../workers/lab.worker.ts';
 import { Comlink, labWorker } from './bridge.ts';
+import { useGpuStore } from './gpuStore.ts';
 import { presetModelUrl, useLessonStore } from './lessonStore.ts';
 import { errorMessage, useTrainingStore } from './trainingStore.ts';
 
@@ -51,7 +53,8 @@ export const useModelStore = create<ModelState>((set, get) => ({
     }
     set({ status: 'ready', summary });
     const training = useTrainingStore.getState();
-    await Promise.all([training.restore(), training.watchDevice().catch((error: unknown) => useTrainingStore.setState({ error: errorMessage(error) }))]);
+    const watch = useGpuStore.getState().status === 'ready' ? training.watchDevice() : Promise.resolve();
+    await Promise.all([training.restore(), watch.catch((error: unknown) => useTrainingStore.setState({ error: errorMessage(error) }))]);
   },
   async sample(checkpoint, text, chat, options) {
     set({ sampling: true, error: undefined });

@@ -223,6 +223,8 @@ interface TrainingState {
   setActive(name: string): void;
   generate(prompts: string[], K: number, options?: Partial<SamplingOptions>): Promise<string[][]>;
   exportCheckpoint(name: string): Promise<CheckpointFiles>;
+  /** The checkpoint as an ONNX model (bytes of FILE.onnx). */
+  exportOnnx(name: string): Promise<Uint8Array>;
   importCheckpoint(name: string, files: CheckpointInput): Promise<void>;
   deleteCheckpoint(name: string): Promise<void>;
   stop(kind: RunKind): Promise<void>;
@@ -455,7 +457,7 @@ export const useTrainingStore = create<TrainingState>((set, get) => {
       try {
         const info = await labWorker().resetDevice();
         // The GPU status follows the new device, whose errors are watched again.
-        useGpuStore.setState({ status: 'ready', info, error: undefined });
+        useGpuStore.getState().recovered(info);
         await get().watchDevice();
         await get().restore();
         set({ deviceLost: undefined });
@@ -476,6 +478,10 @@ export const useTrainingStore = create<TrainingState>((set, get) => {
 
     exportCheckpoint(name) {
       return labWorker().exportCheckpoint(name);
+    },
+
+    exportOnnx(name) {
+      return labWorker().exportOnnx(name);
     },
 
     async importCheckpoint(name, files) {

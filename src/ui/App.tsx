@@ -1,7 +1,8 @@
 // The lab's shell: a header, the tab bar of the seven panels (Model, Demonstrations, Rank, Reward
 // model, PPO, Evaluate, Data) and the open panel, which the URL names (lessonStore). It connects
-// to the GPU in the worker and loads the saved lab data; while WebGPU is missing it explains
-// what to do above the panels.
+// to the GPU in the worker and loads the saved lab data. Where WebGPU is missing a notice above the
+// panels says so; Model, Rank and Evaluate still work (the worker samples with onnxruntime-web)
+// and the training panels explain what they need.
 import { useEffect } from 'react';
 import { selectStatus, useGpuStore } from '../store/gpuStore.ts';
 import { useLabDataStore } from '../store/labDataStore.ts';
@@ -23,7 +24,7 @@ function OpenPanel({ panel, gpu }: { panel: PanelId; gpu: GpuStatus }) {
     case 'model':
       return (
         <>
-          {gpu === 'ready' && <ModelPanel />}
+          {(gpu === 'ready' || gpu === 'unsupported') && <ModelPanel />}
           {gpu !== 'unsupported' && <GpuPanel />}
         </>
       );

@@ -1,7 +1,8 @@
 // The Data panel: demonstrations, comparisons and whole K-way rankings in and out as JSONL in
 // TRL's formats (an import is all or nothing: a bad line is reported with its number and reason,
 // and nothing is saved); checkpoints downloaded as safetensors + config + tokenizer and loaded
-// back; run curves exported as CSV. Imported text is only ever rendered as text.
+// back, or exported as one ONNX file (input_ids → logits) for onnxruntime and other ONNX tools; run
+// curves exported as CSV. Imported text is only ever rendered as text.
 import { useEffect, useMemo, useState, type ChangeEvent, type FormEvent } from 'react';
 import type { StoredRun } from '../data/lab-db.ts';
 import { CHECKPOINT_FILE_NAMES, type CheckpointInput } from '../model/checkpoint.ts';
@@ -132,6 +133,7 @@ function fileBlob(content: string | Uint8Array): Blob {
 function Checkpoints() {
   const checkpoints = useTrainingStore((state) => state.checkpoints);
   const exportCheckpoint = useTrainingStore((state) => state.exportCheckpoint);
+  const exportOnnx = useTrainingStore((state) => state.exportOnnx);
   const importCheckpoint = useTrainingStore((state) => state.importCheckpoint);
   const [name, setName] = useState('imported');
   const [files, setFiles] = useState<FileList | null>(null);
@@ -145,6 +147,18 @@ function Checkpoints() {
       setOutcome({ ok: true, text: `Downloaded ${checkpoint}: put its ${CHECKPOINT_FILE_NAMES.length} files in one folder to load it with transformers.` });
     } catch (error) {
       setOutcome({ ok: false, text: `Could not download ${checkpoint}: ${message(error)}` });
+    } finally {
+      setBusy(false);
+    }
+  };
+  const downloadOnnx = async (checkpoint: string, scalar: boolean) => {
+    setBusy(true);
+    try {
+      const file = `${checkpoint}.onnx`;
+      downloadBlob(file, new Blob([new Uint8Array(await exportOnnx(checkpoint))], { type: 'application/octet-stream' }));
+      setOutcome({ ok: true, text: `Exported ${file}: ONNX opset 17, input_ids (int64, batch × sequence) → ${scalar ? 'values (one score per position)' : 'logits'}; onnxruntime runs it.` });
+    } catch (error) {
+      setOutcome({ ok: false, text: `Could not export ${checkpoint} as ONNX: ${message(error)}` });
     } finally {
       setBusy(false);
     }
@@ -177,7 +191,7 @@ function Checkpoints() {
               <th scope="col">Trained from</th>
               <th scope="col">Steps</th>
               <th scope="col">
-                <span className="visually-hidden">Download</span>
+                <span className="visually-hidden">Download or export</span>
               </th>
             </tr>
           </thead>
@@ -191,6 +205,9 @@ function Checkpoints() {
                 <td>
                   <button type="button" className="secondary" onClick={() => void download(c.name)} disabled={busy} aria-label={`Download checkpoint ${c.name}`}>
                     Download
+                  </button>{' '}
+                  <button type="button" className="secondary" onClick={() => void downloadOnnx(c.name, c.scalar)} disabled={busy} aria-label={`Export checkpoint ${c.name} as ONNX`}>
+                    Export ONNX
                   </button>
                 </td>
               </tr>

@@ -1,12 +1,14 @@
 // The Model panel: the preset's base model loads on first visit (with download progress); its size;
 // the checkpoints (base, SFT, reward model, policy, DPO) with their lineage and whether they are
 // saved in this browser; which one the Rank panel samples from; and sampling from any of them with
-// temperature, top-k and top-p. Text is rendered as text.
+// temperature, top-k and top-p (on the GPU, or on the CPU with onnxruntime-web where the browser has
+// no WebGPU). Text is rendered as text.
 import { useState, type FormEvent } from 'react';
 import { DEFAULT_SAMPLING } from '../model/sampler.ts';
 import { PRESETS, selectPreset, useLessonStore, type Preset } from '../store/lessonStore.ts';
 import { selectModelError, selectModelProgress, selectModelStatus, selectModelSummary, selectSamples, selectSampling, useModelStore } from '../store/modelStore.ts';
 import { selectActive, selectCheckpoints, useTrainingStore, type CheckpointEntry } from '../store/trainingStore.ts';
+import { selectWebGpuMissing, useGpuStore } from '../store/gpuStore.ts';
 import { TrainingAlerts } from './TrainingAlerts.tsx';
 import { useBaseModel } from './useBaseModel.ts';
 
@@ -147,6 +149,7 @@ export function ModelPanel() {
   const summary = useModelStore(selectModelSummary);
   const error = useModelStore(selectModelError);
   const samples = useModelStore(selectSamples);
+  const webGpuMissing = useGpuStore(selectWebGpuMissing);
   return (
     <section className="panel" aria-labelledby="model-heading">
       <h2 id="model-heading">Model</h2>
@@ -168,6 +171,11 @@ export function ModelPanel() {
           <h3>Checkpoints</h3>
           <Checkpoints />
           <h3>Sample</h3>
+          {webGpuMissing && (
+            <p className="muted" data-testid="ort-sampling">
+              No WebGPU here: samples are drawn on the CPU by onnxruntime-web (wasm) from the checkpoint's ONNX export, with the same sampling rules and seeds.
+            </p>
+          )}
           <SampleForm />
           <ol className="samples" aria-label="Samples">
             {samples.map((s, i) => (

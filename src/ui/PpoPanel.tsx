@@ -2,14 +2,16 @@
 // with a KL penalty to the SFT model, the lesson's hyperparameters with one-line explanations,
 // live curves of the RLHF metrics (TRL's names), and each iteration's sampled answers beside the
 // SFT model's answers to the same prompts. DPO is the alternative: it trains on the comparisons
-// directly, without a reward model or sampling.
+// directly, without a reward model or sampling. Both need WebGPU: without it the panel says so.
 import { useState } from 'react';
 import type { HyperparameterName } from '../store/hyperparameters.ts';
 import { selectPrompts, useLabDataStore, selectRankings } from '../store/labDataStore.ts';
 import { selectHyper, selectSeed, useLessonStore } from '../store/lessonStore.ts';
 import { selectCheckpoints, selectDpoRun, selectPpoRun, useTrainingStore, type RunState } from '../store/trainingStore.ts';
+import { selectWebGpuMissing, useGpuStore } from '../store/gpuStore.ts';
 import { HyperparameterField } from './HyperparameterField.tsx';
 import { LiveChart, type ChartSeries } from './LiveChart.tsx';
+import { TrainingNeedsWebGpu } from './NoWebGpu.tsx';
 import { RunStatus } from './RunStatus.tsx';
 import { TrainingAlerts } from './TrainingAlerts.tsx';
 import { useBaseModel } from './useBaseModel.ts';
@@ -190,6 +192,7 @@ function DpoSection() {
 export function PpoPanel() {
   useBaseModel();
   const [algorithm, setAlgorithm] = useState<'ppo' | 'dpo'>('ppo');
+  const webGpuMissing = useGpuStore(selectWebGpuMissing);
   return (
     <section className="panel" aria-labelledby="ppo-heading">
       <h2 id="ppo-heading">PPO</h2>
@@ -198,16 +201,22 @@ export function PpoPanel() {
         SFT.
       </p>
       <TrainingAlerts />
-      <fieldset className="algorithm-choice">
-        <legend>Algorithm</legend>
-        <label className="checkbox">
-          <input type="radio" name="algorithm" checked={algorithm === 'ppo'} onChange={() => setAlgorithm('ppo')} /> PPO with a reward model
-        </label>
-        <label className="checkbox">
-          <input type="radio" name="algorithm" checked={algorithm === 'dpo'} onChange={() => setAlgorithm('dpo')} /> DPO on the comparisons
-        </label>
-      </fieldset>
-      {algorithm === 'ppo' ? <PpoSection /> : <DpoSection />}
+      {webGpuMissing ? (
+        <TrainingNeedsWebGpu what="PPO (and DPO)" />
+      ) : (
+        <>
+          <fieldset className="algorithm-choice">
+            <legend>Algorithm</legend>
+            <label className="checkbox">
+              <input type="radio" name="algorithm" checked={algorithm === 'ppo'} onChange={() => setAlgorithm('ppo')} /> PPO with a reward model
+            </label>
+            <label className="checkbox">
+              <input type="radio" name="algorithm" checked={algorithm === 'dpo'} onChange={() => setAlgorithm('dpo')} /> DPO on the comparisons
+            </label>
+          </fieldset>
+          {algorithm === 'ppo' ? <PpoSection /> : <DpoSection />}
+        </>
+      )}
     </section>
   );
 }

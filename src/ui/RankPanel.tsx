@@ -74,7 +74,6 @@ const message = (error: unknown) => (error instanceof Error ? error.message : St
 
 /** Why outputs cannot be sampled yet, as the sample button says it. */
 function waitingFor(gpu: GpuStatus, model: string): string {
-  if (gpu === 'unsupported') return 'Sampling needs WebGPU in this browser';
   if (gpu === 'failed' || model === 'failed') return 'The model did not load: see the Model panel';
   return 'Loading the model…';
 }

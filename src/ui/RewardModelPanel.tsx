@@ -1,13 +1,15 @@
 // The Reward model panel (InstructGPT step 2): trains the reward model on the rankings (the SFT
 // trunk with a scalar head, all C(K,2) comparisons of a ranking in one batch element), with live
 // loss and train / held-out accuracy (a fifth of the rankings is held out); lists the comparisons
-// it gets wrong, and scores any text.
+// it gets wrong, and scores any text. Without WebGPU it says what training needs.
 import { useState, type FormEvent } from 'react';
 import { selectDemonstrations, selectRankings, useLabDataStore } from '../store/labDataStore.ts';
 import { selectHyper, selectSeed, useLessonStore } from '../store/lessonStore.ts';
 import { selectCheckpoints, selectMistakes, selectRewardModelRun, splitRankings, useTrainingStore, type MetricRow } from '../store/trainingStore.ts';
+import { selectWebGpuMissing, useGpuStore } from '../store/gpuStore.ts';
 import { HyperparameterField } from './HyperparameterField.tsx';
 import { LiveChart, type ChartSeries } from './LiveChart.tsx';
+import { TrainingNeedsWebGpu } from './NoWebGpu.tsx';
 import { RunStatus } from './RunStatus.tsx';
 import { TrainingAlerts } from './TrainingAlerts.tsx';
 import { useBaseModel } from './useBaseModel.ts';
@@ -114,6 +116,7 @@ export function RewardModelPanel() {
   const hasRewardModel = checkpoints.some((c) => c.name === 'reward_model');
   const hasSft = checkpoints.some((c) => c.name === 'sft');
   const metrics = run?.metrics ?? [];
+  const webGpuMissing = useGpuStore(selectWebGpuMissing);
   return (
     <section className="panel" aria-labelledby="reward-model-heading">
       <h2 id="reward-model-heading">Reward model</h2>
@@ -125,41 +128,47 @@ export function RewardModelPanel() {
       <p data-testid="rm-rankings">
         {rankings.length} rankings: {split.train.length} to train on, {split.heldout.length} held out to measure accuracy.
       </p>
-      <div className="fields">
-        <HyperparameterField name="rmEpochs" disabled={running} />
-        <HyperparameterField name="rmLr" disabled={running} />
-      </div>
-      <div className="button-row">
-        <button type="button" disabled={running || rankings.length === 0} onClick={() => void train(rankings, demonstrations, hyper, seed)}>
-          Train reward model
-        </button>
-        {running && (
-          <button type="button" className="secondary" onClick={() => void stop('reward_model')}>
-            Stop
-          </button>
-        )}
-      </div>
-      <RunStatus run={run} label="Reward model" />
-      {run && run.status !== 'running' && lastValue(metrics, 'train_accuracy') !== undefined && (
-        <p data-testid="rm-accuracy">
-          Accuracy on the training comparisons: <strong>{percent(lastValue(metrics, 'train_accuracy'))}</strong>; on held-out comparisons:{' '}
-          <strong>{percent(lastValue(metrics, 'heldout_accuracy'))}</strong> (the paper’s reward models: about 72%).
-        </p>
-      )}
-      {metrics.length > 0 && (
-        <div className="chart-grid">
-          <LiveChart title="Reward-model loss" rows={metrics} x="step" series={LOSS} />
-          <LiveChart title="Reward-model accuracy" rows={metrics} x="step" series={ACCURACY} />
-        </div>
-      )}
-      {hasRewardModel && (
+      {webGpuMissing ? (
+        <TrainingNeedsWebGpu what="Training the reward model" />
+      ) : (
         <>
-          <h3>Comparisons it gets wrong</h3>
-          <button type="button" className="secondary" disabled={running || rankings.length === 0} onClick={() => void findMistakes(rankings)}>
-            Find the comparisons it gets wrong
-          </button>
-          <Mistakes />
-          <ScoreText />
+          <div className="fields">
+            <HyperparameterField name="rmEpochs" disabled={running} />
+            <HyperparameterField name="rmLr" disabled={running} />
+          </div>
+          <div className="button-row">
+            <button type="button" disabled={running || rankings.length === 0} onClick={() => void train(rankings, demonstrations, hyper, seed)}>
+              Train reward model
+            </button>
+            {running && (
+              <button type="button" className="secondary" onClick={() => void stop('reward_model')}>
+                Stop
+              </button>
+            )}
+          </div>
+          <RunStatus run={run} label="Reward model" />
+          {run && run.status !== 'running' && lastValue(metrics, 'train_accuracy') !== undefined && (
+            <p data-testid="rm-accuracy">
+              Accuracy on the training comparisons: <strong>{percent(lastValue(metrics, 'train_accuracy'))}</strong>; on held-out comparisons:{' '}
+              <strong>{percent(lastValue(metrics, 'heldout_accuracy'))}</strong> (the paper’s reward models: about 72%).
+            </p>
+          )}
+          {metrics.length > 0 && (
+            <div className="chart-grid">
+              <LiveChart title="Reward-model loss" rows={metrics} x="step" series={LOSS} />
+              <LiveChart title="Reward-model accuracy" rows={metrics} x="step" series={ACCURACY} />
+            </div>
+          )}
+          {hasRewardModel && (
+            <>
+              <h3>Comparisons it gets wrong</h3>
+              <button type="button" className="secondary" disabled={running || rankings.length === 0} onClick={() => void findMistakes(rankings)}>
+                Find the comparisons it gets wrong
+              </button>
+              <Mistakes />
+              <ScoreText />
+            </>
+          )}
         </>
       )}
     </section>

@@ -1,11 +1,13 @@
 // "Train SFT" under the demonstrations (InstructGPT step 1): fine-tunes the base model on the
 // demonstrations in the list, in the worker, with a live loss curve; the result is the "sft"
-// checkpoint, saved in this browser before it is shown as done.
+// checkpoint, saved in this browser before it is shown as done. Without WebGPU it says what it needs.
 import { selectDemonstrations, useLabDataStore } from '../store/labDataStore.ts';
 import { selectHyper, selectSeed, useLessonStore } from '../store/lessonStore.ts';
 import { selectSftRun, useTrainingStore } from '../store/trainingStore.ts';
+import { selectWebGpuMissing, useGpuStore } from '../store/gpuStore.ts';
 import { HyperparameterField } from './HyperparameterField.tsx';
 import { LiveChart, type ChartSeries } from './LiveChart.tsx';
+import { TrainingNeedsWebGpu } from './NoWebGpu.tsx';
 import { RunStatus } from './RunStatus.tsx';
 import { TrainingAlerts } from './TrainingAlerts.tsx';
 import { useBaseModel } from './useBaseModel.ts';
@@ -22,6 +24,15 @@ export function SftTraining() {
   const trainSft = useTrainingStore((state) => state.trainSft);
   const stop = useTrainingStore((state) => state.stop);
   const running = run?.status === 'running';
+  const webGpuMissing = useGpuStore(selectWebGpuMissing);
+  if (webGpuMissing) {
+    return (
+      <section className="training-block" aria-labelledby="sft-heading">
+        <h3 id="sft-heading">Train SFT</h3>
+        <TrainingNeedsWebGpu what="Supervised fine-tuning (SFT)" />
+      </section>
+    );
+  }
   return (
     <section className="training-block" aria-labelledby="sft-heading">
       <h3 id="sft-heading">Train SFT</h3>
