@@ -16,10 +16,15 @@ export interface MatmulOptions {
 }
 
 const TILE = 64;
+/** Outputs with at most this many rows use the skinny entry point (4 rows × 64 columns per workgroup). */
+export const SKINNY_MAX_M = 16;
+const SKINNY_ROWS = 4;
+const SKINNY_COLUMNS = 64;
 
 /**
  * A matmul dispatch out (M,N) = opA(a) @ opB(b) [+ bias] [+ out]. `bias` must be given (any buffer)
- * even when options.bias is false, because the layout always has the slot.
+ * even when options.bias is false, because the layout always has the slot. M ≤ SKINNY_MAX_M (decode
+ * steps) runs the skinny entry point, larger M the 64×64 tiled one.
  */
 export function matmulDispatch(
   device: GPUDevice,
@@ -30,9 +35,11 @@ export function matmulDispatch(
   K: number,
   options: MatmulOptions = {},
 ): Dispatch {
+  const skinny = M <= SKINNY_MAX_M;
   const kernel = getKernel(device, {
     label: 'matmul',
     code: matmulWgsl,
+    entryPoint: skinny ? 'skinny' : 'main',
     constants: {
       TRANS_A: options.transA ?? false,
       TRANS_B: options.transB ?? false,
@@ -45,7 +52,7 @@ export function matmulDispatch(
   return {
     kernel,
     bindGroup: bindKernel(device, kernel, [buffers.out, buffers.a, buffers.b, buffers.bias, dims], label),
-    workgroups: [Math.ceil(N / TILE), Math.ceil(M / TILE)],
+    workgroups: skinny ? [Math.ceil(N / SKINNY_COLUMNS), Math.ceil(M / SKINNY_ROWS)] : [Math.ceil(N / TILE), Math.ceil(M / TILE)],
   };
 }
 

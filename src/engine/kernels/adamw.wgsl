@@ -1,6 +1,6 @@
 // AdamW over one flat parameter buffer (every tensor of the layout, 64-float aligned), in three passes
 // that never leave the GPU:
-//   norm_partials  partials[w] = Σ grads² over chunk w (4096 floats per workgroup)
+//   norm_partials  partials[w] = Σ grads² over every num_partials-th 1024-float stretch from w
 //   norm_reduce    grad_norm   = sqrt(Σ partials)                (one workgroup)
 //   update         g = grads·clip_scale, m = β1·m + (1−β1)·g, v = β2·v + (1−β2)·g²,
 //                  params −= lr·((m/bc1) / (sqrt(v/bc2) + eps) + decay·params)
@@ -36,7 +36,6 @@ struct Dims {
 @group(0) @binding(8) var<uniform> dims: Dims;
 
 const THREADS = 256u;
-const VEC4_PER_THREAD = 4u;
 const VEC4_PER_BLOCK = 16u; // a decay-mask block is 64 floats
 
 // Workgroups are 64×4 rather than 256×1: compatibility mode caps workgroup_size.x at 128.
@@ -51,16 +50,15 @@ fn reduce_scratch(lid: u32) {
   workgroupBarrier();
 }
 
+// Workgroup w sums the 256-vec4 stretches w, w + num_partials, w + 2·num_partials, … (a fixed,
+// small number of workgroups walking the whole buffer: one tree reduction each).
 @compute @workgroup_size(64, 4)
 fn norm_partials(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let base = group.x * THREADS * VEC4_PER_THREAD;
+  let stride = dims.num_partials * THREADS;
   var sum = 0.0;
-  for (var r = 0u; r < VEC4_PER_THREAD; r++) {
-    let i = base + r * THREADS + lid;
-    if (i < dims.total_vec4) {
-      let g = grads[i];
-      sum += dot(g, g);
-    }
+  for (var i = group.x * THREADS + lid; i < dims.total_vec4; i += stride) {
+    let g = grads[i];
+    sum += dot(g, g);
   }
   scratch[lid] = sum;
   reduce_scratch(lid);

@@ -9,8 +9,16 @@
 //   otherwise  r = position t: rows = b·T + t for b < B
 // A 32x8 workgroup covers 32 channels of one r: the 8 lanes stride through the rows and their sums
 // are added in a fixed order, so every run gives the same result.
+// Which r a workgroup owns (group.y is its slot):
+//   BY_TOKEN && SLOT_BY_POSITION  slot j < B·T is the j-th entry of positions; its token v is found
+//     by binary search in offsets, and the workgroup owns v only when j is v's first entry
+//     (j == offsets[v]); the others add nothing. Used when B·T < V, so the grid has min(V, B·T)
+//     slots and every distinct token of the batch exactly one owner, instead of one slot per
+//     vocabulary row.
+//   otherwise                     r = slot.
 
 override BY_TOKEN: bool = true;
+override SLOT_BY_POSITION: bool = false;
 
 const WORKGROUP = 256u;
 const SUM_COLUMNS = 32u;
@@ -22,6 +30,7 @@ struct Sizes {
   width: u32,  // forward: C or C/4; backward: C
   grid_x: u32, // forward: workgroups along x
   n: u32,      // forward: elements (or vec4s) of out
+  V: u32,      // backward: vocabulary size (rows of offsets − 1)
 }
 
 // forward
@@ -62,16 +71,30 @@ fn forward_vec4(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_i
   out4[i] = wte4[tokens[bt] * sizes.width + c] + wpe4[t * sizes.width + c];
 }
 
+// The token whose CSR row holds entry j of positions: the v with offsets[v] ≤ j < offsets[v+1]
+// (j < B·T = offsets[V], so such a v exists and its row is not empty).
+fn token_of_entry(j: u32) -> u32 {
+  var lo = 0u;        // offsets[lo] ≤ j
+  var hi = sizes.V;   // offsets[hi] > j
+  while (hi - lo > 1u) {
+    let mid = (lo + hi) / 2u;
+    if (offsets[mid] <= j) { lo = mid; } else { hi = mid; }
+  }
+  return lo;
+}
+
 @compute @workgroup_size(32, 8)
 fn backward(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_id) local: vec3u) {
   let C = sizes.width;
   let c = group.x * SUM_COLUMNS + local.x;
-  let r = group.y;
+  var r = group.y;
   var start = 0u;
   var count = sizes.B;
   if (BY_TOKEN) {
+    if (SLOT_BY_POSITION) { r = token_of_entry(group.y); }
     start = offsets[r];
     count = offsets[r + 1u] - start;
+    if (SLOT_BY_POSITION && start != group.y) { count = 0u; } // another slot owns token r
   }
   var sum = 0.0;
   if (c < C) {

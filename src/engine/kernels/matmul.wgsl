@@ -4,6 +4,13 @@
 // A 16x16 workgroup computes a 64x64 output tile; each invocation holds a 4x4 block in registers,
 // with rows and columns strided by 16 so neighbouring invocations touch neighbouring addresses.
 // The K dimension is walked in slices of 16 staged through workgroup memory (8 KiB).
+//
+// skinny — the same product for short outputs (M ≤ 16: decode steps, one row per sequence), where a
+// 64-row tile would be mostly padding. A 64-invocation workgroup owns 4 rows × 64 columns; each
+// invocation keeps its column's 4 rows in one vec4 and walks K alone (no workgroup memory, no
+// barriers): per k it reads one b element (consecutive columns → consecutive addresses unless
+// TRANS_B) and the 4 rows' a elements (the same for the whole workgroup). The sum over k has the
+// same order as main's (k ascending, fma), so both entry points round alike.
 
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
@@ -99,4 +106,45 @@ fn main(@builtin(workgroup_id) group: vec3u,
   store_row(row0 + local.y + 16u, col, acc1);
   store_row(row0 + local.y + 32u, col, acc2);
   store_row(row0 + local.y + 48u, col, acc3);
+}
+
+const SKINNY_COLUMNS = 64u;
+const SKINNY_ROWS = 4u;
+
+// Element (m, k) of opA(a) and (k, n) of opB(b); callers clamp m, n into range.
+fn a_at(m: u32, k: u32) -> f32 {
+  if (TRANS_A) { return a[k * dims.M + m]; }
+  return a[m * dims.K + k];
+}
+
+fn b_at(k: u32, n: u32) -> f32 {
+  if (TRANS_B) { return b[n * dims.K + k]; }
+  return b[k * dims.N + n];
+}
+
+@compute @workgroup_size(64)
+fn skinny(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) index: u32) {
+  let n = group.x * SKINNY_COLUMNS + index;
+  let row0 = group.y * SKINNY_ROWS;
+  // Rows and columns past the edge read a valid element (the last one) and are not stored.
+  let last_row = dims.M - 1u;
+  let m0 = min(row0, last_row);
+  let m1 = min(row0 + 1u, last_row);
+  let m2 = min(row0 + 2u, last_row);
+  let m3 = min(row0 + 3u, last_row);
+  let nb = min(n, dims.N - 1u);
+  var acc = vec4f(0.0); // rows row0 .. row0+3 of column n
+  for (var k = 0u; k < dims.K; k++) {
+    let av = vec4f(a_at(m0, k), a_at(m1, k), a_at(m2, k), a_at(m3, k));
+    acc = fma(av, vec4f(b_at(k, nb)), acc);
+  }
+  if (n >= dims.N) { return; }
+  for (var r = 0u; r < SKINNY_ROWS; r++) {
+    let m = row0 + r;
+    if (m >= dims.M) { return; }
+    var value = acc[r];
+    if (HAS_BIAS) { value += bias[n]; }
+    if (ACCUMULATE) { value += out[m * dims.N + n]; }
+    out[m * dims.N + n] = value;
+  }
 }

@@ -8,8 +8,13 @@ import { createStorageBuffer, createUniformBuffer, FLOAT_BYTES } from '../buffer
 /** Floats per decay-mask entry: the parameter layout aligns every tensor to this. */
 const MASK_BLOCK_FLOATS = 64;
 const THREADS = 256;
-/** Floats one norm_partials workgroup sums (256 invocations × 4 vec4). */
-const PARTIAL_CHUNK_FLOATS = THREADS * 4 * 4;
+/** Floats one norm_partials workgroup reads per round (256 invocations × 1 vec4). */
+const PARTIAL_STRETCH_FLOATS = THREADS * 4;
+/**
+ * At most this many norm_partials workgroups, each walking the buffer with a grid stride: a fixed
+ * count keeps the number of tree reductions (8 barriers each) independent of the model size.
+ */
+const MAX_PARTIALS = 64;
 const MAX_WORKGROUPS = 65535;
 
 const BINDINGS: BindingKind[] = [
@@ -58,7 +63,7 @@ export function adamwDispatches(device: GPUDevice, label: string, b: AdamwBuffer
   const totalVec4 = totalFloats / 4;
   const updateGroups = Math.ceil(totalVec4 / THREADS);
   if (updateGroups > MAX_WORKGROUPS) throw new Error(`${label}: ${totalFloats} floats exceed one dispatch`);
-  const numPartials = Math.ceil(totalFloats / PARTIAL_CHUNK_FLOATS);
+  const numPartials = Math.min(MAX_PARTIALS, Math.ceil(totalFloats / PARTIAL_STRETCH_FLOATS));
   const partials = createStorageBuffer(device, `${label}.partials`, numPartials * FLOAT_BYTES);
   const dims = createUniformBuffer(device, `${label}.dims`, new Uint32Array([totalVec4, numPartials, 0, 0]));
   const resources = [b.params, b.grads, b.m, b.v, b.decayMask, b.gradNorm, partials, b.hyper, dims];

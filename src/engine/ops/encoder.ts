@@ -51,35 +51,40 @@ export function bucketTokens(tokens: ArrayLike<number>, V: number): { offsets: U
   return { offsets, positions };
 }
 
+/**
+ * One gather-sum pass. `slots` workgroup rows of 32 channels each; with `slotByPosition` (dwte when
+ * B·T < V) slot j is the j-th CSR entry and adds only when it is its token's first entry, so the grid
+ * follows the batch (min(V, B·T) slots) rather than the vocabulary.
+ */
 function gatherSumDispatch(
   device: GPUDevice,
   label: string,
-  byToken: boolean,
+  mode: { byToken: boolean; slotByPosition: boolean },
   resources: BindingResource[],
-  targetRows: number,
-  B: number,
-  T: number,
-  C: number,
+  slots: number,
+  sizes: { B: number; T: number; C: number; V: number },
 ): Dispatch {
-  if (targetRows > MAX_WORKGROUPS_PER_DIMENSION) throw new Error(`${label}: ${targetRows} rows is too many for encoder backward`);
+  if (slots > MAX_WORKGROUPS_PER_DIMENSION) throw new Error(`${label}: ${slots} rows is too many for encoder backward`);
   const kernel = getKernel(device, {
-    label: byToken ? 'encoder_backward_wte' : 'encoder_backward_wpe',
+    label: mode.byToken ? 'encoder_backward_wte' : 'encoder_backward_wpe',
     code: encoderWgsl,
     entryPoint: 'backward',
-    constants: { BY_TOKEN: byToken },
+    constants: { BY_TOKEN: mode.byToken, SLOT_BY_POSITION: mode.slotByPosition },
     bindings: ['storage', 'read-only-storage', 'read-only-storage', 'read-only-storage', 'uniform'],
   });
-  const sizes = createUniformBuffer(device, `${label}.sizes`, new Uint32Array([B, T, C, 0, 0, 0, 0, 0]));
+  const { B, T, C, V } = sizes;
+  const uniforms = createUniformBuffer(device, `${label}.sizes`, new Uint32Array([B, T, C, 0, 0, V, 0, 0]));
   return {
     kernel,
-    bindGroup: bindKernel(device, kernel, [...resources, sizes], label),
-    workgroups: [Math.ceil(C / BACKWARD_COLUMNS), Math.max(1, targetRows)],
+    bindGroup: bindKernel(device, kernel, [...resources, uniforms], label),
+    workgroups: [Math.ceil(C / BACKWARD_COLUMNS), Math.max(1, slots)],
   };
 }
 
 /**
  * Embedding backward: dwte (V,C) += Σ of dout (B,T,C) over the positions of each token (offsets
- * (V+1) and positions (B*T) from bucketTokens); dwpe (nCtx,C) row t += Σ_b dout[b,t,:].
+ * (V+1) and positions (B*T) from bucketTokens); dwpe (nCtx,C) row t += Σ_b dout[b,t,:]. The dwte pass
+ * launches min(V, B·T) workgroup rows: only the batch's tokens get work, whatever the vocabulary.
  */
 export function encoderBackwardDispatches(
   device: GPUDevice,
@@ -96,8 +101,11 @@ export function encoderBackwardDispatches(
   C: number,
   V: number,
 ): Dispatch[] {
+  const sizes = { B, T, C, V };
+  const slotByPosition = B * T < V;
+  const tokenSlots = slotByPosition ? B * T : V;
   return [
-    gatherSumDispatch(device, `${label}.dwte`, true, [b.dwte, b.dout, b.offsets, b.positions], V, B, T, C),
-    gatherSumDispatch(device, `${label}.dwpe`, false, [b.dwpe, b.dout, b.offsets, b.positions], T, B, T, C),
+    gatherSumDispatch(device, `${label}.dwte`, { byToken: true, slotByPosition }, [b.dwte, b.dout, b.offsets, b.positions], tokenSlots, sizes),
+    gatherSumDispatch(device, `${label}.dwpe`, { byToken: false, slotByPosition: false }, [b.dwpe, b.dout, b.offsets, b.positions], T, sizes),
   ];
 }

@@ -61,8 +61,9 @@ async function checkSteps(layout: ParameterLayout, initial: Float32Array, steps:
       download(device, v, n),
       download(device, gradNorm, 1),
     ]);
-    // Tolerances. The norm sums n positive squares through ≤ 16 sequential adds per invocation and
-    // two 8-level trees plus a short strided loop, depth < 40, so its relative error is < 40·2^-24 ≈ 2.4e-6;
+    // Tolerances. The norm sums n positive squares: each invocation of the ≤ 64 partial workgroups adds
+    // ceil(n/65536) vec4 dots (≤ 13 for the small layout, 3 adds each within a dot), then two 8-level
+    // trees and a 1-step strided loop: depth < 40, so its relative error is < 40·2^-24 ≈ 2.4e-6;
     // 1e-5 leaves 4× margin. m and v are a few float32 operations on values of their own size
     // (relative ~4 ulp ≈ 2.4e-7; 1e-6 of the largest). Each param moves by lr·(m̂/(√v̂+eps) + decay·p);
     // the Adam ratio carries the norm's relative error and a few ulp (|ratio| ≤ (1−β1)/√(1−β2)·√bc2/bc1),

@@ -29,6 +29,8 @@ interface Shape {
   C: number;
   V: number;
   nCtx: number;
+  /** Every position holds the same token (one CSR row of B·T entries). */
+  oneToken?: boolean;
 }
 
 const SHAPES: Shape[] = [
@@ -37,6 +39,9 @@ const SHAPES: Shape[] = [
   { B: 3, T: 16, C: 64, V: 50, nCtx: 32 },
   { B: 4, T: 33, C: 100, V: 300, nCtx: 40 },
   { B: 16, T: 256, C: 256, V: 1000, nCtx: 256 }, // B·T = 4096
+  // B·T < V: the dwte grid has one slot per batch position, owned by each token's first entry.
+  { B: 2, T: 8, C: 40, V: 5000, nCtx: 8 },
+  { B: 3, T: 7, C: 32, V: 64, nCtx: 7, oneToken: true },
 ];
 
 describe('bucketTokens', () => {
@@ -54,10 +59,18 @@ describe('bucketTokens', () => {
 });
 
 describe('encoder', () => {
-  for (const { B, T, C, V, nCtx } of SHAPES) {
-    it(`forward and backward B=${B} T=${T} C=${C} V=${V}`, async () => {
+  it('sizes the dwte grid by the batch, min(V, B·T) rows of workgroups', () => {
+    const { device } = gpu;
+    const buffer = upload(device, 'any', new Float32Array(64));
+    const b = { dwte: buffer, dwpe: buffer, dout: buffer, offsets: buffer, positions: buffer };
+    expect(encoderBackwardDispatches(device, 'grid', b, 2, 16, 128, 1024)[0].workgroups).toEqual([4, 32]);
+    expect(encoderBackwardDispatches(device, 'grid', b, 16, 256, 128, 1024)[0].workgroups).toEqual([4, 1024]);
+  });
+
+  for (const { B, T, C, V, nCtx, oneToken } of SHAPES) {
+    it(`forward and backward B=${B} T=${T} C=${C} V=${V}${oneToken ? ' (one token)' : ''}`, async () => {
       const { device } = gpu;
-      const tokens = skewedTokens(B * T, V, B * T + C);
+      const tokens = oneToken ? new Int32Array(B * T).fill(V - 1) : skewedTokens(B * T, V, B * T + C);
       const wte = uniformValues(V * C, 1);
       const wpe = uniformValues(nCtx * C, 2);
       const dy = uniformValues(B * T * C, 3);
