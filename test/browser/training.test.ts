@@ -32,6 +32,17 @@ async function openTab(page: Page, name: string): Promise<void> {
 }
 
 const statusText = (page: Page, kind: string) => page.getByTestId(`${kind}-status`).textContent();
+
+/** The run's status line once it matches `expected`; fails at once, with the page's error, if the run failed. */
+async function waitForStatus(page: Page, kind: string, expected: RegExp): Promise<void> {
+  await expect
+    .poll(async () => {
+      const text = (await statusText(page, kind)) ?? '';
+      if (text.includes('Failed')) throw new Error(`${kind} run failed: ${await page.locator('.run-status [role=alert]').allTextContents()}`);
+      return text;
+    }, { timeout: GPU_TIMEOUT })
+    .toMatch(expected);
+}
 const chartPoints = async (page: Page, title: string) => Number(await page.getByTestId(`chart-${title}`).getAttribute('data-points'));
 
 describe('training in the browser', () => {
@@ -48,7 +59,7 @@ describe('training in the browser', () => {
     const train = page.getByRole('button', { name: /^Train SFT on 4 demonstrations$/ });
     await expect.poll(() => train.isEnabled(), { timeout: GPU_TIMEOUT }).toBe(true);
     await train.click();
-    await expect.poll(() => statusText(page, 'sft'), { timeout: GPU_TIMEOUT }).toMatch(/Done.*checkpoint “sft” saved/);
+    await waitForStatus(page, 'sft', /Done.*checkpoint “sft” saved/);
     expect(await chartPoints(page, 'SFT loss')).toBeGreaterThan(0);
 
     // Rankings of the SFT model's outputs by the simulated labeler.
@@ -61,7 +72,7 @@ describe('training in the browser', () => {
     await openTab(page, 'Reward model');
     expect(await page.getByTestId('rm-rankings').textContent()).toContain('4 rankings: 3 to train on, 1 held out');
     await page.getByRole('button', { name: 'Train reward model' }).click();
-    await expect.poll(() => statusText(page, 'reward_model'), { timeout: GPU_TIMEOUT }).toMatch(/Done/);
+    await waitForStatus(page, 'reward_model', /Done/);
     expect(await page.getByTestId('rm-accuracy').textContent()).toMatch(/training comparisons: \d+\.\d%; on held-out comparisons: \d+\.\d%/);
     await page.getByRole('button', { name: 'Score', exact: true }).click();
     await expect.poll(() => page.getByTestId('rm-score').textContent(), { timeout: GPU_TIMEOUT }).toMatch(/Reward: -?\d+\.\d{3}/);
@@ -70,7 +81,7 @@ describe('training in the browser', () => {
     await openTab(page, 'PPO');
     await page.getByRole('button', { name: 'Step' }).click();
     await expect.poll(() => page.getByTestId('ppo-samples').getAttribute('data-iteration'), { timeout: GPU_TIMEOUT }).toBe('0');
-    await expect.poll(() => statusText(page, 'ppo'), { timeout: GPU_TIMEOUT }).toMatch(/Paused/);
+    await waitForStatus(page, 'ppo', /Paused/);
     expect(await page.getByTestId('ppo-samples').locator('tbody tr').count()).toBeGreaterThan(0);
     await page.getByRole('button', { name: 'Continue' }).click();
     await expect.poll(() => chartPoints(page, 'Reward'), { timeout: GPU_TIMEOUT }).toBeGreaterThanOrEqual(4);
@@ -87,7 +98,7 @@ describe('training in the browser', () => {
     expect(resumedAt).toBeGreaterThanOrEqual(3); // the policy was saved at iteration 3 (or later)
     await expect.poll(() => chartPoints(page, 'Reward'), { timeout: GPU_TIMEOUT }).toBeGreaterThan(resumedAt);
     await page.getByRole('button', { name: 'Pause' }).click();
-    await expect.poll(() => statusText(page, 'ppo'), { timeout: GPU_TIMEOUT }).toMatch(/Paused.*checkpoint “policy” saved/);
+    await waitForStatus(page, 'ppo', /Paused.*checkpoint “policy” saved/);
     const iterations = await chartPoints(page, 'KL to SFT');
     for (const title of ['Entropy', 'Clip fraction', 'Value loss', 'Explained variance', 'Response length']) expect(await chartPoints(page, title)).toBe(iterations);
 
