@@ -49,7 +49,8 @@ export function LiveChart({ title, rows, x, series, height = 180 }: LiveChartPro
       width: Math.max(240, element.clientWidth),
       height,
       scales: { x: { time: false } },
-      axes: [{ label: x }, {}],
+      // x is a step or iteration count: whole-number ticks only.
+      axes: [{ label: x, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000] }, {}],
       series: [{ label: x }, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, spanGaps: true, points: { size: 6, fill: s.color } }))],
       legend: { live: false },
     };

@@ -3,7 +3,7 @@
 // live curves of the RLHF metrics (TRL's names), and each iteration's sampled answers beside the
 // SFT model's answers to the same prompts. DPO is the alternative: it trains on the comparisons
 // directly, without a reward model or sampling. Both need WebGPU: without it the panel says so.
-import { useState } from 'react';
+import { useMemo, useState } from 'react';
 import type { HyperparameterName } from '../store/hyperparameters.ts';
 import { selectPrompts, useLabDataStore, selectRankings } from '../store/labDataStore.ts';
 import { selectHyper, selectSeed, useLessonStore } from '../store/lessonStore.ts';
@@ -126,6 +126,9 @@ function PpoControls() {
 function PpoSection() {
   const run = useTrainingStore(selectPpoRun);
   const running = run?.status === 'running';
+  // Iterations count from 1 on screen, as in the status line and the samples table (0-based in the run).
+  const metrics = run?.metrics;
+  const rows = useMemo(() => (metrics ?? []).map((row) => ({ ...row, iteration: row.iteration + 1 })), [metrics]);
   return (
     <>
       <div className="fields">
@@ -139,7 +142,7 @@ function PpoSection() {
         <>
           <div className="chart-grid">
             {PPO_CHARTS.map((chart) => (
-              <LiveChart key={chart.title} title={chart.title} rows={run.metrics} x="iteration" series={chart.series} />
+              <LiveChart key={chart.title} title={chart.title} rows={rows} x="iteration" series={chart.series} />
             ))}
           </div>
           <SamplesTable run={run} />
