@@ -14,6 +14,11 @@ import { comparisonsToJsonl, demonstrationRecord, demonstrationsToJsonl, parseRa
 import { buildDemonstrations, buildPromptSet, generateCorpus } from '../../../src/world/index.ts';
 import { runCli, type CliRun } from './run-cli.ts';
 
+// These end-to-end runs exercise the stages' plumbing, not the kernels (test/unit/engine checks those
+// on SwiftShader); Mesa llvmpipe is a real WebGPU device too and runs them about 3x faster on CI's
+// CPU. .ci/run installs it; RLHF_LAB_WEBGPU set by the caller still wins.
+process.env.RLHF_LAB_WEBGPU ??= 'llvmpipe';
+
 const dir = mkdtempSync(join(tmpdir(), 'rlhf-train-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const at = (name: string) => join(dir, name);
