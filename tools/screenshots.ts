@@ -7,7 +7,7 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
-import { collectPageErrors, launchChromium, startPreviewServer } from '../test/browser/harness.ts';
+import { collectPageErrors, launchChromium, openTab, startPreviewServer } from '../test/browser/harness.ts';
 
 /** Short responses, a few SFT and reward-model steps (enough for curves), two episodes per PPO iteration. */
 const LESSON = '?preset=micro&maxNewTokens=12&sftEpochs=4&rmEpochs=4&ppoBatch=2&ppoEpochs=1&K=3';
@@ -36,11 +36,6 @@ async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, wha
 const text = (locator: Locator) => locator.textContent().then((t) => t ?? '');
 const statusText = (page: Page, kind: string) => text(page.getByTestId(`${kind}-status`));
 const chartPoints = async (page: Page, title: string) => Number(await page.getByTestId(`chart-${title}`).getAttribute('data-points'));
-
-async function openTab(page: Page, name: string): Promise<void> {
-  await page.getByRole('tab', { name, exact: true }).click();
-  await page.getByRole('heading', { name, exact: true, level: 2 }).waitFor();
-}
 
 async function shoot(page: Page, out: string, name: string): Promise<void> {
   const path = join(out, `${name}.png`);

@@ -36,3 +36,9 @@ export function collectPageErrors(page: Page): string[] {
   page.on('pageerror', (error) => errors.push(error.message));
   return errors;
 }
+
+/** Opens one of the lab's panels by its tab, as a user would, and waits for the panel's heading. */
+export async function openTab(page: Page, name: string): Promise<void> {
+  await page.getByRole('tab', { name, exact: true }).click();
+  await page.getByRole('heading', { name, exact: true, level: 2 }).waitFor();
+}

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Download, Locator, Page } from 'playwright-core';
 import type { PreviewServer } from 'vite';
-import { collectPageErrors, launchChromium, startPreviewServer } from './harness.ts';
+import { collectPageErrors, launchChromium, openTab, startPreviewServer } from './harness.ts';
 
 const LESSON = '?preset=micro&maxNewTokens=8';
 const MODEL_TIMEOUT = 240_000;
@@ -39,11 +39,6 @@ async function probeWebGpu(page: Page): Promise<{ exposed: boolean; adapter: boo
 async function rankedLetters(page: Page): Promise<string[]> {
   const labels = await page.getByTestId('ranked-output').evaluateAll((items) => items.map((item) => item.getAttribute('aria-label') ?? ''));
   return labels.map((label) => /^Output ([A-I]),/.exec(label)?.[1] ?? '?');
-}
-
-async function openTab(page: Page, name: string): Promise<void> {
-  await page.getByRole('tab', { name }).click();
-  await page.getByRole('heading', { name, level: 2 }).waitFor();
 }
 
 async function pressOn(locator: Locator, key: string): Promise<void> {

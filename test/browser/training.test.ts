@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import type { PreviewServer } from 'vite';
-import { collectPageErrors, launchChromium, startPreviewServer } from './harness.ts';
+import { collectPageErrors, launchChromium, openTab, startPreviewServer } from './harness.ts';
 
 /** Short responses, one epoch, two episodes per PPO iteration. */
 const LESSON = '?preset=micro&maxNewTokens=8&sftEpochs=1&ppoBatch=2&ppoEpochs=1&K=3';
@@ -25,11 +25,6 @@ afterAll(async () => {
   await browser?.close();
   await server?.close();
 });
-
-async function openTab(page: Page, name: string): Promise<void> {
-  await page.getByRole('tab', { name }).click();
-  await page.getByRole('heading', { name, level: 2 }).waitFor();
-}
 
 const statusText = (page: Page, kind: string) => page.getByTestId(`${kind}-status`).textContent();
 
