@@ -152,8 +152,8 @@ const COMMANDS: Record<string, Command> = {
     run: evalCommand,
   },
   pipeline: {
-    summary: 'base → SFT → rankings → reward model → PPO, PPO-ptx, DPO → held-out evaluation [--preset micro|small --seed --model DIR --world-seed]',
-    options: { preset: { type: 'string' }, seed: { type: 'string' }, model: { type: 'string' }, 'world-seed': { type: 'string' } },
+    summary: 'base → SFT → rankings → reward model → PPO, PPO-ptx, DPO → held-out evaluation [--preset micro|small --seed --model DIR --world-seed --out DIR (saves each trained model and report.json)]',
+    options: { preset: { type: 'string' }, seed: { type: 'string' }, model: { type: 'string' }, 'world-seed': { type: 'string' }, out: { type: 'string' } },
     run: pipelineCommand,
   },
   bench: {

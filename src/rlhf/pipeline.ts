@@ -42,10 +42,14 @@ export interface PipelineSettings {
   heldoutRankedPrompts: number;
   rmLr: number;
   ppoIterations: number;
+  /** PPO epochs over each rollout batch (TRL num_ppo_epochs). */
+  ppoEpochs: number;
   ppoLr: number;
   klCoef: number;
   ptxCoef: number;
   dpoEpochs: number;
+  /** DPO trains on at most this many of the rankings' comparison pairs, drawn at random. */
+  dpoPairs: number;
   dpoLr: number;
   /** Held-out prompts for the evaluation table. */
   evalPrompts: number;
@@ -58,9 +62,13 @@ export interface PipelineSettings {
 
 export const PIPELINE_PRESETS = {
   /** CI: a few steps of everything on a micro model. */
-  micro: { B: 4, T: 40, demonstrations: 8, sftEpochs: 1, sftLr: 3e-3, K: 4, rankedPrompts: 4, heldoutRankedPrompts: 2, rmLr: 1e-3, ppoIterations: 1, ppoLr: 1e-4, klCoef: 0.02, ptxCoef: 1, dpoEpochs: 1, dpoLr: 1e-4, evalPrompts: 4, maxNewTokens: 8, corpusDocuments: 100, lossBatches: 1 },
-  /** The classroom run on the shipped base model. */
-  small: { B: 16, T: 128, demonstrations: 400, sftEpochs: 3, sftLr: 1e-3, K: 4, rankedPrompts: 200, heldoutRankedPrompts: 50, rmLr: 3e-4, ppoIterations: 60, ppoLr: 3e-5, klCoef: 0.02, ptxCoef: 1, dpoEpochs: 2, dpoLr: 3e-5, evalPrompts: 100, maxNewTokens: 48, corpusDocuments: 2000, lossBatches: 8 },
+  micro: { B: 4, T: 40, demonstrations: 8, sftEpochs: 1, sftLr: 3e-3, K: 4, rankedPrompts: 4, heldoutRankedPrompts: 2, rmLr: 1e-3, ppoIterations: 1, ppoEpochs: 4, ppoLr: 1e-4, klCoef: 0.02, ptxCoef: 1, dpoEpochs: 1, dpoPairs: 24, dpoLr: 1e-4, evalPrompts: 4, maxNewTokens: 8, corpusDocuments: 100, lossBatches: 1 },
+  /**
+   * The classroom run on the shipped base model, sized to finish in about 1.5 hours on a 2-core CPU
+   * (Mesa llvmpipe): T = 80 holds every demonstration (the longest is 78 tokens) and a 32-token
+   * answer after all but the longest closed-QA passages (91 of the 100 held-out prompts fit).
+   */
+  small: { B: 16, T: 80, demonstrations: 400, sftEpochs: 2, sftLr: 1e-3, K: 4, rankedPrompts: 160, heldoutRankedPrompts: 40, rmLr: 5e-4, ppoIterations: 24, ppoEpochs: 2, ppoLr: 5e-5, klCoef: 0.02, ptxCoef: 1, dpoEpochs: 1, dpoPairs: 160, dpoLr: 3e-5, evalPrompts: 100, maxNewTokens: 32, corpusDocuments: 2000, lossBatches: 8 },
 } as const satisfies Record<string, PipelineSettings>;
 
 export type PipelinePresetName = keyof typeof PIPELINE_PRESETS;
@@ -78,6 +86,14 @@ export interface PipelineReport {
 }
 
 export type ModelName = 'base' | 'sft' | 'ppo' | 'ppo_ptx' | 'dpo';
+
+/** A model the pipeline trained: trunk parameters, and the scalar head of the reward model. */
+export interface TrainedModel {
+  name: Exclude<ModelName, 'base'> | 'reward_model';
+  /** Flat trunk parameters, laid out by parameterLayout(config). */
+  params: Float32Array;
+  scalarHead?: Float32Array;
+}
 
 export interface PipelineProgress {
   stage: 'sft' | 'rankings' | 'reward_model' | 'ppo' | 'ppo_ptx' | 'dpo' | 'evaluation';
@@ -98,10 +114,19 @@ function winRate(prompts: readonly Prompt[], mine: readonly Response[], theirs: 
 export async function runPipeline(
   device: GPUDevice,
   base: Checkpoint,
-  options: { settings: PipelineSettings; seed: number; worldSeed: number; onProgress?: (p: PipelineProgress) => void; onPpoMetrics?: (name: 'ppo' | 'ppo_ptx', m: PpoMetrics) => void },
+  options: {
+    settings: PipelineSettings;
+    seed: number;
+    worldSeed: number;
+    onProgress?: (p: PipelineProgress) => void;
+    onPpoMetrics?: (name: 'ppo' | 'ppo_ptx', m: PpoMetrics) => void;
+    /** Called as each stage finishes, e.g. to save its checkpoint; the pipeline waits for it. */
+    onModel?: (model: TrainedModel) => Promise<void>;
+  },
 ): Promise<PipelineReport> {
   const { settings: s, seed } = options;
   const report = (stage: PipelineProgress['stage'], message: string) => options.onProgress?.({ stage, message });
+  const trained = async (model: TrainedModel) => options.onModel?.(model);
   const { tokenizer, config } = base;
   const promptSet = buildPromptSet(options.worldSeed);
   const fitting = (prompts: readonly Prompt[]) => promptsThatFit(tokenizer, prompts, s.maxNewTokens, s.T);
@@ -118,6 +143,7 @@ export async function runPipeline(
   sftModel.writeParams(base.params);
   await trainSft(sftModel, demonstrations, { epochs: s.sftEpochs, lr: s.sftLr, seed, logEvery: 10, onProgress: (p) => report('sft', `SFT step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)}`) });
   const sftParams = await sftModel.readParams();
+  await trained({ name: 'sft', params: sftParams });
 
   // 2. Rankings of the SFT model's outputs: training labeler on train prompts, held-out labeler on held-out prompts
   const rng = createRng(`pipeline-${seed}`);
@@ -145,6 +171,8 @@ export async function runPipeline(
   });
   const rmParams = await rmModel.readParams();
   rmModel.destroy();
+  const trunkFloats = sftParams.length;
+  await trained({ name: 'reward_model', params: rmParams.slice(0, trunkFloats), scalarHead: rmParams.slice(trunkFloats) });
 
   // 4. PPO and PPO-ptx from SFT against the reward model
   const trainPromptIds = fitting(promptSet.train).map((p) => tokenizer.encode(formatPrompt(p.text)));
@@ -158,6 +186,7 @@ export async function runPipeline(
       policyOptimizer: lr,
       valueOptimizer: lr,
       seed,
+      ppoEpochs: s.ppoEpochs,
       ptx: name === 'ppo_ptx' ? { stream: corpusStream, coef: s.ptxCoef } : undefined,
     });
     const history: PpoMetrics[] = [];
@@ -172,6 +201,7 @@ export async function runPipeline(
     const params = await models.policy.readParams();
     trainer.destroy();
     Object.values(models).forEach((m) => m.destroy());
+    await trained({ name, params });
     return { params, history };
   };
   const ppo = await runPpo('ppo');
@@ -182,7 +212,8 @@ export async function runPipeline(
   const reference = new GptModel(device, config, 'lm', s.B, s.T, 'dpo-reference');
   policy.writeParams(sftParams);
   reference.writeParams(sftParams);
-  await trainDpo(policy, reference, encodePreferencePairs(tokenizer, trainRankings), {
+  const dpoPairs = rng.fork('dpo').shuffle(encodePreferencePairs(tokenizer, trainRankings)).slice(0, s.dpoPairs);
+  await trainDpo(policy, reference, dpoPairs, {
     epochs: s.dpoEpochs,
     lr: s.dpoLr,
     seed,
@@ -191,6 +222,7 @@ export async function runPipeline(
   const dpoParams = await policy.readParams();
   policy.destroy();
   reference.destroy();
+  await trained({ name: 'dpo', params: dpoParams });
 
   // 6. Evaluation on held-out prompts by the held-out labeler
   const evalPrompts = fitting(promptSet.heldout).slice(0, s.evalPrompts);
