@@ -2,11 +2,11 @@
 // rankings → reward model → PPO, PPO-ptx, DPO → held-out evaluation and prints the paper's table
 // as JSON. The base is untrained (this checks the plumbing and the report, not the figures; the
 // small-preset run and its status are in docs/results.md).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { writeCheckpointDir } from '../../../src/cli/fs-checkpoint.ts';
+import { readCheckpointDir, writeCheckpointDir } from '../../../src/cli/fs-checkpoint.ts';
 import { initParameters, makeConfig } from '../../../src/model/config.ts';
 import { trainBpe } from '../../../src/model/tokenizer.ts';
 import { buildDemonstrations, buildPromptSet, generateCorpus } from '../../../src/world/index.ts';
@@ -28,7 +28,8 @@ describe('rlhf-lab pipeline --preset micro', () => {
     const config = { ...makeConfig('micro', tokenizer.vocabSize), nCtx: 48 };
     await writeCheckpointDir(dir, { config, params: initParameters(config, 1), tokenizer, meta: { kind: 'base', seed: '1' } });
 
-    const run = await runCli(['pipeline', '--preset', 'micro', '--model', dir, '--seed', '3', '--json']);
+    const out = join(dir, 'run');
+    const run = await runCli(['pipeline', '--preset', 'micro', '--model', dir, '--seed', '3', '--out', out, '--json']);
     expect(run.code, run.stderr.slice(-5).join('\n')).toBe(0);
     const report = run.result as { reward_model: { heldout_accuracy: number }; models: Record<string, Record<string, number>>; ppo: unknown[] };
     expect(report.reward_model.heldout_accuracy).toBeGreaterThanOrEqual(0);
@@ -44,5 +45,17 @@ describe('rlhf-lab pipeline --preset micro', () => {
     expect(report.models.sft.win_rate_vs_sft).toBe(0.5); // a model ties with itself
     expect(report.ppo).toHaveLength(1);
     expect(run.stderr.some((line) => line.startsWith('[reward_model]'))).toBe(true);
+
+    // --out: every trained model is a checkpoint with its lineage, and the report is saved too.
+    const rm = await readCheckpointDir(join(out, 'reward_model'));
+    expect(rm.scalarHead).toBeDefined();
+    expect(rm.meta).toMatchObject({ kind: 'rm', parent_kind: 'sft', training_seed: '3', pipeline_preset: 'micro' });
+    for (const name of ['sft', 'ppo', 'ppo_ptx', 'dpo']) {
+      const saved = await readCheckpointDir(join(out, name));
+      expect(saved.params.length, name).toBe(rm.params.length);
+      expect(saved.scalarHead, name).toBeUndefined();
+    }
+    expect(existsSync(join(out, 'report.json'))).toBe(true);
+    expect(JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')).models.dpo).toEqual(report.models.dpo);
   }, 900_000);
 });
