@@ -11,8 +11,7 @@ import { runMatmulCheck, type MatmulCheckResult } from '../src/engine/selfcheck.
 import type { CheckpointFiles, CheckpointInput } from '../src/model/checkpoint.ts';
 import type { SamplingOptions } from '../src/model/sampler.ts';
 import { fetchCheckpoint, type DownloadProgress } from '../src/data/fetch-checkpoint.ts';
-import { extractResponse, formatPrompt } from '../src/world/index.ts';
-import type { Ranking } from '../src/rlhf/rankings.ts';
+import { extractResponse, formatPrompt, type Ranking } from '../src/world/index.ts';
 import type { SftProgress } from '../src/rlhf/sft.ts';
 import type { RewardModelProgress } from '../src/rlhf/reward-model.ts';
 import type { DpoProgress } from '../src/rlhf/dpo.ts';

@@ -6,7 +6,7 @@ import { GptModel } from '../src/model/gpt.ts';
 import { parameterLayout, type GptConfig } from '../src/model/config.ts';
 import type { Checkpoint } from '../src/model/checkpoint.ts';
 import type { Tokenizer } from '../src/model/tokenizer.ts';
-import { formatPrompt, formatResponse } from '../src/world/index.ts';
+import { formatPrompt, formatResponse, type Ranking } from '../src/world/index.ts';
 import type { Sequence } from '../src/rlhf/batches.ts';
 import { trainSft, type SftProgress, type SftResult } from '../src/rlhf/sft.ts';
 import {
@@ -20,7 +20,6 @@ import {
   type RewardModelProgress,
 } from '../src/rlhf/reward-model.ts';
 import { encodePreferencePairs, trainDpo, type DpoProgress, type DpoResult } from '../src/rlhf/dpo.ts';
-import type { Ranking } from '../src/rlhf/rankings.ts';
 import { lineageMeta, type CheckpointRegistry, type CheckpointSummary } from './checkpoints.ts';
 
 /** Batch rows and sequence length of every training model for a base of this shape. */

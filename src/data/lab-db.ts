@@ -5,7 +5,7 @@
 // says what to do; putMany writes an import in one transaction, all or nothing.
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
 import type { CheckpointFiles } from '../model/checkpoint.ts';
-import type { Flags } from '../world/index.ts';
+import type { Ranking } from '../world/index.ts';
 
 export interface StoredDemonstration {
   id: string;
@@ -18,27 +18,8 @@ export interface StoredDemonstration {
   updatedAt: number;
 }
 
-/**
- * The fields of a ranking, structurally identical to `Ranking` in src/rlhf/rankings.ts (data may
- * not import rlhf; labDataStore passes StoredRanking to checkRanking and stores simulatedRankings'
- * output, so the compiler checks both directions of assignability).
- */
-export interface RankingFields {
-  promptId: string;
-  prompt: string;
-  responses: string[];
-  /** Indices into responses, best first. */
-  order: number[];
-  /** Pairs of positions in `order` judged equally good. */
-  ties?: [number, number][];
-  source: 'human' | 'simulated';
-  /** Per response: 1–7 rating. */
-  likert?: number[];
-  /** Per response: the labeler's metadata. */
-  flags?: Partial<Flags>[];
-}
-
-export interface StoredRanking extends RankingFields {
+/** A ranking as the lab stores it: the record plus its key and time. */
+export interface StoredRanking extends Ranking {
   id: string;
   createdAt: number;
 }

@@ -20,9 +20,9 @@
 // scores) are ignored, and a rankings line with an unknown key is rejected (a misspelt optional
 // field would otherwise vanish silently).
 import type { Tokenizer } from '../model/tokenizer.ts';
-import { EOS, formatPrompt, formatResponse, hashString, toJsonl, type Flags } from '../world/index.ts';
+import { EOS, formatPrompt, formatResponse, hashString, toJsonl, type Flags, type Ranking } from '../world/index.ts';
 import type { Sequence } from './batches.ts';
-import { checkRanking, rankingPairs, type Ranking } from './rankings.ts';
+import { checkRanking, rankingPairs } from './rankings.ts';
 
 /** Largest text the parsers accept: 64 Mi characters (a TinyWorld rankings file is ~1 MB). */
 export const MAX_DATASET_CHARS = 64 * 1024 * 1024;

@@ -10,10 +10,10 @@
 import { Rng } from '../model/random.ts';
 import { DEFAULT_ADAMW, type AdamwHyperparams, type GptModel } from '../model/gpt.ts';
 import type { Tokenizer } from '../model/tokenizer.ts';
-import { formatPrompt, formatResponse } from '../world/index.ts';
+import { formatPrompt, formatResponse, type Ranking } from '../world/index.ts';
 import { sequenceBatch, type Sequence, type SequenceBatch } from './batches.ts';
 import { dpoLoss, tokenWeightsFromLogprobGradient, type DpoLossResult } from './losses.ts';
-import { rankingPairs, type Ranking } from './rankings.ts';
+import { rankingPairs } from './rankings.ts';
 import { assertCount, assertFiniteLoss, fitSequences, PAD_ID, shuffledIndices } from './sft.ts';
 
 /** TRL DPOConfig's default β: the strength of the implicit KL constraint to the reference. */

@@ -4,9 +4,9 @@
 import { GptSampler, type SamplingOptions } from '../model/sampler.ts';
 import type { GptConfig } from '../model/config.ts';
 import type { Tokenizer } from '../model/tokenizer.ts';
-import { formatPrompt, type Labeler, type Prompt, type Rng } from '../world/index.ts';
+import { formatPrompt, type Labeler, type Prompt, type Rng, type Ranking } from '../world/index.ts';
 import { generateResponses, type Response } from './evaluate.ts';
-import { simulatedRankings, type Ranking } from './rankings.ts';
+import { simulatedRankings } from './rankings.ts';
 
 /** An 'lm' parameter buffer to sample from, with the sampler's batch B and length T. */
 export interface SamplingModel {

@@ -16,9 +16,9 @@ import {
   trainingLabeler,
   type Labeler,
   type Prompt,
+  type Ranking,
 } from '../world/index.ts';
 import { labelerReport, type LabelerReport, type Response } from './evaluate.ts';
-import type { Ranking } from './rankings.ts';
 import { demonstrationSequences } from './datasets.ts';
 import { promptsThatFit, sampleOutputs, sampleRankings } from './model-outputs.ts';
 import { trainSft } from './sft.ts';

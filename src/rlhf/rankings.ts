@@ -3,31 +3,7 @@
 // metadata flags. Rankings come from people (the UI) or from a simulated labeler. A ranking of K
 // outputs holds C(K,2) pairwise comparisons, which DPO and TRL's {"prompt","chosen","rejected"}
 // export read as chosen/rejected pairs.
-import { scoreResponse, type Flags, type Labeler, type Prompt, type Rng } from '../world/index.ts';
-
-/** Fewest and most outputs one ranking may hold (the paper's labelers ranked K = 4..9). */
-export const MIN_RANKED = 2;
-export const MAX_RANKED = 9;
-
-export interface Ranking {
-  promptId: string;
-  /** The instruction as the user wrote it (not yet in the chat frame). */
-  prompt: string;
-  /** The K outputs, as shown to the labeler. */
-  responses: string[];
-  /** Indices into responses, best first: a permutation of 0..K−1. */
-  order: number[];
-  /**
-   * Pairs of positions in `order` (0 = best) the labeler judged equally good; such pairs are no
-   * comparison and are skipped by the loss (see rankingLoss) and by rankingPairs.
-   */
-  ties?: [number, number][];
-  source: 'human' | 'simulated';
-  /** Per response (same indices as responses): the labeler's 1–7 rating. */
-  likert?: number[];
-  /** Per response: the labeler's metadata (fails to follow, hallucination, …), as far as given. */
-  flags?: Partial<Flags>[];
-}
+import { MAX_RANKED, MIN_RANKED, scoreResponse, type Labeler, type Prompt, type Ranking, type Rng } from '../world/index.ts';
 
 /** Throws unless the ranking is well formed: K in 2..9, a permutation, valid ties and per-response fields. */
 export function checkRanking(ranking: Ranking): void {

@@ -16,10 +16,10 @@ import { modelLayout } from '../model/layout.ts';
 import { learningRate, type LrSchedule } from '../model/lm-training.ts';
 import { readFloat32 } from '../engine/buffers.ts';
 import type { Tokenizer } from '../model/tokenizer.ts';
-import { formatPrompt, formatResponse } from '../world/index.ts';
+import { formatPrompt, formatResponse, type Ranking } from '../world/index.ts';
 import { sequenceBatch, type Sequence } from './batches.ts';
 import { rankingLoss } from './losses.ts';
-import { checkRanking, rankingPairs, type Ranking } from './rankings.ts';
+import { checkRanking, rankingPairs } from './rankings.ts';
 import { assertCount, assertFiniteLoss, fitSequences, PAD_ID, PAPER_MIN_LR_RATIO, shuffledIndices } from './sft.ts';
 
 /** A ranking as token ids: formatPrompt(prompt) and each formatResponse(response), encoded. */

@@ -16,8 +16,8 @@ import {
   rankingsToJsonl,
   unframeDemonstration,
 } from '../rlhf/datasets.ts';
-import { checkRanking, simulatedRankings, type Ranking } from '../rlhf/rankings.ts';
-import { buildDemonstrations, buildPromptSet, createLabeler, createRng, trainingLabeler, type Prompt } from '../world/index.ts';
+import { checkRanking, simulatedRankings } from '../rlhf/rankings.ts';
+import { buildDemonstrations, buildPromptSet, createLabeler, createRng, trainingLabeler, type Prompt, type Ranking } from '../world/index.ts';
 import { useLessonStore } from './lessonStore.ts';
 
 export type DatasetKind = 'demonstrations' | 'comparisons' | 'rankings';

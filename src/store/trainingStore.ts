@@ -7,8 +7,7 @@
 import { create } from 'zustand';
 import type { CheckpointFiles, CheckpointInput } from '../model/checkpoint.ts';
 import { DEFAULT_SAMPLING, type SamplingOptions } from '../model/sampler.ts';
-import type { Ranking } from '../rlhf/rankings.ts';
-import { EOS, hashString } from '../world/index.ts';
+import { EOS, hashString, type Ranking } from '../world/index.ts';
 import { openLabDb, type LabDb, type StoredDemonstration, type StoredJudgment, type StoredRanking, type StoredRun } from '../data/lab-db.ts';
 import type { Hyperparameters } from './hyperparameters.ts';
 import type {

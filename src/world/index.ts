@@ -28,6 +28,8 @@ export type {
   Prompt, PromptSet, PromptFamily, Split, Constraint, GenerationPrompt, OpenQaPrompt, ClosedQaPrompt,
   BrainstormPrompt, ConstraintPrompt, RewritePrompt, BaitPrompt, PromptSetOptions,
 } from './prompts.ts';
+export { MIN_RANKED, MAX_RANKED } from './ranking.ts';
+export type { Ranking } from './ranking.ts';
 export { idealResponse, buildDemonstrations } from './demonstrations.ts';
 export type { Demonstration } from './demonstrations.ts';
 export { candidateResponses, responseOfKind, MODEL_OUTPUT_MIX, CORPUS_TRANSCRIPT_MIX } from './candidates.ts';

@@ -19,8 +19,8 @@ import {
   unframePrompt,
   unframeResponse,
 } from '../../../src/rlhf/datasets.ts';
-import { rankingPairs, type Ranking } from '../../../src/rlhf/rankings.ts';
-import { buildDemonstrations, buildPromptSet, demonstrationRecords, formatPrompt, formatResponse, toJsonl } from '../../../src/world/index.ts';
+import { rankingPairs } from '../../../src/rlhf/rankings.ts';
+import { buildDemonstrations, buildPromptSet, demonstrationRecords, formatPrompt, formatResponse, toJsonl, type Ranking } from '../../../src/world/index.ts';
 
 /** Any text: full Unicode, quotes, backslashes, newlines, lone surrogates, the frame's own markers. */
 const text = fc.oneof(

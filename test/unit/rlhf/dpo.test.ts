@@ -6,9 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { initParameters, makeConfig, type GptConfig } from '../../../src/model/config.ts';
 import { GptModel } from '../../../src/model/gpt.ts';
 import { trainBpe } from '../../../src/model/tokenizer.ts';
-import { formatPrompt, formatResponse } from '../../../src/world/index.ts';
+import { formatPrompt, formatResponse, type Ranking } from '../../../src/world/index.ts';
 import { encodePreferencePairs, evaluateDpo, trainDpo, type DpoProgress, type PreferenceSequences } from '../../../src/rlhf/dpo.ts';
-import type { Ranking } from '../../../src/rlhf/rankings.ts';
 import { testGpu } from '../engine/gpu-device.ts';
 
 const config: GptConfig = { ...makeConfig('micro', 16), nCtx: 16 };

@@ -2,8 +2,8 @@
 // and flags, reproducible per prompt, ties for identical outputs; rankingPairs yields C(K,2)
 // chosen/rejected pairs minus ties, better output first; malformed rankings are rejected.
 import { describe, expect, it } from 'vitest';
-import { buildPromptSet, candidateResponses, createRng, trainingLabeler } from '../../../src/world/index.ts';
-import { checkRanking, rankingPairs, simulatedRankings, type Ranking } from '../../../src/rlhf/rankings.ts';
+import { buildPromptSet, candidateResponses, createRng, trainingLabeler, type Ranking } from '../../../src/world/index.ts';
+import { checkRanking, rankingPairs, simulatedRankings } from '../../../src/rlhf/rankings.ts';
 
 const prompts = buildPromptSet(3, { train: 12, heldout: 1 }).train;
 const responses = prompts.map((prompt, p) => candidateResponses(prompt, createRng(5).fork(prompt.id), 4 + (p % 6)).map((c) => c.text));

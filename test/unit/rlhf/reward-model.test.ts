@@ -8,12 +8,12 @@ import { initParameters, makeConfig, type GptConfig } from '../../../src/model/c
 import { GptModel } from '../../../src/model/gpt.ts';
 import { trainBpe } from '../../../src/model/tokenizer.ts';
 import { Rng } from '../../../src/model/random.ts';
-import { formatPrompt, formatResponse } from '../../../src/world/index.ts';
+import { formatPrompt, formatResponse, type Ranking } from '../../../src/world/index.ts';
 import {
   evaluateRankings, initRewardModel, mispredictedComparisons, rewardModelParams, scoreSequences, scoreTexts, trainRewardModel,
   type EncodedRanking, type RewardModelProgress,
 } from '../../../src/rlhf/reward-model.ts';
-import { rankingPairs, type Ranking } from '../../../src/rlhf/rankings.ts';
+import { rankingPairs } from '../../../src/rlhf/rankings.ts';
 import { testGpu } from '../engine/gpu-device.ts';
 
 const config: GptConfig = { ...makeConfig('micro', 16), nCtx: 16 };
