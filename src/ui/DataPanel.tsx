@@ -8,6 +8,7 @@ import type { StoredRun } from '../data/lab-db.ts';
 import { CHECKPOINT_FILE_NAMES, type CheckpointInput } from '../model/checkpoint.ts';
 import { selectDemonstrations, selectRankings, useLabDataStore, type DatasetKind, type ImportSummary } from '../store/labDataStore.ts';
 import { metricsCsv, useTrainingStore } from '../store/trainingStore.ts';
+import { CHECKPOINT_KIND_TEXT } from './checkpointKinds.ts';
 import { downloadBlob } from './downloadBlob.ts';
 import { LabDataError } from './LabDataError.tsx';
 import { useBaseModel } from './useBaseModel.ts';
@@ -199,7 +200,7 @@ function Checkpoints() {
             {checkpoints.map((c) => (
               <tr key={c.name}>
                 <td>{c.name}</td>
-                <td>{c.kind}</td>
+                <td>{CHECKPOINT_KIND_TEXT[c.kind]}</td>
                 <td>{c.parent ?? '—'}</td>
                 <td>{c.step ?? '—'}</td>
                 <td>

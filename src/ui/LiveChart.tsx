@@ -11,6 +11,8 @@ export interface ChartSeries {
   key: string;
   label: string;
   color: string;
+  /** Dash pattern in pixels, e.g. [6, 4], for a line that must stay visible over another. */
+  dash?: number[];
 }
 
 interface LiveChartProps {
@@ -27,6 +29,15 @@ export function alignedData(rows: readonly Record<string, number>[], x: string, 
   const value = (row: Record<string, number>, key: string) => (Number.isFinite(row[key]) ? row[key] : null);
   const kept = rows.filter((row) => Number.isFinite(row[x]));
   return [kept.map((row) => row[x]), ...series.map((s) => kept.map((row) => value(row, s.key)))];
+}
+
+/** uPlot's padded range, except that a flat line at 0 (e.g. a clip fraction of 0) gets [0, 1], not [0, 100]. */
+function valueRange(_chart: uPlot, min: number, max: number): uPlot.Range.MinMax {
+  if (min === max) {
+    const pad = Math.abs(min) * 0.1 || 1;
+    return [min >= 0 && min - pad < 0 ? 0 : min - pad, max + pad];
+  }
+  return uPlot.rangeNum(min, max, 0.1, true);
 }
 
 function latest(rows: readonly Record<string, number>[], key: string): string {
@@ -48,10 +59,10 @@ export function LiveChart({ title, rows, x, series, height = 180 }: LiveChartPro
     const options: uPlot.Options = {
       width: Math.max(240, element.clientWidth),
       height,
-      scales: { x: { time: false } },
+      scales: { x: { time: false }, y: { range: valueRange } },
       // x is a step or iteration count: whole-number ticks only.
       axes: [{ label: x, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000] }, {}],
-      series: [{ label: x }, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, spanGaps: true, points: { size: 6, fill: s.color } }))],
+      series: [{ label: x }, ...series.map((s) => ({ label: s.label, stroke: s.color, dash: s.dash, width: 2, spanGaps: true, points: { size: 6, fill: s.color } }))],
       legend: { live: false },
     };
     const chart = new uPlot(options, alignedData(pending.current.rows, pending.current.x, pending.current.series), element);

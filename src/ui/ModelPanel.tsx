@@ -7,20 +7,14 @@ import { useState, type FormEvent } from 'react';
 import { DEFAULT_SAMPLING } from '../model/sampler.ts';
 import { PRESETS, selectPreset, useLessonStore, type Preset } from '../store/lessonStore.ts';
 import { selectModelError, selectModelProgress, selectModelStatus, selectModelSummary, selectSamples, selectSampling, useModelStore } from '../store/modelStore.ts';
-import { selectActive, selectCheckpoints, useTrainingStore, type CheckpointEntry } from '../store/trainingStore.ts';
+import { selectActive, selectCheckpoints, useTrainingStore } from '../store/trainingStore.ts';
 import { selectWebGpuMissing, useGpuStore } from '../store/gpuStore.ts';
+import { CHECKPOINT_KIND_TEXT } from './checkpointKinds.ts';
 import { TrainingAlerts } from './TrainingAlerts.tsx';
 import { useBaseModel } from './useBaseModel.ts';
 
 const EXAMPLE_PROMPT = 'What colour is a banana?';
 
-const KIND_TEXT: Record<CheckpointEntry['kind'], string> = {
-  base: 'pretrained base',
-  sft: 'supervised fine-tuned',
-  reward_model: 'reward model',
-  policy: 'PPO policy',
-  dpo: 'DPO policy',
-};
 
 function LoadProgress() {
   const progress = useModelStore(selectModelProgress);
@@ -76,7 +70,7 @@ function Checkpoints() {
           {checkpoints.map((c) => (
             <tr key={c.name} data-testid={`checkpoint-${c.name}`}>
               <th scope="row">{c.name}</th>
-              <td>{KIND_TEXT[c.kind]}</td>
+              <td>{CHECKPOINT_KIND_TEXT[c.kind]}</td>
               <td>{c.parent ?? '—'}</td>
               <td className="number">{c.step ?? '—'}</td>
               <td>{c.kind === 'base' && !c.saved ? 'shipped' : c.saved ? 'in this browser' : 'saving…'}</td>
@@ -93,14 +87,21 @@ function Checkpoints() {
   );
 }
 
-function SampleForm() {
+/** The sampling form; a response may take at most half the model's context by default. */
+function SampleForm({ contextLength }: { contextLength: number }) {
   const sample = useModelStore((state) => state.sample);
   const sampling = useModelStore(selectSampling);
   const checkpoints = useTrainingStore(selectCheckpoints).filter((c) => !c.scalar);
   const [checkpoint, setCheckpoint] = useState('');
   const [text, setText] = useState(EXAMPLE_PROMPT);
   const [chat, setChat] = useState(true);
-  const [options, setOptions] = useState({ ...DEFAULT_SAMPLING, temperature: 0.8, topK: 40, topP: 0.95 });
+  const [options, setOptions] = useState({
+    ...DEFAULT_SAMPLING,
+    temperature: 0.8,
+    topK: 40,
+    topP: 0.95,
+    maxNewTokens: Math.min(DEFAULT_SAMPLING.maxNewTokens, Math.floor(contextLength / 2)),
+  });
   const from = checkpoint || 'base';
   const field = (key: keyof typeof options, label: string, step: number, min: number, max?: number) => (
     <label className="field">
@@ -133,7 +134,7 @@ function SampleForm() {
         {field('temperature', 'Temperature', 0.1, 0)}
         {field('topK', 'Top-k (0 = off)', 1, 0)}
         {field('topP', 'Top-p', 0.05, 0.05, 1)}
-        {field('maxNewTokens', 'Max new tokens', 1, 1)}
+        {field('maxNewTokens', 'Max new tokens', 1, 1, contextLength - 1)}
         {field('seed', 'Seed', 1, 0)}
       </div>
       <button type="submit" disabled={sampling || text.trim() === ''}>
@@ -176,7 +177,7 @@ export function ModelPanel() {
               No WebGPU here: samples are drawn on the CPU by onnxruntime-web (wasm) from the checkpoint's ONNX export, with the same sampling rules and seeds.
             </p>
           )}
-          <SampleForm />
+          <SampleForm contextLength={summary.nCtx} />
           <ol className="samples" aria-label="Samples">
             {samples.map((s, i) => (
               <li key={samples.length - i} data-testid="sample">

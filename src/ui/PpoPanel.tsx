@@ -19,7 +19,8 @@ import { useBaseModel } from './useBaseModel.ts';
 const PPO_FIELDS: HyperparameterName[] = ['beta', 'ppoLr', 'clip', 'ppoEpochs', 'ppoBatch', 'temperature', 'ptxCoef', 'maxNewTokens'];
 
 const PPO_CHARTS: { title: string; series: ChartSeries[] }[] = [
-  { title: 'Reward', series: [{ key: 'objective/scores', label: 'RM score', color: '#1d4ed8' }, { key: 'objective/rlhf_reward', label: 'score − β·KL', color: '#7c3aed' }] },
+  // RM score is drawn last and dashed: at small β it lies on top of score − β·KL.
+  { title: 'Reward', series: [{ key: 'objective/rlhf_reward', label: 'score − β·KL', color: '#7c3aed' }, { key: 'objective/scores', label: 'RM score', color: '#1d4ed8', dash: [6, 4] }] },
   { title: 'KL to SFT', series: [{ key: 'objective/kl', label: 'objective/kl', color: '#b91c1c' }] },
   { title: 'Entropy', series: [{ key: 'objective/entropy', label: 'objective/entropy', color: '#0f766e' }] },
   { title: 'Clip fraction', series: [{ key: 'policy/clipfrac_avg', label: 'policy/clipfrac_avg', color: '#b45309' }] },
