@@ -1,34 +1,19 @@
 // The built app in headless Chromium: the worker gets a WebGPU adapter (SwiftShader), the matmul
 // kernel runs in the worker from the UI and matches the CPU, and nothing is logged as an error.
 // Without WebGPU the app explains how to get it.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import type { PreviewServer } from 'vite';
-import { collectPageErrors, launchChromium, startPreviewServer } from './harness.ts';
+import { describe, expect, it } from 'vitest';
+import { collectPageErrors } from './harness.ts';
+import { useChromium, useServedApp } from './lab-hooks.ts';
 
-let server: PreviewServer;
-let url: string;
-
-beforeAll(async () => {
-  ({ server, url } = await startPreviewServer());
-});
-afterAll(async () => {
-  await server?.close();
-});
+const app = useServedApp();
 
 describe('with WebGPU (SwiftShader)', () => {
-  let browser: Browser;
-  beforeAll(async () => {
-    browser = await launchChromium({ webgpu: true });
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const chromium = useChromium({ webgpu: true });
 
   it('shows the worker adapter and runs the matmul kernel from the UI', async () => {
-    const page = await browser.newPage();
+    const page = await chromium.browser.newPage();
     const errors = collectPageErrors(page);
-    await page.goto(url);
+    await page.goto(app.url);
     await expect.poll(() => page.getByTestId('gpu-adapter').textContent(), { timeout: 60_000 }).toMatch(/swiftshader/i);
     expect(await page.getByText('shader-f16').count()).toBe(1);
     await page.getByLabel('Matrix size').selectOption('128');
@@ -41,9 +26,9 @@ describe('with WebGPU (SwiftShader)', () => {
   });
 
   it('loads the shipped base model and samples from it in the worker', async () => {
-    const page = await browser.newPage();
+    const page = await chromium.browser.newPage();
     const errors = collectPageErrors(page);
-    await page.goto(url);
+    await page.goto(app.url);
     const summary = page.getByTestId('model-summary');
     await summary.waitFor({ timeout: 120_000 });
     expect(await summary.textContent()).toMatch(/GPT-2, [\d.]+M parameters/);
@@ -61,21 +46,15 @@ describe('with WebGPU (SwiftShader)', () => {
 });
 
 describe('without WebGPU', () => {
-  let browser: Browser;
-  beforeAll(async () => {
-    browser = await launchChromium({ webgpu: false });
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const chromium = useChromium({ webgpu: false });
 
   it('explains which browsers and flags provide WebGPU', async () => {
-    const page = await browser.newPage();
+    const page = await chromium.browser.newPage();
     await page.addInitScript(() => {
       // Headless Chromium may still expose navigator.gpu without an adapter; remove it to be sure.
       delete (Navigator.prototype as unknown as Record<string, unknown>).gpu;
     });
-    await page.goto(url);
+    await page.goto(app.url);
     await page.getByTestId('no-webgpu').waitFor({ timeout: 30_000 });
     expect(await page.getByRole('heading', { name: 'This browser has no WebGPU' }).count()).toBe(1);
     expect(await page.getByText('enable-unsafe-webgpu').count()).toBeGreaterThan(0);

@@ -4,10 +4,10 @@
 // find everything still there, export the rankings, then import a malformed JSONL and see its
 // line and reason with nothing imported and nothing lost. Markup typed by the user stays text.
 // And a checkpoint downloaded as a Hugging Face folder loads back (an incomplete one is refused).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Download, Locator, Page } from 'playwright-core';
-import type { PreviewServer } from 'vite';
-import { collectPageErrors, launchChromium, openTab, startPreviewServer } from './harness.ts';
+import { describe, expect, it } from 'vitest';
+import type { Download, Locator, Page } from 'playwright-core';
+import { collectPageErrors, openTab } from './harness.ts';
+import { useLab } from './lab-hooks.ts';
 
 const OWN_PROMPT = '<b>Name a red fruit.</b>';
 const RESPONSE = 'An apple is a red fruit.';
@@ -15,18 +15,7 @@ const RESPONSE = 'An apple is a red fruit.';
 const LESSON = '?preset=micro&maxNewTokens=8';
 const MODEL_TIMEOUT = 240_000;
 
-let server: PreviewServer;
-let url: string;
-let browser: Browser;
-
-beforeAll(async () => {
-  ({ server, url } = await startPreviewServer());
-  browser = await launchChromium({ webgpu: true });
-});
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const lab = useLab({ webgpu: true });
 
 /** The outputs' letters in rank order, read from their accessible names ("Output B, rank 1 of 4"). */
 async function rankedLetters(page: Page): Promise<string[]> {
@@ -49,10 +38,10 @@ async function pressOn(locator: Locator, key: string): Promise<void> {
 
 describe('lab data in the browser', () => {
   it('keeps demonstrations and rankings (human and simulated) across a reload, and rejects a malformed import whole', async () => {
-    const context = await browser.newContext();
+    const context = await lab.browser.newContext();
     const page = await context.newPage();
     const errors = collectPageErrors(page);
-    await page.goto(`${url}${LESSON}&panel=demonstrations`);
+    await page.goto(`${lab.url}${LESSON}&panel=demonstrations`);
 
     // The seven panels are tabs; the URL's panel is open.
     const tabs = await page.getByRole('tab').allTextContents();
@@ -148,10 +137,10 @@ describe('lab data in the browser', () => {
   });
 
   it('downloads a checkpoint as a Hugging Face folder and loads it back', async () => {
-    const context = await browser.newContext();
+    const context = await lab.browser.newContext();
     const page = await context.newPage();
     const errors = collectPageErrors(page);
-    await page.goto(`${url}${LESSON}&panel=data`);
+    await page.goto(`${lab.url}${LESSON}&panel=data`);
     const download = page.getByRole('button', { name: 'Download checkpoint base' });
     await download.waitFor({ timeout: MODEL_TIMEOUT });
     const files = new Map<string, Buffer>();

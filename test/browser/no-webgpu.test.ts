@@ -4,30 +4,19 @@
 // a person ranks K outputs end to end by keyboard and the ranking is saved as any other, the
 // held-out labeler's table and the ONNX export work, and the training panels explain what they need.
 // Also where navigator.gpu is there but yields no adapter (this Chromium without the flag).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Download, Locator, Page } from 'playwright-core';
-import type { PreviewServer } from 'vite';
-import { collectPageErrors, launchChromium, openTab, startPreviewServer } from './harness.ts';
+import { describe, expect, it } from 'vitest';
+import type { Download, Locator, Page } from 'playwright-core';
+import { collectPageErrors, openTab } from './harness.ts';
+import { useLab } from './lab-hooks.ts';
 
 const LESSON = '?preset=micro&maxNewTokens=8';
 const MODEL_TIMEOUT = 240_000;
 
-let server: PreviewServer;
-let url: string;
-let browser: Browser;
-
-beforeAll(async () => {
-  ({ server, url } = await startPreviewServer());
-  browser = await launchChromium({ webgpu: false });
-});
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const lab = useLab({ webgpu: false });
 
 /** Whether a page of the app's origin sees navigator.gpu, and whether it yields an adapter. */
 async function probeWebGpu(page: Page): Promise<{ exposed: boolean; adapter: boolean }> {
-  await page.goto(`${url}favicon.svg`);
+  await page.goto(`${lab.url}favicon.svg`);
   return page.evaluate(async () => {
     const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
     if (!gpu) return { exposed: false, adapter: false };
@@ -54,7 +43,7 @@ async function readDownload(download: Download): Promise<Buffer> {
 
 describe('without WebGPU', () => {
   it('samples with onnxruntime-web, ranks outputs by keyboard, and the training panels say what they need', async () => {
-    const context = await browser.newContext();
+    const context = await lab.browser.newContext();
     const probe = await probeWebGpu(await context.newPage());
     if (probe.exposed) {
       // This Chromium exposes navigator.gpu even without the flag: remove it before the app loads.
@@ -66,7 +55,7 @@ describe('without WebGPU', () => {
     context.on('request', (request) => requests.push(request.url()));
     const page = await context.newPage();
     const errors = collectPageErrors(page);
-    await page.goto(`${url}${LESSON}&panel=model`);
+    await page.goto(`${lab.url}${LESSON}&panel=model`);
     expect(await page.evaluate(() => 'gpu' in navigator)).toBe(false);
 
     // A notice, not a wall: the Model panel loads the base and samples from it.
@@ -130,18 +119,18 @@ describe('without WebGPU', () => {
     expect(bytes[0]).toBe(0x08); // field 1 (ir_version), varint: an ONNX ModelProto
 
     // onnxruntime-web's wasm came from the app itself; nothing was fetched from elsewhere.
-    expect(requests.some((r) => r.startsWith(url) && r.endsWith('.wasm'))).toBe(true);
-    expect(requests.filter((r) => !r.startsWith(url) && !r.startsWith('blob:') && !r.startsWith('data:'))).toEqual([]);
+    expect(requests.some((r) => r.startsWith(lab.url) && r.endsWith('.wasm'))).toBe(true);
+    expect(requests.filter((r) => !r.startsWith(lab.url) && !r.startsWith('blob:') && !r.startsWith('data:'))).toEqual([]);
     expect(errors).toEqual([]);
     await context.close();
   });
 
   it('falls back to onnxruntime-web when navigator.gpu is there but no adapter can be had', async () => {
-    const context = await browser.newContext();
+    const context = await lab.browser.newContext();
     const probe = await probeWebGpu(await context.newPage());
     const page = await context.newPage();
     const errors = collectPageErrors(page);
-    await page.goto(`${url}${LESSON}&panel=model`);
+    await page.goto(`${lab.url}${LESSON}&panel=model`);
     await page.getByTestId('no-webgpu').waitFor({ timeout: 30_000 });
     // Without the flag this Chromium exposes navigator.gpu but gives no adapter; the worker finds that out.
     if (probe.exposed) expect(probe.adapter).toBe(false);

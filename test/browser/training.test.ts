@@ -4,27 +4,16 @@
 // samples table update, reload mid-run and resume from the saved policy, pause, judge a blind A/B pair and get the held-out labeler's table; then
 // reload and find the checkpoints and the PPO run still there. Step counts are tiny: SwiftShader
 // is slow.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import type { PreviewServer } from 'vite';
-import { collectPageErrors, launchChromium, openTab, startPreviewServer } from './harness.ts';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { collectPageErrors, openTab } from './harness.ts';
+import { useLab } from './lab-hooks.ts';
 
 /** Short responses, one epoch, two episodes per PPO iteration. */
 const LESSON = '?preset=micro&maxNewTokens=8&sftEpochs=1&ppoBatch=2&ppoEpochs=1&K=3';
 const GPU_TIMEOUT = 300_000;
 
-let server: PreviewServer;
-let url: string;
-let browser: Browser;
-
-beforeAll(async () => {
-  ({ server, url } = await startPreviewServer());
-  browser = await launchChromium({ webgpu: true });
-});
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const lab = useLab({ webgpu: true });
 
 const statusText = (page: Page, kind: string) => page.getByTestId(`${kind}-status`).textContent();
 
@@ -42,10 +31,10 @@ const chartPoints = async (page: Page, title: string) => Number(await page.getBy
 
 describe('training in the browser', () => {
   it('goes from the base model to SFT, a reward model and PPO, and keeps it all across a reload', { timeout: 1_800_000 }, async () => {
-    const context = await browser.newContext();
+    const context = await lab.browser.newContext();
     const page = await context.newPage();
     const errors = collectPageErrors(page);
-    await page.goto(`${url}${LESSON}&panel=demonstrations`);
+    await page.goto(`${lab.url}${LESSON}&panel=demonstrations`);
     await page.getByRole('heading', { name: 'Demonstrations', level: 2 }).waitFor();
 
     // SFT on a few starter demonstrations, with a live loss curve.
@@ -111,7 +100,7 @@ describe('training in the browser', () => {
     expect(models).toEqual(expect.arrayContaining(['base', 'sft', 'policy']));
 
     // Reload: the checkpoints are back (saved in this browser) and the PPO run with its curves.
-    await page.goto(`${url}${LESSON}&panel=model`);
+    await page.goto(`${lab.url}${LESSON}&panel=model`);
     for (const name of ['sft', 'reward_model', 'policy']) {
       await expect.poll(() => page.getByTestId(`checkpoint-${name}`).textContent(), { timeout: GPU_TIMEOUT }).toContain('in this browser');
     }
