@@ -9,7 +9,8 @@ import type { ModelSummary } from '../../workers/lab.worker.ts';
 import { Comlink, labWorker } from './bridge.ts';
 import { useGpuStore } from './gpuStore.ts';
 import { presetModelUrl, useLessonStore } from './lessonStore.ts';
-import { errorMessage, useTrainingStore } from './trainingStore.ts';
+import { useTrainingStore } from './trainingStore.ts';
+import { errorMessage } from './runRecords.ts';
 
 export interface Sample {
   checkpoint: string;

@@ -7,7 +7,8 @@ import { useEffect, useMemo, useState, type ChangeEvent, type FormEvent } from '
 import type { StoredRun } from '../data/lab-db.ts';
 import { CHECKPOINT_FILE_NAMES, type CheckpointInput } from '../model/checkpoint.ts';
 import { selectDemonstrations, selectRankings, useLabDataStore, type DatasetKind, type ImportSummary } from '../store/labDataStore.ts';
-import { metricsCsv, useTrainingStore } from '../store/trainingStore.ts';
+import { useTrainingStore } from '../store/trainingStore.ts';
+import { metricsCsv } from '../store/runRecords.ts';
 import { CHECKPOINT_KIND_TEXT } from './checkpointKinds.ts';
 import { downloadBlob } from './downloadBlob.ts';
 import { LabDataError } from './LabDataError.tsx';

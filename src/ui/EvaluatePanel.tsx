@@ -5,7 +5,8 @@
 // (the alignment tax) — with a bar chart per metric.
 import { useState } from 'react';
 import { selectHyper, selectSeed, useLessonStore } from '../store/lessonStore.ts';
-import { judgmentTally, selectBlind, selectCheckpoints, selectEvaluation, selectJudgments, useTrainingStore, type CheckpointEntry } from '../store/trainingStore.ts';
+import { selectBlind, selectCheckpoints, selectEvaluation, selectJudgments, useTrainingStore, type CheckpointEntry } from '../store/trainingStore.ts';
+import { judgmentTally } from '../store/runRecords.ts';
 import type { EvaluationRow } from '../../workers/lab.worker.ts';
 import { TrainingAlerts } from './TrainingAlerts.tsx';
 import { useBaseModel } from './useBaseModel.ts';

@@ -5,7 +5,8 @@
 import { useState, type FormEvent } from 'react';
 import { selectDemonstrations, selectRankings, useLabDataStore } from '../store/labDataStore.ts';
 import { selectHyper, selectSeed, useLessonStore } from '../store/lessonStore.ts';
-import { selectCheckpoints, selectMistakes, selectRewardModelRun, splitRankings, useTrainingStore, type MetricRow } from '../store/trainingStore.ts';
+import { selectCheckpoints, selectMistakes, selectRewardModelRun, useTrainingStore } from '../store/trainingStore.ts';
+import { splitRankings, type MetricRow } from '../store/runRecords.ts';
 import { selectWebGpuMissing, useGpuStore } from '../store/gpuStore.ts';
 import { HyperparameterField } from './HyperparameterField.tsx';
 import { LiveChart, type ChartSeries } from './LiveChart.tsx';

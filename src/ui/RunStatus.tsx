@@ -1,6 +1,6 @@
 // A run's state in words (running, paused, done, failed with its reason, interrupted by a reload)
 // and a button that downloads its curves as CSV.
-import { metricsCsv, type RunState } from '../store/trainingStore.ts';
+import { metricsCsv, type RunState } from '../store/runRecords.ts';
 import { downloadBlob } from './downloadBlob.ts';
 
 const STATUS_TEXT: Record<RunState['status'], string> = {

@@ -33,22 +33,11 @@ vi.mock('../../../src/store/bridge.ts', () => ({
   }),
 }));
 
-const store = await import('../../../src/store/trainingStore.ts');
-const {
-  blindSides,
-  demonstrationText,
-  judgmentTally,
-  labDb,
-  metricsCsv,
-  newRun,
-  ppoMetricRow,
-  resumePoint,
-  runsFromStored,
-  splitRankings,
-  storedRun,
-  toRanking,
-  useTrainingStore,
-} = store;
+const { labDb, useTrainingStore } = await import('../../../src/store/trainingStore.ts');
+const { blindSides, demonstrationText, judgmentTally, MAX_PPO_SAMPLES, metricsCsv, newRun, ppoMetricRow, resumePoint, runsFromStored, splitRankings, storedRun, storedSettingsOf, toRanking } =
+  await import(
+  '../../../src/store/runRecords.ts'
+);
 const { DEFAULT_HYPERPARAMETERS } = await import('../../../src/store/hyperparameters.ts');
 
 const ranking = (id: string): StoredRanking => ({
@@ -137,7 +126,7 @@ describe('pure helpers', () => {
     const stored = storedRun(run);
     expect(stored).not.toHaveProperty('interrupted');
     expect(stored).not.toHaveProperty('message');
-    expect(stored.samples).toHaveLength(store.MAX_PPO_SAMPLES);
+    expect(stored.samples).toHaveLength(MAX_PPO_SAMPLES);
   });
 
   it('judgmentTally counts wins either way round and ties', () => {
@@ -222,7 +211,7 @@ describe('persistence', () => {
   });
 
   it('continues a paused PPO run from its saved policy when a hyperparameter changed', async () => {
-    const settings = store.storedSettingsOf(DEFAULT_HYPERPARAMETERS, 1, []);
+    const settings = storedSettingsOf(DEFAULT_HYPERPARAMETERS, 1, []);
     useTrainingStore.setState({
       runs: { ppo: { ...newRun('ppo', settings, 5), status: 'paused', metrics: [{ iteration: 0 }, { iteration: 1 }] } },
       checkpoints: [{ ...summary('policy', 'policy', 2), createdAt: 6, saved: true }],
