@@ -2,11 +2,13 @@
 // the whole InstructGPT recipe from a base checkpoint (the shipped one by default) — SFT, rankings
 // by the training labeler, reward model, PPO, PPO-ptx, DPO — and the held-out evaluation table.
 // With --out, every trained model is saved as it finishes (OUT/sft, OUT/reward_model, OUT/ppo,
-// OUT/ppo_ptx, OUT/dpo) and the report as OUT/report.json, so a long run loses nothing it has done.
+// OUT/ppo_ptx, OUT/dpo) and the report as OUT/report.json; a later run with the same --out, base,
+// seeds and SFT settings reuses OUT/sft instead of training it again.
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Checkpoint } from '../model/checkpoint.ts';
-import { PIPELINE_PRESETS, runPipeline, type PipelinePresetName, type TrainedModel } from '../rlhf/pipeline.ts';
+import { PIPELINE_PRESETS, runPipeline, sftStageSettings, type PipelinePresetName, type TrainedModel } from '../rlhf/pipeline.ts';
 import { readCheckpointDir, resolveModelDir, writeCheckpointDir } from './fs-checkpoint.ts';
 import { numberOption, stringOption } from './options.ts';
 import type { CommandContext } from './main.ts';
@@ -19,6 +21,22 @@ const CHECKPOINT_KIND: Record<TrainedModel['name'], { kind: string; parent: stri
   ppo_ptx: { kind: 'policy', parent: 'sft' },
   dpo: { kind: 'dpo', parent: 'sft' },
 };
+
+/**
+ * OUT/sft when an earlier run saved it from the same base with the same seeds and SFT settings;
+ * undefined when there is none; an error when it came from a different run (nothing is overwritten).
+ */
+async function savedSft(out: string, expected: Record<string, string>): Promise<Float32Array | undefined> {
+  const dir = join(out, 'sft');
+  if (!existsSync(join(dir, 'model.safetensors'))) return undefined;
+  const saved = await readCheckpointDir(dir);
+  const differing = Object.entries(expected).filter(([key, value]) => saved.meta?.[key] !== value);
+  if (differing.length > 0) {
+    const what = differing.map(([key, value]) => `${key} ${saved.meta?.[key] ?? 'missing'} ≠ ${value}`).join(', ');
+    throw new Error(`${dir} was saved by a different pipeline run (${what}): delete it or choose another --out`);
+  }
+  return saved.params;
+}
 
 /** Writes OUT/<name> with its lineage (kind, parent stage, the TinyWorld and training seeds). */
 async function saveTrainedModel(out: string, base: Checkpoint, model: TrainedModel, lineage: Record<string, string>): Promise<void> {
@@ -36,17 +54,21 @@ export async function pipelineCommand(context: CommandContext): Promise<unknown>
   const seed = numberOption(context, 'seed', 1, { integer: true, min: 0 });
   const worldSeed = numberOption(context, 'world-seed', Number(base.meta?.seed ?? 1), { integer: true, min: 0 });
   const out = stringOption(context, 'out');
-  const lineage = { seed: String(worldSeed), training_seed: String(seed), pipeline_preset: presetName };
+  const baseDir = resolve(resolveModelDir(context.values.model));
+  const lineage = { seed: String(worldSeed), training_seed: String(seed), pipeline_preset: presetName, base: baseDir };
+  const sftIdentity = { ...lineage, sft_settings: sftStageSettings(settings) };
   const onModel = out
     ? async (model: TrainedModel) => {
-        await saveTrainedModel(out, base, model, lineage);
+        await saveTrainedModel(out, base, model, model.name === 'sft' ? sftIdentity : lineage);
         context.log(`saved ${join(out, model.name)}`);
       }
     : undefined;
+  const sftFromEarlierRun = out ? await savedSft(out, sftIdentity) : undefined;
+  if (out && sftFromEarlierRun) context.log(`reusing ${join(out, 'sft')} (same base, seeds and SFT settings); delete it to train SFT again`);
   const started = performance.now();
   return withGpu(async (gpu) => {
     context.log(`pipeline ${presetName}, seed ${seed}, on ${gpu.info.backend} ${gpu.info.description || gpu.info.device}`);
-    const report = await runPipeline(gpu.device, base, { settings, seed, worldSeed, onModel, onProgress: (p) => context.log(`[${p.stage}] ${p.message}`) });
+    const report = await runPipeline(gpu.device, base, { settings, seed, worldSeed, onModel, savedSft: sftFromEarlierRun, onProgress: (p) => context.log(`[${p.stage}] ${p.message}`) });
     // NaN: no held-out prompt of that family was evaluated (e.g. among the micro preset's 4 prompts).
     const pct = (x: number) => (Number.isNaN(x) ? '—' : `${(100 * x).toFixed(0)}%`).padStart(5);
     context.log(`reward model held-out accuracy ${report.reward_model.heldout_accuracy.toFixed(3)}`);

@@ -65,13 +65,18 @@ export const PIPELINE_PRESETS = {
   micro: { B: 4, T: 40, demonstrations: 8, sftEpochs: 1, sftLr: 3e-3, K: 4, rankedPrompts: 4, heldoutRankedPrompts: 2, rmLr: 1e-3, ppoIterations: 1, ppoEpochs: 4, ppoLr: 1e-4, klCoef: 0.02, ptxCoef: 1, dpoEpochs: 1, dpoPairs: 24, dpoLr: 1e-4, evalPrompts: 4, maxNewTokens: 8, corpusDocuments: 100, lossBatches: 1 },
   /**
    * The classroom run on the shipped base model, sized to finish in about 1.5 hours on a 2-core CPU
-   * (Mesa llvmpipe): T = 80 holds every demonstration (the longest is 78 tokens) and a 32-token
+   * (Mesa llvmpipe; docs/results.md): T = 80 holds every demonstration (the longest is 78 tokens) and a 32-token
    * answer after all but the longest closed-QA passages (91 of the 100 held-out prompts fit).
    */
-  small: { B: 16, T: 80, demonstrations: 400, sftEpochs: 2, sftLr: 1e-3, K: 4, rankedPrompts: 160, heldoutRankedPrompts: 40, rmLr: 5e-4, ppoIterations: 24, ppoEpochs: 2, ppoLr: 5e-5, klCoef: 0.02, ptxCoef: 1, dpoEpochs: 1, dpoPairs: 160, dpoLr: 3e-5, evalPrompts: 100, maxNewTokens: 32, corpusDocuments: 2000, lossBatches: 8 },
+  small: { B: 16, T: 80, demonstrations: 400, sftEpochs: 2, sftLr: 1e-3, K: 4, rankedPrompts: 160, heldoutRankedPrompts: 40, rmLr: 5e-4, ppoIterations: 16, ppoEpochs: 2, ppoLr: 5e-5, klCoef: 0.02, ptxCoef: 1, dpoEpochs: 1, dpoPairs: 160, dpoLr: 3e-5, evalPrompts: 100, maxNewTokens: 32, corpusDocuments: 2000, lossBatches: 8 },
 } as const satisfies Record<string, PipelineSettings>;
 
 export type PipelinePresetName = keyof typeof PIPELINE_PRESETS;
+
+/** The settings the SFT stage depends on, as a stable string: a saved SFT model is reusable when it matches. */
+export function sftStageSettings(s: PipelineSettings): string {
+  return JSON.stringify({ B: s.B, T: s.T, demonstrations: s.demonstrations, sftEpochs: s.sftEpochs, sftLr: s.sftLr });
+}
 
 export interface ModelEvaluation extends Omit<LabelerReport, 'samples'> {
   win_rate_vs_sft: number;
@@ -122,6 +127,8 @@ export async function runPipeline(
     onPpoMetrics?: (name: 'ppo' | 'ppo_ptx', m: PpoMetrics) => void;
     /** Called as each stage finishes, e.g. to save its checkpoint; the pipeline waits for it. */
     onModel?: (model: TrainedModel) => Promise<void>;
+    /** An SFT model this pipeline saved before with the same seeds and sftStageSettings: SFT is skipped. */
+    savedSft?: Float32Array;
   },
 ): Promise<PipelineReport> {
   const { settings: s, seed } = options;
@@ -140,10 +147,17 @@ export async function runPipeline(
   // 1. SFT on the starter demonstrations
   const demonstrations = demonstrationSequences(tokenizer, buildDemonstrations(options.worldSeed, promptSet.train.slice(0, s.demonstrations)));
   const sftModel = new GptModel(device, config, 'lm', s.B, s.T, 'sft');
-  sftModel.writeParams(base.params);
-  await trainSft(sftModel, demonstrations, { epochs: s.sftEpochs, lr: s.sftLr, seed, logEvery: 10, onProgress: (p) => report('sft', `SFT step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)}`) });
-  const sftParams = await sftModel.readParams();
-  await trained({ name: 'sft', params: sftParams });
+  let sftParams: Float32Array;
+  if (options.savedSft) {
+    report('sft', 'reusing the saved SFT model');
+    sftModel.writeParams(options.savedSft);
+    sftParams = options.savedSft;
+  } else {
+    sftModel.writeParams(base.params);
+    await trainSft(sftModel, demonstrations, { epochs: s.sftEpochs, lr: s.sftLr, seed, logEvery: 10, onProgress: (p) => report('sft', `SFT step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)}`) });
+    sftParams = await sftModel.readParams();
+    await trained({ name: 'sft', params: sftParams });
+  }
 
   // 2. Rankings of the SFT model's outputs: training labeler on train prompts, held-out labeler on held-out prompts
   const rng = createRng(`pipeline-${seed}`);

@@ -57,5 +57,17 @@ describe('rlhf-lab pipeline --preset micro', () => {
     }
     expect(existsSync(join(out, 'report.json'))).toBe(true);
     expect(JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')).models.dpo).toEqual(report.models.dpo);
+
+    // The same --out again reuses the saved SFT model; on the same adapter the run repeats exactly.
+    const again = await runCli(['pipeline', '--preset', 'micro', '--model', dir, '--seed', '3', '--out', out, '--json']);
+    expect(again.code, again.stderr.slice(-5).join('\n')).toBe(0);
+    expect(again.stderr.some((line) => line.startsWith(`reusing ${join(out, 'sft')}`))).toBe(true);
+    expect(again.stderr.some((line) => line.startsWith('[sft] SFT step'))).toBe(false);
+    expect((again.result as typeof report).models).toEqual(report.models);
+
+    // Another seed into the same folder is refused before any work, and nothing is overwritten.
+    const other = await runCli(['pipeline', '--preset', 'micro', '--model', dir, '--seed', '4', '--out', out, '--json']);
+    expect(other.code).not.toBe(0);
+    expect(other.stderr.join('\n')).toMatch(/sft was saved by a different pipeline run \(training_seed 3 ≠ 4\)/);
   }, 900_000);
 });
