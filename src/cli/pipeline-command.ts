@@ -71,7 +71,8 @@ export async function pipelineCommand(context: CommandContext): Promise<unknown>
     const report = await runPipeline(gpu.device, base, { settings, seed, worldSeed, onModel, savedSft: sftFromEarlierRun, onProgress: (p) => context.log(`[${p.stage}] ${p.message}`) });
     // NaN: no held-out prompt of that family was evaluated (e.g. among the micro preset's 4 prompts).
     const pct = (x: number) => (Number.isNaN(x) ? '—' : `${(100 * x).toFixed(0)}%`).padStart(5);
-    context.log(`reward model held-out accuracy ${report.reward_model.heldout_accuracy.toFixed(3)}`);
+    const rm = report.reward_model;
+    context.log(`reward model held-out accuracy ${rm.heldout_accuracy.toFixed(3)} (the held-out labeler's noise-free score: ${rm.heldout_ceiling.toFixed(3)})`);
     context.log('model     vs SFT  vs base  Likert  follows truthful halluc. toxic  pretrain loss');
     for (const [name, m] of Object.entries(report.models)) {
       context.log(

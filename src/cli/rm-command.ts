@@ -16,6 +16,7 @@ import { createStorageBufferFrom } from '../engine/buffers.ts';
 import type { Gpu } from '../engine/gpu.ts';
 import { demonstrationSequences, parseComparisons, parseRankings, rankingsFromComparisons, rankingsToJsonl } from '../rlhf/datasets.ts';
 import { promptsThatFit, sampleRankings } from '../rlhf/model-outputs.ts';
+import { labelerCeiling } from '../rlhf/rankings.ts';
 import { encodeRanking, evaluateRankings, initRewardModel, trainRewardModel } from '../rlhf/reward-model.ts';
 import { buildDemonstrations, buildPromptSet, createRng, heldoutLabeler, trainingLabeler, type Labeler, type Prompt, type Ranking } from '../world/index.ts';
 import { readCheckpointDir, writeCheckpointDir } from './fs-checkpoint.ts';
@@ -43,6 +44,8 @@ export const RANKING_DATA_OPTIONS = {
 interface RankingSet {
   rankings: Ranking[];
   source: string;
+  /** For rankings sampled here: labelerCeiling of the labeler that ranked them. */
+  labelerCeiling?: number;
 }
 
 /** What the comparison data options ask for, checked before the GPU starts. */
@@ -106,7 +109,11 @@ export async function rankingData(
     params ??= createStorageBufferFrom(gpu.device, 'rankings.params', model.params);
     const samplingModel = { config: model.config, tokenizer: model.tokenizer, params, B: settings.B, T: settings.T };
     const rankings = await sampleRankings(gpu.device, samplingModel, fitting, { K: plan.K, sampling: { ...sampling, seed }, labeler, rng: rng.fork(split) });
-    return { rankings, source: `${plan.K} sampled outputs on ${fitting.length} TinyWorld ${settings.worldSeed} ${split} prompts, ${split === 'train' ? 'training' : 'held-out'} labeler` };
+    return {
+      rankings,
+      source: `${plan.K} sampled outputs on ${fitting.length} TinyWorld ${settings.worldSeed} ${split} prompts, ${split === 'train' ? 'training' : 'held-out'} labeler`,
+      labelerCeiling: labelerCeiling(rankings, fitting, labeler),
+    };
   };
   const train = plan.train ?? (await sample('train', promptSet.train, plan.trainPrompts, trainingLabeler, settings.seed));
   const heldout = plan.heldout ?? (plan.heldoutPrompts > 0 ? await sample('heldout', promptSet.heldout, plan.heldoutPrompts, heldoutLabeler, settings.seed + 7) : undefined);
@@ -181,7 +188,9 @@ export async function rmCommand(context: CommandContext): Promise<unknown> {
       heldout_accuracy: String(heldoutAccuracy),
     });
     await writeCheckpointDir(out, { config, params: flat.slice(0, trunkFloats), scalarHead: flat.slice(trunkFloats), tokenizer, meta });
-    const heldoutText = heldoutAccuracy === null ? 'no held-out rankings' : `held-out accuracy ${heldoutAccuracy.toFixed(3)} (${result.heldout!.pairs} comparisons)`;
+    const ceiling = data.heldout?.labelerCeiling;
+    const ceilingText = ceiling === undefined ? '' : `; the held-out labeler's own noise-free score orders ${ceiling.toFixed(3)} of them as it ranked them`;
+    const heldoutText = heldoutAccuracy === null ? 'no held-out rankings' : `held-out accuracy ${heldoutAccuracy.toFixed(3)} (${result.heldout!.pairs} comparisons${ceilingText})`;
     context.log(`wrote ${out}: train loss ${initial.loss.toFixed(3)} → ${result.train.loss.toFixed(3)}, accuracy ${result.train.accuracy.toFixed(3)} (${result.train.pairs} comparisons), ${heldoutText}`);
     return {
       out,
@@ -197,6 +206,7 @@ export async function rmCommand(context: CommandContext): Promise<unknown> {
       train_accuracy: result.train.accuracy,
       heldout_loss: result.heldout?.loss ?? null,
       heldout_accuracy: heldoutAccuracy,
+      heldout_labeler_ceiling: ceiling ?? null,
       reward_shift: result.biasShift ?? null,
       truncated: result.truncated,
       dropped: result.dropped,

@@ -21,6 +21,7 @@ import {
 import { labelerReport, type LabelerReport, type Response } from './evaluate.ts';
 import { demonstrationSequences } from './datasets.ts';
 import { promptsThatFit, sampleOutputs, sampleRankings } from './model-outputs.ts';
+import { labelerCeiling } from './rankings.ts';
 import { trainSft } from './sft.ts';
 import { encodeRanking, initRewardModel, trainRewardModel } from './reward-model.ts';
 import { createPpoModels, DEFAULT_PPO_ADAMW, PpoTrainer, type PpoMetrics } from './ppo.ts';
@@ -85,7 +86,8 @@ export interface ModelEvaluation extends Omit<LabelerReport, 'samples'> {
 }
 
 export interface PipelineReport {
-  reward_model: { heldout_accuracy: number; train_accuracy: number };
+  /** heldout_ceiling: labelerCeiling of the held-out rankings, the accuracy the labeler's noise allows. */
+  reward_model: { heldout_accuracy: number; train_accuracy: number; heldout_ceiling: number };
   models: Record<ModelName, ModelEvaluation>;
   ppo: PpoMetrics[];
 }
@@ -264,5 +266,9 @@ export async function runPipeline(
       pretrain_loss: losses[name],
     };
   }
-  return { reward_model: { heldout_accuracy: rm.heldout?.accuracy ?? NaN, train_accuracy: rm.train.accuracy }, models, ppo: ppo.history };
+  return {
+    reward_model: { heldout_accuracy: rm.heldout?.accuracy ?? NaN, train_accuracy: rm.train.accuracy, heldout_ceiling: labelerCeiling(heldoutRankings, rankedHeldout, heldoutLabeler) },
+    models,
+    ppo: ppo.history,
+  };
 }

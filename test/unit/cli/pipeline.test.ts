@@ -31,9 +31,11 @@ describe('rlhf-lab pipeline --preset micro', () => {
     const out = join(dir, 'run');
     const run = await runCli(['pipeline', '--preset', 'micro', '--model', dir, '--seed', '3', '--out', out, '--json']);
     expect(run.code, run.stderr.slice(-5).join('\n')).toBe(0);
-    const report = run.result as { reward_model: { heldout_accuracy: number }; models: Record<string, Record<string, number>>; ppo: unknown[] };
+    const report = run.result as { reward_model: { heldout_accuracy: number; heldout_ceiling: number }; models: Record<string, Record<string, number>>; ppo: unknown[] };
     expect(report.reward_model.heldout_accuracy).toBeGreaterThanOrEqual(0);
     expect(report.reward_model.heldout_accuracy).toBeLessThanOrEqual(1);
+    expect(report.reward_model.heldout_ceiling).toBeGreaterThanOrEqual(0);
+    expect(report.reward_model.heldout_ceiling).toBeLessThanOrEqual(1);
     expect(Object.keys(report.models).sort()).toEqual(['base', 'dpo', 'ppo', 'ppo_ptx', 'sft']);
     for (const [name, model] of Object.entries(report.models)) {
       for (const key of ['win_rate_vs_sft', 'win_rate_vs_base', 'likert', 'follows_instruction', 'truthful', 'hallucination', 'toxicity', 'pretrain_loss']) {

@@ -62,7 +62,7 @@ describe('rlhf-lab sft → rm → ppo → dpo', () => {
     const run = await runCli(args);
     const result = expectOk(run);
     expect(result).toMatchObject({ rankings: 4, heldout_rankings: 2 });
-    expect(share(result.train_accuracy) && share(result.heldout_accuracy)).toBe(true);
+    expect(share(result.train_accuracy) && share(result.heldout_accuracy) && share(result.heldout_labeler_ceiling)).toBe(true);
     expect(result.train_loss as number).toBeLessThan(result.initial_loss as number);
     expect(finite(result.reward_shift)).toBe(true);
     const rankings = parseRankings(await readFile(at('rankings.jsonl'), 'utf8'));

@@ -1,9 +1,11 @@
 // Tests for the comparison data: simulated rankings are permutations with per-response ratings
 // and flags, reproducible per prompt, ties for identical outputs; rankingPairs yields C(K,2)
-// chosen/rejected pairs minus ties, better output first; malformed rankings are rejected.
+// chosen/rejected pairs minus ties, better output first; malformed rankings are rejected;
+// labelerCeiling is 1 for a noise-free labeler's own rankings, 0 for their reverse, and between
+// for the noisy training labeler.
 import { describe, expect, it } from 'vitest';
-import { buildPromptSet, candidateResponses, createRng, trainingLabeler, type Ranking } from '../../../src/world/index.ts';
-import { checkRanking, rankingPairs, simulatedRankings } from '../../../src/rlhf/rankings.ts';
+import { buildPromptSet, candidateResponses, createLabeler, createRng, trainingLabeler, type Ranking } from '../../../src/world/index.ts';
+import { checkRanking, labelerCeiling, rankingPairs, simulatedRankings } from '../../../src/rlhf/rankings.ts';
 
 const prompts = buildPromptSet(3, { train: 12, heldout: 1 }).train;
 const responses = prompts.map((prompt, p) => candidateResponses(prompt, createRng(5).fork(prompt.id), 4 + (p % 6)).map((c) => c.text));
@@ -73,6 +75,34 @@ describe('rankingPairs', () => {
     const ranking: Ranking = { promptId: 'p', prompt: 'Q?', responses: ['a', 'b', 'c', 'd'], order: [2, 0, 3, 1], ties: [[1, 2]], source: 'human' };
     const pairs = rankingPairs(ranking).map((p) => `${p.chosen}>${p.rejected}`);
     expect(pairs).toEqual(['c>a', 'c>d', 'c>b', 'a>b', 'd>b']);
+  });
+});
+
+describe('labelerCeiling', () => {
+  // Without noise and at a vanishing temperature the labeler ranks by its score (Gumbel draws of
+  // order 1 against score gaps / 1e-9): it agrees with its score on every comparison except those
+  // between equal scores, which its Gumbel draw orders at random and the ceiling counts half.
+  const exact = createLabeler({ ...trainingLabeler.config, name: 'exact', noise: 0, temperature: 1e-9 });
+  const exactRankings = simulatedRankings(prompts, responses, exact, createRng('exact'));
+  const promptOf = (r: Ranking) => prompts.find((q) => q.id === r.promptId)!;
+  const pairs = exactRankings.flatMap((r) => rankingPairs(r).map((p) => [exact.score(promptOf(r), p.chosen), exact.score(promptOf(r), p.rejected)]));
+  const equalShare = pairs.filter(([a, b]) => a === b).length / pairs.length;
+
+  it('is 1 (less half the equal-score pairs) on a noise-free labeler’s own rankings, the rest on their reverse', () => {
+    expect(pairs.filter(([a, b]) => a < b)).toEqual([]);
+    expect(equalShare).toBeLessThan(0.5);
+    expect(labelerCeiling(exactRankings, prompts, exact)).toBeCloseTo(1 - equalShare / 2, 12);
+    const reversePosition = (r: Ranking, i: number) => r.order.length - 1 - i;
+    const reversed = exactRankings.map((r) => ({ ...r, order: [...r.order].reverse(), ties: r.ties?.map(([i, j]): [number, number] => [reversePosition(r, i), reversePosition(r, j)]) }));
+    expect(labelerCeiling(reversed, prompts, exact)).toBeCloseTo(equalShare / 2, 12);
+  });
+
+  it('falls below 1 when the labeler is noisy, and names a ranking whose prompt is missing', () => {
+    const noisy = simulatedRankings(prompts, responses, trainingLabeler, createRng('noisy'));
+    const ceiling = labelerCeiling(noisy, prompts, trainingLabeler);
+    expect(ceiling).toBeGreaterThan(0.5);
+    expect(ceiling).toBeLessThan(labelerCeiling(exactRankings, prompts, exact));
+    expect(() => labelerCeiling(noisy, prompts.slice(1), trainingLabeler)).toThrow(`ranking of prompt ${prompts[0].id}: no such prompt`);
   });
 });
 
