@@ -2,12 +2,15 @@
 // the whole InstructGPT recipe from a base checkpoint (the shipped one by default) — SFT, rankings
 // by the training labeler, reward model, PPO, PPO-ptx, DPO — and the held-out evaluation table.
 // With --out, every trained model is saved as it finishes (OUT/sft, OUT/reward_model, OUT/ppo,
-// OUT/ppo_ptx, OUT/dpo) and the report as OUT/report.json; a later run with the same --out, base,
+// OUT/ppo_ptx, OUT/dpo), the rankings as OUT/rankings.jsonl and OUT/heldout-rankings.jsonl (TRL-style
+// K-way records that `rlhf-lab rm --rankings` reads) and the report as OUT/report.json; a later run with the same --out, base,
 // seeds and SFT settings reuses OUT/sft instead of training it again.
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Checkpoint } from '../model/checkpoint.ts';
+import type { Ranking } from '../world/index.ts';
+import { rankingsToJsonl } from '../rlhf/datasets.ts';
 import { PIPELINE_PRESETS, runPipeline, sftStageSettings, type PipelinePresetName, type TrainedModel } from '../rlhf/pipeline.ts';
 import { readCheckpointDir, resolveModelDir, writeCheckpointDir } from './fs-checkpoint.ts';
 import { numberOption, stringOption } from './options.ts';
@@ -63,12 +66,19 @@ export async function pipelineCommand(context: CommandContext): Promise<unknown>
         context.log(`saved ${join(out, model.name)}`);
       }
     : undefined;
+  const onRankings = out
+    ? async (split: 'train' | 'heldout', rankings: readonly Ranking[]) => {
+        const file = join(out, split === 'train' ? 'rankings.jsonl' : 'heldout-rankings.jsonl');
+        await writeFile(file, rankingsToJsonl(rankings));
+        context.log(`saved ${rankings.length} rankings to ${file}`);
+      }
+    : undefined;
   const sftFromEarlierRun = out ? await savedSft(out, sftIdentity) : undefined;
   if (out && sftFromEarlierRun) context.log(`reusing ${join(out, 'sft')} (same base, seeds and SFT settings); delete it to train SFT again`);
   const started = performance.now();
   return withGpu(async (gpu) => {
     context.log(`pipeline ${presetName}, seed ${seed}, on ${gpu.info.backend} ${gpu.info.description || gpu.info.device}`);
-    const report = await runPipeline(gpu.device, base, { settings, seed, worldSeed, onModel, savedSft: sftFromEarlierRun, onProgress: (p) => context.log(`[${p.stage}] ${p.message}`) });
+    const report = await runPipeline(gpu.device, base, { settings, seed, worldSeed, onModel, onRankings, savedSft: sftFromEarlierRun, onProgress: (p) => context.log(`[${p.stage}] ${p.message}`) });
     // NaN: no held-out prompt of that family was evaluated (e.g. among the micro preset's 4 prompts).
     const pct = (x: number) => (Number.isNaN(x) ? '—' : `${(100 * x).toFixed(0)}%`).padStart(5);
     const rm = report.reward_model;

@@ -129,6 +129,8 @@ export async function runPipeline(
     onPpoMetrics?: (name: 'ppo' | 'ppo_ptx', m: PpoMetrics) => void;
     /** Called as each stage finishes, e.g. to save its checkpoint; the pipeline waits for it. */
     onModel?: (model: TrainedModel) => Promise<void>;
+    /** Called with the rankings once sampled and ranked (train: training labeler; heldout: held-out labeler). */
+    onRankings?: (split: 'train' | 'heldout', rankings: readonly Ranking[]) => Promise<void>;
     /** An SFT model this pipeline saved before with the same seeds and sftStageSettings: SFT is skipped. */
     savedSft?: Float32Array;
   },
@@ -174,6 +176,8 @@ export async function runPipeline(
     rng: rng.fork('heldout'),
   });
   sftModel.destroy();
+  await options.onRankings?.('train', trainRankings);
+  await options.onRankings?.('heldout', heldoutRankings);
 
   // 3. Reward model from the SFT trunk
   const rmModel = new GptModel(device, config, 'scalar', Math.max(s.B, s.K), s.T, 'reward-model');

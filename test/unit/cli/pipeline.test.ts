@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readCheckpointDir, writeCheckpointDir } from '../../../src/cli/fs-checkpoint.ts';
 import { initParameters, makeConfig } from '../../../src/model/config.ts';
+import { parseRankings } from '../../../src/rlhf/datasets.ts';
 import { trainBpe } from '../../../src/model/tokenizer.ts';
 import { buildDemonstrations, buildPromptSet, generateCorpus } from '../../../src/world/index.ts';
 
@@ -57,6 +58,8 @@ describe('rlhf-lab pipeline --preset micro', () => {
       expect(saved.params.length, name).toBe(rm.params.length);
       expect(saved.scalarHead, name).toBeUndefined();
     }
+    expect(parseRankings(readFileSync(join(out, 'rankings.jsonl'), 'utf8'))).toHaveLength(4);
+    expect(parseRankings(readFileSync(join(out, 'heldout-rankings.jsonl'), 'utf8')).every((r) => r.responses.length === 4)).toBe(true);
     expect(existsSync(join(out, 'report.json'))).toBe(true);
     expect(JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')).models.dpo).toEqual(report.models.dpo);
 
