@@ -2,9 +2,9 @@
 // the whole InstructGPT recipe from a base checkpoint (the shipped one by default) — SFT, rankings
 // by the training labeler, reward model, PPO, PPO-ptx, DPO — and the held-out evaluation table.
 // With --out, every trained model is saved as it finishes (OUT/sft, OUT/reward_model, OUT/ppo,
-// OUT/ppo_ptx, OUT/dpo), the rankings as OUT/rankings.jsonl and OUT/heldout-rankings.jsonl (TRL-style
-// K-way records that `rlhf-lab rm --rankings` reads) and the report as OUT/report.json; a later run with the same --out, base,
-// seeds and SFT settings reuses OUT/sft instead of training it again.
+// OUT/ppo_ptx, OUT/dpo), the rankings as OUT/rankings.jsonl and OUT/heldout-rankings.jsonl (K-way
+// records that `rlhf-lab rm --rankings` reads) and the report as OUT/report.json; a later run with
+// the same --out, base, seeds and SFT settings reuses OUT/sft instead of training it again.
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -13,6 +13,7 @@ import type { Ranking } from '../world/index.ts';
 import { rankingsToJsonl } from '../rlhf/datasets.ts';
 import { PIPELINE_PRESETS, runPipeline, sftStageSettings, type PipelinePresetName, type TrainedModel } from '../rlhf/pipeline.ts';
 import { readCheckpointDir, resolveModelDir, writeCheckpointDir } from './fs-checkpoint.ts';
+import { adapterName } from './sft-command.ts';
 import { numberOption, stringOption } from './options.ts';
 import type { CommandContext } from './main.ts';
 import { withGpu } from './with-gpu.ts';
@@ -77,7 +78,7 @@ export async function pipelineCommand(context: CommandContext): Promise<unknown>
   if (out && sftFromEarlierRun) context.log(`reusing ${join(out, 'sft')} (same base, seeds and SFT settings); delete it to train SFT again`);
   const started = performance.now();
   return withGpu(async (gpu) => {
-    context.log(`pipeline ${presetName}, seed ${seed}, on ${gpu.info.backend} ${gpu.info.description || gpu.info.device}`);
+    context.log(`pipeline ${presetName}, seed ${seed}, on ${adapterName(gpu)}`);
     const report = await runPipeline(gpu.device, base, { settings, seed, worldSeed, onModel, onRankings, savedSft: sftFromEarlierRun, onProgress: (p) => context.log(`[${p.stage}] ${p.message}`) });
     // NaN: no held-out prompt of that family was evaluated (e.g. among the micro preset's 4 prompts).
     const pct = (x: number) => (Number.isNaN(x) ? '—' : `${(100 * x).toFixed(0)}%`).padStart(5);
@@ -89,7 +90,7 @@ export async function pipelineCommand(context: CommandContext): Promise<unknown>
         `${name.padEnd(8)} ${pct(m.win_rate_vs_sft)} ${pct(m.win_rate_vs_base)}    ${m.likert.toFixed(2)}  ${pct(m.follows_instruction)}   ${pct(m.truthful)}   ${pct(m.hallucination)}  ${pct(m.toxicity)}  ${m.pretrain_loss.toFixed(3)}`,
       );
     }
-    const result = { preset: presetName, seed, adapter: `${gpu.info.backend} ${gpu.info.description || gpu.info.device}`, seconds: (performance.now() - started) / 1000, settings, ...report };
+    const result = { preset: presetName, seed, adapter: adapterName(gpu), seconds: (performance.now() - started) / 1000, settings, ...report };
     if (out) await writeFile(join(out, 'report.json'), `${JSON.stringify(result, null, 2)}\n`);
     return result;
   });

@@ -13,6 +13,7 @@ import { trainBpe, type Tokenizer } from '../model/tokenizer.ts';
 import { generateWorld } from '../world/index.ts';
 import { readCheckpointDir, writeCheckpointDir } from './fs-checkpoint.ts';
 import { numberOption, stringOption } from './options.ts';
+import { adapterName } from './sft-command.ts';
 import type { CommandContext } from './main.ts';
 import { withGpu } from './with-gpu.ts';
 
@@ -81,7 +82,7 @@ export async function pretrainCommand(context: CommandContext): Promise<unknown>
 
   const config = makeConfig(settings.preset, tokenizer.vocabSize);
   return withGpu(async (gpu) => {
-    context.log(`device: ${gpu.info.backend} ${gpu.info.description || gpu.info.device}`);
+    context.log(`device: ${adapterName(gpu)}`);
     const model = new GptModel(gpu.device, config, 'lm', settings.batch, settings.seq, 'pretrain');
     const history = previous?.history ?? [];
     if (previous) {
@@ -128,7 +129,7 @@ export async function pretrainCommand(context: CommandContext): Promise<unknown>
       heldout_loss: heldoutLoss,
       vocab_size: tokenizer.vocabSize,
       seconds: (performance.now() - started) / 1000,
-      adapter: `${gpu.info.backend} ${gpu.info.description || gpu.info.device}`,
+      adapter: adapterName(gpu),
     };
   });
 }

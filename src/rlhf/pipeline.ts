@@ -65,9 +65,10 @@ export const PIPELINE_PRESETS = {
   /** CI: a few steps of everything on a micro model. */
   micro: { B: 4, T: 40, demonstrations: 8, sftEpochs: 1, sftLr: 3e-3, K: 4, rankedPrompts: 4, heldoutRankedPrompts: 2, rmLr: 1e-3, ppoIterations: 1, ppoEpochs: 4, ppoLr: 1e-4, klCoef: 0.02, ptxCoef: 1, dpoEpochs: 1, dpoPairs: 24, dpoLr: 1e-4, evalPrompts: 4, maxNewTokens: 8, corpusDocuments: 100, lossBatches: 1 },
   /**
-   * The classroom run on the shipped base model, sized to finish in about 1.5 hours on a 2-core CPU
-   * (Mesa llvmpipe; docs/results.md): T = 80 holds every demonstration (the longest is 78 tokens) and a 32-token
-   * answer after all but the longest closed-QA passages (91 of the 100 held-out prompts fit).
+   * The classroom run on the shipped base model, sized to finish in about 1 h 45 min on a 2-core
+   * CPU (Mesa llvmpipe; docs/results.md): T = 80 holds every demonstration (the longest is 78
+   * tokens) and a 32-token answer after all but the longest closed-QA passages (91 of the 100
+   * held-out prompts fit).
    */
   small: { B: 16, T: 80, demonstrations: 400, sftEpochs: 2, sftLr: 1e-3, K: 4, rankedPrompts: 160, heldoutRankedPrompts: 40, rmLr: 5e-4, ppoIterations: 16, ppoEpochs: 2, ppoLr: 5e-5, klCoef: 0.02, ptxCoef: 1, dpoEpochs: 1, dpoPairs: 160, dpoLr: 3e-5, evalPrompts: 100, maxNewTokens: 32, corpusDocuments: 2000, lossBatches: 8 },
 } as const satisfies Record<string, PipelineSettings>;

@@ -15,7 +15,6 @@ import { useBaseModel } from './useBaseModel.ts';
 
 const EXAMPLE_PROMPT = 'What colour is a banana?';
 
-
 function LoadProgress() {
   const progress = useModelStore(selectModelProgress);
   const loaded = Object.values(progress).reduce((sum, p) => sum + p.loadedBytes, 0);
