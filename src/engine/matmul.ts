@@ -13,6 +13,26 @@ export interface MatmulOptions {
   bias?: boolean;
   /** Add into out instead of overwriting it (parameter gradients). */
   accumulate?: boolean;
+  /** Which kernel design computes the product; matmulLayoutFor(device) when absent. */
+  layout?: MatmulLayout;
+}
+
+/**
+ * How a device computes products. 'tiled' is the GPU design: 64×64 output tiles staged through
+ * workgroup memory, and the skinny entry point for outputs of at most SKINNY_MAX_M rows. 'registers'
+ * is for CPU adapters (SwiftShader, llvmpipe), where workgroup memory and barriers are emulated:
+ * no staging, each invocation keeps an 8×4 block in registers. Both round identically.
+ */
+export type MatmulLayout = 'tiled' | 'registers';
+
+const CPU_ADAPTER = /swiftshader|llvmpipe|lavapipe/i;
+
+/** 'registers' on a CPU adapter (a fallback adapter, or one whose info names a CPU rasterizer), else 'tiled'. */
+export function matmulLayoutFor(device: GPUDevice): MatmulLayout {
+  const info = device.adapterInfo as GPUAdapterInfo | undefined; // absent in browsers older than the spec field
+  if (!info) return 'tiled';
+  const names = `${info.architecture} ${info.device} ${info.description}`;
+  return info.isFallbackAdapter || CPU_ADAPTER.test(names) ? 'registers' : 'tiled';
 }
 
 const TILE = 64;
@@ -20,11 +40,21 @@ const TILE = 64;
 export const SKINNY_MAX_M = 16;
 const SKINNY_ROWS = 4;
 const SKINNY_COLUMNS = 64;
+/** The registers entry point: 8 rows × 128 columns per 32-invocation workgroup. */
+const REGISTER_ROWS = 8;
+const REGISTER_COLUMNS = 128;
+
+/** Entry point and grid for one product. */
+function matmulShape(layout: MatmulLayout, M: number, N: number): { entryPoint: string; workgroups: [number, number] } {
+  if (layout === 'registers') return { entryPoint: 'registers', workgroups: [Math.ceil(N / REGISTER_COLUMNS), Math.ceil(M / REGISTER_ROWS)] };
+  if (M <= SKINNY_MAX_M) return { entryPoint: 'skinny', workgroups: [Math.ceil(N / SKINNY_COLUMNS), Math.ceil(M / SKINNY_ROWS)] };
+  return { entryPoint: 'main', workgroups: [Math.ceil(N / TILE), Math.ceil(M / TILE)] };
+}
 
 /**
  * A matmul dispatch out (M,N) = opA(a) @ opB(b) [+ bias] [+ out]. `bias` must be given (any buffer)
- * even when options.bias is false, because the layout always has the slot. M ≤ SKINNY_MAX_M (decode
- * steps) runs the skinny entry point, larger M the 64×64 tiled one.
+ * even when options.bias is false, because the layout always has the slot. The entry point follows
+ * the device's MatmulLayout (or options.layout).
  */
 export function matmulDispatch(
   device: GPUDevice,
@@ -35,11 +65,11 @@ export function matmulDispatch(
   K: number,
   options: MatmulOptions = {},
 ): Dispatch {
-  const skinny = M <= SKINNY_MAX_M;
+  const { entryPoint, workgroups } = matmulShape(options.layout ?? matmulLayoutFor(device), M, N);
   const kernel = getKernel(device, {
     label: 'matmul',
     code: matmulWgsl,
-    entryPoint: skinny ? 'skinny' : 'main',
+    entryPoint,
     constants: {
       TRANS_A: options.transA ?? false,
       TRANS_B: options.transB ?? false,
@@ -52,7 +82,7 @@ export function matmulDispatch(
   return {
     kernel,
     bindGroup: bindKernel(device, kernel, [buffers.out, buffers.a, buffers.b, buffers.bias, dims], label),
-    workgroups: skinny ? [Math.ceil(N / SKINNY_COLUMNS), Math.ceil(M / SKINNY_ROWS)] : [Math.ceil(N / TILE), Math.ceil(M / TILE)],
+    workgroups,
   };
 }
 

@@ -9,8 +9,16 @@
 // 64-row tile would be mostly padding. A 64-invocation workgroup owns 4 rows × 64 columns; each
 // invocation keeps its column's 4 rows in one vec4 and walks K alone (no workgroup memory, no
 // barriers): per k it reads one b element (consecutive columns → consecutive addresses unless
-// TRANS_B) and the 4 rows' a elements (the same for the whole workgroup). The sum over k has the
-// same order as main's (k ascending, fma), so both entry points round alike.
+// TRANS_B) and the 4 rows' a elements (the same for the whole workgroup).
+//
+// registers — the product for CPU adapters (SwiftShader, llvmpipe), where workgroup memory is plain
+// memory and a barrier switches every invocation's context, so staging tiles costs more than it
+// saves. A 32-invocation workgroup owns 8 rows × 128 columns; each invocation keeps 8 rows × 4
+// columns (strided by 32, so neighbouring invocations read neighbouring b addresses) in eight vec4
+// registers and walks K alone: per k, 4 b reads and 8 a reads (shared by the workgroup) feed 32 fma.
+//
+// All three entry points sum over k in the same order (k ascending, one fma per term, then bias,
+// then the accumulated output), so they round alike and give bit-identical results.
 
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
@@ -62,11 +70,11 @@ fn stage_tiles(index: u32, row0: u32, col0: u32, k0: u32) {
   }
 }
 
-// Writes one row's four outputs (columns col, col+16, col+32, col+48), with bias and accumulation.
-fn store_row(m: u32, col: u32, values: vec4f) {
+// Writes one row's four outputs (columns col + stride·j, j = 0..3), with bias and accumulation.
+fn store_row(m: u32, col: u32, stride: u32, values: vec4f) {
   if (m >= dims.M) { return; }
   for (var j = 0u; j < 4u; j++) {
-    let n = col + 16u * j;
+    let n = col + stride * j;
     if (n >= dims.N) { return; }
     var value = values[j];
     if (HAS_BIAS) { value += bias[n]; }
@@ -102,10 +110,10 @@ fn main(@builtin(workgroup_id) group: vec3u,
     workgroupBarrier();
   }
   let col = col0 + local.x;
-  store_row(row0 + local.y, col, acc0);
-  store_row(row0 + local.y + 16u, col, acc1);
-  store_row(row0 + local.y + 32u, col, acc2);
-  store_row(row0 + local.y + 48u, col, acc3);
+  store_row(row0 + local.y, col, 16u, acc0);
+  store_row(row0 + local.y + 16u, col, 16u, acc1);
+  store_row(row0 + local.y + 32u, col, 16u, acc2);
+  store_row(row0 + local.y + 48u, col, 16u, acc3);
 }
 
 const SKINNY_COLUMNS = 64u;
@@ -147,4 +155,56 @@ fn skinny(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) 
     if (ACCUMULATE) { value += out[m * dims.N + n]; }
     out[m * dims.N + n] = value;
   }
+}
+
+const REGISTER_ROWS = 8u;
+const REGISTER_LANES = 32u;
+
+@compute @workgroup_size(32)
+fn registers(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) index: u32) {
+  let row0 = group.y * REGISTER_ROWS;
+  let col = group.x * 4u * REGISTER_LANES + index; // this invocation's columns: col + 32j, j = 0..3
+  // Rows and columns past the edge read a valid element (the last one) and are not stored.
+  let last_row = dims.M - 1u;
+  let last_col = dims.N - 1u;
+  let n0 = min(col, last_col);
+  let n1 = min(col + REGISTER_LANES, last_col);
+  let n2 = min(col + 2u * REGISTER_LANES, last_col);
+  let n3 = min(col + 3u * REGISTER_LANES, last_col);
+  let m0 = min(row0, last_row);
+  let m1 = min(row0 + 1u, last_row);
+  let m2 = min(row0 + 2u, last_row);
+  let m3 = min(row0 + 3u, last_row);
+  let m4 = min(row0 + 4u, last_row);
+  let m5 = min(row0 + 5u, last_row);
+  let m6 = min(row0 + 6u, last_row);
+  let m7 = min(row0 + 7u, last_row);
+  // acc_r: row row0 + r, columns col + 32j in component j. Named registers, as in main.
+  var acc0 = vec4f(0.0);
+  var acc1 = vec4f(0.0);
+  var acc2 = vec4f(0.0);
+  var acc3 = vec4f(0.0);
+  var acc4 = vec4f(0.0);
+  var acc5 = vec4f(0.0);
+  var acc6 = vec4f(0.0);
+  var acc7 = vec4f(0.0);
+  for (var k = 0u; k < dims.K; k++) {
+    let bv = vec4f(b_at(k, n0), b_at(k, n1), b_at(k, n2), b_at(k, n3));
+    acc0 = fma(vec4f(a_at(m0, k)), bv, acc0);
+    acc1 = fma(vec4f(a_at(m1, k)), bv, acc1);
+    acc2 = fma(vec4f(a_at(m2, k)), bv, acc2);
+    acc3 = fma(vec4f(a_at(m3, k)), bv, acc3);
+    acc4 = fma(vec4f(a_at(m4, k)), bv, acc4);
+    acc5 = fma(vec4f(a_at(m5, k)), bv, acc5);
+    acc6 = fma(vec4f(a_at(m6, k)), bv, acc6);
+    acc7 = fma(vec4f(a_at(m7, k)), bv, acc7);
+  }
+  store_row(row0, col, REGISTER_LANES, acc0);
+  store_row(row0 + 1u, col, REGISTER_LANES, acc1);
+  store_row(row0 + 2u, col, REGISTER_LANES, acc2);
+  store_row(row0 + 3u, col, REGISTER_LANES, acc3);
+  store_row(row0 + 4u, col, REGISTER_LANES, acc4);
+  store_row(row0 + 5u, col, REGISTER_LANES, acc5);
+  store_row(row0 + 6u, col, REGISTER_LANES, acc6);
+  store_row(row0 + 7u, col, REGISTER_LANES, acc7);
 }
