@@ -2,6 +2,25 @@
 // with an explicit bind-group layout (so bindings a specialisation does not use are still valid),
 // cached per device, and labelled so that a WebGPU validation error names the kernel.
 
+/**
+ * The two designs of the heavy kernels (matmul, attention). 'tiled' is for GPUs: workgroups share
+ * tiles staged through workgroup memory between barriers. 'registers' is for CPU adapters
+ * (SwiftShader, llvmpipe), where workgroup memory is ordinary memory and every barrier switches each
+ * invocation's context, so staging costs more than it saves: each invocation works alone from
+ * global memory and keeps its running values in registers.
+ */
+export type KernelLayout = 'tiled' | 'registers';
+
+const CPU_ADAPTER = /swiftshader|llvmpipe|lavapipe/i;
+
+/** 'registers' on a CPU adapter (a fallback adapter, or one whose info names a CPU rasterizer), else 'tiled'. */
+export function kernelLayoutFor(device: GPUDevice): KernelLayout {
+  const info = device.adapterInfo as GPUAdapterInfo | undefined; // absent in browsers that predate the field
+  if (!info) return 'tiled';
+  const names = `${info.architecture} ${info.device} ${info.description}`;
+  return info.isFallbackAdapter || CPU_ADAPTER.test(names) ? 'registers' : 'tiled';
+}
+
 export type BindingKind = 'storage' | 'read-only-storage' | 'uniform';
 
 export interface KernelSpec {

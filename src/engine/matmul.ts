@@ -1,7 +1,7 @@
 // The matmul kernel's TypeScript side: specialisations, dispatch geometry, and a CPU reference used
 // by tests and by the GPU self-check that the app and the CLI run.
 import matmulWgsl from './kernels/matmul.wgsl?raw';
-import { bindKernel, getKernel, type BindingResource, type Dispatch } from './kernel.ts';
+import { bindKernel, getKernel, kernelLayoutFor, type BindingResource, type Dispatch, type KernelLayout } from './kernel.ts';
 import { createUniformBuffer } from './buffers.ts';
 
 export interface MatmulOptions {
@@ -13,26 +13,12 @@ export interface MatmulOptions {
   bias?: boolean;
   /** Add into out instead of overwriting it (parameter gradients). */
   accumulate?: boolean;
-  /** Which kernel design computes the product; matmulLayoutFor(device) when absent. */
-  layout?: MatmulLayout;
-}
-
-/**
- * How a device computes products. 'tiled' is the GPU design: 64×64 output tiles staged through
- * workgroup memory, and the skinny entry point for outputs of at most SKINNY_MAX_M rows. 'registers'
- * is for CPU adapters (SwiftShader, llvmpipe), where workgroup memory and barriers are emulated:
- * no staging, each invocation keeps an 8×4 block in registers. Both round identically.
- */
-export type MatmulLayout = 'tiled' | 'registers';
-
-const CPU_ADAPTER = /swiftshader|llvmpipe|lavapipe/i;
-
-/** 'registers' on a CPU adapter (a fallback adapter, or one whose info names a CPU rasterizer), else 'tiled'. */
-export function matmulLayoutFor(device: GPUDevice): MatmulLayout {
-  const info = device.adapterInfo as GPUAdapterInfo | undefined; // absent in browsers older than the spec field
-  if (!info) return 'tiled';
-  const names = `${info.architecture} ${info.device} ${info.description}`;
-  return info.isFallbackAdapter || CPU_ADAPTER.test(names) ? 'registers' : 'tiled';
+  /**
+   * 'tiled': 64×64 tiles staged through workgroup memory, and the skinny entry point for outputs of
+   * at most SKINNY_MAX_M rows; 'registers': each invocation keeps an 8×4 block in registers, nothing
+   * staged. Both round identically. kernelLayoutFor(device) when absent.
+   */
+  layout?: KernelLayout;
 }
 
 const TILE = 64;
@@ -45,7 +31,7 @@ const REGISTER_ROWS = 8;
 const REGISTER_COLUMNS = 128;
 
 /** Entry point and grid for one product. */
-function matmulShape(layout: MatmulLayout, M: number, N: number): { entryPoint: string; workgroups: [number, number] } {
+function matmulShape(layout: KernelLayout, M: number, N: number): { entryPoint: string; workgroups: [number, number] } {
   if (layout === 'registers') return { entryPoint: 'registers', workgroups: [Math.ceil(N / REGISTER_COLUMNS), Math.ceil(M / REGISTER_ROWS)] };
   if (M <= SKINNY_MAX_M) return { entryPoint: 'skinny', workgroups: [Math.ceil(N / SKINNY_COLUMNS), Math.ceil(M / SKINNY_ROWS)] };
   return { entryPoint: 'main', workgroups: [Math.ceil(N / TILE), Math.ceil(M / TILE)] };
@@ -53,8 +39,8 @@ function matmulShape(layout: MatmulLayout, M: number, N: number): { entryPoint: 
 
 /**
  * A matmul dispatch out (M,N) = opA(a) @ opB(b) [+ bias] [+ out]. `bias` must be given (any buffer)
- * even when options.bias is false, because the layout always has the slot. The entry point follows
- * the device's MatmulLayout (or options.layout).
+ * even when options.bias is false, because the bind-group layout always has the slot. The entry point follows
+ * the device's kernel layout (or options.layout).
  */
 export function matmulDispatch(
   device: GPUDevice,
@@ -65,7 +51,7 @@ export function matmulDispatch(
   K: number,
   options: MatmulOptions = {},
 ): Dispatch {
-  const { entryPoint, workgroups } = matmulShape(options.layout ?? matmulLayoutFor(device), M, N);
+  const { entryPoint, workgroups } = matmulShape(options.layout ?? kernelLayoutFor(device), M, N);
   const kernel = getKernel(device, {
     label: 'matmul',
     code: matmulWgsl,

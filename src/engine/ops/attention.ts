@@ -1,11 +1,17 @@
 // Causal multi-head self-attention on the GPU: the dispatches for the forward pass (one fused pass:
 // scores, stable softmax, weighted sum of the values) and the backward pass (queries, then keys),
-// with the math of reference.ts attentionForward / attentionBackward. Kernels in attention.wgsl.
+// with the math of reference.ts attentionForward / attentionBackward. Kernels in attention.wgsl
+// (tiled layout, GPUs) and attention-registers.wgsl (registers layout, CPU adapters; kernel.ts).
 import attentionWgsl from '../kernels/attention.wgsl?raw';
-import { bindKernel, getKernel, type BindingResource, type Dispatch, type Kernel } from '../kernel.ts';
+import attentionRegistersWgsl from '../kernels/attention-registers.wgsl?raw';
+import { bindKernel, getKernel, kernelLayoutFor, type BindingResource, type Dispatch, type Kernel, type KernelLayout } from '../kernel.ts';
 import { createUniformBuffer } from '../buffers.ts';
 
-/** Positions per workgroup (queries in the forward / backward_query pass, keys in backward_key). */
+/**
+ * Positions per workgroup (queries in the forward / backward_query pass, keys in backward_key): one
+ * 16×16 workgroup per 16 positions in the tiled layout, 16 invocations of one position each in the
+ * registers layout.
+ */
 const BLOCK = 16;
 /** Limits of the kernels: score rows live in registers, 16 tiles of 16 keys; 4 channels per lane. */
 export const ATTENTION_MAX_T = 256;
@@ -19,11 +25,14 @@ function headSize(T: number, C: number, NH: number): number {
   return HS;
 }
 
-function attentionKernel(device: GPUDevice, entryPoint: 'forward' | 'backward_query' | 'backward_key', HS: number): Kernel {
+type AttentionEntryPoint = 'forward' | 'backward_query' | 'backward_key';
+
+function attentionKernel(device: GPUDevice, entryPoint: AttentionEntryPoint, HS: number, layout: KernelLayout | undefined): Kernel {
   const forward = entryPoint === 'forward';
+  const registers = (layout ?? kernelLayoutFor(device)) === 'registers';
   return getKernel(device, {
-    label: `attention_${entryPoint}`,
-    code: attentionWgsl,
+    label: registers ? `attention_registers_${entryPoint}` : `attention_${entryPoint}`,
+    code: registers ? attentionRegistersWgsl : attentionWgsl,
     entryPoint,
     constants: { HS },
     // forward: dims, out, preatt, att, qkv; backward: dims, dqkv, dpreatt, datt, qkv, att, dout
@@ -40,7 +49,8 @@ function workgroups(B: number, T: number, NH: number): [number, number, number] 
 /**
  * out (B,T,C) = causal attention over qkv (B,T,3C); also writes the scores preatt (B,NH,T,T) =
  * q·k/√HS and the probabilities att (B,NH,T,T) (softmax with the row max subtracted), masked
- * entries (key after query) stored as 0. One dispatch. Requires T <= 256 and C/NH <= 64.
+ * entries (key after query) stored as 0. One dispatch. Requires T <= 256 and C/NH <= 64. `layout`
+ * overrides the device's kernel layout (tests).
  */
 export function attentionForwardDispatches(
   device: GPUDevice,
@@ -50,8 +60,9 @@ export function attentionForwardDispatches(
   T: number,
   C: number,
   NH: number,
+  layout?: KernelLayout,
 ): Dispatch[] {
-  const kernel = attentionKernel(device, 'forward', headSize(T, C, NH));
+  const kernel = attentionKernel(device, 'forward', headSize(T, C, NH), layout);
   const dims = createUniformBuffer(device, `${label}.dims`, new Uint32Array([B, T, C, NH]));
   return [
     {
@@ -66,6 +77,7 @@ export function attentionForwardDispatches(
  * dqkv (B,T,3C) = d loss / d qkv given dout (B,T,C), the forward's qkv and att. dqkv is overwritten
  * (every element written once, no zeroing needed); datt and dpreatt (B,NH,T,T) are scratch, left
  * holding d loss / d att and d loss / d preatt (masked entries 0). Two dispatches, in order.
+ * `layout` overrides the device's kernel layout (tests).
  */
 export function attentionBackwardDispatches(
   device: GPUDevice,
@@ -82,12 +94,13 @@ export function attentionBackwardDispatches(
   T: number,
   C: number,
   NH: number,
+  layout?: KernelLayout,
 ): Dispatch[] {
   const HS = headSize(T, C, NH);
   const dims = createUniformBuffer(device, `${label}.dims`, new Uint32Array([B, T, C, NH]));
   const resources = [dims, b.dqkv, b.dpreatt, b.datt, b.qkv, b.att, b.dout];
   return (['backward_query', 'backward_key'] as const).map((entryPoint) => {
-    const kernel = attentionKernel(device, entryPoint, HS);
+    const kernel = attentionKernel(device, entryPoint, HS, layout);
     return {
       kernel,
       bindGroup: bindKernel(device, kernel, resources, `${label}.${entryPoint}`),

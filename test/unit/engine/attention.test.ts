@@ -1,7 +1,9 @@
-// The attention kernels on a real WebGPU device (Dawn + SwiftShader in CI) against the float64 twin
-// reference.ts attentionForward / attentionBackward, on random inputs over several shapes.
+// The attention kernels, both layouts (tiled: attention.wgsl; registers: attention-registers.wgsl),
+// on a real WebGPU device (Dawn + SwiftShader in CI) against the float64 twin reference.ts
+// attentionForward / attentionBackward, on random inputs over several shapes.
 import { describe, expect, it } from 'vitest';
 import { createStorageBuffer, createStorageBufferFrom } from '../../../src/engine/buffers.ts';
+import type { KernelLayout } from '../../../src/engine/kernel.ts';
 import { attentionBackwardDispatches, attentionForwardDispatches } from '../../../src/engine/ops/attention.ts';
 import { uniformValues } from '../../../src/engine/selfcheck.ts';
 import { attentionBackward, attentionForward } from '../../../src/model/reference.ts';
@@ -48,10 +50,13 @@ function scaled(values: Float32Array, factor: number): Float32Array {
   return values.map((value) => value * factor);
 }
 
+const LAYOUTS: KernelLayout[] = ['tiled', 'registers'];
+const CASES = LAYOUTS.flatMap((layout) => SHAPES.map((shape) => [layout, ...shape] as const));
+
 describe('attention kernels', () => {
-  for (const [B, T, C, NH] of SHAPES) {
+  for (const [layout, B, T, C, NH] of CASES) {
     const HS = C / NH;
-    const tag = `B=${B} T=${T} C=${C} NH=${NH}`;
+    const tag = `${layout} B=${B} T=${T} C=${C} NH=${NH}`;
 
     it(`forward ${tag}`, async () => {
       const { device } = await testGpu();
@@ -60,7 +65,7 @@ describe('attention kernels', () => {
       const out = createStorageBuffer(device, 'out', B * T * C * 4);
       const preatt = garbage(device, 'preatt', B * NH * T * T);
       const att = garbage(device, 'att', B * NH * T * T);
-      await run(device, attentionForwardDispatches(device, 'attn', { out, preatt, att, qkv: upload(device, 'qkv', qkv) }, B, T, C, NH));
+      await run(device, attentionForwardDispatches(device, 'attn', { out, preatt, att, qkv: upload(device, 'qkv', qkv) }, B, T, C, NH, layout));
 
       const ref = { out: new Float64Array(B * T * C), preatt: new Float64Array(B * NH * T * T), att: new Float64Array(B * NH * T * T) };
       attentionForward(ref.out, ref.preatt, ref.att, Float64Array.from(qkv), B, T, C, NH);
@@ -91,7 +96,7 @@ describe('attention kernels', () => {
         qkv: upload(device, 'qkv', qkv),
         att: upload(device, 'att', att),
       };
-      await run(device, attentionBackwardDispatches(device, 'attn.bwd', buffers, B, T, C, NH));
+      await run(device, attentionBackwardDispatches(device, 'attn.bwd', buffers, B, T, C, NH, layout));
 
       const expected = new Float64Array(B * T * 3 * C);
       attentionBackward(expected, Float64Array.from(dout), Float64Array.from(qkv), Float64Array.from(att), B, T, C, NH);

@@ -3,7 +3,8 @@
 // and against each other (they must agree bit for bit).
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Gpu } from '../../../src/engine/gpu.ts';
-import { matmulDispatch, matmulLayoutFor, SKINNY_MAX_M, type MatmulLayout, type MatmulOptions } from '../../../src/engine/matmul.ts';
+import { kernelLayoutFor, type KernelLayout } from '../../../src/engine/kernel.ts';
+import { matmulDispatch, SKINNY_MAX_M, type MatmulOptions } from '../../../src/engine/matmul.ts';
 import { runMatmulCheck, uniformValues } from '../../../src/engine/selfcheck.ts';
 import { testGpu } from './gpu-device.ts';
 import { download, run, upload } from './gpu-run.ts';
@@ -27,7 +28,7 @@ const SHAPES: [number, number, number][] = [
   [17, 65, 33], // just above the threshold: tiled
 ];
 
-const LAYOUTS: MatmulLayout[] = ['tiled', 'registers'];
+const LAYOUTS: KernelLayout[] = ['tiled', 'registers'];
 
 /** Runs one product with the given options on fixed inputs, the output starting at `initial`. */
 async function product(device: GPUDevice, M: number, N: number, K: number, options: MatmulOptions): Promise<Float32Array> {
@@ -86,10 +87,10 @@ describe('matmul kernel', () => {
 
   it('uses the registers layout on CPU adapters and the tiled one on GPUs', () => {
     const withInfo = (info: Partial<GPUAdapterInfo>) => ({ adapterInfo: { vendor: '', architecture: '', device: '', description: '', isFallbackAdapter: false, ...info } }) as unknown as GPUDevice;
-    expect(matmulLayoutFor(withInfo({ vendor: 'google', architecture: 'swiftshader', isFallbackAdapter: true }))).toBe('registers');
-    expect(matmulLayoutFor(withInfo({ device: 'llvmpipe-llvm-15-0-6-256-bits-', description: 'OpenGL ES 3.2 Mesa 22.3.6' }))).toBe('registers');
-    expect(matmulLayoutFor(withInfo({ vendor: 'nvidia', architecture: 'hopper', description: 'NVIDIA H100 80GB HBM3' }))).toBe('tiled');
-    expect(matmulLayoutFor({} as GPUDevice)).toBe('tiled');
+    expect(kernelLayoutFor(withInfo({ vendor: 'google', architecture: 'swiftshader', isFallbackAdapter: true }))).toBe('registers');
+    expect(kernelLayoutFor(withInfo({ device: 'llvmpipe-llvm-15-0-6-256-bits-', description: 'OpenGL ES 3.2 Mesa 22.3.6' }))).toBe('registers');
+    expect(kernelLayoutFor(withInfo({ vendor: 'nvidia', architecture: 'hopper', description: 'NVIDIA H100 80GB HBM3' }))).toBe('tiled');
+    expect(kernelLayoutFor({} as GPUDevice)).toBe('tiled');
   });
 
   it('sizes the grid for each entry point', () => {
