@@ -12,7 +12,7 @@
 // Printed, never judged: the goals (training ≥ 5× TF.js, sampling ≥ ort) are read off the table.
 import { fileURLToPath } from 'node:url';
 import { createStorageBuffer, createStorageBufferFrom } from '../engine/buffers.ts';
-import { recordDispatches } from '../engine/kernel.ts';
+import { recordDispatches, type KernelLayout } from '../engine/kernel.ts';
 import { matmulDispatch } from '../engine/matmul.ts';
 import { uniformValues } from '../engine/selfcheck.ts';
 import { initParameters, makeConfig, PRESETS, type PresetName } from '../model/config.ts';
@@ -183,6 +183,8 @@ export interface MatmulRow {
 
 export interface BrowserBenchReport {
   adapter: string;
+  /** The lab's matmul/attention design on this adapter (engine/kernel.ts KernelLayout). */
+  kernelLayout: KernelLayout;
   userAgent: string;
   train: TrainRow[];
   sample: SampleRow[];
@@ -280,7 +282,7 @@ const fmtRatio = (a: Spread, b: Spread) => `${(a.median / b.median).toFixed(2)}�
 
 /** The human-readable table of a report. */
 export function reportTable(report: BrowserBenchReport, options: BrowserBenchOptions): string[] {
-  const lines = [`adapter: ${report.adapter}`, `browser: ${report.userAgent}`, `median [min–max] over ${options.repeats} interleaved runs per contender`];
+  const lines = [`adapter: ${report.adapter} (lab kernel layout: ${report.kernelLayout})`, `browser: ${report.userAgent}`, `median [min–max] over ${options.repeats} interleaved runs per contender`];
   if (report.train.length > 0) {
     lines.push('', `training, tokens/s (forward + backward + optimizer; ${options.steps} step(s) per run)`, '| model | B×T | lab | TF.js WebGPU | lab / TF.js | first-step loss lab / TF.js |', '|---|---|---|---|---|---|');
     for (const r of report.train) {

@@ -4,6 +4,7 @@
 //   llvmpipe             — Mesa's GL driver via Dawn's OpenGL ES backend: compatibility mode, ~15x faster;
 //   native               — whatever Dawn finds first (a real GPU's Vulkan driver on a GPU machine).
 // Errors from the device (validation, out of memory, device lost) reach listeners with a message.
+import { kernelLayoutFor, type KernelLayout } from './kernel.ts';
 
 /** Where the device came from. */
 export type GpuBackend = 'browser' | 'swiftshader' | 'llvmpipe' | 'native';
@@ -29,6 +30,8 @@ export interface GpuInfo {
   limits: GpuKeyLimits;
   features: string[];
   shaderF16: boolean;
+  /** How matmul and attention run on this device (kernel.ts): 'registers' on CPU adapters, else 'tiled'. */
+  kernelLayout: KernelLayout;
 }
 
 export type GpuErrorKind = 'validation' | 'out-of-memory' | 'internal' | 'device-lost';
@@ -150,6 +153,7 @@ function describe(adapter: GPUAdapter, device: GPUDevice, backend: GpuBackend, f
     limits,
     features,
     shaderF16: features.includes('shader-f16'),
+    kernelLayout: kernelLayoutFor(device),
   };
 }
 

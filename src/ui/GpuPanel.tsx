@@ -71,6 +71,8 @@ export function GpuPanel() {
             <dd>{info.featureLevel}</dd>
             <dt>shader-f16</dt>
             <dd>{info.shaderF16 ? 'yes' : 'no'}</dd>
+            <dt>Kernel layout</dt>
+            <dd data-testid="gpu-kernel-layout">{info.kernelLayout === 'registers' ? 'registers (CPU adapter: no workgroup tiles)' : 'tiled (workgroup memory)'}</dd>
             {SHOWN_LIMITS.map(([key, label]) => (
               <div key={key} className="gpu-fact">
                 <dt>{label}</dt>

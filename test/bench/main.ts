@@ -150,7 +150,7 @@ async function profileLab(device: GPUDevice, o: BrowserBenchOptions): Promise<vo
 
 async function runBench(o: BrowserBenchOptions): Promise<BrowserBenchReport> {
   const gpu = await acquireGpu();
-  const report: BrowserBenchReport = { adapter: adapterName(gpu.info), userAgent: navigator.userAgent, train: [], sample: [], matmul: [], notes: [] };
+  const report: BrowserBenchReport = { adapter: adapterName(gpu.info), kernelLayout: gpu.info.kernelLayout, userAgent: navigator.userAgent, train: [], sample: [], matmul: [], notes: [] };
   log(`adapter: ${report.adapter}`);
   const tfjsAdapter = await useTfjsWebgpu();
   log(`TF.js WebGPU adapter: ${tfjsAdapter}`);

@@ -11,6 +11,8 @@ describe('acquireGpu in Node', () => {
     expect(info.limits.maxComputeInvocationsPerWorkgroup).toBeGreaterThanOrEqual(256);
     expect(info.limits.maxStorageBuffersPerShaderStage).toBeGreaterThanOrEqual(8);
     expect(typeof info.shaderF16).toBe('boolean');
+    // Dawn here is SwiftShader or llvmpipe (CPU adapters) unless RLHF_LAB_WEBGPU=native.
+    if (info.backend !== 'native') expect(info.kernelLayout).toBe('registers');
   });
 
   it('reports validation errors naming the kernel label', async () => {
