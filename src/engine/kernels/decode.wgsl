@@ -6,6 +6,9 @@
 //               out[b, h·HS..] = Σ_t softmax(s)[t]·v_t   (stable: exponentials of s − max s)
 // qkv is this step's (B, 3C) row per sequence, packed [q | k | v] like c_attn's output; head h owns
 // channels h·HS..(h+1)·HS of each. Sums run in fixed orders, so results repeat exactly.
+//   attention_registers — the same attention in the registers layout (kernel.ts KernelLayout) for
+//               CPU adapters: one invocation per (h, b) with its scores in a private array, no
+//               workgroup memory and no barriers.
 
 struct Dims {
   B: u32,
@@ -121,6 +124,40 @@ fn attention(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_inde
   for (var i = lid; i < HS; i += THREADS) {
     var acc = 0.0;
     for (var g = 0u; g < groups; g++) { acc += partial_out[g * HS + i]; }
+    out[b * C + h * HS + i] = acc / denominator;
+  }
+}
+
+// One invocation per (head, sequence): index = b·NH + h.
+@compute @workgroup_size(16)
+fn attention_registers(@builtin(global_invocation_id) id: vec3u) {
+  let C = dims_a.C;
+  let NH = dims_a.NH;
+  let HS = C / NH;
+  if (id.x >= dims_a.B * NH) { return; }
+  let h = id.x % NH;
+  let b = id.x / NH;
+  let count = min(positions_a[b], dims_a.max_t - 1u) + 1u; // keys 0..positions[b]
+  let cache_base = (b * NH + h) * dims_a.max_t * HS;
+  let q = b * 3u * C + h * HS;
+  let scale = 1.0 / sqrt(f32(HS));
+  var weights: array<f32, MAX_T>; // scores, then exp(score − max)
+  var max_score = -3.0e38;
+  for (var t = 0u; t < count; t++) {
+    let k = cache_base + t * HS;
+    var dot = 0.0;
+    for (var i = 0u; i < HS; i++) { dot = fma(qkv_a[q + i], k_cache_a[k + i], dot); }
+    weights[t] = dot * scale;
+    max_score = max(max_score, weights[t]);
+  }
+  var denominator = 0.0;
+  for (var t = 0u; t < count; t++) {
+    weights[t] = exp(weights[t] - max_score);
+    denominator += weights[t];
+  }
+  for (var i = 0u; i < HS; i++) {
+    var acc = 0.0;
+    for (var t = 0u; t < count; t++) { acc = fma(weights[t], v_cache_a[cache_base + t * HS + i], acc); }
     out[b * C + h * HS + i] = acc / denominator;
   }
 }

@@ -4,13 +4,15 @@
 // at the last position), and sampleDispatch turns logits into the next token per sequence.
 import decodeWgsl from '../kernels/decode.wgsl?raw';
 import sampleWgsl from '../kernels/sample.wgsl?raw';
-import { bindKernel, getKernel, type BindingResource, type Dispatch } from '../kernel.ts';
+import { bindKernel, getKernel, kernelLayoutFor, type BindingResource, type Dispatch, type KernelLayout } from '../kernel.ts';
 import { createUniformBuffer } from '../buffers.ts';
 
 /** Longest cache (maxT) and largest head size decode.wgsl's attention accepts. */
 export const DECODE_MAX_T = 1024;
 const DECODE_MAX_HS = 256;
 const MAX_WORKGROUPS = 65535;
+/** Invocations per workgroup of attention_registers, one per (head, sequence). */
+const REGISTER_INVOCATIONS = 16;
 
 function checkPositive(label: string, sizes: Record<string, number>): void {
   for (const [name, value] of Object.entries(sizes)) {
@@ -56,7 +58,8 @@ export function kvAppendDispatch(
 /**
  * out (B,C): for each sequence b and head h, the query of qkv (B,3C) attends to cached keys and
  * values 0..positions[b] inclusive: softmax(q·k/√HS) weighted sum of v. One dispatch; an array for
- * symmetry with the other multi-pass ops.
+ * symmetry with the other multi-pass ops. `layout` overrides the device's kernel layout (tests):
+ * 'tiled' runs a 128-invocation workgroup per (head, sequence), 'registers' one invocation.
  */
 export function decodeAttentionDispatches(
   device: GPUDevice,
@@ -66,12 +69,14 @@ export function decodeAttentionDispatches(
   C: number,
   NH: number,
   maxT: number,
+  layout: KernelLayout = kernelLayoutFor(device),
 ): Dispatch[] {
   checkAttentionSizes(label, B, C, NH, maxT);
+  const registers = layout === 'registers';
   const kernel = getKernel(device, {
-    label: 'decode_attention',
+    label: registers ? 'decode_attention_registers' : 'decode_attention',
     code: decodeWgsl,
-    entryPoint: 'attention',
+    entryPoint: registers ? 'attention_registers' : 'attention',
     bindings: ['storage', 'read-only-storage', 'read-only-storage', 'read-only-storage', 'read-only-storage', 'uniform'],
   });
   const dims = createUniformBuffer(device, `${label}.dims`, new Uint32Array([B, C, NH, maxT]));
@@ -79,7 +84,7 @@ export function decodeAttentionDispatches(
     {
       kernel,
       bindGroup: bindKernel(device, kernel, [b.out, b.qkv, b.kCache, b.vCache, b.positions, dims], label),
-      workgroups: [NH, B],
+      workgroups: registers ? [Math.ceil((B * NH) / REGISTER_INVOCATIONS)] : [NH, B],
     },
   ];
 }

@@ -1,6 +1,6 @@
-// KV-cache decoding and sampling kernels on a Dawn device. Attention: the cache is filled step by step
-// from random qkv sequences and every step's output must equal reference.ts attentionForward at that
-// position. Sampling: greedy and top-k=1 equal the argmax, draws repeat for a seed, frequencies match
+// KV-cache decoding and sampling kernels on a Dawn device. Attention (both kernel layouts): the cache
+// is filled step by step from random qkv sequences and every step's output must equal reference.ts
+// attentionForward at that position. Sampling: greedy and top-k=1 equal the argmax, draws repeat for a seed, frequencies match
 // the float64 target distribution (chi-square), and top-k / top-p never draw an excluded token.
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -12,6 +12,7 @@ import {
   type SampleParams,
 } from '../../../src/engine/ops/decode.ts';
 import { createStorageBuffer } from '../../../src/engine/buffers.ts';
+import type { KernelLayout } from '../../../src/engine/kernel.ts';
 import { attentionForward } from '../../../src/model/reference.ts';
 import { Rng } from '../../../src/model/random.ts';
 import { testGpu } from './gpu-device.ts';
@@ -41,8 +42,9 @@ describe('kv append + decode attention', () => {
     [2, 140, 128, 4, 150], // more keys than invocations
     [1, 12, 512, 2, 12], // HS 256: more channels than invocations
   ];
-  for (const [B, T, C, NH, maxT] of SHAPES) {
-    it(`B=${B} T=${T} C=${C} NH=${NH} maxT=${maxT}`, async () => {
+  const LAYOUTS: KernelLayout[] = ['tiled', 'registers'];
+  for (const [layout, B, T, C, NH, maxT] of LAYOUTS.flatMap((layout) => SHAPES.map((shape) => [layout, ...shape] as const))) {
+    it(`${layout}: B=${B} T=${T} C=${C} NH=${NH} maxT=${maxT}`, async () => {
       const { device } = await testGpu();
       const rng = new Rng(B * 7919 + T * 31 + C);
       const qkv = random(B * T * 3 * C, rng, 2); // (B,T,3C); scores up to ~4·HS/√HS
@@ -63,7 +65,7 @@ describe('kv append + decode attention', () => {
       const out = createStorageBuffer(device, 'out', B * C * 4);
       const buffers = { kCache, vCache, qkv: stepQkv, positions, out };
       const append = kvAppendDispatch(device, 'append', buffers, B, C, NH, maxT);
-      const attend = decodeAttentionDispatches(device, 'attend', buffers, B, C, NH, maxT);
+      const attend = decodeAttentionDispatches(device, 'attend', buffers, B, C, NH, maxT, layout);
       const rowOf = (b: number, t: number) => qkv.subarray((b * T + t) * 3 * C, (b * T + t + 1) * 3 * C);
       let maxDiff = 0;
       for (let t = 0; t < T; t++) {
@@ -91,7 +93,7 @@ describe('kv append + decode attention', () => {
           maxDiffRagged = Math.max(maxDiffRagged, Math.abs(gpu[b * C + c] - ref[(b * T + lastPositions[b]) * C + c]));
         }
       }
-      console.log(`decode attention B=${B} T=${T} C=${C} NH=${NH}: max|Δ| per step ${maxDiff.toExponential(2)}, ragged positions ${maxDiffRagged.toExponential(2)} (tol ${tolerance.toExponential(2)})`);
+      console.log(`decode attention ${layout} B=${B} T=${T} C=${C} NH=${NH}: max|Δ| per step ${maxDiff.toExponential(2)}, ragged positions ${maxDiffRagged.toExponential(2)} (tol ${tolerance.toExponential(2)})`);
       expect(maxDiff).toBeLessThanOrEqual(tolerance);
       expect(maxDiffRagged).toBeLessThanOrEqual(tolerance);
       for (const buffer of [kCache, vCache, stepQkv, positions, out]) buffer.destroy();
