@@ -39,8 +39,8 @@ function matmulShape(layout: KernelLayout, M: number, N: number): { entryPoint: 
 
 /**
  * A matmul dispatch out (M,N) = opA(a) @ opB(b) [+ bias] [+ out]. `bias` must be given (any buffer)
- * even when options.bias is false, because the bind-group layout always has the slot. The entry point follows
- * the device's kernel layout (or options.layout).
+ * even when options.bias is false, because the bind-group layout always has the slot. The entry
+ * point follows the device's kernel layout (or options.layout).
  */
 export function matmulDispatch(
   device: GPUDevice,

@@ -1,16 +1,26 @@
 // Causal multi-head self-attention, forward and backward (the math of reference.ts attentionForward /
 // attentionBackward). qkv (B,T,3C) packs [q | k | v]; head h uses channels h·HS..(h+1)·HS of each.
 //
-// Every entry point runs one 16x16 workgroup per (16-position block, head, sequence): invocation
-// (lane, r) = local (x, y) owns position block·16 + r and, inside every 16-wide tile of the other
-// side, the position tile·16 + lane. Tiles of 16 rows x HS channels are staged as vec4s through
-// workgroup memory; an invocation keeps its own q (or dout) row and its part of the score row
-// (T <= 256: at most 16 tiles, one value each) in registers.
+// The tiled entry points (forward, backward_query, backward_key) run one 16x16 workgroup per
+// (16-position block, head, sequence): invocation (lane, r) = local (x, y) owns position
+// block·16 + r and, inside every 16-wide tile of the other side, the position tile·16 + lane.
+// Tiles of 16 rows x HS channels are staged as vec4s through workgroup memory; an invocation keeps
+// its own q (or dout) row and its part of the score row (T <= 256: at most 16 tiles, one value
+// each) in registers.
 // Each output element is written by exactly one invocation: no atomics, deterministic sums.
 //   forward        (query block) preatt, att (masked entries 0) and out = att @ v
 //   backward_query (query block) datt = dout·v, dpreatt = att·(datt − Σ att·datt), dq = dpreatt @ k / √HS
 //   backward_key   (key block)   dk = dpreattᵀ @ q / √HS, dv = attᵀ @ dout, summing queries t >= key
 // backward_key reads the dpreatt that backward_query wrote, so it must be dispatched after it.
+//
+// forward_registers, backward_query_registers, backward_key_registers — the same three passes in the
+// registers layout (kernel.ts KernelLayout), for CPU adapters, where the barriers above cost more
+// than the staged tiles save. One invocation per (position, head, sequence), no workgroup memory,
+// no barriers: it walks the other side's positions and the head's channels itself, reading global
+// memory. Sums over channels run channel-outer, position-inner, so the running value is one
+// register; the values an invocation needs again (scores, probabilities, gradients of its row) go
+// through its own row of preatt/att/datt/dpreatt, which it alone writes. Same outputs, and the same
+// order: backward_key_registers after backward_query_registers.
 
 override HS: u32 = 64u; // head size C / NH, 1..64
 
@@ -323,5 +333,100 @@ fn backward_key(@builtin(workgroup_id) group: vec3u,
       dqkv[qkv_index(b, key, K, h, i)] = dk[c] * scale;
       dqkv[qkv_index(b, key, V, h, i)] = dv[c];
     }
+  }
+}
+
+/** Dot product over the head's channels of two rows starting at qkv[x] and qkv[y]. */
+fn dot_qkv(x: u32, y: u32) -> f32 {
+  var sum = 0.0;
+  for (var i = 0u; i < HS; i++) { sum = fma(qkv[x + i], qkv[y + i], sum); }
+  return sum;
+}
+
+@compute @workgroup_size(16)
+fn forward_registers(@builtin(global_invocation_id) id: vec3u) {
+  let T = dims.T;
+  let t = id.x;
+  if (t >= T) { return; }
+  let h = id.y;
+  let b = id.z;
+  let row = ((b * dims.NH + h) * T + t) * T; // preatt[b,h,t,:]
+  let scale = 1.0 / sqrt(f32(HS));
+  let q = qkv_index(b, t, Q, h, 0u);
+  var m = LOWEST;
+  for (var s = 0u; s <= t; s++) {
+    let score = dot_qkv(q, qkv_index(b, s, K, h, 0u)) * scale;
+    preatt[row + s] = score;
+    m = max(m, score);
+  }
+  var sum = 0.0;
+  for (var s = 0u; s <= t; s++) { sum += exp(preatt[row + s] - m); }
+  let inv_sum = 1.0 / sum;
+  for (var s = 0u; s <= t; s++) { att[row + s] = exp(preatt[row + s] - m) * inv_sum; }
+  for (var s = t + 1u; s < T; s++) {
+    preatt[row + s] = 0.0;
+    att[row + s] = 0.0;
+  }
+  let o = out_index(b, t, h, 0u);
+  for (var i = 0u; i < HS; i++) {
+    var acc = 0.0;
+    for (var s = 0u; s <= t; s++) { acc = fma(att[row + s], qkv[qkv_index(b, s, V, h, i)], acc); }
+    out[o + i] = acc;
+  }
+}
+
+@compute @workgroup_size(16)
+fn backward_query_registers(@builtin(global_invocation_id) id: vec3u) {
+  let T = dims.T;
+  let t = id.x;
+  if (t >= T) { return; }
+  let h = id.y;
+  let b = id.z;
+  let row = ((b * dims.NH + h) * T + t) * T;
+  let scale = 1.0 / sqrt(f32(HS));
+  let o = out_index(b, t, h, 0u);
+  // datt[s] = dout_t · v_s, and Σ att·datt over the row
+  var att_dot_datt = 0.0;
+  for (var s = 0u; s <= t; s++) {
+    let v = qkv_index(b, s, V, h, 0u);
+    var d = 0.0;
+    for (var i = 0u; i < HS; i++) { d = fma(dout[o + i], qkv[v + i], d); }
+    datt[row + s] = d;
+    att_dot_datt = fma(att_saved[row + s], d, att_dot_datt);
+  }
+  for (var s = 0u; s <= t; s++) { dpreatt[row + s] = att_saved[row + s] * (datt[row + s] - att_dot_datt); }
+  for (var s = t + 1u; s < T; s++) {
+    datt[row + s] = 0.0;
+    dpreatt[row + s] = 0.0;
+  }
+  let dq = qkv_index(b, t, Q, h, 0u);
+  for (var i = 0u; i < HS; i++) {
+    var acc = 0.0;
+    for (var s = 0u; s <= t; s++) { acc = fma(dpreatt[row + s], qkv[qkv_index(b, s, K, h, i)], acc); }
+    dqkv[dq + i] = acc * scale;
+  }
+}
+
+@compute @workgroup_size(16)
+fn backward_key_registers(@builtin(global_invocation_id) id: vec3u) {
+  let T = dims.T;
+  let s = id.x;
+  if (s >= T) { return; }
+  let h = id.y;
+  let b = id.z;
+  let head = (b * dims.NH + h) * T;
+  let scale = 1.0 / sqrt(f32(HS));
+  let dk = qkv_index(b, s, K, h, 0u);
+  let dv = qkv_index(b, s, V, h, 0u);
+  for (var i = 0u; i < HS; i++) {
+    var dk_acc = 0.0;
+    var dv_acc = 0.0;
+    for (var t = s; t < T; t++) {
+      let at = (head + t) * T + s;
+      dk_acc = fma(dpreatt[at], qkv[qkv_index(b, t, Q, h, i)], dk_acc);
+      dv_acc = fma(att_saved[at], dout[out_index(b, t, h, i)], dv_acc);
+    }
+    dqkv[dk + i] = dk_acc * scale;
+    dqkv[dv + i] = dv_acc;
   }
 }

@@ -1,9 +1,9 @@
 // Causal multi-head self-attention on the GPU: the dispatches for the forward pass (one fused pass:
 // scores, stable softmax, weighted sum of the values) and the backward pass (queries, then keys),
-// with the math of reference.ts attentionForward / attentionBackward. Kernels in attention.wgsl
-// (tiled layout, GPUs) and attention-registers.wgsl (registers layout, CPU adapters; kernel.ts).
+// with the math of reference.ts attentionForward / attentionBackward. Kernels in attention.wgsl:
+// one entry point per pass in the tiled layout (GPUs) and one in the registers layout (CPU
+// adapters; kernel.ts KernelLayout).
 import attentionWgsl from '../kernels/attention.wgsl?raw';
-import attentionRegistersWgsl from '../kernels/attention-registers.wgsl?raw';
 import { bindKernel, getKernel, kernelLayoutFor, type BindingResource, type Dispatch, type Kernel, type KernelLayout } from '../kernel.ts';
 import { createUniformBuffer } from '../buffers.ts';
 
@@ -29,11 +29,11 @@ type AttentionEntryPoint = 'forward' | 'backward_query' | 'backward_key';
 
 function attentionKernel(device: GPUDevice, entryPoint: AttentionEntryPoint, HS: number, layout: KernelLayout | undefined): Kernel {
   const forward = entryPoint === 'forward';
-  const registers = (layout ?? kernelLayoutFor(device)) === 'registers';
+  const name = (layout ?? kernelLayoutFor(device)) === 'registers' ? `${entryPoint}_registers` : entryPoint;
   return getKernel(device, {
-    label: registers ? `attention_registers_${entryPoint}` : `attention_${entryPoint}`,
-    code: registers ? attentionRegistersWgsl : attentionWgsl,
-    entryPoint,
+    label: `attention_${name}`,
+    code: attentionWgsl,
+    entryPoint: name,
     constants: { HS },
     // forward: dims, out, preatt, att, qkv; backward: dims, dqkv, dpreatt, datt, qkv, att, dout
     bindings: forward

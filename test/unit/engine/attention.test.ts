@@ -1,5 +1,5 @@
-// The attention kernels, both layouts (tiled: attention.wgsl; registers: attention-registers.wgsl),
-// on a real WebGPU device (Dawn + SwiftShader in CI) against the float64 twin reference.ts
+// The attention kernels in both layouts (tiled and registers entry points of attention.wgsl), on a
+// real WebGPU device (Dawn + SwiftShader in CI) against the float64 twin reference.ts
 // attentionForward / attentionBackward, on random inputs over several shapes.
 import { describe, expect, it } from 'vitest';
 import { createStorageBuffer, createStorageBufferFrom } from '../../../src/engine/buffers.ts';
