@@ -8,11 +8,8 @@ import { GptSampler, type Generation, type SamplingOptions } from '../src/model/
 import type { OrtSampler } from '../src/model/ort-sampler.ts';
 import { exportOnnx } from '../src/model/onnx/index.ts';
 import { createStorageBufferFrom } from '../src/engine/buffers.ts';
+import { CHECKPOINT_KINDS, type CheckpointKind } from '../src/data/lab-db.ts';
 import { openOrtSampler } from './ort-runtime.ts';
-
-export type CheckpointKind = 'base' | 'sft' | 'reward_model' | 'policy' | 'dpo';
-
-export const CHECKPOINT_KINDS: readonly CheckpointKind[] = ['base', 'sft', 'reward_model', 'policy', 'dpo'];
 
 /** What the page knows of a checkpoint: its name, lineage and size. */
 export interface CheckpointSummary {
@@ -54,7 +51,7 @@ export function lineageMeta(lineage: Lineage, extra: Record<string, string> = {}
 export function summarize(name: string, checkpoint: Checkpoint): CheckpointSummary {
   const meta = checkpoint.meta ?? {};
   const scalar = checkpoint.scalarHead !== undefined;
-  const kind: CheckpointKind = isKind(meta.kind) ? meta.kind : scalar ? 'reward_model' : meta.kind === 'rm' ? 'reward_model' : 'base';
+  const kind: CheckpointKind = isKind(meta.kind) ? meta.kind : scalar ? 'reward_model' : 'base'; // a scalar head without a known kind: an older CLI's 'rm'
   const step = meta.steps === undefined ? undefined : Number(meta.steps);
   return {
     name,

@@ -7,8 +7,8 @@
 import { GptModel, type Batch } from '../src/model/gpt.ts';
 import { evaluationLoss, evaluationWindows, heldoutCount, tokenStream } from '../src/model/lm-training.ts';
 import type { OrtSampler } from '../src/model/ort-sampler.ts';
-import { buildPromptSet, extractResponse, formatPrompt, generateCorpus, heldoutLabeler, type Labeler, type Prompt } from '../src/world/index.ts';
-import { labelerReport, type LabelerReport, type Response } from '../src/rlhf/evaluate.ts';
+import { buildPromptSet, extractResponse, formatPrompt, generateCorpus, heldoutLabeler, type Prompt } from '../src/world/index.ts';
+import { labelerReport, winRate, type LabelerReport, type Response } from '../src/rlhf/evaluate.ts';
 import { SAMPLER_ROWS, type CheckpointRegistry } from './checkpoints.ts';
 import { trainingShape } from './training.ts';
 import { MIN_RESPONSE_ROOM } from './ppo-session.ts';
@@ -109,15 +109,6 @@ async function pretrainLosses(device: GPUDevice | undefined, registry: Checkpoin
   return losses;
 }
 
-function winRate(prompts: readonly Prompt[], mine: readonly Response[], theirs: readonly Response[], labeler: Labeler): number {
-  let wins = 0;
-  prompts.forEach((prompt, i) => {
-    const a = labeler.score(prompt, mine[i].text);
-    const b = labeler.score(prompt, theirs[i].text);
-    wins += a > b ? 1 : a === b ? 0.5 : 0;
-  });
-  return wins / prompts.length;
-}
 
 /** The held-out labeler's table for the named language-model checkpoints (no device: onnxruntime-web). */
 export async function evaluateCheckpoints(

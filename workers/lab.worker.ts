@@ -30,7 +30,8 @@ import {
 import { PpoSession, type PpoIterationReport, type PpoSettings } from './ppo-session.ts';
 import { blindPairs, evaluateCheckpoints, type EvaluationSettings } from './evaluation.ts';
 
-export type { CheckpointKind, CheckpointSummary } from './checkpoints.ts';
+export type { CheckpointSummary } from './checkpoints.ts';
+export type { CheckpointKind } from '../src/data/lab-db.ts';
 export type { DemonstrationText, DpoSettings, LabeledMisprediction, RewardModelOutcome, RewardModelSettings, SftSettings } from './training.ts';
 export type { PpoIterationReport, PpoSampleRow, PpoSettings } from './ppo-session.ts';
 export type { BlindPair, EvaluationRow, EvaluationSettings } from './evaluation.ts';

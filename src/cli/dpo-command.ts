@@ -3,7 +3,7 @@
 // --prompts --heldout-prompts --max-tokens --temperature --save-rankings FILE --world-seed]`:
 // Direct Preference Optimization from the SFT model on the same comparison data the reward model
 // trains on (rlhf-lab rm's data options and defaults), the SFT model as the frozen reference.
-// Writes a 'policy' checkpoint whose lineage names its SFT parent.
+// Writes a 'dpo' checkpoint whose lineage names its SFT parent (the kind the pipeline and the lab give it).
 import { GptModel } from '../model/gpt.ts';
 import { encodePreferencePairs, evaluateDpo, trainDpo, TRL_DPO_BETA } from '../rlhf/dpo.ts';
 import { writeCheckpointDir } from './fs-checkpoint.ts';
@@ -59,7 +59,7 @@ export async function dpoCommand(context: CommandContext): Promise<unknown> {
     const params = await policy.readParams();
     policy.destroy();
     reference.destroy();
-    const meta = lineage('policy', modelDir, sft, worldSeed, seed, { algorithm: 'dpo', data: data.train.source, pairs: pairs.length, beta, epochs, lr });
+    const meta = lineage('dpo', modelDir, sft, worldSeed, seed, { algorithm: 'dpo', data: data.train.source, pairs: pairs.length, beta, epochs, lr });
     await writeCheckpointDir(out, { config, params, tokenizer, meta });
     const heldoutText = result.heldout ? `, held-out accuracy ${result.heldout.accuracy.toFixed(3)}` : '';
     context.log(`wrote ${out}: loss ${Math.LN2.toFixed(3)} (policy = reference) → ${train.loss.toFixed(3)}, accuracy ${train.accuracy.toFixed(3)}${heldoutText}`);

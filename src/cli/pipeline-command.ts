@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Checkpoint } from '../model/checkpoint.ts';
+import type { CheckpointKind } from '../data/lab-db.ts';
 import type { Ranking } from '../world/index.ts';
 import { rankingsToJsonl } from '../rlhf/datasets.ts';
 import { PIPELINE_PRESETS, runPipeline, sftStageSettings, type PipelinePresetName, type TrainedModel } from '../rlhf/pipeline.ts';
@@ -18,9 +19,9 @@ import { numberOption, stringOption } from './options.ts';
 import type { CommandContext } from './main.ts';
 import { withGpu } from './with-gpu.ts';
 
-const CHECKPOINT_KIND: Record<TrainedModel['name'], { kind: string; parent: string }> = {
+const CHECKPOINT_KIND: Record<TrainedModel['name'], { kind: CheckpointKind; parent: CheckpointKind }> = {
   sft: { kind: 'sft', parent: 'base' },
-  reward_model: { kind: 'rm', parent: 'sft' },
+  reward_model: { kind: 'reward_model', parent: 'sft' },
   ppo: { kind: 'policy', parent: 'sft' },
   ppo_ptx: { kind: 'policy', parent: 'sft' },
   dpo: { kind: 'dpo', parent: 'sft' },

@@ -2,7 +2,7 @@
 // [--heldout-rankings r.jsonl | --heldout-comparisons c.jsonl] [--K --prompts --heldout-prompts
 // --max-tokens --temperature --save-rankings FILE --lr --epochs --seed --batch --seq --world-seed]`:
 // the reward model of InstructGPT §3.5 — the SFT trunk with a scalar head trained on K-way
-// rankings — written as an 'rm' checkpoint (score.weight/score.bias beside the trunk). Without a
+// rankings — written as a 'reward_model' checkpoint (score.weight/score.bias beside the trunk). Without a
 // data file, K outputs of the SFT model per TinyWorld train prompt are ranked by the training
 // labeler; held-out accuracy is measured on the model's outputs for held-out prompts ranked by the
 // held-out labeler (or on the given held-out file). Also home to that comparison data, which
@@ -178,7 +178,7 @@ export async function rmCommand(context: CommandContext): Promise<unknown> {
     model.destroy();
     const trunkFloats = modelLayout(config, 'lm').totalFloats;
     const heldoutAccuracy = result.heldout?.accuracy ?? null;
-    const meta = lineage('rm', modelDir, sft, worldSeed, seed, {
+    const meta = lineage('reward_model', modelDir, sft, worldSeed, seed, {
       data: data.train.source,
       heldout_data: data.heldout?.source ?? 'none',
       rankings: train.length,

@@ -7,6 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Checkpoint } from '../model/checkpoint.ts';
+import type { CheckpointKind } from '../data/lab-db.ts';
 import { GptModel } from '../model/gpt.ts';
 import { heldoutCount, tokenStream } from '../model/lm-training.ts';
 import type { Gpu } from '../engine/gpu.ts';
@@ -68,7 +69,7 @@ export async function readJsonlFile<T>(path: string, parse: (text: string) => T[
  * Lineage of a trained checkpoint: kind, parent folder and its kind, seed (the TinyWorld seed, as
  * in the base's meta, which eval and pipeline read), training_seed (--seed), and the settings.
  */
-export function lineage(kind: string, parentDir: string, parent: Checkpoint, worldSeed: number, trainingSeed: number, settings: Record<string, string | number>): Record<string, string> {
+export function lineage(kind: CheckpointKind, parentDir: string, parent: Checkpoint, worldSeed: number, trainingSeed: number, settings: Record<string, string | number>): Record<string, string> {
   const meta: Record<string, string> = {
     kind,
     parent: resolve(parentDir),

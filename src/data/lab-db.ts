@@ -32,7 +32,9 @@ export interface StoredPrompt {
   createdAt: number;
 }
 
-export type CheckpointKind = 'base' | 'sft' | 'reward_model' | 'policy' | 'dpo';
+/** What a checkpoint is: the pretrained base, an SFT model, a reward model, a PPO policy or a DPO policy. */
+export const CHECKPOINT_KINDS = ['base', 'sft', 'reward_model', 'policy', 'dpo'] as const;
+export type CheckpointKind = (typeof CHECKPOINT_KINDS)[number];
 
 export interface StoredCheckpoint {
   name: string;

@@ -25,7 +25,7 @@ export interface Checkpoint {
   /** Scalar head (reward model / value function), laid out by scalarHeadLayout(config). */
   scalarHead?: Float32Array;
   tokenizer: Tokenizer;
-  /** Lineage strings, e.g. kind ('base' | 'sft' | 'rm' | 'policy'), parent, steps. */
+  /** Lineage strings, e.g. kind ('base' | 'sft' | 'reward_model' | 'policy' | 'dpo'), parent, steps. */
   meta?: Record<string, string>;
 }
 

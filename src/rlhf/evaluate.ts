@@ -50,6 +50,20 @@ export async function generateResponses(sampler: GptSampler, tokenizer: Tokenize
   return responses;
 }
 
+/** Credit for preferring a response scored `mine` to one scored `theirs`: 1 for a win, ½ for a tie, 0 for a loss. */
+export function preferenceCredit(mine: number, theirs: number): number {
+  return mine > theirs ? 1 : mine === theirs ? 0.5 : 0;
+}
+
+/** Share of prompts on which the labeler's noise-free score prefers `mine[i]` to `theirs[i]` (ties split). */
+export function winRate(prompts: readonly Prompt[], mine: readonly Response[], theirs: readonly Response[], labeler: Labeler): number {
+  let wins = 0;
+  prompts.forEach((prompt, i) => {
+    wins += preferenceCredit(labeler.score(prompt, mine[i].text), labeler.score(prompt, theirs[i].text));
+  });
+  return wins / prompts.length;
+}
+
 function share<T>(items: readonly T[], test: (item: T) => boolean): number {
   return items.length === 0 ? NaN : items.filter(test).length / items.length;
 }

@@ -14,11 +14,10 @@ import {
   generateCorpus,
   heldoutLabeler,
   trainingLabeler,
-  type Labeler,
   type Prompt,
   type Ranking,
 } from '../world/index.ts';
-import { labelerReport, type LabelerReport, type Response } from './evaluate.ts';
+import { labelerReport, winRate, type LabelerReport, type Response } from './evaluate.ts';
 import { demonstrationSequences } from './datasets.ts';
 import { promptsThatFit, sampleOutputs, sampleRankings } from './model-outputs.ts';
 import { labelerCeiling } from './rankings.ts';
@@ -109,15 +108,6 @@ export interface PipelineProgress {
   message: string;
 }
 
-function winRate(prompts: readonly Prompt[], mine: readonly Response[], theirs: readonly Response[], labeler: Labeler): number {
-  let wins = 0;
-  prompts.forEach((prompt, i) => {
-    const a = labeler.score(prompt, mine[i].text);
-    const b = labeler.score(prompt, theirs[i].text);
-    wins += a > b ? 1 : a === b ? 0.5 : 0; // ties split
-  });
-  return wins / prompts.length;
-}
 
 /** Runs the whole recipe from a base checkpoint; progress streams through onProgress. */
 export async function runPipeline(

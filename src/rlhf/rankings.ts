@@ -4,6 +4,7 @@
 // outputs holds C(K,2) pairwise comparisons, which DPO and TRL's {"prompt","chosen","rejected"}
 // export read as chosen/rejected pairs.
 import { MAX_RANKED, MIN_RANKED, scoreResponse, type Labeler, type Prompt, type Ranking, type Rng } from '../world/index.ts';
+import { preferenceCredit } from './evaluate.ts';
 
 /** Throws unless the ranking is well formed: K in 2..9, a permutation, valid ties and per-response fields. */
 export function checkRanking(ranking: Ranking): void {
@@ -108,9 +109,7 @@ export function labelerCeiling(rankings: readonly Ranking[], prompts: readonly P
     const prompt = byId.get(ranking.promptId);
     if (!prompt) throw new Error(`ranking of prompt ${ranking.promptId}: no such prompt among the ${prompts.length} given`);
     for (const pair of rankingPairs(ranking)) {
-      const chosen = labeler.score(prompt, pair.chosen);
-      const rejected = labeler.score(prompt, pair.rejected);
-      agreeing += chosen > rejected ? 1 : chosen === rejected ? 0.5 : 0;
+      agreeing += preferenceCredit(labeler.score(prompt, pair.chosen), labeler.score(prompt, pair.rejected));
       comparisons += 1;
     }
   }

@@ -52,7 +52,7 @@ describe('rlhf-lab pipeline --preset micro', () => {
     // --out: every trained model is a checkpoint with its lineage, and the report is saved too.
     const rm = await readCheckpointDir(join(out, 'reward_model'));
     expect(rm.scalarHead).toBeDefined();
-    expect(rm.meta).toMatchObject({ kind: 'rm', parent_kind: 'sft', training_seed: '3', pipeline_preset: 'micro' });
+    expect(rm.meta).toMatchObject({ kind: 'reward_model', parent_kind: 'sft', training_seed: '3', pipeline_preset: 'micro' });
     for (const name of ['sft', 'ppo', 'ppo_ptx', 'dpo']) {
       const saved = await readCheckpointDir(join(out, name));
       expect(saved.params.length, name).toBe(rm.params.length);

@@ -70,7 +70,7 @@ describe('rlhf-lab sft → rm → ppo → dpo', () => {
     expect(rankings.every((r) => r.responses.length === 3 && r.source === 'simulated')).toBe(true);
     const rm = await readCheckpointDir(at('rm'));
     expect(rm.scalarHead).toBeDefined();
-    expect(rm.meta).toMatchObject({ kind: 'rm', parent: resolve(at('sft')), parent_kind: 'sft', train_accuracy: String(result.train_accuracy) });
+    expect(rm.meta).toMatchObject({ kind: 'reward_model', parent: resolve(at('sft')), parent_kind: 'sft', train_accuracy: String(result.train_accuracy) });
     expect(run.stderr.some((line) => line.startsWith('RM epoch'))).toBe(true);
   }, 600_000);
 
@@ -96,7 +96,7 @@ describe('rlhf-lab sft → rm → ppo → dpo', () => {
     expect(policy.params.some((p, i) => p !== sft.params[i])).toBe(true);
   }, 600_000);
 
-  it('dpo on the saved rankings (4 pairs a step): the loss falls from ln 2, accuracy is a share, a policy checkpoint', async () => {
+  it('dpo on the saved rankings (4 pairs a step): the loss falls from ln 2, accuracy is a share, a dpo checkpoint', async () => {
     const args = ['dpo', '--model', at('sft'), '--out', at('dpo'), '--rankings', at('rankings.jsonl'), '--heldout-prompts', '0', '--epochs', '2', '--lr', '1e-3', '--batch', '8', '--seq', '40', '--json'];
     const result = expectOk(await runCli(args)) as { pairs: number; first_loss: number; loss: number; train: { loss: number; accuracy: number }; heldout: unknown };
     expect(result.pairs).toBeGreaterThan(0);
@@ -105,7 +105,7 @@ describe('rlhf-lab sft → rm → ppo → dpo', () => {
     expect(share(result.train.accuracy)).toBe(true);
     expect(result.heldout).toBeNull();
     const dpo = await readCheckpointDir(at('dpo'));
-    expect(dpo.meta).toMatchObject({ kind: 'policy', algorithm: 'dpo', parent: resolve(at('sft')), data: at('rankings.jsonl') });
+    expect(dpo.meta).toMatchObject({ kind: 'dpo', algorithm: 'dpo', parent: resolve(at('sft')), data: at('rankings.jsonl') });
   }, 600_000);
 });
 

@@ -18,7 +18,7 @@ const checkpoint: Checkpoint = {
   params: initParameters(config, 3),
   scalarHead: initScalarHead(config, 4),
   tokenizer,
-  meta: { kind: 'rm', parent: 'sft-1' },
+  meta: { kind: 'reward_model', parent: 'sft-1' },
 };
 
 let dir: string;

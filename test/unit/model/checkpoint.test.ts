@@ -19,7 +19,7 @@ function baseCheckpoint(): Checkpoint {
 function rewardCheckpoint(): Checkpoint {
   const scalarHead = initScalarHead(config, 8);
   scalarHead[findTensor(scalarHeadLayout(config), 'score.bias').offset] = 0.25;
-  return { ...baseCheckpoint(), scalarHead, meta: { kind: 'rm', parent: 'sft', steps: '40' } };
+  return { ...baseCheckpoint(), scalarHead, meta: { kind: 'reward_model', parent: 'sft', steps: '40' } };
 }
 
 /** Index of the first float whose bits differ, or -1 when the arrays are bit-identical. */
@@ -144,7 +144,7 @@ describe('loadCheckpoint', () => {
     const loaded = loadCheckpoint(files);
     expect(firstBitDifference(loaded.params, ckpt.params)).toBe(-1);
     expect(firstBitDifference(loaded.scalarHead!, ckpt.scalarHead!)).toBe(-1);
-    expect(loaded.meta).toEqual({ kind: 'rm', parent: 'sft', steps: '40' });
+    expect(loaded.meta).toEqual({ kind: 'reward_model', parent: 'sft', steps: '40' });
     const again = checkpointFiles(loaded);
     expect(Buffer.from(again['model.safetensors']).equals(files['model.safetensors'])).toBe(true);
     expect({ ...again, 'model.safetensors': null }).toEqual({ ...files, 'model.safetensors': null });
