@@ -107,9 +107,11 @@ async function dawnBench(context: CommandContext): Promise<unknown> {
     const fmt = (s: Spread, unit: string) => `${s.median.toFixed(1)} ${unit} (min ${s.min.toFixed(1)}, max ${s.max.toFixed(1)})`;
     const train: Record<string, Spread> = {};
     const sample: Record<string, Spread> = {};
+    /** The sequence length each preset trains at: --seq, clamped to the preset's context. */
+    const seq = Object.fromEntries(presets.map((preset) => [preset, Math.min(T, PRESETS[preset].nCtx)]));
     for (const preset of presets) {
       train[preset] = await benchTraining(gpu.device, preset, B, T, steps, repeats);
-      context.log(`train  ${preset.padEnd(7)} B=${B} T=${Math.min(T, PRESETS[preset].nCtx)}: ${fmt(train[preset], 'tok/s')}`);
+      context.log(`train  ${preset.padEnd(7)} B=${B} T=${seq[preset]}: ${fmt(train[preset], 'tok/s')}`);
       sample[preset] = await benchSampling(gpu.device, preset, B, 32, repeats);
       context.log(`sample ${preset.padEnd(7)} B=${B}, 32 new tokens: ${fmt(sample[preset], 'tok/s')}`);
     }
@@ -118,7 +120,7 @@ async function dawnBench(context: CommandContext): Promise<unknown> {
       matmul[`${n}x${n}x${n}`] = await benchMatmul(gpu.device, n, repeats);
       context.log(`matmul ${n}x${n}x${n}: ${fmt(matmul[`${n}x${n}x${n}`], 'GFLOP/s')}`);
     }
-    return { adapter, batch: B, seq: T, train_tok_s: train, sample_tok_s: sample, matmul_gflops: matmul };
+    return { adapter, batch: B, seq, train_tok_s: train, sample_tok_s: sample, matmul_gflops: matmul };
   });
 }
 

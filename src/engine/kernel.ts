@@ -5,13 +5,14 @@
 /**
  * The two designs of the heavy kernels (matmul, attention). 'tiled' is for GPUs: workgroups share
  * tiles staged through workgroup memory between barriers. 'registers' is for CPU adapters
- * (SwiftShader, llvmpipe), where workgroup memory is ordinary memory and every barrier switches each
+ * (SwiftShader, llvmpipe, WARP), where workgroup memory is ordinary memory and every barrier switches each
  * invocation's context, so staging costs more than it saves: each invocation works alone from
  * global memory and keeps its running values in registers.
  */
 export type KernelLayout = 'tiled' | 'registers';
 
-const CPU_ADAPTER = /swiftshader|llvmpipe|lavapipe/i;
+/** CPU rasterizers by name: Chromium's SwiftShader, Mesa's llvmpipe and lavapipe, Windows' WARP ("Microsoft Basic Render Driver"). */
+const CPU_ADAPTER = /swiftshader|llvmpipe|lavapipe|basic render driver/i;
 
 /** 'registers' on a CPU adapter (a fallback adapter, or one whose info names a CPU rasterizer), else 'tiled'. */
 export function kernelLayoutFor(device: GPUDevice): KernelLayout {

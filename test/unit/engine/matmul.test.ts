@@ -89,6 +89,7 @@ describe('matmul kernel', () => {
     const withInfo = (info: Partial<GPUAdapterInfo>) => ({ adapterInfo: { vendor: '', architecture: '', device: '', description: '', isFallbackAdapter: false, ...info } }) as unknown as GPUDevice;
     expect(kernelLayoutFor(withInfo({ vendor: 'google', architecture: 'swiftshader', isFallbackAdapter: true }))).toBe('registers');
     expect(kernelLayoutFor(withInfo({ device: 'llvmpipe-llvm-15-0-6-256-bits-', description: 'OpenGL ES 3.2 Mesa 22.3.6' }))).toBe('registers');
+    expect(kernelLayoutFor(withInfo({ vendor: 'microsoft', description: 'Microsoft Basic Render Driver' }))).toBe('registers');
     expect(kernelLayoutFor(withInfo({ vendor: 'nvidia', architecture: 'hopper', description: 'NVIDIA H100 80GB HBM3' }))).toBe('tiled');
     expect(kernelLayoutFor({} as GPUDevice)).toBe('tiled');
   });
