@@ -109,7 +109,6 @@ async function pretrainLosses(device: GPUDevice | undefined, registry: Checkpoin
   return losses;
 }
 
-
 /** The held-out labeler's table for the named language-model checkpoints (no device: onnxruntime-web). */
 export async function evaluateCheckpoints(
   device: GPUDevice | undefined,

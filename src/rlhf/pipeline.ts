@@ -108,7 +108,6 @@ export interface PipelineProgress {
   message: string;
 }
 
-
 /** Runs the whole recipe from a base checkpoint; progress streams through onProgress. */
 export async function runPipeline(
   device: GPUDevice,
