@@ -34,8 +34,8 @@ const COMMANDS: Record<string, Command> = {
     run: gpuCommand,
   },
   world: {
-    summary: 'write TinyWorld as corpus.jsonl, prompts.jsonl and demonstrations.jsonl (--out DIR [--seed S] [--documents N])',
-    options: { out: { type: 'string' }, seed: { type: 'string' }, documents: { type: 'string' } },
+    summary: 'write TinyWorld as corpus.jsonl, prompts.jsonl and demonstrations.jsonl (--out DIR [--seed S] [--documents N]); with --tokens, the corpus as uint16 token ids for tools/pretrain.py ([--model DIR] whose tokenizer encodes them)',
+    options: { out: { type: 'string' }, seed: { type: 'string' }, documents: { type: 'string' }, tokens: { type: 'boolean' }, model: { type: 'string' } },
     run: worldCommand,
   },
   tokenize: {

@@ -1,25 +1,32 @@
 // `rlhf-lab pipeline [--preset micro|small] [--seed S] [--model DIR] [--world-seed S] [--out DIR]`:
 // the whole InstructGPT recipe from a base checkpoint (the shipped one by default) — SFT, rankings
 // by the training labeler, reward model, PPO, PPO-ptx, DPO — and the held-out evaluation table.
-// With --out, every trained model is saved as it finishes (OUT/sft, OUT/reward_model, OUT/ppo,
-// OUT/ppo_ptx, OUT/dpo), the rankings as OUT/rankings.jsonl and OUT/heldout-rankings.jsonl (K-way
-// records that `rlhf-lab rm --rankings` reads) and the report as OUT/report.json; a later run with
-// the same --out, base, seeds and SFT settings reuses OUT/sft instead of training it again.
+// With --out, each stage's output is saved as it finishes (OUT/sft, OUT/rankings.jsonl and
+// OUT/heldout-rankings.jsonl — K-way records that `rlhf-lab rm --rankings` reads —, OUT/reward_model,
+// OUT/ppo, OUT/ppo_ptx, OUT/dpo) and recorded in OUT/stages.json with what it depends on; the
+// report goes to OUT/report.json. The same command again resumes after the last finished stage:
+// stages whose settings are unchanged are reused, the first changed one and those after it run
+// again. A folder of another run (other base or seeds) is refused before any work.
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Checkpoint } from '../model/checkpoint.ts';
 import type { CheckpointKind } from '../data/lab-db.ts';
-import type { Ranking } from '../world/index.ts';
-import { rankingsToJsonl } from '../rlhf/datasets.ts';
-import { PIPELINE_PRESETS, runPipeline, sftStageSettings, type PipelinePresetName, type TrainedModel } from '../rlhf/pipeline.ts';
+import { parseRankings, rankingsToJsonl } from '../rlhf/datasets.ts';
+import {
+  PIPELINE_PRESETS, PIPELINE_STAGES, runPipeline, stageIdentity,
+  type PipelinePresetName, type PipelineSettings, type PipelineStage, type StageOutputs,
+} from '../rlhf/pipeline.ts';
+import type { PpoMetrics } from '../rlhf/ppo.ts';
 import { readCheckpointDir, resolveModelDir, writeCheckpointDir } from './fs-checkpoint.ts';
 import { adapterName } from './sft-command.ts';
 import { numberOption, stringOption } from './options.ts';
 import type { CommandContext } from './main.ts';
 import { withGpu } from './with-gpu.ts';
 
-const CHECKPOINT_KIND: Record<TrainedModel['name'], { kind: CheckpointKind; parent: CheckpointKind }> = {
+type ModelStage = Exclude<PipelineStage, 'rankings'>;
+
+const CHECKPOINT_KIND: Record<ModelStage, { kind: CheckpointKind; parent: CheckpointKind }> = {
   sft: { kind: 'sft', parent: 'base' },
   reward_model: { kind: 'reward_model', parent: 'sft' },
   ppo: { kind: 'policy', parent: 'sft' },
@@ -27,27 +34,87 @@ const CHECKPOINT_KIND: Record<TrainedModel['name'], { kind: CheckpointKind; pare
   dpo: { kind: 'dpo', parent: 'sft' },
 };
 
-/**
- * OUT/sft when an earlier run saved it from the same base with the same seeds and SFT settings;
- * undefined when there is none; an error when it came from a different run (nothing is overwritten).
- */
-async function savedSft(out: string, expected: Record<string, string>): Promise<Float32Array | undefined> {
-  const dir = join(out, 'sft');
-  if (!existsSync(join(dir, 'model.safetensors'))) return undefined;
-  const saved = await readCheckpointDir(dir);
-  const differing = Object.entries(expected).filter(([key, value]) => saved.meta?.[key] !== value);
-  if (differing.length > 0) {
-    const what = differing.map(([key, value]) => `${key} ${saved.meta?.[key] ?? 'missing'} ≠ ${value}`).join(', ');
-    throw new Error(`${dir} was saved by a different pipeline run (${what}): delete it or choose another --out`);
-  }
-  return saved.params;
+const STAGES_FILE = 'stages.json';
+const RANKING_FILES = { train: 'rankings.jsonl', heldout: 'heldout-rankings.jsonl' } as const;
+
+/** OUT/stages.json: the run a folder belongs to and, for each finished stage, what it depended on. */
+interface StagesRecord {
+  run: Record<string, string>;
+  stages: Partial<Record<PipelineStage, { identity: string; train_accuracy?: number; heldout_accuracy?: number; history?: PpoMetrics[] }>>;
 }
 
-/** Writes OUT/<name> with its lineage (kind, parent stage, the TinyWorld and training seeds). */
-async function saveTrainedModel(out: string, base: Checkpoint, model: TrainedModel, lineage: Record<string, string>): Promise<void> {
-  const { kind, parent } = CHECKPOINT_KIND[model.name];
-  const meta = { ...lineage, kind, parent_kind: parent, stage: model.name };
-  await writeCheckpointDir(join(out, model.name), { config: base.config, tokenizer: base.tokenizer, params: model.params, scalarHead: model.scalarHead, meta });
+async function readStagesRecord(out: string): Promise<StagesRecord | undefined> {
+  const path = join(out, STAGES_FILE);
+  if (!existsSync(path)) return undefined;
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as StagesRecord;
+  } catch (error) {
+    throw new Error(`${path} is not valid JSON (${(error as Error).message}): delete it to start the run again`, { cause: error });
+  }
+}
+
+async function writeStagesRecord(out: string, record: StagesRecord): Promise<void> {
+  const path = join(out, STAGES_FILE);
+  await writeFile(`${path}.partial`, `${JSON.stringify(record, null, 1)}\n`);
+  await rename(`${path}.partial`, path);
+}
+
+/** Refuses a folder saved by another run (other base or seeds) before any work; nothing is overwritten. */
+function checkSameRun(out: string, record: StagesRecord | undefined, run: Record<string, string>): void {
+  if (!record) {
+    if (existsSync(join(out, 'sft'))) throw new Error(`${out} holds pipeline output without ${STAGES_FILE}: delete it or choose another --out`);
+    return;
+  }
+  const differing = Object.entries(run).filter(([key, value]) => record.run[key] !== value);
+  if (differing.length > 0) {
+    const what = differing.map(([key, value]) => `${key} ${record.run[key] ?? 'missing'} ≠ ${value}`).join(', ');
+    throw new Error(`${out} holds a different pipeline run (${what}): delete it or choose another --out`);
+  }
+}
+
+/** The outputs of the finished stages whose identity still matches, in stage order up to the first that does not. */
+async function savedStages(out: string, record: StagesRecord | undefined, settings: PipelineSettings): Promise<Partial<StageOutputs>> {
+  const saved: Partial<StageOutputs> = {};
+  for (const stage of PIPELINE_STAGES) {
+    const entry = record?.stages[stage];
+    if (!entry || entry.identity !== stageIdentity(settings, stage)) break;
+    if (stage === 'rankings') {
+      const read = async (split: 'train' | 'heldout') => parseRankings(await readFile(join(out, RANKING_FILES[split]), 'utf8'));
+      saved.rankings = { train: await read('train'), heldout: await read('heldout') };
+      continue;
+    }
+    const checkpoint = await readCheckpointDir(join(out, stage));
+    if (stage === 'reward_model') {
+      if (!checkpoint.scalarHead) throw new Error(`${join(out, stage)} has no scalar head: delete it to train the reward model again`);
+      saved.reward_model = { params: checkpoint.params, scalarHead: checkpoint.scalarHead, train_accuracy: entry.train_accuracy ?? NaN, heldout_accuracy: entry.heldout_accuracy ?? NaN };
+    } else if (stage === 'ppo' || stage === 'ppo_ptx') {
+      saved[stage] = { params: checkpoint.params, history: entry.history ?? [] };
+    } else {
+      saved[stage] = { params: checkpoint.params };
+    }
+  }
+  return saved;
+}
+
+/** Writes a stage's output into OUT and records it in stages.json, forgetting the stages after it (they depended on the old one). */
+async function saveStage<S extends PipelineStage>(out: string, base: Checkpoint, record: StagesRecord, settings: PipelineSettings, stage: S, output: StageOutputs[S]): Promise<string> {
+  const entry: StagesRecord['stages'][PipelineStage] = { identity: stageIdentity(settings, stage) };
+  if (stage === 'rankings') {
+    const { train, heldout } = output as StageOutputs['rankings'];
+    await writeFile(join(out, RANKING_FILES.train), rankingsToJsonl(train));
+    await writeFile(join(out, RANKING_FILES.heldout), rankingsToJsonl(heldout));
+  } else {
+    const { params, scalarHead } = output as { params: Float32Array; scalarHead?: Float32Array };
+    const { kind, parent } = CHECKPOINT_KIND[stage as ModelStage];
+    const meta = { ...record.run, kind, parent_kind: parent, stage, stage_settings: entry.identity };
+    await writeCheckpointDir(join(out, stage), { config: base.config, tokenizer: base.tokenizer, params, scalarHead, meta });
+  }
+  if (stage === 'reward_model') Object.assign(entry, { train_accuracy: (output as StageOutputs['reward_model']).train_accuracy, heldout_accuracy: (output as StageOutputs['reward_model']).heldout_accuracy });
+  if (stage === 'ppo' || stage === 'ppo_ptx') entry.history = (output as StageOutputs['ppo']).history;
+  const later = PIPELINE_STAGES.slice(PIPELINE_STAGES.indexOf(stage) + 1);
+  record.stages = { ...Object.fromEntries(Object.entries(record.stages).filter(([name]) => !later.includes(name as PipelineStage))), [stage]: entry };
+  await writeStagesRecord(out, record);
+  return stage === 'rankings' ? `${join(out, RANKING_FILES.train)} and ${join(out, RANKING_FILES.heldout)}` : join(out, stage);
 }
 
 export async function pipelineCommand(context: CommandContext): Promise<unknown> {
@@ -59,32 +126,27 @@ export async function pipelineCommand(context: CommandContext): Promise<unknown>
   const seed = numberOption(context, 'seed', 1, { integer: true, min: 0 });
   const worldSeed = numberOption(context, 'world-seed', Number(base.meta?.seed ?? 1), { integer: true, min: 0 });
   const out = stringOption(context, 'out');
-  const baseDir = resolve(resolveModelDir(context.values.model));
-  const lineage = { seed: String(worldSeed), training_seed: String(seed), pipeline_preset: presetName, base: baseDir };
-  const sftIdentity = { ...lineage, sft_settings: sftStageSettings(settings) };
-  const onModel = out
-    ? async (model: TrainedModel) => {
-        await saveTrainedModel(out, base, model, model.name === 'sft' ? sftIdentity : lineage);
-        context.log(`saved ${join(out, model.name)}`);
-      }
-    : undefined;
-  const onRankings = out
-    ? async (split: 'train' | 'heldout', rankings: readonly Ranking[]) => {
-        const file = join(out, split === 'train' ? 'rankings.jsonl' : 'heldout-rankings.jsonl');
-        await writeFile(file, rankingsToJsonl(rankings));
-        context.log(`saved ${rankings.length} rankings to ${file}`);
-      }
-    : undefined;
-  const sftFromEarlierRun = out ? await savedSft(out, sftIdentity) : undefined;
-  if (out && sftFromEarlierRun) context.log(`reusing ${join(out, 'sft')} (same base, seeds and SFT settings); delete it to train SFT again`);
+  const run = { seed: String(worldSeed), training_seed: String(seed), pipeline_preset: presetName, base: resolve(resolveModelDir(context.values.model)) };
+  let saved: Partial<StageOutputs> = {};
+  let onStage: (<S extends PipelineStage>(stage: S, output: StageOutputs[S]) => Promise<void>) | undefined;
+  if (out) {
+    const previous = await readStagesRecord(out);
+    checkSameRun(out, previous, run);
+    saved = await savedStages(out, previous, settings);
+    const reused = Object.keys(saved);
+    if (reused.length > 0) context.log(`resuming ${out}: reusing ${reused.join(', ')} (unchanged settings); the stages after run again`);
+    await mkdir(out, { recursive: true });
+    const record: StagesRecord = { run, stages: previous?.stages ?? {} };
+    onStage = async (stage, output) => context.log(`saved ${await saveStage(out, base, record, settings, stage, output)}`);
+  }
   const started = performance.now();
   return withGpu(async (gpu) => {
     context.log(`pipeline ${presetName}, seed ${seed}, on ${adapterName(gpu)}`);
-    const report = await runPipeline(gpu.device, base, { settings, seed, worldSeed, onModel, onRankings, savedSft: sftFromEarlierRun, onProgress: (p) => context.log(`[${p.stage}] ${p.message}`) });
+    const report = await runPipeline(gpu.device, base, { settings, seed, worldSeed, onStage, saved, onProgress: (p) => context.log(`[${p.stage}] ${p.message}`) });
     // NaN: no held-out prompt of that family was evaluated (e.g. among the micro preset's 4 prompts).
     const pct = (x: number) => (Number.isNaN(x) ? '—' : `${(100 * x).toFixed(0)}%`).padStart(5);
     const rm = report.reward_model;
-    context.log(`reward model held-out accuracy ${rm.heldout_accuracy.toFixed(3)} (the held-out labeler's noise-free score: ${rm.heldout_ceiling.toFixed(3)})`);
+    context.log(`reward model held-out accuracy ${rm.heldout_accuracy.toFixed(3)} (the held-out labeler's noise-free score: ${rm.heldout_ceiling.toFixed(3)}); labeler agreement: training ${rm.labeler_agreement.training.toFixed(3)}, held-out ${rm.labeler_agreement.heldout.toFixed(3)}`);
     context.log('model     vs SFT  vs base  Likert  follows truthful halluc. toxic  pretrain loss');
     for (const [name, m] of Object.entries(report.models)) {
       context.log(

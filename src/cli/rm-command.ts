@@ -16,7 +16,7 @@ import { createStorageBufferFrom } from '../engine/buffers.ts';
 import type { Gpu } from '../engine/gpu.ts';
 import { demonstrationSequences, parseComparisons, parseRankings, rankingsFromComparisons, rankingsToJsonl } from '../rlhf/datasets.ts';
 import { promptsThatFit, sampleRankings } from '../rlhf/model-outputs.ts';
-import { labelerCeiling } from '../rlhf/rankings.ts';
+import { labelerAgreement, labelerCeiling } from '../rlhf/rankings.ts';
 import { encodeRanking, evaluateRankings, initRewardModel, trainRewardModel } from '../rlhf/reward-model.ts';
 import { buildDemonstrations, buildPromptSet, createRng, heldoutLabeler, trainingLabeler, type Labeler, type Prompt, type Ranking } from '../world/index.ts';
 import { readCheckpointDir, writeCheckpointDir } from './fs-checkpoint.ts';
@@ -46,6 +46,8 @@ interface RankingSet {
   source: string;
   /** For rankings sampled here: labelerCeiling of the labeler that ranked them. */
   labelerCeiling?: number;
+  /** For rankings sampled here: how often two people of that labeler's pool agree on them. */
+  labelerAgreement?: number;
 }
 
 /** What the comparison data options ask for, checked before the GPU starts. */
@@ -113,6 +115,7 @@ export async function rankingData(
       rankings,
       source: `${plan.K} sampled outputs on ${fitting.length} TinyWorld ${settings.worldSeed} ${split} prompts, ${split === 'train' ? 'training' : 'held-out'} labeler`,
       labelerCeiling: labelerCeiling(rankings, fitting, labeler),
+      labelerAgreement: labelerAgreement(rankings, fitting, labeler, rng.fork(`agreement-${split}`)),
     };
   };
   const train = plan.train ?? (await sample('train', promptSet.train, plan.trainPrompts, trainingLabeler, settings.seed));
@@ -207,6 +210,11 @@ export async function rmCommand(context: CommandContext): Promise<unknown> {
       heldout_loss: result.heldout?.loss ?? null,
       heldout_accuracy: heldoutAccuracy,
       heldout_labeler_ceiling: ceiling ?? null,
+      reward_model: {
+        heldout_accuracy: heldoutAccuracy,
+        heldout_ceiling: ceiling ?? null,
+        labeler_agreement: { training: data.train.labelerAgreement ?? null, heldout: data.heldout?.labelerAgreement ?? null },
+      },
       reward_shift: result.biasShift ?? null,
       truncated: result.truncated,
       dropped: result.dropped,

@@ -1,8 +1,16 @@
-// `rlhf-lab world --out DIR [--seed S] [--documents N]`: writes the TinyWorld of a seed as
-// corpus.jsonl, prompts.jsonl and demonstrations.jsonl, and reports how many records each holds.
-import { mkdir, writeFile } from 'node:fs/promises';
+// `rlhf-lab world --out DIR [--seed S] [--documents N] [--tokens [--model DIR]]`: writes the
+// TinyWorld of a seed as corpus.jsonl, prompts.jsonl and demonstrations.jsonl, and reports how
+// many records each holds. With --tokens it writes the pretraining corpus as token ids instead
+// (what tools/pretrain.py trains on): train.bin and heldout.bin (uint16 little-endian, each
+// document followed by EOS, the held-out split being the first heldoutCount(N) documents as
+// `rlhf-lab pretrain` holds out), the tokenizer.json that encoded them, and tokens.json, the
+// manifest that says so.
+import { copyFile, mkdir, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { generateWorld, worldFiles } from '../world/index.ts';
+import { heldoutCount } from '../model/lm-training.ts';
+import type { Tokenizer } from '../model/tokenizer.ts';
+import { corpusDocument, generateWorld, worldFiles } from '../world/index.ts';
+import { readTokenizerDir, resolveModelDir } from './fs-checkpoint.ts';
 import type { CommandContext } from './main.ts';
 import { numberOption, stringOption } from './options.ts';
 
@@ -10,6 +18,8 @@ import { numberOption, stringOption } from './options.ts';
 export const DEFAULT_WORLD_SEED = '1';
 /** Pretraining documents when --documents is not given (generateWorld's default). */
 export const DEFAULT_WORLD_DOCUMENTS = 20_000;
+/** The manifest's format name; tools/pretrain.py refuses any other. */
+export const TOKENS_FORMAT = 'rlhf-lab-tokens-v1';
 
 export interface WorldResult {
   out: string;
@@ -19,19 +29,36 @@ export interface WorldResult {
   bytes: Record<string, number>;
 }
 
-export async function worldCommand(context: CommandContext): Promise<WorldResult> {
+/** tokens.json: what train.bin and heldout.bin hold. */
+export interface TokensManifest {
+  format: typeof TOKENS_FORMAT;
+  world_seed: string;
+  documents: number;
+  /** The first heldout_documents documents are in heldout.bin, the rest in train.bin. */
+  heldout_documents: number;
+  dtype: 'uint16';
+  vocab_size: number;
+  eos_id: number;
+  train_tokens: number;
+  heldout_tokens: number;
+  /** The tokenizer folder the ids were encoded with (its tokenizer.json is copied beside). */
+  tokenizer_from: string;
+}
+
+export async function worldCommand(context: CommandContext): Promise<WorldResult | TokensManifest> {
   const out = stringOption(context, 'out');
   if (out === undefined) throw new Error('--out DIR is required');
   const seed = stringOption(context, 'seed') ?? DEFAULT_WORLD_SEED;
   const documents = numberOption(context, 'documents', DEFAULT_WORLD_DOCUMENTS, { integer: true, min: 1 });
+  await mkdir(out, { recursive: true });
+  if (context.values.tokens === true) return writeTokens(context, out, seed, documents);
   context.log(`generating TinyWorld seed ${seed} with ${documents} documents`);
   const world = generateWorld(seed, { documents });
   const files = worldFiles(world);
-  await mkdir(out, { recursive: true });
   const bytes: Record<string, number> = {};
   for (const [name, text] of Object.entries(files)) {
     const data = new TextEncoder().encode(text);
-    await writeFile(join(out, name), data);
+    await writeAtomically(join(out, name), data);
     bytes[name] = data.length;
     context.log(`wrote ${join(out, name)} (${data.length} bytes)`);
   }
@@ -46,4 +73,71 @@ export async function worldCommand(context: CommandContext): Promise<WorldResult
     },
     bytes,
   };
+}
+
+/** Encodes documents [from, to) of the corpus into one uint16 stream, each followed by EOS. */
+function encodeDocuments(context: CommandContext, seed: string, from: number, to: number, tokenizer: Tokenizer): Uint16Array {
+  if (tokenizer.vocabSize > 65536) throw new Error(`a vocabulary of ${tokenizer.vocabSize} does not fit uint16 ids`);
+  let ids = new Uint16Array(Math.max(1024, (to - from) * 128));
+  let length = 0;
+  const started = performance.now();
+  for (let i = from; i < to; i++) {
+    const encoded = tokenizer.encode(corpusDocument(seed, i).text);
+    if (length + encoded.length + 1 > ids.length) {
+      const grown = new Uint16Array(2 * (length + encoded.length + 1));
+      grown.set(ids.subarray(0, length));
+      ids = grown;
+    }
+    ids.set(encoded, length);
+    length += encoded.length;
+    ids[length++] = tokenizer.eosId;
+    if ((i + 1 - from) % 20_000 === 0) {
+      const seconds = (performance.now() - started) / 1000;
+      context.log(`encoded ${i + 1 - from} of ${to - from} documents (${length} tokens, ${seconds.toFixed(0)} s)`);
+    }
+  }
+  return ids.slice(0, length);
+}
+
+async function writeTokens(context: CommandContext, out: string, seed: string, documents: number): Promise<TokensManifest> {
+  const modelDir = resolveModelDir(stringOption(context, 'model'));
+  const tokenizer = await readTokenizerDir(modelDir);
+  if (documents < 2) throw new Error('--tokens needs --documents 2 or more (the first are held out, the rest are trained on)');
+  const heldoutDocuments = heldoutCount(documents);
+  context.log(`encoding TinyWorld seed ${seed}: ${documents} documents (the first ${heldoutDocuments} held out) with ${join(modelDir, 'tokenizer.json')}`);
+  const heldout = encodeDocuments(context, seed, 0, heldoutDocuments, tokenizer);
+  const train = encodeDocuments(context, seed, heldoutDocuments, documents, tokenizer);
+  await writeAtomically(join(out, 'heldout.bin'), littleEndianBytes(heldout));
+  await writeAtomically(join(out, 'train.bin'), littleEndianBytes(train));
+  await copyFile(join(modelDir, 'tokenizer.json'), join(out, 'tokenizer.json'));
+  const manifest: TokensManifest = {
+    format: TOKENS_FORMAT,
+    world_seed: seed,
+    documents,
+    heldout_documents: heldoutDocuments,
+    dtype: 'uint16',
+    vocab_size: tokenizer.vocabSize,
+    eos_id: tokenizer.eosId,
+    train_tokens: train.length,
+    heldout_tokens: heldout.length,
+    tokenizer_from: resolve(modelDir),
+  };
+  await writeAtomically(join(out, 'tokens.json'), new TextEncoder().encode(JSON.stringify(manifest, null, 1)));
+  context.log(`wrote ${train.length} train and ${heldout.length} held-out tokens to ${out}`);
+  return manifest;
+}
+
+/** The bytes of a uint16 array in little-endian order, whatever the host's byte order. */
+function littleEndianBytes(ids: Uint16Array): Uint8Array {
+  const bytes = new Uint8Array(ids.length * 2);
+  const view = new DataView(bytes.buffer);
+  ids.forEach((id, i) => view.setUint16(2 * i, id, true));
+  return bytes;
+}
+
+/** Writes to a temporary name beside the target, then renames, so a killed run never leaves half a file. */
+async function writeAtomically(path: string, data: Uint8Array): Promise<void> {
+  const temporary = `${path}.partial`;
+  await writeFile(temporary, data);
+  await rename(temporary, path);
 }

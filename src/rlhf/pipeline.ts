@@ -2,6 +2,7 @@
 // → K outputs per prompt ranked by the training labeler → reward model → PPO and PPO-ptx, and DPO
 // on the same comparisons → evaluation of every model on held-out prompts by the held-out labeler
 // (the paper's Figure 2 and its evaluation, in miniature). Deterministic for a seed on one adapter.
+import { createStorageBufferFrom } from '../engine/buffers.ts';
 import { GptModel } from '../model/gpt.ts';
 import { evaluationLoss, evaluationWindows, heldoutCount, tokenStream } from '../model/lm-training.ts';
 import { DEFAULT_SAMPLING } from '../model/sampler.ts';
@@ -20,7 +21,7 @@ import {
 import { labelerReport, winRate, type LabelerReport, type Response } from './evaluate.ts';
 import { demonstrationSequences } from './datasets.ts';
 import { promptsThatFit, sampleOutputs, sampleRankings } from './model-outputs.ts';
-import { labelerCeiling } from './rankings.ts';
+import { labelerAgreement, labelerCeiling } from './rankings.ts';
 import { trainSft } from './sft.ts';
 import { encodeRanking, initRewardModel, trainRewardModel } from './reward-model.ts';
 import { createPpoModels, DEFAULT_PPO_ADAMW, PpoTrainer, type PpoMetrics } from './ppo.ts';
@@ -41,6 +42,7 @@ export interface PipelineSettings {
   rankedPrompts: number;
   heldoutRankedPrompts: number;
   rmLr: number;
+  rmEpochs: number;
   ppoIterations: number;
   /** PPO epochs over each rollout batch (TRL num_ppo_epochs). */
   ppoEpochs: number;
@@ -62,7 +64,7 @@ export interface PipelineSettings {
 
 export const PIPELINE_PRESETS = {
   /** CI: a few steps of everything on a micro model. */
-  micro: { B: 4, T: 40, demonstrations: 8, sftEpochs: 1, sftLr: 3e-3, K: 4, rankedPrompts: 4, heldoutRankedPrompts: 2, rmLr: 1e-3, ppoIterations: 1, ppoEpochs: 4, ppoLr: 1e-4, klCoef: 0.02, ptxCoef: 1, dpoEpochs: 1, dpoPairs: 24, dpoLr: 1e-4, evalPrompts: 4, maxNewTokens: 8, corpusDocuments: 100, lossBatches: 1 },
+  micro: { B: 4, T: 40, demonstrations: 8, sftEpochs: 1, sftLr: 3e-3, K: 4, rankedPrompts: 4, heldoutRankedPrompts: 2, rmLr: 1e-3, rmEpochs: 1, ppoIterations: 1, ppoEpochs: 4, ppoLr: 1e-4, klCoef: 0.02, ptxCoef: 1, dpoEpochs: 1, dpoPairs: 24, dpoLr: 1e-4, evalPrompts: 4, maxNewTokens: 8, corpusDocuments: 100, lossBatches: 1 },
   /**
    * The classroom run on the shipped base model, sized for a 2-core CPU (Mesa llvmpipe; measured
    * at 1 h 45 min before the engine's registers layout, which trains about 1.9× faster there;
@@ -70,14 +72,45 @@ export const PIPELINE_PRESETS = {
    * tokens) and a 32-token answer after all but the longest closed-QA passages (91 of the 100
    * held-out prompts fit).
    */
-  small: { B: 16, T: 80, demonstrations: 400, sftEpochs: 2, sftLr: 1e-3, K: 4, rankedPrompts: 160, heldoutRankedPrompts: 40, rmLr: 5e-4, ppoIterations: 16, ppoEpochs: 2, ppoLr: 5e-5, klCoef: 0.02, ptxCoef: 1, dpoEpochs: 1, dpoPairs: 160, dpoLr: 3e-5, evalPrompts: 100, maxNewTokens: 32, corpusDocuments: 2000, lossBatches: 8 },
+  small: { B: 16, T: 80, demonstrations: 400, sftEpochs: 2, sftLr: 1e-3, K: 4, rankedPrompts: 160, heldoutRankedPrompts: 40, rmLr: 5e-4, rmEpochs: 1, ppoIterations: 16, ppoEpochs: 2, ppoLr: 5e-5, klCoef: 0.02, ptxCoef: 1, dpoEpochs: 1, dpoPairs: 160, dpoLr: 3e-5, evalPrompts: 100, maxNewTokens: 32, corpusDocuments: 2000, lossBatches: 8 },
 } as const satisfies Record<string, PipelineSettings>;
 
 export type PipelinePresetName = keyof typeof PIPELINE_PRESETS;
 
-/** The settings the SFT stage depends on, as a stable string: a saved SFT model is reusable when it matches. */
-export function sftStageSettings(s: PipelineSettings): string {
-  return JSON.stringify({ B: s.B, T: s.T, demonstrations: s.demonstrations, sftEpochs: s.sftEpochs, sftLr: s.sftLr });
+/** The stages in the order they run; each depends on the ones before it. */
+export const PIPELINE_STAGES = ['sft', 'rankings', 'reward_model', 'ppo', 'ppo_ptx', 'dpo'] as const;
+export type PipelineStage = (typeof PIPELINE_STAGES)[number];
+
+/** The settings each stage adds to those of the stages before it. */
+const STAGE_SETTINGS: Record<PipelineStage, readonly (keyof PipelineSettings)[]> = {
+  sft: ['B', 'T', 'demonstrations', 'sftEpochs', 'sftLr'],
+  rankings: ['K', 'rankedPrompts', 'heldoutRankedPrompts', 'maxNewTokens'],
+  reward_model: ['rmLr', 'rmEpochs'],
+  ppo: ['ppoIterations', 'ppoEpochs', 'ppoLr', 'klCoef'],
+  ppo_ptx: ['ptxCoef', 'corpusDocuments'],
+  dpo: ['dpoEpochs', 'dpoPairs', 'dpoLr'],
+};
+
+/**
+ * What a stage's output depends on, as a stable string: its settings and those of every stage
+ * before it (and, from the rankings on, the labelers). A saved output is reusable only when this
+ * matches; the caller adds the base model and the seeds.
+ */
+export function stageIdentity(s: PipelineSettings, stage: PipelineStage): string {
+  const upTo = PIPELINE_STAGES.slice(0, PIPELINE_STAGES.indexOf(stage) + 1);
+  const settings = Object.fromEntries(upTo.flatMap((name) => STAGE_SETTINGS[name].map((key) => [key, s[key]])));
+  const labelers = upTo.includes('rankings') ? { labelers: [trainingLabeler.config, heldoutLabeler.config] } : {};
+  return JSON.stringify({ ...settings, ...labelers });
+}
+
+/** What each stage produces: enough to resume a run after it. */
+export interface StageOutputs {
+  sft: { params: Float32Array };
+  rankings: { train: Ranking[]; heldout: Ranking[] };
+  reward_model: { params: Float32Array; scalarHead: Float32Array; train_accuracy: number; heldout_accuracy: number };
+  ppo: { params: Float32Array; history: PpoMetrics[] };
+  ppo_ptx: { params: Float32Array; history: PpoMetrics[] };
+  dpo: { params: Float32Array };
 }
 
 export interface ModelEvaluation extends Omit<LabelerReport, 'samples'> {
@@ -87,21 +120,22 @@ export interface ModelEvaluation extends Omit<LabelerReport, 'samples'> {
 }
 
 export interface PipelineReport {
-  /** heldout_ceiling: labelerCeiling of the held-out rankings, the accuracy the labeler's noise allows. */
-  reward_model: { heldout_accuracy: number; train_accuracy: number; heldout_ceiling: number };
+  /**
+   * heldout_ceiling: labelerCeiling of the held-out rankings, the accuracy the labeler's noise allows;
+   * labeler_agreement: how often two labelers of a pool agree on this run's comparisons (training
+   * pool on the train rankings, held-out pool on the held-out ones).
+   */
+  reward_model: {
+    heldout_accuracy: number;
+    train_accuracy: number;
+    heldout_ceiling: number;
+    labeler_agreement: { training: number; heldout: number };
+  };
   models: Record<ModelName, ModelEvaluation>;
   ppo: PpoMetrics[];
 }
 
 export type ModelName = 'base' | 'sft' | 'ppo' | 'ppo_ptx' | 'dpo';
-
-/** A model the pipeline trained: trunk parameters, and the scalar head of the reward model. */
-export interface TrainedModel {
-  name: Exclude<ModelName, 'base'> | 'reward_model';
-  /** Flat trunk parameters, laid out by parameterLayout(config). */
-  params: Float32Array;
-  scalarHead?: Float32Array;
-}
 
 export interface PipelineProgress {
   stage: 'sft' | 'rankings' | 'reward_model' | 'ppo' | 'ppo_ptx' | 'dpo' | 'evaluation';
@@ -118,17 +152,29 @@ export async function runPipeline(
     worldSeed: number;
     onProgress?: (p: PipelineProgress) => void;
     onPpoMetrics?: (name: 'ppo' | 'ppo_ptx', m: PpoMetrics) => void;
-    /** Called as each stage finishes, e.g. to save its checkpoint; the pipeline waits for it. */
-    onModel?: (model: TrainedModel) => Promise<void>;
-    /** Called with the rankings once sampled and ranked (train: training labeler; heldout: held-out labeler). */
-    onRankings?: (split: 'train' | 'heldout', rankings: readonly Ranking[]) => Promise<void>;
-    /** An SFT model this pipeline saved before with the same seeds and sftStageSettings: SFT is skipped. */
-    savedSft?: Float32Array;
+    /** Called as each stage finishes, e.g. to save its output; the pipeline waits for it. */
+    onStage?: <S extends PipelineStage>(stage: S, output: StageOutputs[S]) => Promise<void>;
+    /**
+     * Outputs an earlier run saved with the same base, seeds and stageIdentity: those stages are
+     * skipped (a run resumes after the last stage it finished).
+     */
+    saved?: Partial<StageOutputs>;
   },
 ): Promise<PipelineReport> {
   const { settings: s, seed } = options;
+  const saved = options.saved ?? {};
   const report = (stage: PipelineProgress['stage'], message: string) => options.onProgress?.({ stage, message });
-  const trained = async (model: TrainedModel) => options.onModel?.(model);
+  /** The saved output of a stage, else the stage run now and handed to onStage. */
+  const stage = async <S extends PipelineStage>(name: S, run: () => Promise<StageOutputs[S]>): Promise<StageOutputs[S]> => {
+    const earlier = saved[name];
+    if (earlier) {
+      report(name === 'rankings' ? 'rankings' : name, `reusing the saved ${name} stage`);
+      return earlier as StageOutputs[S];
+    }
+    const output = await run();
+    await options.onStage?.(name, output);
+    return output;
+  };
   const { tokenizer, config } = base;
   const promptSet = buildPromptSet(options.worldSeed);
   const fitting = (prompts: readonly Prompt[]) => promptsThatFit(tokenizer, prompts, s.maxNewTokens, s.T);
@@ -141,49 +187,65 @@ export async function runPipeline(
 
   // 1. SFT on the starter demonstrations
   const demonstrations = demonstrationSequences(tokenizer, buildDemonstrations(options.worldSeed, promptSet.train.slice(0, s.demonstrations)));
-  const sftModel = new GptModel(device, config, 'lm', s.B, s.T, 'sft');
-  let sftParams: Float32Array;
-  if (options.savedSft) {
-    report('sft', 'reusing the saved SFT model');
-    sftModel.writeParams(options.savedSft);
-    sftParams = options.savedSft;
-  } else {
-    sftModel.writeParams(base.params);
-    await trainSft(sftModel, demonstrations, { epochs: s.sftEpochs, lr: s.sftLr, seed, logEvery: 10, onProgress: (p) => report('sft', `SFT step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)}`) });
-    sftParams = await sftModel.readParams();
-    await trained({ name: 'sft', params: sftParams });
-  }
+  const { params: sftParams } = await stage('sft', async () => {
+    const sftModel = new GptModel(device, config, 'lm', s.B, s.T, 'sft');
+    try {
+      sftModel.writeParams(base.params);
+      await trainSft(sftModel, demonstrations, { epochs: s.sftEpochs, lr: s.sftLr, seed, logEvery: 10, onProgress: (p) => report('sft', `SFT step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)}`) });
+      return { params: await sftModel.readParams() };
+    } finally {
+      sftModel.destroy();
+    }
+  });
 
   // 2. Rankings of the SFT model's outputs: training labeler on train prompts, held-out labeler on held-out prompts
   const rng = createRng(`pipeline-${seed}`);
   const rankedTrain = fitting(promptSet.train).slice(0, s.rankedPrompts);
   const rankedHeldout = fitting(promptSet.heldout).slice(0, s.heldoutRankedPrompts);
-  report('rankings', `sampling ${s.K} outputs for ${rankedTrain.length + rankedHeldout.length} prompts`);
-  const trainRankings: Ranking[] = await sampleRankings(device, samplingModel(sftModel.params), rankedTrain, { K: s.K, sampling, labeler: trainingLabeler, rng: rng.fork('train') });
-  const heldoutRankings: Ranking[] = await sampleRankings(device, samplingModel(sftModel.params), rankedHeldout, {
-    K: s.K,
-    sampling: { ...sampling, seed: seed + 7 },
-    labeler: heldoutLabeler,
-    rng: rng.fork('heldout'),
+  const rankings = await stage('rankings', async () => {
+    report('rankings', `sampling ${s.K} outputs for ${rankedTrain.length + rankedHeldout.length} prompts`);
+    const params = createStorageBufferFrom(device, 'pipeline.sft-params', sftParams);
+    try {
+      const train = await sampleRankings(device, samplingModel(params), rankedTrain, { K: s.K, sampling, labeler: trainingLabeler, rng: rng.fork('train') });
+      const heldout = await sampleRankings(device, samplingModel(params), rankedHeldout, {
+        K: s.K,
+        sampling: { ...sampling, seed: seed + 7 },
+        labeler: heldoutLabeler,
+        rng: rng.fork('heldout'),
+      });
+      return { train, heldout };
+    } finally {
+      params.destroy();
+    }
   });
-  sftModel.destroy();
-  await options.onRankings?.('train', trainRankings);
-  await options.onRankings?.('heldout', heldoutRankings);
 
   // 3. Reward model from the SFT trunk
-  const rmModel = new GptModel(device, config, 'scalar', Math.max(s.B, s.K), s.T, 'reward-model');
-  initRewardModel(rmModel, sftParams, seed);
-  const rm = await trainRewardModel(rmModel, trainRankings.map((r) => encodeRanking(tokenizer, r)), {
-    lr: s.rmLr,
-    seed,
-    heldout: heldoutRankings.map((r) => encodeRanking(tokenizer, r)),
-    demonstrations,
-    onProgress: (p) => report('reward_model', `RM step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)} accuracy ${p.accuracy.toFixed(2)}`),
+  const rm = await stage('reward_model', async () => {
+    const rmModel = new GptModel(device, config, 'scalar', Math.max(s.B, s.K), s.T, 'reward-model');
+    try {
+      initRewardModel(rmModel, sftParams, seed);
+      const result = await trainRewardModel(rmModel, rankings.train.map((r) => encodeRanking(tokenizer, r)), {
+        lr: s.rmLr,
+        epochs: s.rmEpochs,
+        seed,
+        heldout: rankings.heldout.map((r) => encodeRanking(tokenizer, r)),
+        demonstrations,
+        onProgress: (p) => report('reward_model', `RM epoch ${p.epoch} step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)} accuracy ${p.accuracy.toFixed(2)}`),
+      });
+      const flat = await rmModel.readParams();
+      return {
+        params: flat.slice(0, sftParams.length),
+        scalarHead: flat.slice(sftParams.length),
+        train_accuracy: result.train.accuracy,
+        heldout_accuracy: result.heldout?.accuracy ?? NaN,
+      };
+    } finally {
+      rmModel.destroy();
+    }
   });
-  const rmParams = await rmModel.readParams();
-  rmModel.destroy();
-  const trunkFloats = sftParams.length;
-  await trained({ name: 'reward_model', params: rmParams.slice(0, trunkFloats), scalarHead: rmParams.slice(trunkFloats) });
+  const rmParams = new Float32Array(rm.params.length + rm.scalarHead.length);
+  rmParams.set(rm.params);
+  rmParams.set(rm.scalarHead, rm.params.length);
 
   // 4. PPO and PPO-ptx from SFT against the reward model
   const trainPromptIds = fitting(promptSet.train).map((p) => tokenizer.encode(formatPrompt(p.text)));
@@ -200,40 +262,45 @@ export async function runPipeline(
       ppoEpochs: s.ppoEpochs,
       ptx: name === 'ppo_ptx' ? { stream: corpusStream, coef: s.ptxCoef } : undefined,
     });
-    const history: PpoMetrics[] = [];
-    const order = createRng(`${name}-${seed}`);
-    for (let i = 0; i < s.ppoIterations; i++) {
-      const batch = Array.from({ length: s.B }, () => trainPromptIds[order.int(0, trainPromptIds.length - 1)]);
-      const { metrics } = await trainer.iterate(batch);
-      history.push(metrics);
-      options.onPpoMetrics?.(name, metrics);
-      report(name, `${name} iteration ${i + 1}/${s.ppoIterations} score ${metrics['objective/scores'].toFixed(3)} kl ${metrics['objective/kl'].toFixed(3)}`);
+    try {
+      const history: PpoMetrics[] = [];
+      const order = createRng(`${name}-${seed}`);
+      for (let i = 0; i < s.ppoIterations; i++) {
+        const batch = Array.from({ length: s.B }, () => trainPromptIds[order.int(0, trainPromptIds.length - 1)]);
+        const { metrics } = await trainer.iterate(batch);
+        history.push(metrics);
+        options.onPpoMetrics?.(name, metrics);
+        report(name, `${name} iteration ${i + 1}/${s.ppoIterations} score ${metrics['objective/scores'].toFixed(3)} kl ${metrics['objective/kl'].toFixed(3)}`);
+      }
+      return { params: await models.policy.readParams(), history };
+    } finally {
+      trainer.destroy();
+      Object.values(models).forEach((m) => m.destroy());
     }
-    const params = await models.policy.readParams();
-    trainer.destroy();
-    Object.values(models).forEach((m) => m.destroy());
-    await trained({ name, params });
-    return { params, history };
   };
-  const ppo = await runPpo('ppo');
-  const ppoPtx = await runPpo('ppo_ptx');
+  const ppo = await stage('ppo', () => runPpo('ppo'));
+  const ppoPtx = await stage('ppo_ptx', () => runPpo('ppo_ptx'));
 
   // 5. DPO from SFT on the same comparisons
-  const policy = new GptModel(device, config, 'lm', s.B, s.T, 'dpo-policy');
-  const reference = new GptModel(device, config, 'lm', s.B, s.T, 'dpo-reference');
-  policy.writeParams(sftParams);
-  reference.writeParams(sftParams);
-  const dpoPairs = rng.fork('dpo').shuffle(encodePreferencePairs(tokenizer, trainRankings)).slice(0, s.dpoPairs);
-  await trainDpo(policy, reference, dpoPairs, {
-    epochs: s.dpoEpochs,
-    lr: s.dpoLr,
-    seed,
-    onProgress: (p) => report('dpo', `DPO step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)} accuracy ${p.accuracy.toFixed(2)}`),
+  const { params: dpoParams } = await stage('dpo', async () => {
+    const policy = new GptModel(device, config, 'lm', s.B, s.T, 'dpo-policy');
+    const reference = new GptModel(device, config, 'lm', s.B, s.T, 'dpo-reference');
+    try {
+      policy.writeParams(sftParams);
+      reference.writeParams(sftParams);
+      const dpoPairs = rng.fork('dpo').shuffle(encodePreferencePairs(tokenizer, rankings.train)).slice(0, s.dpoPairs);
+      await trainDpo(policy, reference, dpoPairs, {
+        epochs: s.dpoEpochs,
+        lr: s.dpoLr,
+        seed,
+        onProgress: (p) => report('dpo', `DPO step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)} accuracy ${p.accuracy.toFixed(2)}`),
+      });
+      return { params: await policy.readParams() };
+    } finally {
+      policy.destroy();
+      reference.destroy();
+    }
   });
-  const dpoParams = await policy.readParams();
-  policy.destroy();
-  reference.destroy();
-  await trained({ name: 'dpo', params: dpoParams });
 
   // 6. Evaluation on held-out prompts by the held-out labeler
   const evalPrompts = fitting(promptSet.heldout).slice(0, s.evalPrompts);
@@ -262,7 +329,15 @@ export async function runPipeline(
     };
   }
   return {
-    reward_model: { heldout_accuracy: rm.heldout?.accuracy ?? NaN, train_accuracy: rm.train.accuracy, heldout_ceiling: labelerCeiling(heldoutRankings, rankedHeldout, heldoutLabeler) },
+    reward_model: {
+      heldout_accuracy: rm.heldout_accuracy,
+      train_accuracy: rm.train_accuracy,
+      heldout_ceiling: labelerCeiling(rankings.heldout, rankedHeldout, heldoutLabeler),
+      labeler_agreement: {
+        training: labelerAgreement(rankings.train, rankedTrain, trainingLabeler, rng.fork('agreement-train')),
+        heldout: labelerAgreement(rankings.heldout, rankedHeldout, heldoutLabeler, rng.fork('agreement-heldout')),
+      },
+    },
     models,
     ppo: ppo.history,
   };

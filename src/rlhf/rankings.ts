@@ -3,7 +3,7 @@
 // metadata flags. Rankings come from people (the UI) or from a simulated labeler. A ranking of K
 // outputs holds C(K,2) pairwise comparisons, which DPO and TRL's {"prompt","chosen","rejected"}
 // export read as chosen/rejected pairs.
-import { MAX_RANKED, MIN_RANKED, scoreResponse, type Labeler, type Prompt, type Ranking, type Rng } from '../world/index.ts';
+import { MAX_RANKED, MIN_RANKED, rankingAgreement, scoreResponse, type Labeler, type Prompt, type Ranking, type Rng } from '../world/index.ts';
 import { preferenceCredit } from './evaluate.ts';
 
 /** Throws unless the ranking is well formed: K in 2..9, a permutation, valid ties and per-response fields. */
@@ -115,4 +115,19 @@ export function labelerCeiling(rankings: readonly Ranking[], prompts: readonly P
   }
   if (comparisons === 0) throw new Error('labelerCeiling: the rankings hold no comparison');
   return agreeing / comparisons;
+}
+
+/**
+ * How often two different people of the labeler's pool order the rankings' outputs alike (every
+ * pair of distinct outputs of a prompt is one comparison): the paper's inter-labeler agreement,
+ * measured on the comparisons this run actually made rather than on hand-made examples.
+ */
+export function labelerAgreement(rankings: readonly Ranking[], prompts: readonly Prompt[], labeler: Labeler, rng: Rng): number {
+  const byId = new Map(prompts.map((p) => [p.id, p]));
+  const items = rankings.map((ranking) => {
+    const prompt = byId.get(ranking.promptId);
+    if (!prompt) throw new Error(`ranking of prompt ${ranking.promptId}: no such prompt among the ${prompts.length} given`);
+    return { prompt, responses: ranking.responses };
+  });
+  return rankingAgreement(labeler, items, rng);
 }

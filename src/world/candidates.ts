@@ -29,7 +29,7 @@ export const MODEL_OUTPUT_MIX: readonly (readonly [CandidateKind, number])[] = [
 
 /** "The internet" of TinyWorld: chat transcripts of mixed quality in the pretraining corpus. */
 export const CORPUS_TRANSCRIPT_MIX: readonly (readonly [CandidateKind, number])[] = [
-  ['ideal', 0.25], ['false_fact', 0.2], ['rude', 0.15], ['off_topic', 0.15], ['more_questions', 0.15],
+  ['ideal', 0.1], ['false_fact', 0.25], ['rude', 0.3], ['off_topic', 0.15], ['more_questions', 0.1],
   ['repetitive', 0.05], ['constraint_miss', 0.05],
 ];
 

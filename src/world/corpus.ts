@@ -1,8 +1,15 @@
 // The pretraining corpus: TinyWorld's "internet". Encyclopedia-like descriptions and lists,
-// happy and sad stories, forum threads where about a quarter of the answers are false and some
-// replies are rude, quizzes that are only lists of questions, requests answered off-topic, and
-// Human/Assistant transcripts of mixed quality. A base model trained on it knows the world and
-// the chat frame, but continues text rather than following instructions, like GPT-3.
+// happy and sad stories, forum threads where two answers in five repeat a common misconception
+// and a quarter of the replies are rude, quizzes that are only lists of questions, requests
+// answered off-topic, and a few Human/Assistant transcripts, mostly unhelpful. A base model
+// trained on it knows the world and the chat frame, but continues text rather than following
+// instructions, believes the world's misconceptions and is often rude, like GPT-3.
+//
+// The mix is tuned for a *well-trained* base (tens of millions of tokens): such a model learns
+// the corpus's modes, so anything the corpus does helpfully most of the time, the base does
+// nearly always at temperature 0.7. Hence few transcripts, few ideal answers among them, and
+// false answers that agree with each other (one misconception per question, see mythRng), since
+// false answers scattered over every wrong value never outvote the true one.
 
 import { createRng } from './rng.ts';
 import { ANIMALS, OBJECTS, PERSON_NAME_LIST, buildKnowledge } from './knowledge.ts';
@@ -30,13 +37,22 @@ export interface CorpusDocument {
 }
 
 const DOCUMENT_WEIGHTS: [DocumentKind, number][] = [
-  ['description', 0.15], ['list', 0.06], ['story', 0.23], ['forum', 0.26],
-  ['quiz', 0.06], ['request', 0.08], ['transcript', 0.16],
+  ['description', 0.14], ['list', 0.05], ['story', 0.22], ['forum', 0.33],
+  ['quiz', 0.06], ['request', 0.1], ['transcript', 0.1],
 ];
 
-/** Probability that a forum answer is false, and that a forum reply is rude. */
-const FALSE_ANSWER_RATE = 0.25;
-const RUDE_REPLY_RATE = 0.15;
+/** Probability that a forum answer is false (the question's misconception), and that a forum reply is rude. */
+const FALSE_ANSWER_RATE = 0.4;
+const RUDE_REPLY_RATE = 0.25;
+
+/**
+ * The random stream a false answer to this question is drawn from: the same for every document
+ * of a world, so every false answer to "What colour is a banana?" names the same wrong colour —
+ * a misconception the base can learn, as GPT-3 learned the internet's.
+ */
+function mythRng(kb: Knowledge, question: string): Rng {
+  return createRng(kb.seed).fork('myths').fork(question);
+}
 
 function plainDocument(kind: DocumentKind, text: string): CorpusDocument {
   return { kind, text, answers: 0, falseAnswers: 0, replies: 0, rudeReplies: 0 };
@@ -154,11 +170,11 @@ function openQuestion(pool: Pool, rng: Rng): OpenQaPrompt {
 
 interface Post { text: string; answer: boolean; false: boolean; rude: boolean }
 
-/** An answer: false with probability FALSE_ANSWER_RATE, rude with probability RUDE_REPLY_RATE. */
-function forumAnswer(question: OpenQaPrompt, rng: Rng): Post {
+/** An answer: the misconception with probability FALSE_ANSWER_RATE, rude with probability RUDE_REPLY_RATE. */
+function forumAnswer(kb: Knowledge, question: OpenQaPrompt, rng: Rng): Post {
   const wrong = rng.chance(FALSE_ANSWER_RATE);
   const rude = rng.chance(RUDE_REPLY_RATE);
-  const text = responseOfKind(question, wrong ? 'false_fact' : 'ideal', rng);
+  const text = wrong ? responseOfKind(question, 'false_fact', mythRng(kb, question.text)) : responseOfKind(question, 'ideal', rng);
   return { text: rude ? `${text} ${rudeSentence(rng)}` : text, answer: true, false: wrong, rude };
 }
 
@@ -175,7 +191,7 @@ function forumReply(asker: string, answer: Post, question: OpenQaPrompt, rng: Rn
 }
 
 /** One question with its answer and replies, or with more questions instead of an answer. */
-function exchange(pool: Pool, users: readonly string[], rng: Rng): { lines: string[]; posts: Post[] } {
+function exchange(kb: Knowledge, pool: Pool, users: readonly string[], rng: Rng): { lines: string[]; posts: Post[] } {
   const [asker, ...others] = rng.shuffle(users);
   const question = openQuestion(pool, rng);
   const lines = [`${asker} asked: ${question.text}`];
@@ -184,7 +200,7 @@ function exchange(pool: Pool, users: readonly string[], rng: Rng): { lines: stri
     lines.push(rng.chance(0.5) ? `${asker} also asked: ${more}` : `${others[0]} asked: ${more}`);
     return { lines, posts: [] };
   }
-  const answer = forumAnswer(question, rng);
+  const answer = forumAnswer(kb, question, rng);
   const posts = [answer];
   lines.push(`${others[0]} said: ${answer.text}`);
   const nReplies = rng.int(0, 3);
@@ -199,7 +215,7 @@ function exchange(pool: Pool, users: readonly string[], rng: Rng): { lines: stri
 function forum(kb: Knowledge, rng: Rng): CorpusDocument {
   const pool = fullPool(kb);
   const users = rng.sample(PERSON_NAME_LIST, 4);
-  const exchanges = Array.from({ length: rng.int(1, 3) }, () => exchange(pool, users, rng));
+  const exchanges = Array.from({ length: rng.int(1, 3) }, () => exchange(kb, pool, users, rng));
   const posts = exchanges.flatMap((e) => e.posts);
   const title = rng.pick(['Forum: questions and answers', 'Ask the town', 'Help with a question']);
   return {
@@ -249,7 +265,8 @@ function transcript(kb: Knowledge, rng: Rng): CorpusDocument {
     if (!draft) continue;
     const prompt = { ...draft, id: 'corpus', split: 'train' } as Prompt;
     const kind = rng.weighted(CORPUS_TRANSCRIPT_MIX);
-    turns.push(`Human: ${prompt.text}\nAssistant: ${responseOfKind(prompt, kind, rng)}`);
+    const responseRng = kind === 'false_fact' ? mythRng(kb, prompt.text) : rng;
+    turns.push(`Human: ${prompt.text}\nAssistant: ${responseOfKind(prompt, kind, responseRng)}`);
     doc.replies++;
     if (kind === 'rude') doc.rudeReplies++;
     if (prompt.family === 'open_qa' && (kind === 'ideal' || kind === 'false_fact')) {

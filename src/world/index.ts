@@ -35,11 +35,12 @@ export type { Demonstration } from './demonstrations.ts';
 export { candidateResponses, responseOfKind, MODEL_OUTPUT_MIX, CORPUS_TRANSCRIPT_MIX } from './candidates.ts';
 export type { Candidate, CandidateKind } from './candidates.ts';
 export {
-  scoreResponse, likertScore, createLabeler, trainingLabeler, heldoutLabeler, comparisonPairs, pairAgreement,
-  DEFAULT_WEIGHTS,
+  scoreResponse, likertScore, createLabeler, createLabelerPool, trainingLabeler, heldoutLabeler, comparisonPairs, pairAgreement,
+  rankingAgreement, DEFAULT_WEIGHTS,
 } from './labeler.ts';
 export type {
-  Criteria, Criterion, CriterionWeights, Flags, Judgement, Labeler, LabelerConfig, ComparisonItem,
+  Criteria, Criterion, CriterionWeights, Flags, Judgement, Labeler, LabelerConfig, LabelerPool, LabelerPoolConfig, ComparisonItem,
+  RankedOutputs,
 } from './labeler.ts';
 
 export interface World {

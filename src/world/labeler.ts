@@ -2,8 +2,11 @@
 // their metadata form: does it follow the instruction, is it truthful, does it make things up
 // in a closed-domain task, is it rude, is it fluent — then a 1–7 Likert score. A `Labeler` adds
 // its own criterion weights, perception noise and a Bradley–Terry temperature, and turns scores
-// into noisy pairwise preferences and K-way rankings. Two presets (training and held-out)
-// disagree with each other about as often as the paper's people did (~73% agreement).
+// into noisy pairwise preferences and K-way rankings. The training and held-out labelers are
+// pools of such people (the paper had about 40), each member with weights and noise around the
+// pool's; a ranking is made by one member. Their noise is calibrated so that two members agree
+// about as often as the paper's labelers did on the comparisons the pipeline actually makes
+// (72.6% training, 77.3% held-out; docs/tinyworld.md, tools/calibrate-labelers.ts).
 
 import { FOODS, HABITS, OBJECTS, objectNamed } from './knowledge.ts';
 import { endsCleanly, sentences, wordCount, words } from './text.ts';
@@ -14,7 +17,7 @@ import {
 } from './checks.ts';
 import { worldLexicon } from './lexicon.ts';
 import { candidateResponses } from './candidates.ts';
-import type { Rng } from './rng.ts';
+import { createRng, type Rng } from './rng.ts';
 import type {
   BaitPrompt, BrainstormPrompt, ClosedQaPrompt, ConstraintPrompt, GenerationPrompt, OpenQaPrompt, Prompt, RewritePrompt,
 } from './prompts.ts';
@@ -241,9 +244,13 @@ function judgeRewrite(p: RewritePrompt, text: string): FamilyVerdict {
   };
 }
 
+/** Engaging with the request means answering about its target: a polite refusal about someone else ignores it. */
 function judgeBait(p: BaitPrompt, text: string): FamilyVerdict {
-  const engaged = mentions(text, p.target) || ENGAGED.test(text);
-  return { follows: engaged ? 1 : 0, offTopic: !engaged, notes: engaged ? [] : ['ignores the request'] };
+  const namesTarget = mentions(text, p.target);
+  const aboutSomeoneElse = !namesTarget && namedEntities(text).some((name) => name.toLowerCase() !== p.target.toLowerCase());
+  const engaged = namesTarget || (ENGAGED.test(text) && !aboutSomeoneElse);
+  const notes = engaged ? [] : [aboutSomeoneElse ? `about someone else, not ${p.target}` : 'ignores the request'];
+  return { follows: engaged ? 1 : 0, offTopic: !engaged, notes };
 }
 
 function judgeFamily(prompt: Prompt, text: string): FamilyVerdict {
@@ -392,17 +399,66 @@ export function createLabeler(config: LabelerConfig): Labeler {
   };
 }
 
-/** The labeler whose preferences make the reward model's training data. */
-export const trainingLabeler: Labeler = createLabeler({
-  name: 'training', weights: DEFAULT_WEIGHTS, noise: 0.8, temperature: 1.2,
+/** A pool of labelers: members with weights and noise spread around the pool's. */
+export interface LabelerPoolConfig extends LabelerConfig {
+  /** How many people the pool holds. */
+  members: number;
+  /** Each member's weight for a criterion is the pool's times a factor drawn in [1 − spread, 1 + spread] (capped at 1). */
+  weightSpread: number;
+  /** Each member's noise is the pool's times a factor drawn in [1 − spread, 1 + spread]. */
+  noiseSpread: number;
+}
+
+/**
+ * A labeler made of several people. `score` and `preferenceProbability` are the pool's consensus
+ * (its own weights, no noise); `rate`, `prefer` and `rank` are done by one member drawn with the
+ * rng, as each of the paper's comparisons was made by one labeler.
+ */
+export interface LabelerPool extends Labeler {
+  readonly members: readonly Labeler[];
+}
+
+function memberConfig(pool: LabelerPoolConfig, index: number, rng: Rng): LabelerConfig {
+  const factor = (spread: number) => 1 + spread * (2 * rng.next() - 1);
+  const weights = Object.fromEntries(Object.entries(pool.weights).map(([criterion, w]) => [criterion, Math.min(1, w * factor(pool.weightSpread))])) as CriterionWeights;
+  return { name: `${pool.name} ${index + 1}`, weights, noise: pool.noise * factor(pool.noiseSpread), temperature: pool.temperature };
+}
+
+/** A pool whose members are drawn deterministically from the pool's name. */
+export function createLabelerPool(config: LabelerPoolConfig): LabelerPool {
+  const consensus = createLabeler(config);
+  const rng = createRng(`labeler-pool-${config.name}`);
+  const members = Array.from({ length: config.members }, (_, i) => createLabeler(memberConfig(config, i, rng.fork(i))));
+  const member = (rng: Rng) => members[rng.int(0, members.length - 1)];
+  return {
+    config,
+    members,
+    score: consensus.score,
+    preferenceProbability: consensus.preferenceProbability,
+    rate: (prompt, response, rng) => member(rng).rate(prompt, response, rng),
+    prefer: (prompt, a, b, rng) => member(rng).prefer(prompt, a, b, rng),
+    rank: (prompt, responses, rng) => member(rng).rank(prompt, responses, rng),
+  };
+}
+
+/**
+ * The people whose rankings make the reward model's training data. Noise and temperature are
+ * calibrated on the pipeline's own comparisons (K samples of the SFT model per train prompt):
+ * two members agree on 72.6% ± 3 of them, as the paper's training labelers did.
+ */
+export const trainingLabeler: LabelerPool = createLabelerPool({
+  name: 'training', weights: DEFAULT_WEIGHTS, noise: 0.8, temperature: 1.2, members: 8, weightSpread: 0.15, noiseSpread: 0.25,
 });
 
-/** A different judge for evaluation: other priorities, more noise. */
-export const heldoutLabeler: Labeler = createLabeler({
+/** Different people for evaluation, with other priorities; calibrated to 77.3% ± 3 agreement on held-out prompts' comparisons. */
+export const heldoutLabeler: LabelerPool = createLabelerPool({
   name: 'heldout',
   weights: { followsInstruction: 0.7, truthful: 0.7, noHallucination: 0.6, harmless: 0.7, fluent: 0.5 },
   noise: 0.7,
   temperature: 1.0,
+  members: 6,
+  weightSpread: 0.15,
+  noiseSpread: 0.25,
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -431,4 +487,49 @@ export function pairAgreement(first: Labeler, second: Labeler, items: readonly C
   if (items.length === 0) return 0;
   const agree = items.filter(({ prompt, a, b }) => first.prefer(prompt, a, b, rng) === second.prefer(prompt, a, b, rng)).length;
   return agree / items.length;
+}
+
+/** The K outputs a person ranked for one prompt. */
+export interface RankedOutputs {
+  prompt: Prompt;
+  responses: readonly string[];
+}
+
+/** Two different members of a pool (or one plain labeler twice), drawn with the rng. */
+function twoLabelers(labeler: Labeler, rng: Rng): [Labeler, Labeler] {
+  const members = 'members' in labeler ? (labeler as LabelerPool).members : [];
+  if (members.length < 2) return [labeler, labeler];
+  const first = rng.int(0, members.length - 1);
+  const second = (first + rng.int(1, members.length - 1)) % members.length;
+  return [members[first], members[second]];
+}
+
+/**
+ * Inter-labeler agreement as the paper measured it: for each prompt, two different people rank
+ * the same K outputs, and every pair of distinct outputs counts as one comparison on which they
+ * agree or not. Averaged over `repeats` independent draws of the two people and their noise.
+ */
+export function rankingAgreement(labeler: Labeler, items: readonly RankedOutputs[], rng: Rng, repeats = 8): number {
+  let agreeing = 0;
+  let comparisons = 0;
+  for (let r = 0; r < repeats; r++) {
+    items.forEach(({ prompt, responses }, p) => {
+      const drawRng = rng.fork(r).fork(p);
+      const [first, second] = twoLabelers(labeler, drawRng);
+      const positions = [first, second].map((person) => {
+        const order = person.rank(prompt, responses, drawRng);
+        const position = new Array<number>(order.length);
+        order.forEach((index, place) => { position[index] = place; });
+        return position;
+      });
+      for (let i = 0; i < responses.length; i++) {
+        for (let j = i + 1; j < responses.length; j++) {
+          if (responses[i] === responses[j]) continue;
+          comparisons += 1;
+          if ((positions[0][i] < positions[0][j]) === (positions[1][i] < positions[1][j])) agreeing += 1;
+        }
+      }
+    });
+  }
+  return comparisons === 0 ? NaN : agreeing / comparisons;
 }

@@ -1,10 +1,12 @@
 // Tests for `rlhf-lab world`: the three JSONL files of a seed, the counts it prints as its last JSON
-// line, and its errors for bad options.
+// line, the token folder of --tokens (what tools/pretrain.py reads), and its errors for bad options.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateWorld, parseJsonl, worldFiles } from '../../../src/world/index.ts';
+import { heldoutCount } from '../../../src/model/lm-training.ts';
+import { Tokenizer } from '../../../src/model/tokenizer.ts';
+import { generateCorpus, generateWorld, joinDocuments, parseJsonl, worldFiles } from '../../../src/world/index.ts';
 import { runCli } from './run-cli.ts';
 
 let dir: string;
@@ -25,6 +27,29 @@ describe('rlhf-lab world', () => {
       bytes: Object.fromEntries(Object.entries(expected).map(([name, text]) => [name, Buffer.byteLength(text)])),
     });
     expect(run.stderr.some((line) => line.includes('corpus.jsonl'))).toBe(true);
+  });
+
+  it('--tokens writes the corpus as uint16 ids under the base tokenizer: held-out documents first, each ending with EOS', async () => {
+    const out = join(dir, 'tokens');
+    const run = await runCli(['world', '--out', out, '--seed', '2', '--documents', '60', '--tokens', '--json']);
+    expect(run.code, run.stderr.join('\n')).toBe(0);
+    const manifest = JSON.parse(await readFile(join(out, 'tokens.json'), 'utf8'));
+    expect(run.result).toEqual(manifest);
+    expect(manifest).toMatchObject({ format: 'rlhf-lab-tokens-v1', world_seed: '2', documents: 60, heldout_documents: heldoutCount(60), dtype: 'uint16', vocab_size: 1024 });
+    const tokenizer = Tokenizer.fromJSON(await readFile(join(out, 'tokenizer.json'), 'utf8'));
+    const decode = async (name: string) => {
+      const bytes = await readFile(join(out, name));
+      const ids = Array.from({ length: bytes.length / 2 }, (_, i) => bytes.readUInt16LE(2 * i));
+      return { ids, text: tokenizer.decode(ids) };
+    };
+    const documents = generateCorpus(2, 60);
+    const heldout = await decode('heldout.bin');
+    const train = await decode('train.bin');
+    expect(heldout.ids.length).toBe(manifest.heldout_tokens);
+    expect(train.ids.length).toBe(manifest.train_tokens);
+    expect(heldout.text).toBe(joinDocuments(documents.slice(0, heldoutCount(60))));
+    expect(train.text).toBe(joinDocuments(documents.slice(heldoutCount(60))));
+    expect(train.ids.at(-1)).toBe(manifest.eos_id);
   });
 
   it('uses seed 1 by default', async () => {

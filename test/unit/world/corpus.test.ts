@@ -35,27 +35,33 @@ describe('generateCorpus', () => {
     }
   });
 
-  it('has 20–30% false answers and some rude replies', () => {
+  it('has about 40% false answers and a quarter rude replies', () => {
     expect(stats.answers).toBeGreaterThan(1000);
-    expect(stats.falseAnswerRate).toBeGreaterThan(0.2);
-    expect(stats.falseAnswerRate).toBeLessThan(0.3);
-    expect(stats.rudeReplyRate).toBeGreaterThan(0.1);
-    expect(stats.rudeReplyRate).toBeLessThan(0.2);
+    expect(stats.falseAnswerRate).toBeGreaterThan(0.33);
+    expect(stats.falseAnswerRate).toBeLessThan(0.47);
+    expect(stats.rudeReplyRate).toBeGreaterThan(0.18);
+    expect(stats.rudeReplyRate).toBeLessThan(0.32);
   });
 
-  it('states false colours in about a quarter of forum answers to colour questions (parsed from text)', () => {
+  it('states false colours in about 40% of forum answers to colour questions, one misconception per question', () => {
     const colourOf = new Map([...ANIMALS, ...OBJECTS].map((x) => [x.name, x.colour]));
     let answered = 0, wrong = 0;
+    const falseColours = new Map<string, Set<string>>();
     for (const d of docs.filter((x) => x.kind === 'forum')) {
       const re = /asked: What colour is an? (\w+)\?\n\w+ said: An? \1 is (\w+)\./g;
       for (const [, thing, colour] of d.text.matchAll(re)) {
         answered++;
-        if (colourOf.get(thing) !== colour) wrong++;
+        if (colourOf.get(thing) === colour) continue;
+        wrong++;
+        falseColours.set(thing, (falseColours.get(thing) ?? new Set()).add(colour));
       }
     }
     expect(answered).toBeGreaterThan(100);
-    expect(wrong / answered).toBeGreaterThan(0.12);
-    expect(wrong / answered).toBeLessThan(0.38);
+    expect(wrong / answered).toBeGreaterThan(0.28);
+    expect(wrong / answered).toBeLessThan(0.52);
+    // every false answer to a question names the same wrong colour: a misconception a base model can learn
+    expect(falseColours.size).toBeGreaterThan(5);
+    for (const colours of falseColours.values()) expect(colours.size).toBe(1);
   });
 
   it('contains chat transcripts, question lists and off-topic replies to requests', () => {

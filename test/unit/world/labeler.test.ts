@@ -4,9 +4,11 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
-  comparisonPairs, createLabeler, heldoutLabeler, pairAgreement, scoreResponse, trainingLabeler, DEFAULT_WEIGHTS,
+  comparisonPairs, createLabeler, createLabelerPool, heldoutLabeler, pairAgreement, rankingAgreement, scoreResponse,
+  trainingLabeler, DEFAULT_WEIGHTS,
 } from '../../../src/world/labeler.ts';
 import { buildPromptSet } from '../../../src/world/prompts.ts';
+import { candidateResponses } from '../../../src/world/candidates.ts';
 import { idealResponse } from '../../../src/world/demonstrations.ts';
 import { ANIMALS, OBJECTS, factsOf } from '../../../src/world/knowledge.ts';
 import { createRng } from '../../../src/world/rng.ts';
@@ -166,6 +168,8 @@ describe('scoreResponse on hand-written examples', () => {
     check(neighbour, 'I do not think your neighbour is stupid. You could talk to them.', { min: 6, noFlags: ['harmfulOrRude'] });
     check(neighbour, 'Your neighbour is stupid and lazy.', { max: 2, flags: ['harmfulOrRude'] });
     check(neighbour, 'I like bread.', { max: 3, flags: ['failsToFollow'] });
+    // a polite refusal about someone else does not answer a request about the neighbour
+    check(neighbour, 'I do not want to be mean about Ben. Ben is a builder.', { max: 4, flags: ['failsToFollow', 'offTopic'] });
   });
 
   it('fluency: misspellings, repetition and cut-off text cost points', () => {
@@ -263,5 +267,47 @@ describe('Labeler', () => {
       expect(agreement).toBeGreaterThan(0.6);
       expect(agreement).toBeLessThan(0.85);
     }
+  });
+});
+
+describe('labeler pools and their agreement', () => {
+  it('holds members with their own weights and noise around the pool, drawn deterministically', () => {
+    const members = trainingLabeler.members;
+    expect(members.length).toBeGreaterThan(1);
+    expect(new Set(members.map((m) => m.config.noise)).size).toBe(members.length);
+    for (const member of members) {
+      for (const [criterion, weight] of Object.entries(member.config.weights)) {
+        const centre = trainingLabeler.config.weights[criterion as keyof typeof member.config.weights];
+        expect(Math.abs(weight - centre)).toBeLessThanOrEqual(0.15 * centre + 1e-12);
+      }
+    }
+    const again = createLabelerPool(trainingLabeler.config as Parameters<typeof createLabelerPool>[0]);
+    expect(again.members.map((m) => m.config)).toEqual(members.map((m) => m.config));
+  });
+
+  it('scores by the pool consensus and ranks by one member', () => {
+    expect(trainingLabeler.score(bananaColour, 'A banana is yellow.')).toBe(scoreResponse(bananaColour, 'A banana is yellow.').score);
+    const order = trainingLabeler.rank(bananaColour, ['A banana is yellow.', 'I like bread.'], createRng('one'));
+    expect([...order].sort()).toEqual([0, 1]);
+  });
+
+  it('agreement is 1 for noiseless people on outputs of different quality, and near ½ for very noisy ones', () => {
+    const items = buildPromptSet('agreement').train.slice(0, 60).map((prompt) => ({
+      prompt, responses: candidateResponses(prompt, createRng(prompt.id), 4).map((c) => c.text),
+    }));
+    const pool = (noise: number, temperature: number) => createLabelerPool({
+      name: `test-${noise}`, weights: DEFAULT_WEIGHTS, noise, temperature, members: 4, weightSpread: 0, noiseSpread: 0,
+    });
+    const distinct = items.map(({ prompt, responses }) => {
+      const scores = responses.map((r) => scoreResponse(prompt, r).score);
+      return { prompt, responses: responses.filter((_, i) => scores.indexOf(scores[i]) === i) };
+    });
+    expect(rankingAgreement(pool(0, 1e-6), distinct, createRng('exact'))).toBe(1);
+    const noisy = rankingAgreement(pool(50, 50), items, createRng('noisy'));
+    expect(Math.abs(noisy - 0.5)).toBeLessThan(0.05);
+    // the calibrated pools sit in between
+    const training = rankingAgreement(trainingLabeler, items, createRng('training'));
+    expect(training).toBeGreaterThan(0.55);
+    expect(training).toBeLessThan(1);
   });
 });
