@@ -9,7 +9,7 @@ src/model/config.ts's initParameters does, and trained with the engine's AdamW (
 kernels/adamw.wgsl: beta1 0.9, beta2 0.95, eps 1e-8, decoupled weight decay 0.1 on tensors of
 rank >= 2, global-norm gradient clipping at 1.0 without torch's +1e-6) on nanoGPT's warmup +
 cosine schedule (src/model/lm-training.ts learningRate). tools/torch_parity.py and
-test/unit/torch-parity.test.ts check step by step that both compute the same thing.
+test/unit/model/torch-parity.test.ts check step by step that both compute the same thing.
 
 Input: a token folder written by `rlhf-lab world --tokens` (tokens.json, train.bin, heldout.bin,
 tokenizer.json). Output: a checkpoint folder the lab loads (model.safetensors in HF GPT-2 names
@@ -257,7 +257,8 @@ def write_checkpoint(folder: str, model: Gpt2, tokenizer_json: str, eos_id: int,
         "resid_pdrop": 0, "embd_pdrop": 0, "attn_pdrop": 0, "tie_word_embeddings": True,
         "rlhf_lab": meta,
     }
-    eos = json.loads(tokenizer_json)["added_tokens"][0]["content"] if "added_tokens" in json.loads(tokenizer_json) else "<|endoftext|>"
+    added = json.loads(tokenizer_json).get("added_tokens") or [{"content": "<|endoftext|>"}]
+    eos = next((t["content"] for t in added if t.get("id") == eos_id), added[0]["content"])
     tokenizer_config = {
         "tokenizer_class": "PreTrainedTokenizerFast", "eos_token": eos, "bos_token": eos, "pad_token": eos,
         "model_max_length": c["n_ctx"], "clean_up_tokenization_spaces": False,
@@ -304,6 +305,8 @@ def heldout_loss(model: Gpt2, stream: np.ndarray, B: int, T: int, max_batches: i
     """Mean loss over consecutive windows from the start of the held-out stream (as
     lm-training.ts evaluationWindows does)."""
     windows = min((len(stream) - 1) // T, B * max_batches)
+    if windows < B:
+        raise SystemExit(f"the held-out stream ({len(stream)} tokens) is shorter than one batch of {B} x {T}")
     starts = np.arange(windows) * T
     total = 0.0
     for first in range(0, windows - B + 1, B):
@@ -368,7 +371,7 @@ def settings_of(args: argparse.Namespace) -> dict:
     seq = args.seq or preset["n_ctx"]
     if not 2 <= seq <= preset["n_ctx"]:
         raise SystemExit(f"--seq must be between 2 and the preset's context {preset['n_ctx']}, got {seq}")
-    for name in ("steps", "batch", "warmup", "log_every", "eval_every"):
+    for name in ("steps", "batch", "warmup", "log_every", "eval_every", "eval_batches"):
         if getattr(args, name) < 1:
             raise SystemExit(f"--{name.replace('_', '-')} must be at least 1")
     return dict(preset=args.preset, steps=args.steps, batch=args.batch, seq=seq, lr=args.lr,
@@ -434,20 +437,21 @@ def main(argv: list[str]) -> None:
         done = step + 1
         if not math.isfinite(float(loss)):
             raise SystemExit(f"training diverged at step {done}: loss is {float(loss)}; lower --lr (the last checkpoint in {args.out} is intact)")
-        if done % args.log_every == 0 or done == settings["steps"]:
+        evaluating = done % args.eval_every == 0 or done == settings["steps"]
+        if done % args.log_every == 0 or evaluating:
             seconds = time.time() - window_start
             rate = window_steps * B * T / seconds
             eta = (settings["steps"] - done) * B * T / rate
             row = {"step": done, "loss": round(float(loss), 4), "lr": lr, "grad_norm": round(grad_norm, 4),
                    "tokens_per_second": round(rate), "elapsed_s": round(time.time() - started)}
-            if done % args.eval_every == 0 or done == settings["steps"]:
+            if evaluating:
                 row["heldout_loss"] = round(heldout_loss(model, data.heldout, B, T, args.eval_batches), 4)
             history.append(row)
             held = f" held-out {row['heldout_loss']:.3f}" if "heldout_loss" in row else ""
             print(f"step {done}/{settings['steps']} loss {float(loss):.3f}{held} lr {lr:.2e} |g| {grad_norm:.2f} "
                   f"{rate:.0f} tok/s, {done * B * T / 1e6:.2f}M tokens, ETA {eta / 60:.0f} min", flush=True)
             window_start, window_steps = time.time(), 0
-        if done % args.eval_every == 0 or done == settings["steps"]:
+        if evaluating:
             save(done)
     final = history[-1] if history else {}
     print(json.dumps({"out": args.out, "steps": settings["steps"], "tokens": settings["steps"] * B * T,
