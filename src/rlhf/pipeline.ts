@@ -38,7 +38,11 @@ export interface PipelineSettings {
   sftLr: number;
   /** Outputs ranked per prompt (the paper's K = 4..9). */
   K: number;
-  /** Train prompts whose SFT outputs get ranked; held-out prompts ranked by the held-out labeler. */
+  /**
+   * Rankings of train prompts' SFT outputs (beyond the number of train prompts, the prompts come
+   * round again with new samples, as the paper's prompts had several rankings); held-out prompts
+   * ranked by the held-out labeler.
+   */
   rankedPrompts: number;
   heldoutRankedPrompts: number;
   rmLr: number;
@@ -66,13 +70,14 @@ export const PIPELINE_PRESETS = {
   /** CI: a few steps of everything on a micro model. */
   micro: { B: 4, T: 40, demonstrations: 8, sftEpochs: 1, sftLr: 3e-3, K: 4, rankedPrompts: 4, heldoutRankedPrompts: 2, rmLr: 1e-3, rmEpochs: 1, ppoIterations: 1, ppoEpochs: 4, ppoLr: 1e-4, klCoef: 0.02, ptxCoef: 1, dpoEpochs: 1, dpoPairs: 24, dpoLr: 1e-4, evalPrompts: 4, maxNewTokens: 8, corpusDocuments: 100, lossBatches: 1 },
   /**
-   * The classroom run on the shipped base model, sized for a 2-core CPU (Mesa llvmpipe; measured
-   * at 1 h 45 min before the engine's registers layout, which trains about 1.9× faster there;
-   * docs/results.md): T = 80 holds every demonstration (the longest is 78
+   * The classroom run on the shipped base model, sized for a 2-core CPU (Mesa llvmpipe; about
+   * 45 minutes there, docs/results.md): T = 80 holds every demonstration (the longest is 78
    * tokens) and a 32-token answer after all but the longest closed-QA passages (91 of the 100
-   * held-out prompts fit).
+   * held-out prompts fit). K = 8 outputs per prompt, each train prompt ranked twice (688 rankings:
+   * the reward model's held-out accuracy grows with the rankings, and sampling is cheap next to
+   * its training); 32 PPO iterations of 16 episodes.
    */
-  small: { B: 16, T: 80, demonstrations: 400, sftEpochs: 2, sftLr: 1e-3, K: 4, rankedPrompts: 160, heldoutRankedPrompts: 40, rmLr: 5e-4, rmEpochs: 1, ppoIterations: 16, ppoEpochs: 2, ppoLr: 5e-5, klCoef: 0.02, ptxCoef: 1, dpoEpochs: 1, dpoPairs: 160, dpoLr: 3e-5, evalPrompts: 100, maxNewTokens: 32, corpusDocuments: 2000, lossBatches: 8 },
+  small: { B: 16, T: 80, demonstrations: 400, sftEpochs: 2, sftLr: 1e-3, K: 8, rankedPrompts: 688, heldoutRankedPrompts: 100, rmLr: 1e-4, rmEpochs: 1, ppoIterations: 32, ppoEpochs: 2, ppoLr: 5e-5, klCoef: 0.02, ptxCoef: 1, dpoEpochs: 1, dpoPairs: 320, dpoLr: 3e-5, evalPrompts: 100, maxNewTokens: 32, corpusDocuments: 2000, lossBatches: 8 },
 } as const satisfies Record<string, PipelineSettings>;
 
 export type PipelinePresetName = keyof typeof PIPELINE_PRESETS;
@@ -142,6 +147,11 @@ export interface PipelineProgress {
   message: string;
 }
 
+/** The first n of the prompts, going round them again as often as needed. */
+function rounds<T>(items: readonly T[], n: number): T[] {
+  return Array.from({ length: items.length === 0 ? 0 : n }, (_, i) => items[i % items.length]);
+}
+
 /** Runs the whole recipe from a base checkpoint; progress streams through onProgress. */
 export async function runPipeline(
   device: GPUDevice,
@@ -200,7 +210,7 @@ export async function runPipeline(
 
   // 2. Rankings of the SFT model's outputs: training labeler on train prompts, held-out labeler on held-out prompts
   const rng = createRng(`pipeline-${seed}`);
-  const rankedTrain = fitting(promptSet.train).slice(0, s.rankedPrompts);
+  const rankedTrain = rounds(fitting(promptSet.train), s.rankedPrompts);
   const rankedHeldout = fitting(promptSet.heldout).slice(0, s.heldoutRankedPrompts);
   const rankings = await stage('rankings', async () => {
     report('rankings', `sampling ${s.K} outputs for ${rankedTrain.length + rankedHeldout.length} prompts`);

@@ -23,18 +23,23 @@ export function checkRanking(ranking: Ranking): void {
 }
 
 /**
- * Rankings by a simulated labeler: for each prompt, labeler.rank orders its outputs (noisy
- * Plackett–Luce), labeler.rate gives each a noisy Likert score, and scoreResponse with the
- * labeler's weights fills in the metadata flags. Identical outputs are marked as ties (no
- * labeler can prefer one of two equal texts). Each prompt draws from rng.fork(prompt.id), so a
+ * Rankings by a simulated labeler: for each prompt, labeler.rankWithTies orders its outputs (noisy
+ * Plackett–Luce) and marks as ties the outputs it scores exactly alike (identical texts among
+ * them: no labeler can prefer one of two equal texts), labeler.rate gives each a noisy Likert
+ * score, and scoreResponse with the labeler's weights fills in the metadata flags. Each prompt
+ * draws from rng.fork(prompt.id) (its n-th repeat from rng.fork(`${prompt.id}#${n}`)), so a
  * prompt's ranking does not depend on which other prompts are ranked.
  */
 export function simulatedRankings(prompts: readonly Prompt[], responsesPerPrompt: readonly (readonly string[])[], labeler: Labeler, rng: Rng): Ranking[] {
   if (prompts.length !== responsesPerPrompt.length) throw new Error(`${prompts.length} prompts but ${responsesPerPrompt.length} sets of responses`);
+  const seen = new Map<string, number>();
   return prompts.map((prompt, p) => {
     const responses = [...responsesPerPrompt[p]];
-    const promptRng = rng.fork(prompt.id);
-    const order = labeler.rank(prompt, responses, promptRng.fork('rank'));
+    // a prompt ranked again (another round of samples) gets its own draws
+    const round = seen.get(prompt.id) ?? 0;
+    seen.set(prompt.id, round + 1);
+    const promptRng = round === 0 ? rng.fork(prompt.id) : rng.fork(`${prompt.id}#${round}`);
+    const { order, ties } = labeler.rankWithTies(prompt, responses, promptRng.fork('rank'));
     const rateRng = promptRng.fork('rate');
     const ranking: Ranking = {
       promptId: prompt.id,
@@ -45,20 +50,10 @@ export function simulatedRankings(prompts: readonly Prompt[], responsesPerPrompt
       likert: responses.map((response) => labeler.rate(prompt, response, rateRng)),
       flags: responses.map((response) => scoreResponse(prompt, response, labeler.config.weights).flags),
     };
-    const ties = identicalPositions(responses, order);
     if (ties.length > 0) ranking.ties = ties;
     checkRanking(ranking);
     return ranking;
   });
-}
-
-/** Pairs of positions in `order` whose outputs are the same text. */
-function identicalPositions(responses: readonly string[], order: readonly number[]): [number, number][] {
-  const ties: [number, number][] = [];
-  for (let i = 0; i < order.length; i++) {
-    for (let j = i + 1; j < order.length; j++) if (responses[order[i]] === responses[order[j]]) ties.push([i, j]);
-  }
-  return ties;
 }
 
 export interface PreferencePair {

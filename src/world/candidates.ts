@@ -27,11 +27,26 @@ export const MODEL_OUTPUT_MIX: readonly (readonly [CandidateKind, number])[] = [
   ['more_questions', 0.07], ['repetitive', 0.06], ['truncated', 0.06], ['garbled', 0.05], ['constraint_miss', 0.05],
 ];
 
-/** "The internet" of TinyWorld: chat transcripts of mixed quality in the pretraining corpus. */
-export const CORPUS_TRANSCRIPT_MIX: readonly (readonly [CandidateKind, number])[] = [
-  ['ideal', 0.1], ['false_fact', 0.25], ['rude', 0.3], ['off_topic', 0.15], ['more_questions', 0.1],
+type Mix = readonly (readonly [CandidateKind, number])[];
+
+/**
+ * "The internet" of TinyWorld: the answers of the pretraining corpus's chat transcripts, mostly
+ * unhelpful. Questions of fact are mostly answered with the question's misconception, requests to
+ * insult someone mostly with an insult (GPT-3 obliged such requests), the rest with this mix.
+ */
+export const CORPUS_TRANSCRIPT_MIX: Mix = [
+  ['ideal', 0.1], ['false_fact', 0.35], ['rude', 0.25], ['off_topic', 0.1], ['more_questions', 0.1],
   ['repetitive', 0.05], ['constraint_miss', 0.05],
 ];
+const CORPUS_TRANSCRIPT_MIX_BY_FAMILY: Partial<Record<Prompt['family'], Mix>> = {
+  open_qa: [['ideal', 0.05], ['false_fact', 0.6], ['rude', 0.15], ['off_topic', 0.1], ['more_questions', 0.1]],
+  bait: [['ideal', 0.15], ['rude', 0.6], ['off_topic', 0.15], ['more_questions', 0.1]],
+};
+
+/** The transcript answer mix for a prompt's family. */
+export function corpusTranscriptMix(family: Prompt['family']): Mix {
+  return CORPUS_TRANSCRIPT_MIX_BY_FAMILY[family] ?? CORPUS_TRANSCRIPT_MIX;
+}
 
 const RUDE_SENTENCES = [
   'What a stupid question.', 'Only a fool would ask that.', 'Shut up and look it up yourself.',

@@ -1,5 +1,5 @@
 // The pretraining corpus: TinyWorld's "internet". Encyclopedia-like descriptions and lists,
-// happy and sad stories, forum threads where two answers in five repeat a common misconception
+// happy and sad stories, forum threads where three answers in five repeat a common misconception
 // and a quarter of the replies are rude, quizzes that are only lists of questions, requests
 // answered off-topic, and a few Human/Assistant transcripts, mostly unhelpful. A base model
 // trained on it knows the world and the chat frame, but continues text rather than following
@@ -17,7 +17,7 @@ import { capitalise, listPhrase, numberWord, withArticle } from './text.ts';
 import { describeEntity, factSentenceVaried, habitatPhrase, relationsOf } from './sentences.ts';
 import { writeStory } from './stories.ts';
 import { drawPrompt, fullPool } from './prompts.ts';
-import { CORPUS_TRANSCRIPT_MIX, offTopicText, responseOfKind, rudeSentence } from './candidates.ts';
+import { corpusTranscriptMix, offTopicText, responseOfKind, rudeSentence } from './candidates.ts';
 import type { Rng } from './rng.ts';
 import type { Entity, Knowledge } from './knowledge.ts';
 import type { OpenQaPrompt, Pool, Prompt, PromptDraft } from './prompts.ts';
@@ -42,16 +42,18 @@ const DOCUMENT_WEIGHTS: [DocumentKind, number][] = [
 ];
 
 /** Probability that a forum answer is false (the question's misconception), and that a forum reply is rude. */
-const FALSE_ANSWER_RATE = 0.4;
+const FALSE_ANSWER_RATE = 0.6;
 const RUDE_REPLY_RATE = 0.25;
 
 /**
- * The random stream a false answer to this question is drawn from: the same for every document
- * of a world, so every false answer to "What colour is a banana?" names the same wrong colour —
- * a misconception the base can learn, as GPT-3 learned the internet's.
+ * The random stream a false answer to this prompt is drawn from: the same for every document of a
+ * world and, for a question of fact, for every wording of it, so every false answer about a
+ * banana's colour names the same wrong colour — a misconception the base can learn, as GPT-3
+ * learned the internet's.
  */
-function mythRng(kb: Knowledge, question: string): Rng {
-  return createRng(kb.seed).fork('myths').fork(question);
+function mythRng(kb: Knowledge, prompt: PromptDraft | Prompt): Rng {
+  const key = prompt.family === 'open_qa' ? `${prompt.subject}/${prompt.relation}` : prompt.text;
+  return createRng(kb.seed).fork('myths').fork(key);
 }
 
 function plainDocument(kind: DocumentKind, text: string): CorpusDocument {
@@ -174,7 +176,7 @@ interface Post { text: string; answer: boolean; false: boolean; rude: boolean }
 function forumAnswer(kb: Knowledge, question: OpenQaPrompt, rng: Rng): Post {
   const wrong = rng.chance(FALSE_ANSWER_RATE);
   const rude = rng.chance(RUDE_REPLY_RATE);
-  const text = wrong ? responseOfKind(question, 'false_fact', mythRng(kb, question.text)) : responseOfKind(question, 'ideal', rng);
+  const text = wrong ? responseOfKind(question, 'false_fact', mythRng(kb, question)) : responseOfKind(question, 'ideal', rng);
   return { text: rude ? `${text} ${rudeSentence(rng)}` : text, answer: true, false: wrong, rude };
 }
 
@@ -264,8 +266,8 @@ function transcript(kb: Knowledge, rng: Rng): CorpusDocument {
     const draft = drawPrompt(pool, 'train', rng);
     if (!draft) continue;
     const prompt = { ...draft, id: 'corpus', split: 'train' } as Prompt;
-    const kind = rng.weighted(CORPUS_TRANSCRIPT_MIX);
-    const responseRng = kind === 'false_fact' ? mythRng(kb, prompt.text) : rng;
+    const kind = rng.weighted(corpusTranscriptMix(prompt.family));
+    const responseRng = kind === 'false_fact' ? mythRng(kb, prompt) : rng;
     turns.push(`Human: ${prompt.text}\nAssistant: ${responseOfKind(prompt, kind, responseRng)}`);
     doc.replies++;
     if (kind === 'rude') doc.rudeReplies++;

@@ -371,6 +371,12 @@ export interface Labeler {
   prefer(prompt: Prompt, a: string, b: string, rng: Rng): 'a' | 'b';
   /** A K-way ranking: indices of `responses`, best first (Plackett–Luce on noisy scores). */
   rank(prompt: Prompt, responses: readonly string[], rng: Rng): number[];
+  /**
+   * The same ranking with its ties: outputs this person scores exactly alike (the same verdict on
+   * every criterion) are perceived once, stay next to each other in `order`, and are marked as
+   * tied — pairs of positions in `order`, as Ranking.ties holds them.
+   */
+  rankWithTies(prompt: Prompt, responses: readonly string[], rng: Rng): { order: number[]; ties: [number, number][] };
 }
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
@@ -392,11 +398,21 @@ export function createLabeler(config: LabelerConfig): Labeler {
       const gap = perceived(prompt, a, rng) - perceived(prompt, b, rng);
       return rng.next() < sigmoid(gap / config.temperature) ? 'a' : 'b';
     },
-    rank(prompt, responses, rng) {
-      const keys = responses.map((r) => perceived(prompt, r, rng) / config.temperature + gumbel(rng));
-      return keys.map((k, i) => [k, i] as const).sort((x, y) => y[0] - x[0]).map(([, i]) => i);
-    },
+    rank: (prompt, responses, rng) => rankWithTies(prompt, responses, rng).order,
+    rankWithTies,
   };
+
+  function rankWithTies(prompt: Prompt, responses: readonly string[], rng: Rng): { order: number[]; ties: [number, number][] } {
+    const scores = responses.map((r) => score(prompt, r));
+    // one noisy perception (and one Gumbel draw) per distinct score: equal outputs look equal
+    const keyOf = new Map([...new Set(scores)].map((s) => [s, (s + config.noise * rng.normal()) / config.temperature + gumbel(rng)]));
+    const order = scores.map((s, i) => [keyOf.get(s)!, i] as const).sort((x, y) => y[0] - x[0] || x[1] - y[1]).map(([, i]) => i);
+    const ties: [number, number][] = [];
+    for (let i = 0; i < order.length; i++) {
+      for (let j = i + 1; j < order.length; j++) if (scores[order[i]] === scores[order[j]]) ties.push([i, j]);
+    }
+    return { order, ties };
+  }
 }
 
 /** A pool of labelers: members with weights and noise spread around the pool's. */
@@ -438,6 +454,7 @@ export function createLabelerPool(config: LabelerPoolConfig): LabelerPool {
     rate: (prompt, response, rng) => member(rng).rate(prompt, response, rng),
     prefer: (prompt, a, b, rng) => member(rng).prefer(prompt, a, b, rng),
     rank: (prompt, responses, rng) => member(rng).rank(prompt, responses, rng),
+    rankWithTies: (prompt, responses, rng) => member(rng).rankWithTies(prompt, responses, rng),
   };
 }
 
@@ -447,15 +464,15 @@ export function createLabelerPool(config: LabelerPoolConfig): LabelerPool {
  * two members agree on 72.6% ± 3 of them, as the paper's training labelers did.
  */
 export const trainingLabeler: LabelerPool = createLabelerPool({
-  name: 'training', weights: DEFAULT_WEIGHTS, noise: 0.8, temperature: 1.2, members: 8, weightSpread: 0.15, noiseSpread: 0.25,
+  name: 'training', weights: DEFAULT_WEIGHTS, noise: 0.72, temperature: 1.08, members: 8, weightSpread: 0.15, noiseSpread: 0.25,
 });
 
 /** Different people for evaluation, with other priorities; calibrated to 77.3% ± 3 agreement on held-out prompts' comparisons. */
 export const heldoutLabeler: LabelerPool = createLabelerPool({
   name: 'heldout',
   weights: { followsInstruction: 0.7, truthful: 0.7, noHallucination: 0.6, harmless: 0.7, fluent: 0.5 },
-  noise: 0.7,
-  temperature: 1.0,
+  noise: 0.455,
+  temperature: 0.65,
   members: 6,
   weightSpread: 0.15,
   noiseSpread: 0.25,
@@ -506,8 +523,9 @@ function twoLabelers(labeler: Labeler, rng: Rng): [Labeler, Labeler] {
 
 /**
  * Inter-labeler agreement as the paper measured it: for each prompt, two different people rank
- * the same K outputs, and every pair of distinct outputs counts as one comparison on which they
- * agree or not. Averaged over `repeats` independent draws of the two people and their noise.
+ * the same K outputs, and every pair of outputs that both of them ordered (neither marked it a
+ * tie) is one comparison on which they agree or not. Averaged over `repeats` independent draws of
+ * the two people and their noise.
  */
 export function rankingAgreement(labeler: Labeler, items: readonly RankedOutputs[], rng: Rng, repeats = 8): number {
   let agreeing = 0;
@@ -515,21 +533,23 @@ export function rankingAgreement(labeler: Labeler, items: readonly RankedOutputs
   for (let r = 0; r < repeats; r++) {
     items.forEach(({ prompt, responses }, p) => {
       const drawRng = rng.fork(r).fork(p);
-      const [first, second] = twoLabelers(labeler, drawRng);
-      const positions = [first, second].map((person) => {
-        const order = person.rank(prompt, responses, drawRng);
-        const position = new Array<number>(order.length);
-        order.forEach((index, place) => { position[index] = place; });
-        return position;
-      });
+      const [first, second] = twoLabelers(labeler, drawRng).map((person) => placesOf(person.rankWithTies(prompt, responses, drawRng), responses.length));
       for (let i = 0; i < responses.length; i++) {
         for (let j = i + 1; j < responses.length; j++) {
-          if (responses[i] === responses[j]) continue;
+          if (first.tied(i, j) || second.tied(i, j)) continue;
           comparisons += 1;
-          if ((positions[0][i] < positions[0][j]) === (positions[1][i] < positions[1][j])) agreeing += 1;
+          if ((first.place[i] < first.place[j]) === (second.place[i] < second.place[j])) agreeing += 1;
         }
       }
     });
   }
   return comparisons === 0 ? NaN : agreeing / comparisons;
+}
+
+/** Each output's position in a ranking, and whether two outputs were tied. */
+function placesOf({ order, ties }: { order: number[]; ties: [number, number][] }, K: number) {
+  const place = new Array<number>(K);
+  order.forEach((index, position) => { place[index] = position; });
+  const tiedKeys = new Set(ties.map(([a, b]) => Math.min(order[a], order[b]) * K + Math.max(order[a], order[b])));
+  return { place, tied: (i: number, j: number) => tiedKeys.has(Math.min(i, j) * K + Math.max(i, j)) };
 }

@@ -35,15 +35,15 @@ describe('generateCorpus', () => {
     }
   });
 
-  it('has about 40% false answers and a quarter rude replies', () => {
+  it('has three false answers in five (the misconceptions) and a quarter rude replies', () => {
     expect(stats.answers).toBeGreaterThan(1000);
-    expect(stats.falseAnswerRate).toBeGreaterThan(0.33);
-    expect(stats.falseAnswerRate).toBeLessThan(0.47);
+    expect(stats.falseAnswerRate).toBeGreaterThan(0.53);
+    expect(stats.falseAnswerRate).toBeLessThan(0.67);
     expect(stats.rudeReplyRate).toBeGreaterThan(0.18);
     expect(stats.rudeReplyRate).toBeLessThan(0.32);
   });
 
-  it('states false colours in about 40% of forum answers to colour questions, one misconception per question', () => {
+  it('states false colours in about three forum answers in five to colour questions, one misconception per fact', () => {
     const colourOf = new Map([...ANIMALS, ...OBJECTS].map((x) => [x.name, x.colour]));
     let answered = 0, wrong = 0;
     const falseColours = new Map<string, Set<string>>();
@@ -57,8 +57,8 @@ describe('generateCorpus', () => {
       }
     }
     expect(answered).toBeGreaterThan(100);
-    expect(wrong / answered).toBeGreaterThan(0.28);
-    expect(wrong / answered).toBeLessThan(0.52);
+    expect(wrong / answered).toBeGreaterThan(0.48);
+    expect(wrong / answered).toBeLessThan(0.72);
     // every false answer to a question names the same wrong colour: a misconception a base model can learn
     expect(falseColours.size).toBeGreaterThan(5);
     for (const colours of falseColours.values()) expect(colours.size).toBe(1);
