@@ -178,7 +178,7 @@ export async function runPipeline(
   const stage = async <S extends PipelineStage>(name: S, run: () => Promise<StageOutputs[S]>): Promise<StageOutputs[S]> => {
     const earlier = saved[name];
     if (earlier) {
-      report(name === 'rankings' ? 'rankings' : name, `reusing the saved ${name} stage`);
+      report(name, `reusing the saved ${name} stage`);
       return earlier as StageOutputs[S];
     }
     const output = await run();

@@ -94,7 +94,8 @@ export function rankingPairs(ranking: Ranking): PreferencePair[] {
  * Share of the rankings' comparisons that the labeler's noise-free score orders the same way (score
  * ties count half): the accuracy of a reward model that knew the labeler's score exactly. The
  * labeler's noise caps every reward model's accuracy near this value (cf. the paper's inter-labeler
- * agreement of 72.6–77.3%, against which its 72.4% reward-model accuracy is read).
+ * agreement of 72.6–77.3%, against which its 72.4% reward-model accuracy is read). NaN when the
+ * labeler tied every pair (outputs all alike).
  */
 export function labelerCeiling(rankings: readonly Ranking[], prompts: readonly Prompt[], labeler: Labeler): number {
   const byId = new Map(prompts.map((p) => [p.id, p]));
@@ -108,8 +109,7 @@ export function labelerCeiling(rankings: readonly Ranking[], prompts: readonly P
       comparisons += 1;
     }
   }
-  if (comparisons === 0) throw new Error('labelerCeiling: the rankings hold no comparison');
-  return agreeing / comparisons;
+  return comparisons === 0 ? NaN : agreeing / comparisons; // NaN: every output was tied, nothing to order
 }
 
 /**
