@@ -19,7 +19,7 @@ const SCALES = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.85, 1];
 
 function rescaled(pool: LabelerPool, scale: number): LabelerPool {
   const { config } = pool;
-  return createLabelerPool({ ...(config as Parameters<typeof createLabelerPool>[0]), noise: config.noise * scale, temperature: config.temperature * scale });
+  return createLabelerPool({ ...config, noise: config.noise * scale, temperature: config.temperature * scale });
 }
 
 function report(name: 'training' | 'heldout', pool: LabelerPool, rankings: Ranking[], prompts: readonly Prompt[]): void {

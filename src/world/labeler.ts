@@ -431,6 +431,7 @@ export interface LabelerPoolConfig extends LabelerConfig {
  * rng, as each of the paper's comparisons was made by one labeler.
  */
 export interface LabelerPool extends Labeler {
+  readonly config: LabelerPoolConfig;
   readonly members: readonly Labeler[];
 }
 

@@ -281,7 +281,7 @@ describe('labeler pools and their agreement', () => {
         expect(Math.abs(weight - centre)).toBeLessThanOrEqual(0.15 * centre + 1e-12);
       }
     }
-    const again = createLabelerPool(trainingLabeler.config as Parameters<typeof createLabelerPool>[0]);
+    const again = createLabelerPool(trainingLabeler.config);
     expect(again.members.map((m) => m.config)).toEqual(members.map((m) => m.config));
   });
 
