@@ -70,8 +70,8 @@ export const PIPELINE_PRESETS = {
   /** CI: a few steps of everything on a micro model. */
   micro: { B: 4, T: 40, demonstrations: 8, sftEpochs: 1, sftLr: 3e-3, K: 4, rankedPrompts: 4, heldoutRankedPrompts: 2, rmLr: 1e-3, rmEpochs: 1, ppoIterations: 1, ppoEpochs: 4, ppoLr: 1e-4, klCoef: 0.02, ptxCoef: 1, dpoEpochs: 1, dpoPairs: 24, dpoLr: 1e-4, evalPrompts: 4, maxNewTokens: 8, corpusDocuments: 100, lossBatches: 1 },
   /**
-   * The classroom run on the shipped base model, sized for a 2-core CPU (Mesa llvmpipe; about
-   * 45 minutes there, docs/results.md): T = 80 holds every demonstration (the longest is 78
+   * The classroom run on the shipped base model, sized for a 2-core CPU (Mesa llvmpipe; 35–37
+   * minutes there, docs/results.md): T = 80 holds every demonstration (the longest is 78
    * tokens) and a 32-token answer after all but the longest closed-QA passages (91 of the 100
    * held-out prompts fit). K = 8 outputs per prompt, each train prompt ranked twice (688 rankings:
    * the reward model's held-out accuracy grows with the rankings, and sampling is cheap next to
