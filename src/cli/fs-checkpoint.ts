@@ -1,7 +1,7 @@
 // Checkpoint folders on disk for the Node CLI: read and write the files of src/model/checkpoint.ts,
 // with errors that name the folder and the missing file, and the default model folder
 // (public/models/base, the base model the app ships) used when a command gets no --model.
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkpointFiles, loadCheckpoint, type Checkpoint, type CheckpointInput } from '../model/checkpoint.ts';
@@ -51,6 +51,13 @@ export async function writeCheckpointDir(dir: string, ckpt: Checkpoint): Promise
   const files = checkpointFiles(ckpt);
   await mkdir(dir, { recursive: true });
   await Promise.all(Object.entries(files).map(([name, content]) => writeFile(join(dir, name), content)));
+}
+
+/** Writes to a temporary name beside the target, then renames, so a killed run never leaves half a file. */
+export async function writeFileAtomically(path: string, data: string | Uint8Array): Promise<void> {
+  const temporary = `${path}.partial`;
+  await writeFile(temporary, data);
+  await rename(temporary, path);
 }
 
 async function assertFolder(dir: string): Promise<void> {

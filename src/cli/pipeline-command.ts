@@ -8,7 +8,7 @@
 // stages whose settings are unchanged are reused, the first changed one and those after it run
 // again. A folder of another run (other base or seeds) is refused before any work.
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Checkpoint } from '../model/checkpoint.ts';
 import type { CheckpointKind } from '../data/lab-db.ts';
@@ -18,7 +18,7 @@ import {
   type PipelinePresetName, type PipelineSettings, type PipelineStage, type StageOutputs,
 } from '../rlhf/pipeline.ts';
 import type { PpoMetrics } from '../rlhf/ppo.ts';
-import { readCheckpointDir, resolveModelDir, writeCheckpointDir } from './fs-checkpoint.ts';
+import { readCheckpointDir, resolveModelDir, writeCheckpointDir, writeFileAtomically } from './fs-checkpoint.ts';
 import { adapterName } from './sft-command.ts';
 import { numberOption, stringOption } from './options.ts';
 import type { CommandContext } from './main.ts';
@@ -51,12 +51,6 @@ async function readStagesRecord(out: string): Promise<StagesRecord | undefined> 
   } catch (error) {
     throw new Error(`${path} is not valid JSON (${(error as Error).message}): delete it to start the run again`, { cause: error });
   }
-}
-
-async function writeStagesRecord(out: string, record: StagesRecord): Promise<void> {
-  const path = join(out, STAGES_FILE);
-  await writeFile(`${path}.partial`, `${JSON.stringify(record, null, 1)}\n`);
-  await rename(`${path}.partial`, path);
 }
 
 /** Refuses a folder saved by another run (other base or seeds) before any work; nothing is overwritten. */
@@ -113,7 +107,7 @@ async function saveStage<S extends PipelineStage>(out: string, base: Checkpoint,
   if (stage === 'ppo' || stage === 'ppo_ptx') entry.history = (output as StageOutputs['ppo']).history;
   const later = PIPELINE_STAGES.slice(PIPELINE_STAGES.indexOf(stage) + 1);
   record.stages = { ...Object.fromEntries(Object.entries(record.stages).filter(([name]) => !later.includes(name as PipelineStage))), [stage]: entry };
-  await writeStagesRecord(out, record);
+  await writeFileAtomically(join(out, STAGES_FILE), `${JSON.stringify(record, null, 1)}\n`);
   return stage === 'rankings' ? `${join(out, RANKING_FILES.train)} and ${join(out, RANKING_FILES.heldout)}` : join(out, stage);
 }
 

@@ -5,12 +5,12 @@
 // document followed by EOS, the held-out split being the first heldoutCount(N) documents as
 // `rlhf-lab pretrain` holds out), the tokenizer.json that encoded them, and tokens.json, the
 // manifest that says so.
-import { copyFile, mkdir, rename, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { heldoutCount } from '../model/lm-training.ts';
+import { heldoutCount, tokenStream } from '../model/lm-training.ts';
 import type { Tokenizer } from '../model/tokenizer.ts';
 import { corpusDocument, generateWorld, worldFiles } from '../world/index.ts';
-import { readTokenizerDir, resolveModelDir } from './fs-checkpoint.ts';
+import { readTokenizerDir, resolveModelDir, writeFileAtomically } from './fs-checkpoint.ts';
 import type { CommandContext } from './main.ts';
 import { numberOption, stringOption } from './options.ts';
 
@@ -58,7 +58,7 @@ export async function worldCommand(context: CommandContext): Promise<WorldResult
   const bytes: Record<string, number> = {};
   for (const [name, text] of Object.entries(files)) {
     const data = new TextEncoder().encode(text);
-    await writeAtomically(join(out, name), data);
+    await writeFileAtomically(join(out, name), data);
     bytes[name] = data.length;
     context.log(`wrote ${join(out, name)} (${data.length} bytes)`);
   }
@@ -75,28 +75,27 @@ export async function worldCommand(context: CommandContext): Promise<WorldResult
   };
 }
 
-/** Encodes documents [from, to) of the corpus into one uint16 stream, each followed by EOS. */
+/** Documents encoded per progress line. */
+const ENCODE_CHUNK = 20_000;
+
+/** Documents [from, to) of the corpus as one uint16 stream (tokenStream: each followed by EOS). */
 function encodeDocuments(context: CommandContext, seed: string, from: number, to: number, tokenizer: Tokenizer): Uint16Array {
   if (tokenizer.vocabSize > 65536) throw new Error(`a vocabulary of ${tokenizer.vocabSize} does not fit uint16 ids`);
-  let ids = new Uint16Array(Math.max(1024, (to - from) * 128));
-  let length = 0;
+  const chunks: Uint16Array[] = [];
   const started = performance.now();
-  for (let i = from; i < to; i++) {
-    const encoded = tokenizer.encode(corpusDocument(seed, i).text);
-    if (length + encoded.length + 1 > ids.length) {
-      const grown = new Uint16Array(2 * (length + encoded.length + 1));
-      grown.set(ids.subarray(0, length));
-      ids = grown;
-    }
-    ids.set(encoded, length);
-    length += encoded.length;
-    ids[length++] = tokenizer.eosId;
-    if ((i + 1 - from) % 20_000 === 0) {
-      const seconds = (performance.now() - started) / 1000;
-      context.log(`encoded ${i + 1 - from} of ${to - from} documents (${length} tokens, ${seconds.toFixed(0)} s)`);
-    }
+  for (let first = from; first < to; first += ENCODE_CHUNK) {
+    const last = Math.min(to, first + ENCODE_CHUNK);
+    const documents = Array.from({ length: last - first }, (_, i) => corpusDocument(seed, first + i).text);
+    chunks.push(Uint16Array.from(tokenStream(tokenizer, documents)));
+    if (last < to) context.log(`encoded ${last - from} of ${to - from} documents (${((performance.now() - started) / 1000).toFixed(0)} s)`);
   }
-  return ids.slice(0, length);
+  const ids = new Uint16Array(chunks.reduce((n, chunk) => n + chunk.length, 0));
+  let offset = 0;
+  for (const chunk of chunks) {
+    ids.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return ids;
 }
 
 async function writeTokens(context: CommandContext, out: string, seed: string, documents: number): Promise<TokensManifest> {
@@ -107,8 +106,8 @@ async function writeTokens(context: CommandContext, out: string, seed: string, d
   context.log(`encoding TinyWorld seed ${seed}: ${documents} documents (the first ${heldoutDocuments} held out) with ${join(modelDir, 'tokenizer.json')}`);
   const heldout = encodeDocuments(context, seed, 0, heldoutDocuments, tokenizer);
   const train = encodeDocuments(context, seed, heldoutDocuments, documents, tokenizer);
-  await writeAtomically(join(out, 'heldout.bin'), littleEndianBytes(heldout));
-  await writeAtomically(join(out, 'train.bin'), littleEndianBytes(train));
+  await writeFileAtomically(join(out, 'heldout.bin'), littleEndianBytes(heldout));
+  await writeFileAtomically(join(out, 'train.bin'), littleEndianBytes(train));
   await copyFile(join(modelDir, 'tokenizer.json'), join(out, 'tokenizer.json'));
   const manifest: TokensManifest = {
     format: TOKENS_FORMAT,
@@ -122,7 +121,7 @@ async function writeTokens(context: CommandContext, out: string, seed: string, d
     heldout_tokens: heldout.length,
     tokenizer_from: resolve(modelDir),
   };
-  await writeAtomically(join(out, 'tokens.json'), new TextEncoder().encode(JSON.stringify(manifest, null, 1)));
+  await writeFileAtomically(join(out, 'tokens.json'), new TextEncoder().encode(JSON.stringify(manifest, null, 1)));
   context.log(`wrote ${train.length} train and ${heldout.length} held-out tokens to ${out}`);
   return manifest;
 }
@@ -133,11 +132,4 @@ function littleEndianBytes(ids: Uint16Array): Uint8Array {
   const view = new DataView(bytes.buffer);
   ids.forEach((id, i) => view.setUint16(2 * i, id, true));
   return bytes;
-}
-
-/** Writes to a temporary name beside the target, then renames, so a killed run never leaves half a file. */
-async function writeAtomically(path: string, data: Uint8Array): Promise<void> {
-  const temporary = `${path}.partial`;
-  await writeFile(temporary, data);
-  await rename(temporary, path);
 }

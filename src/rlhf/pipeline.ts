@@ -143,7 +143,7 @@ export interface PipelineReport {
 export type ModelName = 'base' | 'sft' | 'ppo' | 'ppo_ptx' | 'dpo';
 
 export interface PipelineProgress {
-  stage: 'sft' | 'rankings' | 'reward_model' | 'ppo' | 'ppo_ptx' | 'dpo' | 'evaluation';
+  stage: PipelineStage | 'evaluation';
   message: string;
 }
 

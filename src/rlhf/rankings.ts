@@ -98,12 +98,11 @@ export function rankingPairs(ranking: Ranking): PreferencePair[] {
  * labeler tied every pair (outputs all alike).
  */
 export function labelerCeiling(rankings: readonly Ranking[], prompts: readonly Prompt[], labeler: Labeler): number {
-  const byId = new Map(prompts.map((p) => [p.id, p]));
+  const promptOf = promptLookup(prompts);
   let agreeing = 0;
   let comparisons = 0;
   for (const ranking of rankings) {
-    const prompt = byId.get(ranking.promptId);
-    if (!prompt) throw new Error(`ranking of prompt ${ranking.promptId}: no such prompt among the ${prompts.length} given`);
+    const prompt = promptOf(ranking);
     for (const pair of rankingPairs(ranking)) {
       agreeing += preferenceCredit(labeler.score(prompt, pair.chosen), labeler.score(prompt, pair.rejected));
       comparisons += 1;
@@ -118,11 +117,16 @@ export function labelerCeiling(rankings: readonly Ranking[], prompts: readonly P
  * measured on the comparisons this run actually made rather than on hand-made examples.
  */
 export function labelerAgreement(rankings: readonly Ranking[], prompts: readonly Prompt[], labeler: Labeler, rng: Rng): number {
+  const promptOf = promptLookup(prompts);
+  return rankingAgreement(labeler, rankings.map((ranking) => ({ prompt: promptOf(ranking), responses: ranking.responses })), rng);
+}
+
+/** The prompt a ranking answers, found among the given prompts; throws when it is not there. */
+function promptLookup(prompts: readonly Prompt[]): (ranking: Ranking) => Prompt {
   const byId = new Map(prompts.map((p) => [p.id, p]));
-  const items = rankings.map((ranking) => {
+  return (ranking) => {
     const prompt = byId.get(ranking.promptId);
     if (!prompt) throw new Error(`ranking of prompt ${ranking.promptId}: no such prompt among the ${prompts.length} given`);
-    return { prompt, responses: ranking.responses };
-  });
-  return rankingAgreement(labeler, items, rng);
+    return prompt;
+  };
 }

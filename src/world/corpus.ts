@@ -8,7 +8,7 @@
 // The mix is tuned for a *well-trained* base (tens of millions of tokens): such a model learns
 // the corpus's modes, so anything the corpus does helpfully most of the time, the base does
 // nearly always at temperature 0.7. Hence few transcripts, few ideal answers among them, and
-// false answers that agree with each other (one misconception per question, see mythRng), since
+// false answers that agree with each other (one misconception per fact, see mythRng), since
 // false answers scattered over every wrong value never outvote the true one.
 
 import { createRng } from './rng.ts';
