@@ -131,7 +131,10 @@ export async function trainRewardModel(model: GptModel, rankings: readonly Encod
   const fitted = fitRankings(rankings, model.T);
   const data = fitted.rankings;
   if (data.length === 0) throw new Error(`no ranking fits T=${model.T} (${fitted.dropped} dropped)`);
-  for (const r of data) if (r.responses.length > model.B) throw new Error(`a ranking of ${r.responses.length} outputs does not fit a batch of B=${model.B} rows`);
+  for (const r of data) {
+    const rows = distinctResponses(r.responses).distinct.length;
+    if (rows > model.B) throw new Error(`a ranking of ${rows} distinct outputs does not fit a batch of B=${model.B} rows`);
+  }
   const epochs = options.epochs ?? 1;
   assertCount('reward-model epochs', epochs);
   if (options.promptsPerBatch !== undefined) assertCount('promptsPerBatch', options.promptsPerBatch);
@@ -203,7 +206,7 @@ async function rankingStep(
   rankings.forEach((ranking, r) => {
     const positions = ranking.order.map((response) => rows[r][response] * T + batch.lastTokenIndex[rows[r][response]]); // best first
     const result = rankingLoss(positions.map((p) => values![p]), ranking.ties);
-    positions.forEach((p, i) => (dvalues[p] = result.dRewards[i] / rankings.length));
+    positions.forEach((p, i) => (dvalues[p] += result.dRewards[i] / rankings.length)); // identical outputs share p
     lossSum += result.loss;
     correct += result.accuracy * result.pairs;
     marginSum += result.margin * result.pairs;
@@ -216,25 +219,44 @@ async function rankingStep(
   return { loss, accuracy: correct / pairs, margin: marginSum / pairs, gradNorm };
 }
 
-/** The rankings' outputs as consecutive rows of one batch; rows[r][i] is the row of ranking r's response i. */
+/**
+ * The rankings' distinct outputs as consecutive rows of one batch; rows[r][i] is the row of
+ * ranking r's response i. Identical outputs of one ranking share a row: they are tied, so only
+ * their comparisons with the others carry loss, and their reward gradients add up on that row.
+ */
 function rankingBatch(rankings: readonly EncodedRanking[], B: number, T: number) {
   const sequences: Sequence[] = [];
-  const rows = rankings.map((ranking) =>
-    ranking.responses.map((response) => {
-      sequences.push({ prompt: ranking.prompt, response });
-      return sequences.length - 1;
-    }),
-  );
+  const rows = rankings.map((ranking) => {
+    const { distinct, indexOf } = distinctResponses(ranking.responses);
+    const first = sequences.length;
+    distinct.forEach((response) => sequences.push({ prompt: ranking.prompt, response }));
+    return indexOf.map((d) => first + d);
+  });
   return { batch: sequenceBatch(sequences, B, T, PAD_ID), rows };
 }
 
-/** Groups ranking indices, in the given order, into batches of at most B rows and maxPrompts prompts. */
+/** A ranking's responses without repeats, and for each response the index of its copy in distinct. */
+function distinctResponses(responses: readonly number[][]): { distinct: number[][]; indexOf: number[] } {
+  const byKey = new Map<string, number>();
+  const distinct: number[][] = [];
+  const indexOf = responses.map((response) => {
+    const key = response.join(',');
+    if (!byKey.has(key)) {
+      byKey.set(key, distinct.length);
+      distinct.push(response);
+    }
+    return byKey.get(key)!;
+  });
+  return { distinct, indexOf };
+}
+
+/** Groups ranking indices, in the given order, into batches of at most B rows (distinct outputs) and maxPrompts prompts. */
 function packRankings(rankings: readonly EncodedRanking[], order: readonly number[], B: number, maxPrompts: number): number[][] {
   const batches: number[][] = [];
   let current: number[] = [];
   let rows = 0;
   for (const index of order) {
-    const K = rankings[index].responses.length;
+    const K = distinctResponses(rankings[index].responses).distinct.length;
     if (current.length > 0 && (rows + K > B || current.length >= maxPrompts)) {
       batches.push(current);
       current = [];
@@ -318,12 +340,13 @@ export function scoreTexts(model: GptModel, tokenizer: Tokenizer, items: readonl
 /** Rewards of every fitted ranking's outputs, in response order; null for rankings that do not fit. */
 async function rankingRewards(model: GptModel, rankings: readonly EncodedRanking[]): Promise<{ fitted: EncodedRanking[]; rewards: (number[] | null)[] }> {
   const { rankings: fitted, kept } = fitRankings(rankings, model.T);
-  const flat = await scoreSequences(model, fitted.flatMap((r) => r.responses.map((response) => ({ prompt: r.prompt, response }))));
+  const distinct = fitted.map((r) => distinctResponses(r.responses));
+  const flat = await scoreSequences(model, fitted.flatMap((r, i) => distinct[i].distinct.map((response) => ({ prompt: r.prompt, response }))));
   const rewards: (number[] | null)[] = rankings.map(() => null);
   let next = 0;
-  fitted.forEach((r, i) => {
-    rewards[kept[i]] = flat.slice(next, next + r.responses.length);
-    next += r.responses.length;
+  distinct.forEach(({ distinct: outputs, indexOf }, i) => {
+    rewards[kept[i]] = indexOf.map((d) => flat[next + d]);
+    next += outputs.length;
   });
   return { fitted, rewards };
 }

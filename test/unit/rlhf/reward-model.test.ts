@@ -32,14 +32,16 @@ async function rewardModel(shape: { config: GptConfig; B: number; T: number } = 
 /** −log σ(better − worse). */
 const pairLoss = (better: number, worse: number) => Math.log1p(Math.exp(-(better - worse)));
 
-/** Mean over rankings of the mean pairwise loss, from rewards in response order. */
+/** Mean over rankings of the mean pairwise loss over untied pairs, from rewards in response order. */
 function cpuLoss(rankings: readonly EncodedRanking[], rewards: readonly number[][]): number {
   let total = 0;
   rankings.forEach((ranking, r) => {
+    const tied = (i: number, j: number) => (ranking.ties ?? []).some(([a, b]) => (a === i && b === j) || (a === j && b === i));
     let sum = 0;
     let pairs = 0;
     for (let i = 0; i < ranking.order.length; i++) {
       for (let j = i + 1; j < ranking.order.length; j++) {
+        if (tied(i, j)) continue;
         sum += pairLoss(rewards[r][ranking.order[i]], rewards[r][ranking.order[j]]);
         pairs += 1;
       }
@@ -76,16 +78,23 @@ describe('reward model', () => {
     expect(() => rewardModelParams(config, trunk.subarray(1), 2)).toThrow(/trunk parameter floats/);
   });
 
-  it('K-way batch: loss and gradient equal the mean pairwise loss from the model’s own rewards', async () => {
-    const model = await rewardModel();
-    const rankings: EncodedRanking[] = [
+  // The second case repeats an output: the copies are tied and share one row, so 5 + 4 outputs
+  // fill the 8 rows of one batch and the gradient on that row is the sum over both copies.
+  it.each([
+    ['distinct outputs', [
       { prompt: [2, 3], responses: [[8, 9, EOS], [10, EOS], [11, 12, 13, EOS]], order: [2, 0, 1] },
       { prompt: [4, 5, 6], responses: [[9, EOS], [8, 8, EOS], [12, GOOD, EOS], [14, EOS]], order: [3, 1, 2, 0] },
-    ];
+    ]],
+    ['a repeated output', [
+      { prompt: [2, 3], responses: [[8, 9, EOS], [10, EOS], [8, 9, EOS], [11, 12, 13, EOS], [14, EOS]], order: [3, 0, 2, 1, 4], ties: [[1, 2]] },
+      { prompt: [4, 5, 6], responses: [[9, EOS], [8, 8, EOS], [12, GOOD, EOS], [14, EOS]], order: [3, 1, 2, 0] },
+    ]],
+  ] as [string, EncodedRanking[]][])('K-way batch (%s): loss and gradient equal the mean pairwise loss from the model’s own rewards', async (_, rankings) => {
+    const model = await rewardModel();
     const progress: RewardModelProgress[] = [];
     // lr 0: one step computes the loss and gradients but leaves the parameters as they are.
     const result = await trainRewardModel(model, rankings, { lr: 0, seed: 1, onProgress: (p) => void progress.push(p) });
-    expect(result.steps).toBe(1); // 3 + 4 outputs share one batch of 8 rows: one forward for all 9 comparisons
+    expect(result.steps).toBe(1); // the distinct outputs fill at most 8 rows: one forward for every comparison
     const rewards = await rewardsOf(model, rankings);
     const expected = cpuLoss(rankings, rewards);
     console.log(`K-way loss gpu ${progress[0].loss} cpu ${expected}`);
