@@ -4,7 +4,7 @@
 //   demonstrations  {"prompt": …, "completion": …}              TRL prompt–completion (SFT)
 //   comparisons     {"prompt": …, "chosen": …, "rejected": …}   TRL preference (RM, DPO)
 //   rankings        one Ranking of rankings.ts per line, whole: {"promptId", "prompt",
-//                   "responses", "order", "ties"?, "source", "likert"?, "flags"?}
+//                   "responses", "order", "ties"?, "source", "labeler"?, "likert"?, "flags"?}
 //
 // TRL files hold the exact text the model sees, in the lab's chat frame, as `rlhf-lab world`
 // writes demonstrations.jsonl: prompt "Human: …\nAssistant:", completion/chosen/rejected
@@ -109,7 +109,7 @@ export function parseComparisons(text: string): ComparisonRecord[] {
  * simulated labeler unless it says otherwise).
  */
 export function parseRankings(text: string): Ranking[] {
-  return parseLines(text, rankingFromJson);
+  return parseLines(text, rankingFromRecord);
 }
 
 function parseLines<T>(text: string, toRecord: (record: Record<string, unknown>) => T): T[] {
@@ -164,10 +164,11 @@ function numberArray(value: unknown, key: string): number[] {
   return value;
 }
 
-const RANKING_KEYS = ['promptId', 'prompt', 'responses', 'order', 'ties', 'source', 'likert', 'flags'] as const;
+const RANKING_KEYS = ['promptId', 'prompt', 'responses', 'order', 'ties', 'source', 'labeler', 'likert', 'flags'] as const;
 const FLAG_KEYS: readonly (keyof Flags)[] = ['failsToFollow', 'falseFact', 'hallucination', 'harmfulOrRude', 'inappropriateForAssistant', 'satisfiesConstraint', 'moreQuestions', 'offTopic'];
 
-function rankingFromJson(record: Record<string, unknown>): Ranking {
+/** One parsed JSON object as a Ranking, validated as a rankings line is (throws with the reason). */
+export function rankingFromRecord(record: Record<string, unknown>): Ranking {
   const unknown = Object.keys(record).filter((key) => !(RANKING_KEYS as readonly string[]).includes(key));
   if (unknown.length > 0) throw new Error(`unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')}; a ranking has ${RANKING_KEYS.join(', ')}`);
   const prompt = stringField(record, 'prompt');
@@ -181,6 +182,7 @@ function rankingFromJson(record: Record<string, unknown>): Ranking {
     source: rankingSource(record.source),
   };
   if (record.ties !== undefined) ranking.ties = tiesOf(record.ties);
+  if (record.labeler !== undefined) ranking.labeler = stringField(record, 'labeler');
   if (record.likert !== undefined) ranking.likert = likertOf(record.likert);
   if (record.flags !== undefined) ranking.flags = flagsOf(record.flags);
   checkRanking(ranking);
@@ -223,7 +225,7 @@ function flagsOf(value: unknown): Partial<Flags>[] {
 
 /** The ranking's fields only, in RANKING_KEYS order (what rankingsToJsonl writes; store-side extras are dropped). */
 function orderedRanking(ranking: Ranking): Ranking {
-  const { promptId, prompt, responses, order, ties, source, likert, flags } = ranking;
+  const { promptId, prompt, responses, order, ties, source, labeler, likert, flags } = ranking;
   return {
     promptId,
     prompt,
@@ -231,6 +233,7 @@ function orderedRanking(ranking: Ranking): Ranking {
     order: [...order],
     ...(ties && { ties: ties.map(([a, b]) => [a, b] as [number, number]) }),
     source,
+    ...(labeler !== undefined && { labeler }),
     ...(likert && { likert: [...likert] }),
     ...(flags && { flags: flags.map((f) => ({ ...f })) }),
   };

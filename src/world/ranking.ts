@@ -22,6 +22,8 @@ export interface Ranking {
    */
   ties?: [number, number][];
   source: 'human' | 'simulated';
+  /** Who ranked: a person's name or anonymous code (a class's merged rankings), absent when unknown. */
+  labeler?: string;
   /** Per response (same indices as responses): the labeler's 1–7 rating. */
   likert?: number[];
   /** Per response: the labeler's metadata (fails to follow, hallucination, …), as far as given. */
