@@ -468,12 +468,12 @@ export const trainingLabeler: LabelerPool = createLabelerPool({
   name: 'training', weights: DEFAULT_WEIGHTS, noise: 0.72, temperature: 1.08, members: 8, weightSpread: 0.15, noiseSpread: 0.25,
 });
 
-/** Different people for evaluation, with other priorities; calibrated to 77.3% ± 3 agreement on held-out prompts' comparisons. */
+/** Different people for evaluation, with other priorities; calibrated to 77.3% ± 3 agreement on held-out prompts' comparisons (77.8% and 76.7% on the small runs of seeds 1 and 2). */
 export const heldoutLabeler: LabelerPool = createLabelerPool({
   name: 'heldout',
   weights: { followsInstruction: 0.7, truthful: 0.7, noHallucination: 0.6, harmless: 0.7, fluent: 0.5 },
-  noise: 0.455,
-  temperature: 0.65,
+  noise: 0.364,
+  temperature: 0.52,
   members: 6,
   weightSpread: 0.15,
   noiseSpread: 0.25,
