@@ -1,11 +1,13 @@
 // The `rlhf-lab` command line: headless runs of the lab's engine through Dawn (WebGPU in Node).
-// Every command accepts --json and then prints one JSON object as its last line.
+// Every command accepts --json and then prints one JSON object as its last line. Text printed to
+// the terminal has its control characters escaped (printable), since it may echo a file's bytes.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { benchCommand, BENCH_OPTIONS } from './bench-command.ts';
 import { dpoCommand } from './dpo-command.ts';
 import { evalCommand } from './eval-command.ts';
 import { exportOnnxCommand } from './export-onnx-command.ts';
 import { gpuCommand } from './gpu-command.ts';
+import { PACK_OPTIONS, PACK_SUMMARY, packCommand } from './pack-command.ts';
 import { pipelineCommand } from './pipeline-command.ts';
 import { ppoCommand } from './ppo-command.ts';
 import { pretrainCommand } from './pretrain-command.ts';
@@ -146,6 +148,7 @@ const COMMANDS: Record<string, Command> = {
     },
     run: dpoCommand,
   },
+  pack: { summary: PACK_SUMMARY, options: PACK_OPTIONS, run: packCommand },
   eval: {
     summary: 'held-out labeler report of a checkpoint on held-out prompts [--model DIR --world-seed --prompts N --temperature --seed]',
     options: { model: { type: 'string' }, 'world-seed': { type: 'string' }, prompts: { type: 'string' }, temperature: { type: 'string' }, seed: { type: 'string' } },
@@ -162,6 +165,15 @@ const COMMANDS: Record<string, Command> = {
     run: benchCommand,
   },
 };
+
+/** Control characters other than newline and tab (C0, DEL, C1), which a terminal would act on. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL_CHARACTERS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+
+/** The text with each control character written as a \u escape (ESC → \u001b), safe to print; JSON stays valid JSON. */
+export function printable(text: string): string {
+  return text.replace(CONTROL_CHARACTERS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
 
 function usage(): string {
   const lines = Object.entries(COMMANDS).map(([name, command]) => `  ${name.padEnd(10)} ${command.summary}`);
@@ -186,7 +198,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     parsed = parseArgs({ args: rest, options: { ...command.options, json: { type: 'boolean' } }, allowPositionals: true });
   } catch (error) {
-    console.error(`rlhf-lab ${name}: ${(error as Error).message}`);
+    console.error(`rlhf-lab ${name}: ${printable((error as Error).message)}`);
     return 2;
   }
   const json = parsed.values.json === true;
@@ -194,16 +206,16 @@ export async function main(argv: string[]): Promise<number> {
     values: parsed.values as CommandContext['values'],
     positionals: parsed.positionals,
     json,
-    log: (message) => (json ? console.error(message) : console.log(message)),
+    log: (message) => (json ? console.error(printable(message)) : console.log(printable(message))),
   };
   try {
     const result = await command.run(context);
-    console.log(JSON.stringify(result, null, json ? undefined : 2));
+    console.log(printable(JSON.stringify(result, null, json ? undefined : 2)));
     return 0;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    console.error(`rlhf-lab ${name}: ${message}`);
-    if (json) console.log(JSON.stringify({ error: message }));
+    console.error(`rlhf-lab ${name}: ${printable(message)}`);
+    if (json) console.log(printable(JSON.stringify({ error: message })));
     return 1;
   }
 }

@@ -1,0 +1,155 @@
+// `rlhf-lab pack create|merge`: ranking packs for a class (src/rlhf/ranking-packs.ts) prepared
+// and analysed from the command line.
+//   pack create [--model DIR] --out pack.json [--prompts N --K 4 --max-tokens --temperature --seed
+//               --world-seed --batch --seq]   K sampled outputs for each of N TinyWorld train prompts
+//   pack merge pack.json FILES... [--exclude NAME,NAME --out rankings.jsonl]   the class's hand-ins
+//               (rankings files or text codes, one per file) validated, merged and their agreement
+// The merged rankings file is a rankings JSONL that `rlhf-lab rm --rankings` and `dpo --rankings` read.
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { basename, resolve } from 'node:path';
+import { createStorageBufferFrom } from '../engine/buffers.ts';
+import { DEFAULT_SAMPLING } from '../model/sampler.ts';
+import { rankingsToJsonl } from '../rlhf/datasets.ts';
+import { promptsThatFit, sampleOutputs } from '../rlhf/model-outputs.ts';
+import {
+  makePack,
+  MAX_HAND_IN_BYTES,
+  MAX_LINK_CODE_CHARS,
+  MAX_PACK_BYTES,
+  MAX_PACK_PROMPTS,
+  mergeHandIns,
+  packLink,
+  packToJson,
+  PAPER_AGREEMENT,
+  readPack,
+  type ClassMerge,
+  type Submission,
+} from '../rlhf/ranking-packs.ts';
+import { buildPromptSet } from '../world/index.ts';
+import { resolveModelDir } from './fs-checkpoint.ts';
+import { numberOption, stringOption } from './options.ts';
+import type { CommandContext } from './main.ts';
+import { adapterName, readLanguageModel, shapeOptions, worldSeedOption } from './sft-command.ts';
+import { withGpu } from './with-gpu.ts';
+
+export const PACK_OPTIONS = {
+  model: { type: 'string' },
+  out: { type: 'string' },
+  prompts: { type: 'string' },
+  K: { type: 'string' },
+  'max-tokens': { type: 'string' },
+  temperature: { type: 'string' },
+  seed: { type: 'string' },
+  'world-seed': { type: 'string' },
+  batch: { type: 'string' },
+  seq: { type: 'string' },
+  exclude: { type: 'string' },
+} as const;
+
+export const PACK_SUMMARY =
+  'ranking packs for a class: `pack create --out pack.json [--model DIR --prompts N (default 10) --K 4 --max-tokens --temperature --seed --world-seed]` samples K outputs per TinyWorld train prompt (a link holds about 75 prompts × 4 of the base model’s outputs; longer outputs fit fewer, and the command says whether the pack fits); `pack merge pack.json FILES... [--exclude NAME,NAME --out rankings.jsonl]` validates and merges the students\' hand-ins and prints their agreement';
+
+export async function packCommand(context: CommandContext): Promise<unknown> {
+  const [action, ...rest] = context.positionals;
+  if (action === 'create' && rest.length === 0) return createPack(context);
+  if (action === 'merge') return mergePack(context, rest);
+  throw new Error('usage: rlhf-lab pack create --out pack.json [options] | rlhf-lab pack merge pack.json FILES... [--out rankings.jsonl]');
+}
+
+async function createPack(context: CommandContext): Promise<unknown> {
+  const out = stringOption(context, 'out');
+  if (out === undefined) throw new Error('--out pack.json is required (the pack file to write)');
+  const modelDir = resolveModelDir(context.values.model);
+  const checkpoint = await readLanguageModel(modelDir, '--model');
+  const worldSeed = worldSeedOption(context, checkpoint);
+  const { B, T } = shapeOptions(context, checkpoint);
+  const count = numberOption(context, 'prompts', 10, { integer: true, min: 1, max: MAX_PACK_PROMPTS });
+  const K = numberOption(context, 'K', 4, { integer: true, min: 2, max: 9 });
+  const sampling = {
+    ...DEFAULT_SAMPLING,
+    maxNewTokens: numberOption(context, 'max-tokens', DEFAULT_SAMPLING.maxNewTokens, { integer: true, min: 1 }),
+    temperature: numberOption(context, 'temperature', DEFAULT_SAMPLING.temperature, { min: 0 }),
+    seed: numberOption(context, 'seed', DEFAULT_SAMPLING.seed, { integer: true, min: 0 }),
+  };
+  const prompts = promptsThatFit(checkpoint.tokenizer, buildPromptSet(worldSeed).train, sampling.maxNewTokens, T).slice(0, count);
+  if (prompts.length === 0) throw new Error(`no TinyWorld train prompt leaves room for ${sampling.maxNewTokens} new tokens within --seq ${T}`);
+  context.log(`sampling ${K} outputs for ${prompts.length} TinyWorld ${worldSeed} train prompts from ${modelDir}`);
+
+  return withGpu(async (gpu) => {
+    const params = createStorageBufferFrom(gpu.device, 'pack.params', checkpoint.params);
+    const outputs = await sampleOutputs(gpu.device, { config: checkpoint.config, tokenizer: checkpoint.tokenizer, params, B, T }, prompts, K, sampling);
+    params.destroy();
+    const pack = makePack(basename(resolve(modelDir)), worldSeed, prompts.map((p, i) => ({ promptId: p.id, prompt: p.text, responses: outputs[i].map((r) => r.text) })));
+    const json = packToJson(pack);
+    await writeFile(out, json);
+    const fragment = await packLink(pack, '');
+    context.log(`wrote ${out}: pack ${pack.id}, ${pack.items.length} prompts × ${K} outputs, ${json.length} bytes; ${fragment ? `its link is the lab's address + #pack=… (${fragment.length} characters)` : `too big for a link (over ${MAX_LINK_CODE_CHARS} characters): hand out the file`}`);
+    return {
+      out,
+      pack: pack.id,
+      model: pack.model,
+      world_seed: worldSeed,
+      prompts: pack.items.length,
+      K,
+      bytes: json.length,
+      link_fragment: fragment ?? null,
+      adapter: adapterName(gpu),
+    };
+  });
+}
+
+async function mergePack(context: CommandContext, paths: string[]): Promise<unknown> {
+  const [packPath, ...files] = paths;
+  if (packPath === undefined || files.length === 0) throw new Error('usage: rlhf-lab pack merge pack.json FILES... (the students\' rankings files or text codes)');
+  const out = stringOption(context, 'out');
+  const exclude = (stringOption(context, 'exclude') ?? '').split(',').map((name) => name.trim()).filter((name) => name !== '');
+  const pack = await readPack(await readText(packPath, MAX_PACK_BYTES)).catch((error: Error) => {
+    throw new Error(`${packPath}: ${error.message}`, { cause: error });
+  });
+  const submissions: Submission[] = [];
+  for (const path of files) submissions.push({ name: path, text: await readText(path, MAX_HAND_IN_BYTES) });
+  const merge = await mergeHandIns(pack, submissions, exclude);
+  logMerge(context, merge);
+  if (out !== undefined) {
+    if (merge.rankings.length === 0) throw new Error(`no rankings to write to ${out}: no hand-in was merged`);
+    await writeFile(out, rankingsToJsonl(merge.rankings));
+    context.log(`wrote ${merge.rankings.length} rankings to ${out} (rlhf-lab rm --rankings ${out})`);
+  }
+  const { agreement } = merge;
+  return {
+    pack: pack.id,
+    model: pack.model,
+    labelers: merge.labelers.length,
+    rankings: merge.rankings.length,
+    submissions: merge.submissions,
+    agreement: {
+      pairwise_mean: agreement.pairwiseMean,
+      paper_pairwise: PAPER_AGREEMENT,
+      simulated_pairwise: agreement.simulatedPairwise,
+      with_simulated_labeler: agreement.withSimulatedLabeler,
+      per_labeler: Object.fromEntries(agreement.perLabeler.map((l) => [l.labeler, l.withMajority])),
+      students: agreement.perLabeler.map((l) => ({ labeler: l.labeler, rankings: l.rankings, with_majority: l.withMajority, with_simulated_labeler: l.withSimulatedLabeler })),
+      matrix: { labelers: agreement.labelers, values: agreement.matrix },
+    },
+    out: out ?? null,
+  };
+}
+
+/** A file's text, refused (with the reason as the message) when missing or over maxBytes. */
+async function readText(path: string, maxBytes: number): Promise<string> {
+  const info = await stat(path).catch((error: NodeJS.ErrnoException) => {
+    throw new Error(error.code === 'ENOENT' ? `file ${path} does not exist` : `cannot read ${path}: ${error.message}`, { cause: error });
+  });
+  if (!info.isFile()) throw new Error(`${path} is not a file`);
+  if (info.size > maxBytes) throw new Error(`${path} has ${info.size} bytes; the limit is ${maxBytes}`);
+  return readFile(path, 'utf8');
+}
+
+const percent = (x: number | null) => (x === null ? '—' : `${(100 * x).toFixed(1)}%`);
+
+function logMerge(context: CommandContext, merge: ClassMerge): void {
+  for (const s of merge.submissions) context.log(`${s.name}: ${s.status === 'rejected' ? `rejected — ${s.reason}` : `${s.status}, ${s.labeler}, ${s.rankings} rankings`}`);
+  const { agreement } = merge;
+  context.log(`${merge.labelers.length} students, ${merge.rankings.length} rankings; students agree on ${percent(agreement.pairwiseMean)} of comparisons (the paper's labelers: ${percent(PAPER_AGREEMENT)}; two simulated labelers on these outputs: ${percent(agreement.simulatedPairwise)})`);
+  for (const l of agreement.perLabeler) context.log(`  ${l.labeler}: ${l.rankings} rankings, with the class majority ${percent(l.withMajority)}, with the simulated labeler ${percent(l.withSimulatedLabeler)}`);
+}
