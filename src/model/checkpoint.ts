@@ -79,6 +79,18 @@ function checkCheckpoint({ config, params, scalarHead, tokenizer }: Checkpoint):
   if (tokenizer.vocabSize !== config.vocabSize) {
     throw new Error(`checkpoint config has vocabSize ${config.vocabSize} but its tokenizer has ${tokenizer.vocabSize} tokens`);
   }
+  assertFinite(parameterLayout(config), params, 'checkpoint', 'the model diverged; it is not saved');
+  if (scalarHead !== undefined) assertFinite(scalarHeadLayout(config), scalarHead, 'checkpoint', 'the model diverged; it is not saved');
+}
+
+/** Throws "WHERE: TENSOR holds NaN at index I: ADVICE" for the first non-finite float of a layout's tensors. */
+function assertFinite(layout: ParameterLayout, flat: Float32Array, where: string, advice: string): void {
+  for (const { name, offset, size } of layout.tensors) {
+    for (let i = 0; i < size; i++) {
+      const value = flat[offset + i];
+      if (!Number.isFinite(value)) throw new Error(`${where}: ${name} holds ${value} at index ${i}: ${advice}`);
+    }
+  }
 }
 
 /** Views (no copies) of each tensor of a layout in a flat buffer. */
@@ -140,6 +152,7 @@ export function loadCheckpoint(files: CheckpointInput): Checkpoint {
     throw new Error(`config.json: eos_token_id is ${eosTokenId} but tokenizer.json's end-of-text token has id ${tokenizer.eosId}`);
   }
   const tensors = readModelTensors(files['model.safetensors']);
+  checkConfigAgainstTensors(config, tensors);
   const params = takeLayout(parameterLayout(config), tensors);
   const scalarHead = takeScalarHead(config, tensors);
   const unexpected = [...tensors.keys()];
@@ -155,19 +168,44 @@ function readModelTensors(bytes: Uint8Array): Map<string, LoadedTensor> {
   }
 }
 
-/** A flat buffer for the layout, filled from the tensors it names, which are removed from the map. */
+/**
+ * Checks config.json's sizes against the file's tensors before anything of the config's size is
+ * allocated: wte is (vocab_size, n_embd), wpe is (n_positions, n_embd), and the blocks are
+ * transformer.h.0 … h.(n_layer − 1).
+ */
+function checkConfigAgainstTensors(config: GptConfig, tensors: Map<string, LoadedTensor>): void {
+  const rows = (name: string, key: string, expected: number) => {
+    const tensor = tensors.get(name);
+    if (tensor === undefined) throw new Error(`model.safetensors: tensor ${name} is missing`);
+    const [first, second] = tensor.shape;
+    if (tensor.shape.length === 2 && first !== expected) {
+      throw new Error(`config.json: ${key} is ${expected} but model.safetensors' ${name} has ${first} rows: the two files do not belong together`);
+    }
+    if (tensor.shape.length === 2 && second !== config.nEmbd) {
+      throw new Error(`config.json: n_embd is ${config.nEmbd} but model.safetensors' ${name} has ${second} columns: the two files do not belong together`);
+    }
+  };
+  rows('transformer.wte.weight', 'vocab_size', config.vocabSize);
+  rows('transformer.wpe.weight', 'n_positions', config.nCtx);
+  const blocks = new Set([...tensors.keys()].flatMap((name) => /^transformer\.h\.(\d+)\./.exec(name)?.[1] ?? []));
+  if (blocks.size !== config.nLayer) {
+    throw new Error(`config.json: n_layer is ${config.nLayer} but model.safetensors holds ${blocks.size} blocks (transformer.h.N): the two files do not belong together`);
+  }
+}
+
+/** A flat buffer for the layout, filled from the tensors it names (F16 and BF16 widened), which are removed from the map. */
 function takeLayout(layout: ParameterLayout, tensors: Map<string, LoadedTensor>): Float32Array {
   const flat = new Float32Array(layout.totalFloats);
   for (const { name, shape, offset } of layout.tensors) {
     const tensor = tensors.get(name);
     if (tensor === undefined) throw new Error(`model.safetensors: tensor ${name} is missing`);
-    if (tensor.dtype !== 'F32') throw new Error(`model.safetensors: ${name} has dtype ${tensor.dtype}, expected F32`);
     if (!sameShape(tensor.shape, shape)) {
       throw new Error(`model.safetensors: ${name} has shape ${shapeText(tensor.shape)}, expected ${shapeText(shape)}`);
     }
     flat.set(tensor.data, offset);
     tensors.delete(name);
   }
+  assertFinite(layout, flat, 'model.safetensors', 'the weights are damaged (a diverged run?); use an earlier checkpoint');
   return flat;
 }
 
@@ -219,11 +257,11 @@ function parseConfigJson(text: string): ParsedConfig {
     }
   }
   const config: GptConfig = {
-    nLayer: positiveInteger(json, 'n_layer'),
-    nEmbd: positiveInteger(json, 'n_embd'),
-    nHead: positiveInteger(json, 'n_head'),
-    nCtx: positiveInteger(json, 'n_positions'),
-    vocabSize: positiveInteger(json, 'vocab_size'),
+    nLayer: size(json, 'n_layer'),
+    nEmbd: size(json, 'n_embd'),
+    nHead: size(json, 'n_head'),
+    nCtx: size(json, 'n_positions'),
+    vocabSize: size(json, 'vocab_size'),
   };
   if (config.nEmbd % config.nHead !== 0) {
     throw new Error(`config.json: n_embd (${config.nEmbd}) must be divisible by n_head (${config.nHead})`);
@@ -236,11 +274,23 @@ function parseConfigJson(text: string): ParsedConfig {
   return { config, ...(eosTokenId !== undefined && { eosTokenId }), ...(meta && { meta }) };
 }
 
-function positiveInteger(json: Record<string, unknown>, key: string): number {
+/**
+ * The largest size config.json may give, checked before anything is allocated: far above any model
+ * this lab can train or run (GPT-2 XL has 48 layers, 1600 channels, 25 heads, 1024 positions and
+ * 50257 tokens), low enough that a layout of them is computed at once; the file's tensors must then
+ * match the config exactly (checkConfigAgainstTensors).
+ */
+const MAX_SIZES: Record<string, number> = { n_layer: 256, n_embd: 16384, n_head: 256, n_positions: 65536, vocab_size: 1_048_576 };
+
+/** A size of the model: a positive integer no larger than MAX_SIZES. */
+function size(json: Record<string, unknown>, key: string): number {
   const value = json[key];
   if (value === undefined) throw new Error(`config.json: ${key} is missing`);
   if (!Number.isSafeInteger(value) || (value as number) <= 0) {
     throw new Error(`config.json: ${key} must be a positive integer, got ${JSON.stringify(value)}`);
+  }
+  if ((value as number) > MAX_SIZES[key]) {
+    throw new Error(`config.json: ${key} is ${value}, above the ${MAX_SIZES[key]} this lab can hold: check the file`);
   }
   return value as number;
 }
@@ -253,7 +303,10 @@ function nonNegativeInteger(json: Record<string, unknown>, key: string): number 
   return value as number;
 }
 
-/** The lineage object: absent or empty gives undefined; every value must be a string. */
+/** Lineage fields that hold a whole number ≥ 0 written as a string (seed: the TinyWorld seed commands default to). */
+const WHOLE_NUMBER_LINEAGE = ['seed', 'training_seed', 'steps', 'created_at'];
+
+/** The lineage object: absent or empty gives undefined; every value must be a string, the numeric ones whole numbers. */
 function parseMeta(value: unknown): Record<string, string> | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
@@ -262,6 +315,9 @@ function parseMeta(value: unknown): Record<string, string> | undefined {
   const entries = Object.entries(value);
   for (const [key, item] of entries) {
     if (typeof item !== 'string') throw new Error(`config.json: ${META_KEY}.${key} must be a string, got ${JSON.stringify(item)}`);
+    if (WHOLE_NUMBER_LINEAGE.includes(key) && !/^\d{1,15}$/.test(item)) {
+      throw new Error(`config.json: ${META_KEY}.${key} must be a whole number such as "1", got ${JSON.stringify(item)}: correct it or remove the field`);
+    }
   }
   return entries.length === 0 ? undefined : { ...(value as Record<string, string>) };
 }

@@ -137,8 +137,7 @@ describe('loadCheckpoint', () => {
 
   it('round-trips a reward model, head included, bit for bit; save → load → save is byte-identical', () => {
     const ckpt = rewardCheckpoint();
-    ckpt.params[5] = -0; // sign of zero, NaN payloads and subnormals survive too
-    ckpt.params[6] = NaN;
+    ckpt.params[5] = -0; // sign of zero and subnormals survive too (NaN is refused: see below)
     ckpt.params[7] = 1e-42;
     const files = checkpointFiles(ckpt);
     const loaded = loadCheckpoint(files);
@@ -180,22 +179,54 @@ describe('loadCheckpoint', () => {
     expect(() => loadCheckpoint(head)).toThrow('model.safetensors: score.weight has shape [32,1], expected [1,32]');
   });
 
-  it('names a tensor with the wrong dtype', () => {
-    const files = checkpointFiles(baseCheckpoint());
+  it('loads F16 and BF16 tensors widened to float32 (issue 17)', () => {
+    const ckpt = baseCheckpoint();
     const layout = parameterLayout(config);
-    let offset = 0;
+    ckpt.params.forEach((_, i) => (ckpt.params[i] = Math.round(ckpt.params[i] * 1024) / 1024)); // exact in F16 (|x| < 1, 10 fraction bits)
     const header: Record<string, unknown> = {};
     const chunks: Uint8Array[] = [];
-    for (const { name, shape, size } of layout.tensors) {
-      const bytes = name === 'transformer.wpe.weight' ? size * 2 : size * 4;
-      header[name] = { dtype: name === 'transformer.wpe.weight' ? 'F16' : 'F32', shape, data_offsets: [offset, offset + bytes] };
-      chunks.push(new Uint8Array(bytes));
-      offset += bytes;
+    let offset = 0;
+    for (const [index, { name, shape, offset: at, size }] of layout.tensors.entries()) {
+      const values = ckpt.params.subarray(at, at + size);
+      const dtype = index % 2 === 0 ? 'F16' : 'BF16';
+      const halves = Uint16Array.from(values, (x) => (dtype === 'F16' ? halfBits(x) : bfloat16Bits(x)));
+      if (dtype === 'BF16') values.set(Array.from(halves, (bits) => new Float32Array(Uint32Array.of(bits << 16).buffer)[0]));
+      header[name] = { dtype, shape, data_offsets: [offset, offset + size * 2] };
+      chunks.push(new Uint8Array(halves.buffer));
+      offset += size * 2;
     }
     const data = new Uint8Array(offset);
     chunks.reduce((at, chunk) => (data.set(chunk, at), at + chunk.length), 0);
-    const broken = { ...files, 'model.safetensors': handMadeSafetensors(header, data) };
-    expect(() => loadCheckpoint(broken)).toThrow('model.safetensors: transformer.wpe.weight has dtype F16, expected F32');
+    const loaded = loadCheckpoint({ ...checkpointFiles(ckpt), 'model.safetensors': handMadeSafetensors(header, data) });
+    expect(firstBitDifference(loaded.params, ckpt.params)).toBe(-1);
+  });
+
+  it('refuses a NaN or infinite weight, naming the tensor (issue 17)', () => {
+    const nan = withTensors(baseCheckpoint(), (tensors) => tensors.map((t) => (t.name === 'transformer.h.1.attn.c_proj.weight' ? { ...t, data: t.data.map((x, i) => (i === 5 ? NaN : x)) } : t)));
+    expect(() => loadCheckpoint(nan)).toThrow('model.safetensors: transformer.h.1.attn.c_proj.weight holds NaN at index 5: the weights are damaged (a diverged run?); use an earlier checkpoint');
+    const head = withTensors(rewardCheckpoint(), (tensors) => tensors.map((t) => (t.name === 'score.weight' ? { ...t, data: t.data.map((x, i) => (i === 0 ? -Infinity : x)) } : t)));
+    expect(() => loadCheckpoint(head)).toThrow('model.safetensors: score.weight holds -Infinity at index 0');
+    const diverged = baseCheckpoint();
+    diverged.params[findTensor(parameterLayout(config), 'transformer.ln_f.bias').offset + 2] = Infinity;
+    expect(() => checkpointFiles(diverged)).toThrow('checkpoint: transformer.ln_f.bias holds Infinity at index 2: the model diverged; it is not saved');
+  });
+
+  it('bounds every size before allocating, and checks it against the tensors (issue 17)', () => {
+    const ckpt = baseCheckpoint();
+    const started = performance.now();
+    expect(() => loadCheckpoint(withConfig(ckpt, (json) => (json.n_layer = 3e6)))).toThrow('config.json: n_layer is 3000000, above the 256 this lab can hold: check the file');
+    expect(() => loadCheckpoint(withConfig(ckpt, (json) => Object.assign(json, { n_positions: 1e9, n_ctx: 1e9 })))).toThrow('config.json: n_positions is 1000000000, above the 65536 this lab can hold');
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(() => loadCheckpoint(withConfig(ckpt, (json) => Object.assign(json, { n_positions: 64, n_ctx: 64 }))))
+      .toThrow("config.json: n_positions is 64 but model.safetensors' transformer.wpe.weight has 32 rows: the two files do not belong together");
+  });
+
+  it('refuses lineage numbers that are not whole numbers (issue 17)', () => {
+    const ckpt = baseCheckpoint();
+    expect(() => loadCheckpoint(withConfig(ckpt, (json) => (json.rlhf_lab = { kind: 'base', seed: 'abc' }))))
+      .toThrow('config.json: rlhf_lab.seed must be a whole number such as "1", got "abc": correct it or remove the field');
+    expect(() => loadCheckpoint(withConfig(ckpt, (json) => (json.rlhf_lab = { steps: '1e3' })))).toThrow('config.json: rlhf_lab.steps must be a whole number');
+    expect(loadCheckpoint(withConfig(ckpt, (json) => (json.rlhf_lab = { seed: '7', training_seed: '0', created_at: '1765000000000' }))).meta?.seed).toBe('7');
   });
 
   it('refuses unexpected tensors, but not a bias-only mismatch of the head', () => {
@@ -204,9 +235,9 @@ describe('loadCheckpoint', () => {
     const two = withTensors(baseCheckpoint(), (tensors) => [
       ...tensors,
       { name: 'score.extra', shape: [1], data: Float32Array.of(1) },
-      { name: 'transformer.h.2.ln_1.weight', shape: [32], data: new Float32Array(32) },
+      { name: 'transformer.h.1.ln_3.weight', shape: [32], data: new Float32Array(32) },
     ]);
-    expect(() => loadCheckpoint(two)).toThrow('model.safetensors: unexpected tensors score.extra, transformer.h.2.ln_1.weight');
+    expect(() => loadCheckpoint(two)).toThrow('model.safetensors: unexpected tensors score.extra, transformer.h.1.ln_3.weight');
     const biasOnly = withTensors(rewardCheckpoint(), (tensors) => tensors.filter((t) => t.name !== 'score.weight'));
     expect(() => loadCheckpoint(biasOnly)).toThrow('model.safetensors: score.bias is present without score.weight');
   });
@@ -254,10 +285,27 @@ describe('loadCheckpoint', () => {
     expect(() => loadCheckpoint(withConfig(ckpt, (json) => (json.eos_token_id = 3))))
       .toThrow(`config.json: eos_token_id is 3 but tokenizer.json's end-of-text token has id ${tokenizer.eosId}`);
     expect(() => loadCheckpoint(withConfig(ckpt, (json) => (json.n_embd = 64))))
-      .toThrow(`model.safetensors: transformer.wte.weight has shape [${V},32], expected [${V},64]`);
+      .toThrow("config.json: n_embd is 64 but model.safetensors' transformer.wte.weight has 32 columns: the two files do not belong together");
     expect(() => loadCheckpoint(withConfig(ckpt, (json) => (json.n_layer = 3))))
-      .toThrow('model.safetensors: tensor transformer.h.2.ln_1.weight is missing');
+      .toThrow('config.json: n_layer is 3 but model.safetensors holds 2 blocks (transformer.h.N): the two files do not belong together');
     expect(() => loadCheckpoint(withConfig(ckpt, (json) => (json.n_layer = 1))))
-      .toThrow(/^model\.safetensors: unexpected tensors transformer\.h\.1\./);
+      .toThrow('config.json: n_layer is 1 but model.safetensors holds 2 blocks');
+    const extraBlock = withTensors(ckpt, (tensors) => [...tensors, { name: 'transformer.h.2.ln_1.weight', shape: [32], data: new Float32Array(32) }]);
+    expect(() => loadCheckpoint(extraBlock)).toThrow('config.json: n_layer is 2 but model.safetensors holds 3 blocks');
   });
 });
+
+/** IEEE binary16 bits of a value that F16 holds exactly (normal or zero). */
+function halfBits(x: number): number {
+  if (x === 0) return Object.is(x, -0) ? 0x8000 : 0;
+  const sign = x < 0 ? 0x8000 : 0;
+  const exponent = Math.floor(Math.log2(Math.abs(x)));
+  const fraction = Math.abs(x) / 2 ** exponent - 1;
+  if (exponent < -14) return sign | Math.round(Math.abs(x) / 2 ** -24); // subnormal
+  return sign | ((exponent + 15) << 10) | Math.round(fraction * 1024);
+}
+
+/** bfloat16 bits of a float32: its top half (truncated). */
+function bfloat16Bits(x: number): number {
+  return new Uint32Array(Float32Array.of(x).buffer)[0] >>> 16;
+}
