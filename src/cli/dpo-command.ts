@@ -14,7 +14,7 @@ import { adapterName, lineage, logEveryFor, outOption, readLanguageModel, shapeO
 import { withGpu } from './with-gpu.ts';
 
 export async function dpoCommand(context: CommandContext): Promise<unknown> {
-  const out = outOption(context);
+  const out = await outOption(context);
   const modelDir = stringOption(context, 'model');
   if (modelDir === undefined) throw new Error('--model SFT_DIR is required (the SFT checkpoint DPO starts from and keeps as its reference)');
   const sft = await readLanguageModel(modelDir, '--model');

@@ -8,17 +8,18 @@
 // stages whose settings are unchanged are reused, the first changed one and those after it run
 // again. A folder of another run (other base or seeds) is refused before any work.
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Checkpoint } from '../model/checkpoint.ts';
 import type { CheckpointKind } from '../data/lab-db.ts';
-import { parseRankings, rankingsToJsonl } from '../rlhf/datasets.ts';
+import { MAX_DATASET_CHARS, parseRankings, rankingsToJsonl } from '../rlhf/datasets.ts';
 import {
   PIPELINE_PRESETS, PIPELINE_STAGES, runPipeline, stageIdentity,
   type PipelinePresetName, type PipelineSettings, type PipelineStage, type StageOutputs,
 } from '../rlhf/pipeline.ts';
 import type { PpoMetrics } from '../rlhf/ppo.ts';
-import { readCheckpointDir, resolveModelDir, writeCheckpointDir, writeFileAtomically } from './fs-checkpoint.ts';
+import { readCheckpointDir, resolveModelDir, writeCheckpointDir } from './fs-checkpoint.ts';
+import { fileSystemError, readFileText, writeFileAtomically } from './files.ts';
 import { adapterName } from './sft-command.ts';
 import { numberOption, stringOption } from './options.ts';
 import type { CommandContext } from './main.ts';
@@ -47,7 +48,7 @@ async function readStagesRecord(out: string): Promise<StagesRecord | undefined> 
   const path = join(out, STAGES_FILE);
   if (!existsSync(path)) return undefined;
   try {
-    return JSON.parse(await readFile(path, 'utf8')) as StagesRecord;
+    return JSON.parse(await readFileText(path, MAX_DATASET_CHARS, 'stages.json')) as StagesRecord;
   } catch (error) {
     throw new Error(`${path} is not valid JSON (${(error as Error).message}): delete it to start the run again`, { cause: error });
   }
@@ -73,7 +74,7 @@ async function savedStages(out: string, record: StagesRecord | undefined, settin
     const entry = record?.stages[stage];
     if (!entry || entry.identity !== stageIdentity(settings, stage)) break;
     if (stage === 'rankings') {
-      const read = async (split: 'train' | 'heldout') => parseRankings(await readFile(join(out, RANKING_FILES[split]), 'utf8'));
+      const read = async (split: 'train' | 'heldout') => parseRankings(await readFileText(join(out, RANKING_FILES[split]), MAX_DATASET_CHARS, 'rankings file'));
       saved.rankings = { train: await read('train'), heldout: await read('heldout') };
       continue;
     }
@@ -95,8 +96,8 @@ async function saveStage<S extends PipelineStage>(out: string, base: Checkpoint,
   const entry: StagesRecord['stages'][PipelineStage] = { identity: stageIdentity(settings, stage) };
   if (stage === 'rankings') {
     const { train, heldout } = output as StageOutputs['rankings'];
-    await writeFile(join(out, RANKING_FILES.train), rankingsToJsonl(train));
-    await writeFile(join(out, RANKING_FILES.heldout), rankingsToJsonl(heldout));
+    await writeFileAtomically(join(out, RANKING_FILES.train), rankingsToJsonl(train));
+    await writeFileAtomically(join(out, RANKING_FILES.heldout), rankingsToJsonl(heldout));
   } else {
     const { params, scalarHead } = output as { params: Float32Array; scalarHead?: Float32Array };
     const { kind, parent } = CHECKPOINT_KIND[stage as ModelStage];
@@ -129,7 +130,9 @@ export async function pipelineCommand(context: CommandContext): Promise<unknown>
     saved = await savedStages(out, previous, settings);
     const reused = Object.keys(saved);
     if (reused.length > 0) context.log(`resuming ${out}: reusing ${reused.join(', ')} (unchanged settings); the stages after run again`);
-    await mkdir(out, { recursive: true });
+    await mkdir(out, { recursive: true }).catch((error: unknown) => {
+      throw fileSystemError('create', out, error);
+    });
     const record: StagesRecord = { run, stages: previous?.stages ?? {} };
     onStage = async (stage, output) => context.log(`saved ${await saveStage(out, base, record, settings, stage, output)}`);
   }
@@ -148,7 +151,7 @@ export async function pipelineCommand(context: CommandContext): Promise<unknown>
       );
     }
     const result = { preset: presetName, seed, adapter: adapterName(gpu), seconds: (performance.now() - started) / 1000, settings, ...report };
-    if (out) await writeFile(join(out, 'report.json'), `${JSON.stringify(result, null, 2)}\n`);
+    if (out) await writeFileAtomically(join(out, 'report.json'), `${JSON.stringify(result, null, 2)}\n`);
     return result;
   });
 }

@@ -5,11 +5,12 @@
 // iteration's TRL metrics stream to stderr and, with --metrics, as one JSON line per iteration
 // (metrics and a few sample completions with their rewards) to a file. Writes the policy as a
 // 'policy' checkpoint whose lineage names the SFT parent and the reward model.
-import { appendFile, writeFile } from 'node:fs/promises';
+import { appendFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createPpoModels, DEFAULT_PPO_ADAMW, PpoTrainer, type PpoIterationResult, type PpoMetrics } from '../rlhf/ppo.ts';
 import { promptsThatFit } from '../rlhf/model-outputs.ts';
 import { buildPromptSet, createRng, formatPrompt } from '../world/index.ts';
+import { checkOutputFile, writeFileAtomically } from './files.ts';
 import { writeCheckpointDir } from './fs-checkpoint.ts';
 import { numberOption, stringOption } from './options.ts';
 import type { CommandContext } from './main.ts';
@@ -27,7 +28,9 @@ interface SampleRow {
 }
 
 export async function ppoCommand(context: CommandContext): Promise<unknown> {
-  const out = outOption(context);
+  const out = await outOption(context);
+  const metricsPath = stringOption(context, 'metrics');
+  if (metricsPath) await checkOutputFile(metricsPath, '--metrics');
   const policyDir = stringOption(context, 'policy');
   if (policyDir === undefined) throw new Error('--policy SFT_DIR is required (the SFT checkpoint PPO starts from)');
   const rewardDir = stringOption(context, 'reward-model');
@@ -44,14 +47,13 @@ export async function ppoCommand(context: CommandContext): Promise<unknown> {
   const ppoEpochs = numberOption(context, 'epochs', 4, { integer: true, min: 1 });
   const maxNewTokens = numberOption(context, 'max-tokens', 48, { integer: true, min: 1 });
   const seed = numberOption(context, 'seed', 1, { integer: true, min: 0 });
-  const metricsPath = stringOption(context, 'metrics');
   if (B < 2) throw new Error('--batch must be at least 2 for PPO (advantages are whitened over the batch)');
 
   const { tokenizer, config } = sft;
   const prompts = promptsThatFit(tokenizer, buildPromptSet(worldSeed).train, maxNewTokens, T);
   if (prompts.length === 0) throw new Error(`no TinyWorld train prompt leaves room for ${maxNewTokens} new tokens within --seq ${T}`);
   const promptIds = prompts.map((p) => tokenizer.encode(formatPrompt(p.text)));
-  if (metricsPath) await writeFile(metricsPath, '');
+  if (metricsPath) await writeFileAtomically(metricsPath, '');
   const algorithm = ptx > 0 ? 'ppo-ptx' : 'ppo';
   context.log(`${algorithm} from ${policyDir} against ${rewardDir}: ${iterations} iterations of ${B} episodes, β ${beta}${klTarget === undefined ? '' : ` (adaptive, target ${klTarget})`}, lr ${lr}${ptx > 0 ? `, γ_ptx ${ptx}` : ''}`);
   const started = performance.now();

@@ -1,9 +1,11 @@
 // `rlhf-lab pretrain --out DIR [--preset small --seed 1 --steps N --batch B --seq T --lr X
 // --vocab V --documents N --checkpoint-every N]`: trains the base model on TinyWorld's corpus with the lab's own engine.
 // Deterministic from the seed; progress is printed; a checkpoint (plus optimizer state and
-// train_state.json) is written every --checkpoint-every steps, and a rerun with the same --out
-// resumes from it.
-import { readFile, writeFile } from 'node:fs/promises';
+// train_state.json, in the same folder written whole or not at all) is written every
+// --checkpoint-every steps, and a rerun with the same --out resumes from it: options it gives must
+// be the run's, except --steps (more steps: the schedule then ends later) and --checkpoint-every.
+// A NaN or infinite loss stops the run at the step it appears, the last checkpoint kept.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeConfig, initParameters, PRESETS, type PresetName } from '../model/config.ts';
 import { GptModel } from '../model/gpt.ts';
@@ -11,7 +13,8 @@ import { evaluationLoss, evaluationWindows, heldoutCount, pretrain, tokenStream,
 import { readSafetensors, writeSafetensors } from '../model/safetensors.ts';
 import { trainBpe, type Tokenizer } from '../model/tokenizer.ts';
 import { generateWorld } from '../world/index.ts';
-import { readCheckpointDir, writeCheckpointDir } from './fs-checkpoint.ts';
+import { MAX_READ_BYTES, readFileBytes, readFileText, recoverInterruptedFolder } from './files.ts';
+import { checkCheckpointOutput, readCheckpointDir, writeCheckpointDir } from './fs-checkpoint.ts';
 import { numberOption, stringOption } from './options.ts';
 import { adapterName } from './sft-command.ts';
 import type { CommandContext } from './main.ts';
@@ -38,6 +41,14 @@ interface TrainState {
 
 const STATE_FILE = 'train_state.json';
 const OPTIMIZER_FILE = 'optimizer.safetensors';
+/** train_state.json holds the settings and the logged history (a few hundred bytes a log line). */
+const MAX_STATE_BYTES = 64 * 2 ** 20;
+/** Each setting's command-line option. */
+const OPTION_OF: Record<keyof RunSettings, string> = {
+  preset: 'preset', seed: 'seed', steps: 'steps', batch: 'batch', seq: 'seq', lr: 'lr', vocab: 'vocab', documents: 'documents', checkpointEvery: 'checkpoint-every',
+};
+/** The settings a resume may change: they do not change the steps already taken. */
+const CHANGEABLE_ON_RESUME: readonly (keyof RunSettings)[] = ['steps', 'checkpointEvery'];
 /** Corpus documents of a default run (its first heldoutCount(...) are held out). */
 export const PRETRAIN_DOCUMENTS = 20000;
 
@@ -57,16 +68,64 @@ function settingsFrom(context: CommandContext): RunSettings {
   };
 }
 
+/** The run saved in OUT, or undefined for a new run; a damaged train_state.json is an error that names it. */
 async function readState(out: string): Promise<TrainState | undefined> {
-  const text = await readFile(join(out, STATE_FILE), 'utf8').catch(() => undefined);
-  return text === undefined ? undefined : (JSON.parse(text) as TrainState);
+  await recoverInterruptedFolder(out);
+  const path = join(out, STATE_FILE);
+  if (!existsSync(path)) {
+    if (existsSync(join(out, 'model.safetensors'))) throw new Error(`--out ${out} holds a checkpoint but no ${STATE_FILE}, so it is not a pretraining run to resume: choose another --out`);
+    return undefined;
+  }
+  const text = await readFileText(path, MAX_STATE_BYTES, STATE_FILE);
+  try {
+    return checkedState(JSON.parse(text));
+  } catch (error) {
+    throw new Error(`${path} is damaged (${(error as Error).message}): delete ${out} to start the run again, or choose another --out`, { cause: error });
+  }
+}
+
+function checkedState(json: unknown): TrainState {
+  const state = json as Partial<TrainState> | null;
+  if (typeof state !== 'object' || state === null || typeof state.settings !== 'object' || state.settings === null) throw new Error('no "settings" object');
+  for (const key of Object.keys(OPTION_OF) as (keyof RunSettings)[]) {
+    const value = state.settings[key];
+    const valid = key === 'preset' ? typeof value === 'string' && value in PRESETS : typeof value === 'number' && Number.isFinite(value);
+    if (!valid) throw new Error(`settings.${key} is ${JSON.stringify(value)}`);
+  }
+  if (!Number.isSafeInteger(state.step) || state.step! < 0 || state.step! > state.settings.steps) throw new Error(`"step" is ${JSON.stringify(state.step)}`);
+  if (!Array.isArray(state.history)) throw new Error('no "history" list');
+  return state as TrainState;
+}
+
+/**
+ * The settings of a resumed run: the saved ones, with --steps and --checkpoint-every as given
+ * (logged); any other option given with another value than the run's is refused, naming them all.
+ */
+function resumedSettings(context: CommandContext, out: string, state: TrainState): RunSettings {
+  const asked = settingsFrom(context);
+  const changed = (Object.keys(OPTION_OF) as (keyof RunSettings)[]).filter((key) => context.values[OPTION_OF[key]] !== undefined && asked[key] !== state.settings[key]);
+  const refused = changed.filter((key) => !CHANGEABLE_ON_RESUME.includes(key));
+  if (refused.length > 0) {
+    const of = (settings: RunSettings) => refused.map((key) => `--${OPTION_OF[key]} ${settings[key]}`).join(' ');
+    throw new Error(`${out} is a run with ${of(state.settings)}; this command asks for ${of(asked)}: resume with the run's options (only --steps and --checkpoint-every may change) or choose another --out`);
+  }
+  const settings = { ...state.settings };
+  for (const key of changed) {
+    context.log(`--${OPTION_OF[key]} ${asked[key]} replaces the run's ${state.settings[key]}${key === 'steps' ? ` (the learning-rate schedule now ends at step ${asked.steps})` : ''}`);
+    Object.assign(settings, { [key]: asked[key] });
+  }
+  if (changed.includes('steps') && settings.steps <= state.step) {
+    throw new Error(`${out} is already at step ${state.step}; --steps ${settings.steps} asks for no more: give --steps above ${state.step}`);
+  }
+  return settings;
 }
 
 export async function pretrainCommand(context: CommandContext): Promise<unknown> {
   const out = stringOption(context, 'out');
   if (!out) throw new Error('--out DIR is required (the checkpoint folder to write)');
+  await checkCheckpointOutput(out, '--out');
   const previous = await readState(out);
-  const settings = previous?.settings ?? settingsFrom(context);
+  const settings = previous ? resumedSettings(context, out, previous) : settingsFrom(context);
   if (previous) context.log(`resuming ${out} at step ${previous.step} of ${settings.steps}`);
   const started = performance.now();
 
@@ -87,19 +146,22 @@ export async function pretrainCommand(context: CommandContext): Promise<unknown>
     const history = previous?.history ?? [];
     if (previous) {
       model.writeParams((await readCheckpointDir(out)).params);
-      const optimizer = readSafetensors(new Uint8Array(await readFile(join(out, OPTIMIZER_FILE)))).tensors;
+      const optimizer = readSafetensors(await readFileBytes(join(out, OPTIMIZER_FILE), MAX_READ_BYTES, OPTIMIZER_FILE)).tensors;
       model.writeOptimizerState({ m: optimizer.get('m')!.data, v: optimizer.get('v')!.data, step: previous.step });
     } else {
       model.writeParams(initParameters(config, settings.seed));
     }
     const heldout = evaluationWindows(heldoutStream, settings.batch, settings.seq, 8);
+    let savedStep = previous?.step;
     const save = async (step: number) => {
       const params = await model.readParams();
       const meta = { kind: 'base', preset: settings.preset, seed: String(settings.seed), steps: String(step) };
-      await writeCheckpointDir(out, { config, params, tokenizer, meta });
       const { m, v } = await model.readOptimizerState();
-      await writeFile(join(out, OPTIMIZER_FILE), writeSafetensors([{ name: 'm', shape: [m.length], data: m }, { name: 'v', shape: [v.length], data: v }]));
-      await writeFile(join(out, STATE_FILE), JSON.stringify({ settings, step, history } satisfies TrainState, null, 1));
+      await writeCheckpointDir(out, { config, params, tokenizer, meta }, {
+        [OPTIMIZER_FILE]: writeSafetensors([{ name: 'm', shape: [m.length], data: m }, { name: 'v', shape: [v.length], data: v }]),
+        [STATE_FILE]: JSON.stringify({ settings, step, history } satisfies TrainState, null, 1),
+      });
+      savedStep = step;
     };
     const result = await pretrain(model, {
       stream,
@@ -117,6 +179,9 @@ export async function pretrainCommand(context: CommandContext): Promise<unknown>
         const heldoutText = p.heldoutLoss !== undefined ? ` held-out ${p.heldoutLoss.toFixed(3)}` : '';
         context.log(`step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)}${heldoutText} lr ${p.lr.toExponential(2)} |g| ${p.gradNorm.toFixed(2)} ${p.tokensPerSecond.toFixed(0)} tok/s`);
       },
+    }).catch((error: Error) => {
+      const kept = savedStep === undefined ? 'no checkpoint was saved' : `${out} keeps the checkpoint of step ${savedStep}`;
+      throw new Error(`${error.message} (${kept})`, { cause: error });
     });
     const heldoutLoss = await evaluationLoss(model, heldout);
     return {

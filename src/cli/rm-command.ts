@@ -7,7 +7,6 @@
 // labeler; held-out accuracy is measured on the model's outputs for held-out prompts ranked by the
 // held-out labeler (or on the given held-out file). Also home to that comparison data, which
 // `rlhf-lab dpo` reads the same way.
-import { writeFile } from 'node:fs/promises';
 import type { Checkpoint } from '../model/checkpoint.ts';
 import { GptModel } from '../model/gpt.ts';
 import { modelLayout } from '../model/layout.ts';
@@ -19,6 +18,7 @@ import { promptsThatFit, sampleRankings } from '../rlhf/model-outputs.ts';
 import { labelerAgreement, labelerCeiling } from '../rlhf/rankings.ts';
 import { encodeRanking, evaluateRankings, initRewardModel, trainRewardModel } from '../rlhf/reward-model.ts';
 import { buildDemonstrations, buildPromptSet, createRng, heldoutLabeler, trainingLabeler, type Labeler, type Prompt, type Ranking } from '../world/index.ts';
+import { checkOutputFile, writeFileAtomically } from './files.ts';
 import { readCheckpointDir, writeCheckpointDir } from './fs-checkpoint.ts';
 import { numberOption, stringOption } from './options.ts';
 import type { CommandContext } from './main.ts';
@@ -72,6 +72,7 @@ export async function rankingDataPlan(context: CommandContext): Promise<RankingD
     temperature: numberOption(context, 'temperature', 1, { min: 0 }),
     saveTo: stringOption(context, 'save-rankings'),
   };
+  if (plan.saveTo) await checkOutputFile(plan.saveTo, '--save-rankings');
   const train = await rankingFile(context, 'rankings', 'comparisons');
   const heldout = await rankingFile(context, 'heldout-rankings', 'heldout-comparisons');
   if (train) plan.train = train;
@@ -122,7 +123,7 @@ export async function rankingData(
   const heldout = plan.heldout ?? (plan.heldoutPrompts > 0 ? await sample('heldout', promptSet.heldout, plan.heldoutPrompts, heldoutLabeler, settings.seed + 7) : undefined);
   params?.destroy();
   if (plan.saveTo) {
-    await writeFile(plan.saveTo, rankingsToJsonl(train.rankings));
+    await writeFileAtomically(plan.saveTo, rankingsToJsonl(train.rankings));
     context.log(`wrote ${train.rankings.length} rankings to ${plan.saveTo}`);
   }
   return heldout ? { train, heldout } : { train };
@@ -138,7 +139,7 @@ export function rewardModelParamsOf(checkpoint: Checkpoint, dir: string): Float3
 }
 
 export async function rmCommand(context: CommandContext): Promise<unknown> {
-  const out = outOption(context);
+  const out = await outOption(context);
   const modelDir = stringOption(context, 'model');
   if (modelDir === undefined) throw new Error('--model SFT_DIR is required (the SFT checkpoint whose trunk the reward model starts from)');
   const sft = await readLanguageModel(modelDir, '--model');

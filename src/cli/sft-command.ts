@@ -4,17 +4,17 @@
 // or TinyWorld's starter demonstrations — written as an 'sft' checkpoint whose lineage names its
 // parent. Also home to what every training command shares: --out, the world seed, the (B, T)
 // shape, JSONL files with errors that name the file and line, and checkpoint lineage.
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Checkpoint } from '../model/checkpoint.ts';
 import type { CheckpointKind } from '../data/lab-db.ts';
 import { GptModel } from '../model/gpt.ts';
 import { heldoutCount, tokenStream } from '../model/lm-training.ts';
 import type { Gpu } from '../engine/gpu.ts';
-import { demonstrationSequences, parseDemonstrations, unframeDemonstration } from '../rlhf/datasets.ts';
+import { demonstrationSequences, MAX_DATASET_CHARS, parseDemonstrations, unframeDemonstration } from '../rlhf/datasets.ts';
 import { trainSft, type SftProgress } from '../rlhf/sft.ts';
 import { buildDemonstrations, buildPromptSet, generateCorpus } from '../world/index.ts';
-import { readCheckpointDir, resolveModelDir, writeCheckpointDir } from './fs-checkpoint.ts';
+import { readFileText } from './files.ts';
+import { checkCheckpointOutput, readCheckpointDir, resolveModelDir, writeCheckpointDir } from './fs-checkpoint.ts';
 import { numberOption, stringOption } from './options.ts';
 import type { CommandContext } from './main.ts';
 import { withGpu } from './with-gpu.ts';
@@ -22,10 +22,11 @@ import { withGpu } from './with-gpu.ts';
 /** Corpus documents drawn for pretraining-mix windows (SFT's mix, PPO-ptx): the pipeline's small preset. */
 export const MIX_DOCUMENTS = 2000;
 
-/** The --out folder; required. */
-export function outOption(context: CommandContext): string {
+/** The --out folder; required, and checked (its parents created) before any training. */
+export async function outOption(context: CommandContext): Promise<string> {
   const out = stringOption(context, 'out');
   if (out === undefined) throw new Error('--out DIR is required (the checkpoint folder to write)');
+  await checkCheckpointOutput(out, '--out');
   return out;
 }
 
@@ -50,11 +51,9 @@ export async function readLanguageModel(dir: string, option: string): Promise<Ch
   return checkpoint;
 }
 
-/** Parses a JSONL file; errors name the file (and the line, for a DatasetError). An empty file is an error. */
+/** Parses a JSONL file; errors name the file (and the line, for a DatasetError or invalid UTF-8). An empty file is an error. */
 export async function readJsonlFile<T>(path: string, parse: (text: string) => T[]): Promise<T[]> {
-  const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    throw new Error(error.code === 'ENOENT' ? `file ${path} does not exist` : `cannot read ${path}: ${error.message}`, { cause: error });
-  });
+  const text = await readFileText(path, MAX_DATASET_CHARS, 'JSONL file');
   let records: T[];
   try {
     records = parse(text);
@@ -97,7 +96,7 @@ export function logEveryFor(totalSteps: number): number {
 }
 
 export async function sftCommand(context: CommandContext): Promise<unknown> {
-  const out = outOption(context);
+  const out = await outOption(context);
   const modelDir = resolveModelDir(context.values.model);
   const base = await readLanguageModel(modelDir, '--model');
   const worldSeed = worldSeedOption(context, base);

@@ -10,7 +10,8 @@ import { join, resolve } from 'node:path';
 import { heldoutCount, tokenStream } from '../model/lm-training.ts';
 import type { Tokenizer } from '../model/tokenizer.ts';
 import { corpusDocument, generateWorld, worldFiles } from '../world/index.ts';
-import { readTokenizerDir, resolveModelDir, writeFileAtomically } from './fs-checkpoint.ts';
+import { readTokenizerDir, resolveModelDir } from './fs-checkpoint.ts';
+import { writeFileAtomically } from './files.ts';
 import type { CommandContext } from './main.ts';
 import { numberOption, stringOption } from './options.ts';
 

@@ -112,7 +112,11 @@ export interface PretrainOptions {
   shouldStop?(): boolean;
 }
 
-/** Trains for schedule.totalSteps; stops with an error when the loss becomes NaN or infinite. */
+/**
+ * Trains for schedule.totalSteps. Every step's loss and gradient norm are checked as they arrive
+ * (without waiting for them), and the held-out loss when it is measured: the first NaN or infinite
+ * one stops training with an error naming its step, before the next step or checkpoint.
+ */
 export async function pretrain(model: GptModel, options: PretrainOptions): Promise<{ step: number; loss: number }> {
   const rng = new Rng(options.seed);
   const { B, T } = model;
@@ -122,29 +126,46 @@ export async function pretrain(model: GptModel, options: PretrainOptions): Promi
   let lastLoss = NaN;
   let windowStart = performance.now();
   let windowSteps = 0;
+  let divergence: string | undefined;
+  const checkFinite = (stepNumber: number, name: string, value: number) => {
+    if (!Number.isFinite(value)) divergence ??= `training diverged at step ${stepNumber}: ${name} is ${value}; lower the learning rate`;
+  };
+  const stopIfDiverged = () => {
+    if (divergence !== undefined) throw new Error(divergence);
+  };
   let step = start;
   for (; step < options.schedule.totalSteps; step++) {
+    stopIfDiverged();
     if (options.shouldStop?.()) break;
     const lr = learningRate(step, options.schedule);
     model.setBatch(sampleWindows(options.stream, B, T, rng));
+    const stepNumber = step + 1;
     const pending = model.step({ optimizer: { ...adamw, lr } });
+    // errors of the step itself surface where it is awaited below
+    pending.then(({ loss, gradNorm }) => (checkFinite(stepNumber, 'loss', loss), checkFinite(stepNumber, 'the gradient norm', gradNorm)), () => undefined);
     windowSteps += 1;
     const last = step === options.schedule.totalSteps - 1;
-    if ((step + 1) % options.logEvery === 0 || last) {
+    if (stepNumber % options.logEvery === 0 || last) {
       const { loss, gradNorm } = await pending;
-      if (!Number.isFinite(loss)) throw new Error(`training diverged at step ${step + 1}: loss is ${loss}; lower the learning rate`);
+      stopIfDiverged();
       lastLoss = loss;
       const seconds = (performance.now() - windowStart) / 1000;
-      const progress: PretrainProgress = { step: step + 1, totalSteps: options.schedule.totalSteps, loss, lr, gradNorm, tokensPerSecond: (windowSteps * B * T) / seconds };
-      if (options.heldout && options.evalEvery && ((step + 1) % options.evalEvery === 0 || last)) progress.heldoutLoss = await evaluationLoss(model, options.heldout);
+      const progress: PretrainProgress = { step: stepNumber, totalSteps: options.schedule.totalSteps, loss, lr, gradNorm, tokensPerSecond: (windowSteps * B * T) / seconds };
+      if (options.heldout && options.evalEvery && (stepNumber % options.evalEvery === 0 || last)) {
+        progress.heldoutLoss = await evaluationLoss(model, options.heldout);
+        checkFinite(stepNumber, 'the held-out loss', progress.heldoutLoss);
+        stopIfDiverged();
+      }
       await options.onProgress(progress);
       windowStart = performance.now();
       windowSteps = 0;
     }
-    if (options.onCheckpoint && options.checkpointEvery && ((step + 1) % options.checkpointEvery === 0 || last)) {
+    if (options.onCheckpoint && options.checkpointEvery && (stepNumber % options.checkpointEvery === 0 || last)) {
       await pending;
-      await options.onCheckpoint(step + 1);
+      stopIfDiverged();
+      await options.onCheckpoint(stepNumber);
     }
   }
+  stopIfDiverged();
   return { step, loss: lastLoss };
 }

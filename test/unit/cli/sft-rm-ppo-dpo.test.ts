@@ -124,7 +124,7 @@ describe('bad input', () => {
     expect(await error(['rm', '--model', at('base'), '--out', at('x'), '--K', '12'])).toBe("--K must be an integer ≥ 2 and ≤ 9, got '12'");
     expect(await error(['dpo', '--model', at('base'), '--out', at('x'), '--beta', '0'])).toBe('--beta must be > 0 (at 0 the DPO loss is constant)');
     expect(await error(['sft', '--model', at('nope'), '--out', at('x')])).toBe(`checkpoint folder ${at('nope')} does not exist`);
-    expect(await error(['sft', '--model', at('base'), '--data', at('none.jsonl'), '--out', at('x')])).toBe(`file ${at('none.jsonl')} does not exist`);
+    expect(await error(['sft', '--model', at('base'), '--data', at('none.jsonl'), '--out', at('x')])).toBe(`cannot read ${at('none.jsonl')}: it does not exist`);
   });
 
   it('refuses the wrong kind of checkpoint', async () => {
