@@ -20,6 +20,7 @@ import {
   type RewardModelProgress,
 } from '../src/rlhf/reward-model.ts';
 import { encodePreferencePairs, trainDpo, type DpoProgress, type DpoResult } from '../src/rlhf/dpo.ts';
+import { assertComparisons } from '../src/rlhf/rankings.ts';
 import { lineageMeta, type CheckpointRegistry, type CheckpointSummary } from './checkpoints.ts';
 
 /** Batch rows and sequence length of every training model for a base of this shape. */
@@ -135,6 +136,7 @@ export async function runRewardModel(
   hooks: Hooks<RewardModelProgress>,
 ): Promise<RewardModelOutcome> {
   if (rankings.train.length === 0) throw new Error('the reward model needs rankings: rank some outputs or auto-rank them');
+  assertComparisons(rankings.train, 'the training rankings');
   const base = registry.base();
   const parent = trunkName(registry);
   const { B, T } = trainingShape(base.config);
@@ -211,6 +213,7 @@ export async function runDpo(
   hooks: Hooks<DpoProgress>,
 ): Promise<{ summary: CheckpointSummary; result: DpoResult }> {
   if (rankings.length === 0) throw new Error('DPO needs rankings: rank some outputs or auto-rank them');
+  assertComparisons(rankings, 'the rankings');
   const base = registry.base();
   const parent = trunkName(registry);
   const { B, T } = trainingShape(base.config);

@@ -33,7 +33,6 @@ export async function dpoCommand(context: CommandContext): Promise<unknown> {
     const data = await rankingData(context, gpu, sft, plan, { B, T, seed, worldSeed });
     const { tokenizer, config } = sft;
     const pairs = encodePreferencePairs(tokenizer, data.train.rankings);
-    if (pairs.length === 0) throw new Error(`${data.train.source}: no comparisons to train on (every pair is a tie)`);
     const heldout = data.heldout ? encodePreferencePairs(tokenizer, data.heldout.rankings) : [];
     context.log(`DPO from ${modelDir} on ${pairs.length} pairs (${data.train.source}), ${heldout.length} held-out; β ${beta}, ${epochs} epochs, lr ${lr}`);
 

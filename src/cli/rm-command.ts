@@ -15,7 +15,7 @@ import { createStorageBufferFrom } from '../engine/buffers.ts';
 import type { Gpu } from '../engine/gpu.ts';
 import { demonstrationSequences, parseComparisons, parseRankings, rankingsFromComparisons, rankingsToJsonl } from '../rlhf/datasets.ts';
 import { promptsThatFit, sampleRankings } from '../rlhf/model-outputs.ts';
-import { labelerAgreement, labelerCeiling } from '../rlhf/rankings.ts';
+import { assertComparisons, labelerAgreement, labelerCeiling } from '../rlhf/rankings.ts';
 import { encodeRanking, evaluateRankings, initRewardModel, trainRewardModel } from '../rlhf/reward-model.ts';
 import { buildDemonstrations, buildPromptSet, createRng, heldoutLabeler, trainingLabeler, type Labeler, type Prompt, type Ranking } from '../world/index.ts';
 import { checkOutputFile, writeFileAtomically } from './files.ts';
@@ -120,6 +120,7 @@ export async function rankingData(
     };
   };
   const train = plan.train ?? (await sample('train', promptSet.train, plan.trainPrompts, trainingLabeler, settings.seed));
+  assertComparisons(train.rankings, train.source);
   const heldout = plan.heldout ?? (plan.heldoutPrompts > 0 ? await sample('heldout', promptSet.heldout, plan.heldoutPrompts, heldoutLabeler, settings.seed + 7) : undefined);
   params?.destroy();
   if (plan.saveTo) {

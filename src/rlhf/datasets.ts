@@ -22,7 +22,7 @@
 import type { Tokenizer } from '../model/tokenizer.ts';
 import { EOS, formatPrompt, formatResponse, hashString, toJsonl, type Flags, type Ranking } from '../world/index.ts';
 import type { Sequence } from './batches.ts';
-import { checkRanking, rankingPairs } from './rankings.ts';
+import { checkRanking, rankingPairs, withIdenticalOutputsTied } from './rankings.ts';
 
 /** Largest text the parsers accept: 64 Mi characters (a TinyWorld rankings file is ~1 MB). */
 export const MAX_DATASET_CHARS = 64 * 1024 * 1024;
@@ -104,9 +104,9 @@ export function parseComparisons(text: string): ComparisonRecord[] {
 
 /**
  * K-way rankings, one Ranking per line, each validated by checkRanking (K = 2..9, order a
- * permutation, ties and per-response fields consistent). "promptId" may be left out (then
- * promptIdOf(prompt)), and "source" too (then 'human': a file comes from outside the lab's
- * simulated labeler unless it says otherwise).
+ * permutation, ties and per-response fields consistent), identical outputs marked as ties.
+ * "promptId" may be left out (then promptIdOf(prompt)), and "source" too (then 'human': a file
+ * comes from outside the lab's simulated labeler unless it says otherwise).
  */
 export function parseRankings(text: string): Ranking[] {
   return parseLines(text, rankingFromRecord);
@@ -186,7 +186,7 @@ export function rankingFromRecord(record: Record<string, unknown>): Ranking {
   if (record.likert !== undefined) ranking.likert = likertOf(record.likert);
   if (record.flags !== undefined) ranking.flags = flagsOf(record.flags);
   checkRanking(ranking);
-  return orderedRanking(ranking);
+  return orderedRanking(withIdenticalOutputsTied(ranking));
 }
 
 function rankingSource(value: unknown): Ranking['source'] {
@@ -285,8 +285,6 @@ export function rankingsFromComparisons(records: readonly ComparisonRecord[], so
   return records.map((record) => {
     const prompt = unframePrompt(record.prompt);
     const responses = [unframeResponse(record.chosen), unframeResponse(record.rejected)];
-    const ranking: Ranking = { promptId: promptIdOf(prompt), prompt, responses, order: [0, 1], source };
-    if (responses[0] === responses[1]) ranking.ties = [[0, 1]];
-    return ranking;
+    return withIdenticalOutputsTied({ promptId: promptIdOf(prompt), prompt, responses, order: [0, 1], source });
   });
 }

@@ -66,11 +66,33 @@ export interface PreferencePair {
   rejectedIndex: number;
 }
 
-/** The ranking's C(K,2) comparisons minus its ties, each better output first, in ranking order. */
+/**
+ * The ranking with every two identical outputs marked as a tie (no one can prefer a text to
+ * itself), added to the ties it has; the same ranking when it has no duplicates.
+ */
+export function withIdenticalOutputsTied(ranking: Ranking): Ranking {
+  const { order, responses } = ranking;
+  const ties: [number, number][] = (ranking.ties ?? []).map(([a, b]) => [a, b]);
+  const tied = new Set(ties.map(([a, b]) => `${Math.min(a, b)},${Math.max(a, b)}`));
+  for (let i = 0; i < order.length; i++) {
+    for (let j = i + 1; j < order.length; j++) {
+      if (responses[order[i]] === responses[order[j]] && !tied.has(`${i},${j}`)) ties.push([i, j]);
+    }
+  }
+  return ties.length === (ranking.ties?.length ?? 0) ? ranking : { ...ranking, ties };
+}
+
+/** Throws "WHERE: no comparisons to train on: every pair is a tie …" when ties (identical outputs included) leave no comparison. */
+export function assertComparisons(rankings: readonly Ranking[], where: string): void {
+  if (rankings.some((ranking) => rankingPairs(ranking).length > 0)) return;
+  throw new Error(`${where}: no comparisons to train on: every pair is a tie (identical or equally good outputs); rank outputs that differ`);
+}
+
+/** The ranking's C(K,2) comparisons minus its ties (identical outputs are ties), each better output first, in ranking order. */
 export function rankingPairs(ranking: Ranking): PreferencePair[] {
   checkRanking(ranking);
   const K = ranking.order.length;
-  const tied = new Set((ranking.ties ?? []).map(([a, b]) => Math.min(a, b) * K + Math.max(a, b)));
+  const tied = new Set((withIdenticalOutputsTied(ranking).ties ?? []).map(([a, b]) => Math.min(a, b) * K + Math.max(a, b)));
   const pairs: PreferencePair[] = [];
   for (let i = 0; i < K; i++) {
     for (let j = i + 1; j < K; j++) {

@@ -2,6 +2,7 @@
 // held-out split of rankings, PPO resume points, blind A/B sides and tallies, the settings a run
 // was started with, and metric CSV. No state, no worker, no IndexedDB: unit tests call them directly.
 import { EOS, hashString, type Ranking } from '../world/index.ts';
+import { withIdenticalOutputsTied } from '../rlhf/rankings.ts';
 import type { StoredDemonstration, StoredJudgment, StoredRanking, StoredRun } from '../data/lab-db.ts';
 import type { Hyperparameters } from './hyperparameters.ts';
 import type { DemonstrationText, PpoIterationReport, PpoSampleRow, PpoSettings } from '../../workers/lab.worker.ts';
@@ -44,7 +45,7 @@ export function splitRankings<R extends { id: string }>(rankings: readonly R[], 
 /** A stored ranking as the trainers take it (without its id and time). */
 export function toRanking(stored: StoredRanking): Ranking {
   const { promptId, prompt, responses, order, source, ties, likert, flags } = stored;
-  return { promptId, prompt, responses, order, source, ...(ties && { ties }), ...(likert && { likert }), ...(flags && { flags }) };
+  return withIdenticalOutputsTied({ promptId, prompt, responses, order, source, ...(ties && { ties }), ...(likert && { likert }), ...(flags && { flags }) });
 }
 
 /** A demonstration's response text: a TRL-style completion (" …<|endoftext|>") is unwrapped. */

@@ -1,7 +1,7 @@
 // Careless and hostile input to the CLI (issue 17), each refused before any training with the file,
 // the line or field, what is wrong and what to do: outputs that cannot be written, invalid UTF-8,
-// a lineage seed that is not a number, files that are folders, and terminal control bytes echoed
-// from a file (escaped, never printed raw).
+// a lineage seed that is not a number, files that are folders, rankings whose outputs are all
+// identical, and terminal control bytes echoed from a file (escaped, never printed raw).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,6 +12,8 @@ import { printable } from '../../../src/cli/main.ts';
 import { initParameters, makeConfig } from '../../../src/model/config.ts';
 import { trainBpe } from '../../../src/model/tokenizer.ts';
 import { runCli } from './run-cli.ts';
+
+process.env.RLHF_LAB_WEBGPU ??= 'llvmpipe';
 
 const dir = mkdtempSync(join(tmpdir(), 'rlhf-bad-input-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -83,6 +85,15 @@ describe('input files', () => {
       `checkpoint ${odd}: config.json: rlhf_lab.seed must be a whole number such as "1", got "abc": correct it or remove the field`,
     );
   });
+});
+
+describe('rankings whose outputs are all identical', () => {
+  it('rm and dpo refuse them before training: every pair is a tie', async () => {
+    await writeFile(at('duplicates.jsonl'), '{"prompt": "Name a red fruit.", "responses": ["An apple.", "An apple.", "An apple."], "order": [2, 0, 1]}\n');
+    const expected = `${at('duplicates.jsonl')}: no comparisons to train on: every pair is a tie (identical or equally good outputs); rank outputs that differ`;
+    expect((await failure(['dpo', '--model', at('base'), '--out', at('dpo'), '--rankings', at('duplicates.jsonl'), '--heldout-prompts', '0'])).error).toBe(expected);
+    expect((await failure(['rm', '--model', at('base'), '--out', at('rm'), '--rankings', at('duplicates.jsonl'), '--heldout-prompts', '0'])).error).toBe(expected);
+  }, 120_000);
 });
 
 describe('control characters from a file are escaped', () => {

@@ -19,7 +19,7 @@ import {
   unframePrompt,
   unframeResponse,
 } from '../../../src/rlhf/datasets.ts';
-import { rankingPairs } from '../../../src/rlhf/rankings.ts';
+import { assertComparisons, rankingPairs } from '../../../src/rlhf/rankings.ts';
 import { buildDemonstrations, buildPromptSet, demonstrationRecords, formatPrompt, formatResponse, toJsonl, type Ranking } from '../../../src/world/index.ts';
 
 /** Any text: full Unicode, quotes, backslashes, newlines, lone surrogates, the frame's own markers. */
@@ -44,7 +44,7 @@ const ranking: fc.Arbitrary<Ranking> = fc.integer({ min: 2, max: 9 }).chain((K) 
     {
       promptId: text,
       prompt: text,
-      responses: fc.array(text, { minLength: K, maxLength: K }),
+      responses: fc.uniqueArray(text, { minLength: K, maxLength: K }), // identical outputs are ties: see 'identical outputs'
       order: permutation(K),
       ties: fc.uniqueArray(fc.tuple(fc.nat(K - 1), fc.nat(K - 1)).filter(([a, b]) => a < b), { maxLength: 3, selector: ([a, b]) => a * K + b }),
       source: fc.constantFrom('human' as const, 'simulated' as const),
@@ -187,5 +187,23 @@ describe('parsing', () => {
     expect(() => rankingsToJsonl([{ ...ok, order: [0, 1, 1] } as Ranking])).toThrow(/not a permutation/);
     const withExtra = { ...ok, createdAt: 5 } as unknown as Ranking;
     expect(JSON.parse(rankingsToJsonl([withExtra]))).toEqual(ok);
+  });
+});
+
+describe('identical outputs (issue 17)', () => {
+  const duplicates = '{"prompt": "Name a red fruit.", "responses": ["An apple.", "A banana.", "An apple."], "order": [0, 2, 1]}\n';
+
+  it('are ties in a parsed ranking, so neither comparisons nor DPO pairs hold them', () => {
+    const [ranking] = parseRankings(duplicates);
+    expect(ranking.ties).toEqual([[0, 1]]);
+    expect(rankingPairs(ranking).map((p) => [p.chosen, p.rejected])).toEqual([['An apple.', 'A banana.'], ['An apple.', 'A banana.']]);
+    expect(comparisonsToJsonl([ranking]).trim().split('\n')).toHaveLength(2);
+  });
+
+  it('are never a pair, even in a ranking that does not mark them', () => {
+    const unmarked: Ranking = { promptId: 'p', prompt: 'p', responses: ['same', 'same'], order: [1, 0], source: 'human' };
+    expect(rankingPairs(unmarked)).toEqual([]);
+    expect(() => assertComparisons([unmarked], 'r.jsonl')).toThrow('r.jsonl: no comparisons to train on: every pair is a tie (identical or equally good outputs); rank outputs that differ');
+    expect(() => assertComparisons(parseRankings(duplicates), 'r.jsonl')).not.toThrow();
   });
 });
