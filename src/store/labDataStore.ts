@@ -320,11 +320,16 @@ export function tiesFromMarks(tiedWithAbove: readonly boolean[]): [number, numbe
   return ties;
 }
 
-/** The next prompt to rank: the user's own first, then TinyWorld's, skipping ranked and skipped ones. */
-export function nextPromptToRank(prompts: readonly StoredPrompt[], rankings: readonly StoredRanking[], skipped: ReadonlySet<string>): StoredPrompt | undefined {
+/** The next `count` prompts to rank: the user's own first, then TinyWorld's, skipping ranked and skipped ones. */
+export function promptsToRank(prompts: readonly StoredPrompt[], rankings: readonly StoredRanking[], skipped: ReadonlySet<string>, count: number): StoredPrompt[] {
   const ranked = new Set(rankings.map((r) => r.promptId));
-  const open = (p: StoredPrompt) => !ranked.has(p.id) && !skipped.has(p.id);
-  return prompts.find((p) => isOwnPrompt(p) && open(p)) ?? prompts.find(open);
+  const open = prompts.filter((p) => !ranked.has(p.id) && !skipped.has(p.id));
+  return [...open.filter(isOwnPrompt), ...open.filter((p) => !isOwnPrompt(p))].slice(0, count);
+}
+
+/** The next prompt to rank (promptsToRank's first). */
+export function nextPromptToRank(prompts: readonly StoredPrompt[], rankings: readonly StoredRanking[], skipped: ReadonlySet<string>): StoredPrompt | undefined {
+  return promptsToRank(prompts, rankings, skipped, 1)[0];
 }
 
 export const selectLoaded = (state: LabDataState) => state.loaded;
@@ -332,3 +337,13 @@ export const selectDemonstrations = (state: LabDataState) => state.demonstration
 export const selectRankings = (state: LabDataState) => state.rankings;
 export const selectPrompts = (state: LabDataState) => state.prompts;
 export const selectLabDataError = (state: LabDataState) => state.error;
+
+/** Who made the rankings, most first: "Ada (12), Ben (12), the simulated labeler (40), unnamed people (3)". */
+export function rankingAuthors(rankings: readonly Ranking[]): string {
+  const counts = new Map<string, number>();
+  for (const ranking of rankings) {
+    const author = ranking.labeler ?? (ranking.source === 'simulated' ? 'the simulated labeler' : 'unnamed people');
+    counts.set(author, (counts.get(author) ?? 0) + 1);
+  }
+  return [...counts].sort((a, b) => b[1] - a[1]).map(([author, count]) => `${author} (${count})`).join(', ');
+}

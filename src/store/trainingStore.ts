@@ -41,6 +41,7 @@ import {
   type RunStatus,
 } from './runRecords.ts';
 import { useGpuStore } from './gpuStore.ts';
+import { rankingAuthors } from './labDataStore.ts';
 
 export interface CheckpointEntry extends CheckpointSummary {
   /** Written to IndexedDB (the state says so only after the write committed). */
@@ -390,7 +391,7 @@ export const useTrainingStore = create<TrainingState>((set, get) => {
       const split = { train: train.map(toRanking), heldout: heldout.map(toRanking) };
       const settings = { epochs: hyper.rmEpochs, lr: hyper.rmLr, seed };
       set({ mistakes: undefined });
-      return oneShot('reward_model', { ...settings, train_rankings: train.length, heldout_rankings: heldout.length }, async () => {
+      return oneShot('reward_model', { ...settings, train_rankings: train.length, heldout_rankings: heldout.length, learned_from: rankingAuthors(train) }, async () => {
         const onProgress = Comlink.proxy((p: { step: number; totalSteps: number; loss: number; accuracy: number; margin: number; lr: number; heldoutAccuracy?: number; heldoutLoss?: number }) => {
           const row: MetricRow = { step: p.step, loss: p.loss, accuracy: p.accuracy, margin: p.margin, learning_rate: p.lr };
           if (p.heldoutAccuracy !== undefined) row.heldout_accuracy = p.heldoutAccuracy;

@@ -1,9 +1,10 @@
 // The Reward model panel (InstructGPT step 2): trains the reward model on the rankings (the SFT
 // trunk with a scalar head, all C(K,2) comparisons of a ranking in one batch element), with live
 // loss and train / held-out accuracy (a fifth of the rankings is held out); lists the comparisons
-// it gets wrong, and scores any text. Without WebGPU it says what training needs.
+// it gets wrong, and scores any text. It says whose rankings it learns from (a class's merged
+// rankings carry each student's name). Without WebGPU it says what training needs.
 import { useState, type FormEvent } from 'react';
-import { selectDemonstrations, selectRankings, useLabDataStore } from '../store/labDataStore.ts';
+import { rankingAuthors, selectDemonstrations, selectRankings, useLabDataStore } from '../store/labDataStore.ts';
 import { selectHyper, selectSeed, useLessonStore } from '../store/lessonStore.ts';
 import { selectCheckpoints, selectMistakes, selectRewardModelRun, useTrainingStore } from '../store/trainingStore.ts';
 import { splitRankings, type MetricRow } from '../store/runRecords.ts';
@@ -127,8 +128,13 @@ export function RewardModelPanel() {
       </p>
       <TrainingAlerts />
       <p data-testid="rm-rankings">
-        {rankings.length} rankings: {split.train.length} to train on, {split.heldout.length} held out to measure accuracy.
+        {rankings.length} rankings: {split.train.length} to train on, {split.heldout.length} held out to measure accuracy.{rankings.length > 0 && ` By ${rankingAuthors(rankings)}.`}
       </p>
+      {typeof run?.settings.learned_from === 'string' && (
+        <p data-testid="rm-learned-from">
+          The reward model {running ? 'is learning' : 'learned'} from the rankings of {run.settings.learned_from}.
+        </p>
+      )}
       {webGpuMissing ? (
         <TrainingNeedsWebGpu what="Training the reward model" />
       ) : (

@@ -5,7 +5,7 @@ import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
 import { openLabDb } from '../../../src/data/lab-db.ts';
 import { DatasetError } from '../../../src/rlhf/datasets.ts';
-import { createLabDataStore, moveInOrder, nextPromptToRank, tiesFromMarks, USER_FAMILY, type Generate } from '../../../src/store/labDataStore.ts';
+import { createLabDataStore, moveInOrder, nextPromptToRank, promptsToRank, rankingAuthors, tiesFromMarks, USER_FAMILY, type Generate } from '../../../src/store/labDataStore.ts';
 
 let dbCount = 0;
 
@@ -134,6 +134,11 @@ describe('labDataStore', () => {
     const rankingsText = store.getState().exportJsonl('rankings');
     expect((await store.getState().importJsonl('rankings', rankingsText)).rankings).toBe(1);
     expect(store.getState().exportJsonl('comparisons').split('\n').filter(Boolean)).toHaveLength(2);
+    // a class's merged rankings keep each student's name, in the database too
+    const named = '{"promptId":"train-0001","prompt":"Name a pet.","responses":["A cat.","No."],"order":[1,0],"source":"human","labeler":"Ada"}\n';
+    await store.getState().importJsonl('rankings', named);
+    expect(store.getState().rankings.at(-1)?.labeler).toBe('Ada');
+    expect((await reopen()).getState().rankings.at(-1)?.labeler).toBe('Ada');
 
     const before = await reopen();
     const bad = '{"prompt":"A","completion":"B"}\n{"prompt":"C"}\n';
@@ -169,5 +174,14 @@ describe('ranking draft helpers', () => {
     expect(nextPromptToRank(prompts, ranked, new Set())?.id).toBe('mine');
     expect(nextPromptToRank(prompts, ranked, new Set(['mine']))?.id).toBe('train-0001');
     expect(nextPromptToRank(prompts, ranked, new Set(['mine', 'train-0001']))).toBeUndefined();
+    expect(promptsToRank(prompts, ranked, new Set(), 5).map((p) => p.id)).toEqual(['mine', 'train-0001']);
+    expect(promptsToRank(prompts, [], new Set(), 2).map((p) => p.id)).toEqual(['mine', 'train-0000']);
+  });
+
+  it('names who made the rankings, most first', () => {
+    const ranking = (source: 'human' | 'simulated', labeler?: string) => ({ promptId: 'p', prompt: 'p', responses: ['a', 'b'], order: [0, 1], source, ...(labeler && { labeler }) });
+    const rankings = [ranking('human', 'Ada'), ranking('simulated'), ranking('human'), ranking('simulated'), ranking('human', 'Ada'), ranking('human', 'Ben'), ranking('simulated')];
+    expect(rankingAuthors(rankings)).toBe('the simulated labeler (3), Ada (2), unnamed people (1), Ben (1)');
+    expect(rankingAuthors([])).toBe('');
   });
 });
