@@ -5,7 +5,6 @@
 //   pack merge pack.json FILES... [--exclude NAME,NAME --out rankings.jsonl]   the class's hand-ins
 //               (rankings files or text codes, one per file) validated, merged and their agreement
 // The merged rankings file is a rankings JSONL that `rlhf-lab rm --rankings` and `dpo --rankings` read.
-import { readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { createStorageBufferFrom } from '../engine/buffers.ts';
 import { DEFAULT_SAMPLING } from '../model/sampler.ts';
@@ -26,6 +25,7 @@ import {
   type Submission,
 } from '../rlhf/ranking-packs.ts';
 import { buildPromptSet } from '../world/index.ts';
+import { checkOutputFile, readFileText, writeFileAtomically } from './files.ts';
 import { resolveModelDir } from './fs-checkpoint.ts';
 import { numberOption, stringOption } from './options.ts';
 import type { CommandContext } from './main.ts';
@@ -59,6 +59,7 @@ export async function packCommand(context: CommandContext): Promise<unknown> {
 async function createPack(context: CommandContext): Promise<unknown> {
   const out = stringOption(context, 'out');
   if (out === undefined) throw new Error('--out pack.json is required (the pack file to write)');
+  await checkOutputFile(out, '--out');
   const modelDir = resolveModelDir(context.values.model);
   const checkpoint = await readLanguageModel(modelDir, '--model');
   const worldSeed = worldSeedOption(context, checkpoint);
@@ -81,7 +82,7 @@ async function createPack(context: CommandContext): Promise<unknown> {
     params.destroy();
     const pack = makePack(basename(resolve(modelDir)), worldSeed, prompts.map((p, i) => ({ promptId: p.id, prompt: p.text, responses: outputs[i].map((r) => r.text) })));
     const json = packToJson(pack);
-    await writeFile(out, json);
+    await writeFileAtomically(out, json);
     const fragment = await packLink(pack, '');
     context.log(`wrote ${out}: pack ${pack.id}, ${pack.items.length} prompts × ${K} outputs, ${json.length} bytes; ${fragment ? `its link is the lab's address + #pack=… (${fragment.length} characters)` : `too big for a link (over ${MAX_LINK_CODE_CHARS} characters): hand out the file`}`);
     return {
@@ -102,17 +103,22 @@ async function mergePack(context: CommandContext, paths: string[]): Promise<unkn
   const [packPath, ...files] = paths;
   if (packPath === undefined || files.length === 0) throw new Error('usage: rlhf-lab pack merge pack.json FILES... (the students\' rankings files or text codes)');
   const out = stringOption(context, 'out');
+  if (out !== undefined) await checkOutputFile(out, '--out');
   const exclude = (stringOption(context, 'exclude') ?? '').split(',').map((name) => name.trim()).filter((name) => name !== '');
-  const pack = await readPack(await readText(packPath, MAX_PACK_BYTES)).catch((error: Error) => {
+  const packText = await readFileText(packPath, MAX_PACK_BYTES, 'ranking pack');
+  const pack = await readPack(packText).catch((error: Error) => {
     throw new Error(`${packPath}: ${error.message}`, { cause: error });
   });
   const submissions: Submission[] = [];
-  for (const path of files) submissions.push({ name: path, text: await readText(path, MAX_HAND_IN_BYTES) });
+  for (const path of files) {
+    const text = await readFileText(path, MAX_HAND_IN_BYTES, 'rankings file').catch((error: Error) => error);
+    submissions.push(text instanceof Error ? { name: path, unreadable: text.message } : { name: path, text });
+  }
   const merge = await mergeHandIns(pack, submissions, exclude);
   logMerge(context, merge);
   if (out !== undefined) {
     if (merge.rankings.length === 0) throw new Error(`no rankings to write to ${out}: no hand-in was merged`);
-    await writeFile(out, rankingsToJsonl(merge.rankings));
+    await writeFileAtomically(out, rankingsToJsonl(merge.rankings));
     context.log(`wrote ${merge.rankings.length} rankings to ${out} (rlhf-lab rm --rankings ${out})`);
   }
   const { agreement } = merge;
@@ -133,16 +139,6 @@ async function mergePack(context: CommandContext, paths: string[]): Promise<unkn
     },
     out: out ?? null,
   };
-}
-
-/** A file's text, refused (with the reason as the message) when missing or over maxBytes. */
-async function readText(path: string, maxBytes: number): Promise<string> {
-  const info = await stat(path).catch((error: NodeJS.ErrnoException) => {
-    throw new Error(error.code === 'ENOENT' ? `file ${path} does not exist` : `cannot read ${path}: ${error.message}`, { cause: error });
-  });
-  if (!info.isFile()) throw new Error(`${path} is not a file`);
-  if (info.size > maxBytes) throw new Error(`${path} has ${info.size} bytes; the limit is ${maxBytes}`);
-  return readFile(path, 'utf8');
 }
 
 const percent = (x: number | null) => (x === null ? '—' : `${(100 * x).toFixed(1)}%`);

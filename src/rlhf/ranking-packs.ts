@@ -235,11 +235,8 @@ function asRanking(item: PackItem, answer: PackAnswer, labeler?: string): Rankin
 // ---------------------------------------------------------------------------------------------
 // Merging a class's hand-ins
 
-/** One handed-in file or pasted code; `name` says which (a file name, "code 3"). */
-export interface Submission {
-  name: string;
-  text: string;
-}
+/** One handed-in file or pasted code; `name` says which (a file name, "code 3"). A file that could not be read brings the reason instead of its text. */
+export type Submission = { name: string; text: string } | { name: string; unreadable: string };
 
 export interface SubmissionResult {
   name: string;
@@ -261,8 +258,8 @@ export interface ClassMerge {
 
 /**
  * Reads every submission against the pack and merges the valid ones, except the labelers in
- * `exclude`. A submission is rejected (with the reason, the others still merge) when it is not a
- * well-formed hand-in of this pack, has no rankings, or comes from a name already handed in
+ * `exclude`. A submission is rejected (with the reason, the others still merge) when it could not
+ * be read, is not a well-formed hand-in of this pack, has no rankings, or comes from a name already handed in
  * (names compare without case and surrounding spaces).
  */
 export async function mergeHandIns(pack: RankingPack, submissions: readonly Submission[], exclude: readonly string[] = []): Promise<ClassMerge> {
@@ -274,6 +271,7 @@ export async function mergeHandIns(pack: RankingPack, submissions: readonly Subm
   for (const submission of submissions) {
     let handIn: { labeler: string; rankings: Ranking[] };
     try {
+      if ('unreadable' in submission) throw new PackError(submission.unreadable);
       handIn = await readHandIn(pack, submission.text);
     } catch (error) {
       results.push({ name: submission.name, status: 'rejected', reason: (error as Error).message });

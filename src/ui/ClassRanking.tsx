@@ -123,7 +123,9 @@ function MergeHandIns() {
   const addFiles = async (event: ChangeEvent<HTMLInputElement>) => {
     const files = [...(event.target.files ?? [])];
     event.target.value = '';
-    await addSubmissions(await Promise.all(files.map(async (file): Promise<Submission> => ({ name: file.name, text: await file.slice(0, MAX_HAND_IN_BYTES + 1).text() /* anything longer is refused as too large */ }))));
+    const submission = async (file: File): Promise<Submission> =>
+      file.size > MAX_HAND_IN_BYTES ? { name: file.name, unreadable: `${file.size} bytes, over the ${MAX_HAND_IN_BYTES} a rankings file may have` } : { name: file.name, text: await file.text() };
+    await addSubmissions(await Promise.all(files.map(submission)));
   };
   const addCodes = async () => {
     const lines = codes.split('\n').map((line) => line.trim()).filter((line) => line !== '');

@@ -1,5 +1,5 @@
 // `rlhf-lab pack create` on the shipped micro model and `pack merge` of a small class's hand-ins
-// (files and a text code, one broken, one handed in twice): the pack reads back with the sampled
+// (files and a text code, one broken, one too large, one handed in twice): the pack reads back with the sampled
 // outputs, the merge's JSON line holds the students, rankings and agreement figures, and its merged
 // rankings train a reward model with `rlhf-lab rm --rankings`.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -44,18 +44,20 @@ describe('rlhf-lab pack', () => {
     await writeFile(at('cy.txt'), await encodeCode(handInToJson(makeHandIn(pack, 'Cy', [{ promptId: p0, order: [0, 1, 2] }]))));
     await writeFile(at('ada-again.json'), handInToJson(makeHandIn(pack, 'ADA', [{ promptId: p0, order: [2, 1, 0] }])));
     await writeFile(at('broken.json'), '{"format": "rlhf-lab/pack-rankings"');
-    const files = ['ada.json', 'ben.json', 'cy.txt', 'ada-again.json', 'broken.json'].map(at);
+    await writeFile(at('huge.json'), 'x'.repeat(300_000));
+    const files = ['ada.json', 'ben.json', 'cy.txt', 'ada-again.json', 'broken.json', 'huge.json'].map(at);
     const run = await runCli(['pack', 'merge', at('pack.json'), ...files, '--out', at('merged.jsonl'), '--json']);
     const result = expectOk(run) as { labelers: number; rankings: number; submissions: { status: string }[]; agreement: Record<string, unknown> };
     expect(result.labelers).toBe(3);
     expect(result.rankings).toBe(6);
-    expect(result.submissions.map((s) => s.status)).toEqual(['merged', 'merged', 'merged', 'rejected', 'rejected']);
+    expect(result.submissions.map((s) => s.status)).toEqual(['merged', 'merged', 'merged', 'rejected', 'rejected', 'rejected']);
     // by hand: Ada–Ben agree on 2 of 3 (p0) + 3 of 3 (p1), Ada–Cy 3 of 3, Ben–Cy 2 of 3: 10 of 12
     expect(result.agreement.pairwise_mean).toBeCloseTo(10 / 12, 12);
     expect(result.agreement.paper_pairwise).toBe(0.726);
     expect(Object.keys(result.agreement.per_labeler as object)).toEqual(['Ada', 'Ben', 'Cy']);
     expect(typeof result.agreement.with_simulated_labeler).toBe('number');
     expect(run.stderr.some((line) => line.includes('ada-again.json: rejected — ADA already handed in'))).toBe(true);
+    expect(run.stderr.some((line) => line.includes('huge.json: rejected — ') && line.includes('huge.json has 300000 bytes, over the 262144 bytes a rankings file may have'))).toBe(true);
 
     const merged = parseRankings(await readFile(at('merged.jsonl'), 'utf8'));
     expect(merged.map((r) => r.labeler)).toEqual(['Ada', 'Ada', 'Ada', 'Ben', 'Ben', 'Cy']);
@@ -73,7 +75,7 @@ describe('rlhf-lab pack', () => {
     expect(await error(['create', ...MICRO])).toMatch(/--out pack.json is required/);
     expect(await error(['create', ...MICRO, '--out', at('x.json'), '--K', '12'])).toBe("--K must be an integer ≥ 2 and ≤ 9, got '12'");
     expect(await error(['merge', at('pack.json')])).toMatch(/^usage: rlhf-lab pack merge/);
-    expect(await error(['merge', at('none.json'), at('ada.json')])).toMatch(/none.json does not exist/);
+    expect(await error(['merge', at('none.json'), at('ada.json')])).toBe(`cannot read ${at('none.json')}: it does not exist`);
     expect(await error(['merge', at('ada.json'), at('ben.json')])).toMatch(/ada.json: not a ranking pack/);
   });
 });

@@ -1,8 +1,8 @@
 // Tests for ranking packs: a pack and a hand-in round-trip as JSON and as codes (deflate-raw +
 // base64url), a pack link holds a small pack and refuses a big one; malformed, tampered, foreign,
-// oversized and duplicate input is rejected with its reason while the valid hand-ins still merge;
-// the agreement figures match rankings worked out by hand, and a student who ranks at random stands
-// out against a class of simulated labelers.
+// oversized, unreadable and duplicate input is rejected with its reason while the valid hand-ins
+// still merge; the agreement figures match rankings worked out by hand, and a student who ranks at
+// random stands out against a class of simulated labelers.
 import { describe, expect, it } from 'vitest';
 import { parseRankings, rankingsToJsonl } from '../../../src/rlhf/datasets.ts';
 import {
@@ -123,6 +123,7 @@ describe('mergeHandIns', () => {
       { name: 'bad-order.json', text: CLASS[2].text.replace('[0,1,2]', '[0,1,1]') },
       { name: 'bad-likert.json', text: CLASS[1].text.replace('[1,4,7]', '[1,4,8]') },
       { name: 'empty.json', text: handIn(smallPack, 'Eve', []) },
+      { name: 'huge.json', unreadable: 'huge.json has 300000 bytes, over the limit' },
       CLASS[2],
     ];
     const merge = await mergeHandIns(smallPack, submissions);
@@ -141,6 +142,7 @@ describe('mergeHandIns', () => {
       'bad-order.json': expect.stringMatching(/not a permutation/),
       'bad-likert.json': expect.stringMatching(/integers 1 to 7, got 8/),
       'empty.json': 'it holds no rankings',
+      'huge.json': 'huge.json has 300000 bytes, over the limit',
       'cy.json': 'merged',
     });
   });
