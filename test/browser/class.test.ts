@@ -1,11 +1,11 @@
-// A class ranks together (issue 21), in Chromium without WebGPU. The teacher makes a pack of the
+// A class ranks together (issue 21). In a context without WebGPU the teacher makes a pack of the
 // micro model's outputs (sampled with onnxruntime-web) and gets its link and file. Three students,
 // each in their own browser context (one at phone size with touch), open a pack by its link, rank
 // every prompt on the ranking board and hand in — one downloads the rankings file, two copy the text
 // code — with no model fetched; pack text that looks like HTML stays text. The teacher opens the
 // pack file on the Rank panel, adds the hand-ins (files and codes, one handed in twice), reads the
 // merge and its agreement matrix, leaves a student out and adds the merged rankings to the lab; the
-// Reward model panel names the students.
+// reward model trains on them (WebGPU on SwiftShader) and says whose rankings it learned from.
 import { describe, expect, it } from 'vitest';
 import type { BrowserContext, Download, Page } from 'playwright-core';
 import { makePack, packLink, packToJson, readHandIn, readPack, type RankingPack } from '../../src/rlhf/ranking-packs.ts';
@@ -13,7 +13,8 @@ import { buildPromptSet, candidateResponses, createRng } from '../../src/world/i
 import { collectPageErrors, openTab } from './harness.ts';
 import { useLab } from './lab-hooks.ts';
 
-const lab = useLab({ webgpu: false });
+// WebGPU on (SwiftShader) for the teacher's reward model; students' contexts remove navigator.gpu.
+const lab = useLab({ webgpu: true });
 
 const HTML_OUTPUT = '<img src=x onerror="document.title=\'pwned\'">Bold <b>claim</b>';
 const prompts = buildPromptSet(1).train.slice(0, 3);
@@ -72,7 +73,7 @@ describe('a class ranks a pack together', () => {
     await teacher.context.close();
   });
 
-  it('students rank by link and hand in; the teacher merges, reads the agreement and adds the rankings', async () => {
+  it('students rank by link and hand in; the teacher merges, reads the agreement, and the reward model trains on the class'\''s rankings', async () => {
     const link = (await packLink(pack, lab.url))!;
     expect(link).toMatch(/#pack=/);
     const handIns: { name: string; text: string }[] = [];
@@ -149,7 +150,13 @@ describe('a class ranks a pack together', () => {
     await page.getByRole('button', { name: "Add 6 rankings of 2 students to the lab's rankings" }).click();
     await page.getByText("Added 6 rankings of 2 students to the lab's rankings").waitFor();
     await openTab(page, 'Reward model');
-    await expect.poll(() => page.getByTestId('rm-rankings').textContent()).toContain('By Ada (3), Ben (3).');
+    await expect.poll(() => page.getByTestId('rm-rankings').textContent()).toContain('6 rankings: 5 to train on, 1 held out to measure accuracy. By Ada (3), Ben (3).');
+    const train = page.getByRole('button', { name: 'Train reward model' });
+    await expect.poll(() => train.isEnabled(), { timeout: 240_000 }).toBe(true);
+    await train.click();
+    await expect.poll(() => page.getByTestId('reward_model-status').textContent(), { timeout: 300_000 }).toMatch(/Done|Failed/);
+    expect(await page.getByTestId('reward_model-status').textContent()).toMatch(/Done/);
+    expect(await page.getByTestId('rm-learned-from').textContent()).toMatch(/^The reward model learned from the rankings of (Ada \(3\), Ben \(2\)|Ben \(3\), Ada \(2\))\.$/);
     await teacher.close();
   });
 });
