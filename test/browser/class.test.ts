@@ -73,7 +73,7 @@ describe('a class ranks a pack together', () => {
     await teacher.context.close();
   });
 
-  it('students rank by link and hand in; the teacher merges, reads the agreement, and the reward model trains on the class'\''s rankings', async () => {
+  it('students rank by link and hand in; the teacher merges, reads the agreement, and the reward model trains on the merged rankings', async () => {
     const link = (await packLink(pack, lab.url))!;
     expect(link).toMatch(/#pack=/);
     const handIns: { name: string; text: string }[] = [];
