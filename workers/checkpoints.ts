@@ -101,10 +101,7 @@ export class CheckpointRegistry {
 
   /** Adds or replaces a checkpoint (replacing drops its sampler). */
   put(name: string, checkpoint: Checkpoint): CheckpointSummary {
-    if (name !== 'base' && this.entries.has('base') && !sameShape(this.base().config, checkpoint.config)) {
-      const c = checkpoint.config;
-      throw new Error(`checkpoint "${name}" has another shape (${c.nLayer} layers, ${c.nEmbd} channels, context ${c.nCtx}, vocabulary ${c.vocabSize}) than the loaded base model; load its preset first`);
-    }
+    this.assertFitsBase(name, checkpoint);
     this.dropSampler(name);
     this.entries.set(name, checkpoint);
     return summarize(name, checkpoint);
@@ -127,6 +124,19 @@ export class CheckpointRegistry {
   /** Validates files (clear errors naming the file at fault) and registers them under `name`. */
   load(name: string, files: CheckpointInput): CheckpointSummary {
     return this.put(name, loadCheckpoint(files));
+  }
+
+  /** Validates files as load does, without registering them. */
+  check(name: string, files: CheckpointInput): Checkpoint {
+    const checkpoint = loadCheckpoint(files);
+    this.assertFitsBase(name, checkpoint);
+    return checkpoint;
+  }
+
+  private assertFitsBase(name: string, checkpoint: Checkpoint): void {
+    if (name === 'base' || !this.entries.has('base') || sameShape(this.base().config, checkpoint.config)) return;
+    const c = checkpoint.config;
+    throw new Error(`checkpoint "${name}" has another shape (${c.nLayer} layers, ${c.nEmbd} channels, context ${c.nCtx}, vocabulary ${c.vocabSize}) than the loaded base model; load its preset first`);
   }
 
   /** The checkpoint as ONNX (input_ids → logits; a reward model's scalar head → its scores). */

@@ -8,7 +8,7 @@
 import * as Comlink from 'comlink';
 import { acquireGpu, NoWebGpuError, type Gpu, type GpuError, type GpuInfo } from '../src/engine/gpu.ts';
 import { runMatmulCheck, type MatmulCheckResult } from '../src/engine/selfcheck.ts';
-import type { CheckpointFiles, CheckpointInput } from '../src/model/checkpoint.ts';
+import { checkpointFiles, type CheckpointFiles, type CheckpointInput } from '../src/model/checkpoint.ts';
 import type { SamplingOptions } from '../src/model/sampler.ts';
 import { fetchCheckpoint, type DownloadProgress } from '../src/data/fetch-checkpoint.ts';
 import { extractResponse, formatPrompt, type Ranking } from '../src/world/index.ts';
@@ -205,6 +205,12 @@ const api = {
   /** The checkpoint as a Hugging Face folder (safetensors + config + tokenizer files). */
   async exportCheckpoint(name: string): Promise<CheckpointFiles> {
     return registry.files(name);
+  },
+
+  /** Validates checkpoint files (errors name the file at fault) without registering them: the page saves them first. */
+  async checkCheckpoint(name: string, files: CheckpointInput): Promise<{ summary: CheckpointSummary; files: CheckpointFiles }> {
+    const checkpoint = registry.check(name, files);
+    return { summary: summarize(name, checkpoint), files: checkpointFiles(checkpoint) };
   },
 
   /** Validates and registers checkpoint files (errors name the file at fault). */

@@ -19,6 +19,7 @@ import {
 import { checkRanking, simulatedRankings } from '../rlhf/rankings.ts';
 import { buildDemonstrations, buildPromptSet, createLabeler, createRng, trainingLabeler, type Prompt, type Ranking } from '../world/index.ts';
 import { useLessonStore } from './lessonStore.ts';
+import { announceChange, onOtherTabChange } from './tabs.ts';
 
 export type DatasetKind = 'demonstrations' | 'comparisons' | 'rankings';
 
@@ -135,6 +136,7 @@ export function createLabDataStore(deps: LabDataDependencies) {
       try {
         const result = await action();
         if (get().error) set({ error: undefined });
+        announceChange('data');
         return result;
       } catch (error) {
         set({ error: message(error) });
@@ -266,12 +268,14 @@ export function createLabDataStore(deps: LabDataDependencies) {
           }));
           await (await db()).putMany({ demonstrations, prompts: added });
           set((state) => ({ demonstrations: [...state.demonstrations, ...demonstrations], prompts: [...state.prompts, ...added] }));
+          announceChange('data');
           return { kind, demonstrations: demonstrations.length, rankings: 0, prompts: added.length };
         }
         const parsed: Ranking[] = kind === 'comparisons' ? rankingsFromComparisons(parseComparisons(text)) : parseRankings(text);
         const rankings = parsed.map((r, i) => storedRanking(r, time + i));
         await (await db()).putMany({ rankings });
         set((state) => ({ rankings: [...state.rankings, ...rankings] }));
+        announceChange('data');
         return { kind, demonstrations: 0, rankings: rankings.length, prompts: 0 };
       },
       exportJsonl(kind) {
@@ -287,6 +291,11 @@ export function createLabDataStore(deps: LabDataDependencies) {
 
 /** The page's lab data, in the "rlhf-lab" database, for the lesson's seed. */
 export const useLabDataStore = createLabDataStore({ openDb: () => openLabDb(), seed: () => useLessonStore.getState().seed });
+
+// Another tab saved demonstrations, rankings or prompts: read them again.
+onOtherTabChange((change) => {
+  if (change === 'data' && useLabDataStore.getState().loaded) void useLabDataStore.getState().load();
+});
 
 // A new seed means other TinyWorld prompts: rebuild the prompt list once the lab has loaded.
 useLessonStore.subscribe((lesson, previous) => {

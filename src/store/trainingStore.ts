@@ -41,6 +41,7 @@ import {
   type RunStatus,
 } from './runRecords.ts';
 import { useGpuStore } from './gpuStore.ts';
+import { announceChange, onOtherTabChange, whileTraining } from './tabs.ts';
 import { rankingAuthors } from './labDataStore.ts';
 
 export interface CheckpointEntry extends CheckpointSummary {
@@ -169,7 +170,11 @@ export const useTrainingStore = create<TrainingState>((set, get) => {
     const { name, kind, parent, createdAt, step } = summary;
     await (await labDb()).putCheckpoint({ name, kind, ...(parent !== undefined && { parent }), createdAt, ...(step !== undefined && { step }), files });
     upsertCheckpoint({ ...summary, saved: true });
+    announceChange('checkpoints');
   };
+
+  /** Runs a training task while no other tab trains (whileTraining); if one does, says so instead. */
+  const exclusively = (task: () => Promise<void>) => whileTraining(task).catch((error: unknown) => set({ error: errorMessage(error) }));
 
   const startRun = async (kind: RunKind, settings: Record<string, number | string>) => {
     const current = get().runs[kind];
@@ -194,24 +199,25 @@ export const useTrainingStore = create<TrainingState>((set, get) => {
   };
 
   /** Runs a one-shot job as a run of `kind`; its checkpoint is saved before the run is done. */
-  const oneShot = async (kind: RunKind, settings: Record<string, number | string>, job: () => Promise<{ summary: CheckpointSummary; stopped: boolean; final?: MetricRow }>) => {
-    try {
-      await startRun(kind, settings);
-    } catch (error) {
-      set({ error: errorMessage(error) });
-      return;
-    }
-    try {
-      const { summary, stopped, final } = await job();
-      if (final) setRun(kind, (run) => ({ metrics: [...run.metrics, final] }));
-      setRun(kind, { message: 'saving the checkpoint…' });
-      await saveCheckpoint(summary);
-      await finishRun(kind, stopped ? 'stopped' : 'done', { checkpoint: summary.name });
-      if (kind !== 'reward_model') set({ active: summary.name });
-    } catch (error) {
-      await failRun(kind, error);
-    }
-  };
+  const oneShot = (kind: RunKind, settings: Record<string, number | string>, job: () => Promise<{ summary: CheckpointSummary; stopped: boolean; final?: MetricRow }>) =>
+    exclusively(async () => {
+      try {
+        await startRun(kind, settings);
+      } catch (error) {
+        set({ error: errorMessage(error) });
+        return;
+      }
+      try {
+        const { summary, stopped, final } = await job();
+        if (final) setRun(kind, (run) => ({ metrics: [...run.metrics, final] }));
+        setRun(kind, { message: 'saving the checkpoint…' });
+        await saveCheckpoint(summary);
+        await finishRun(kind, stopped ? 'stopped' : 'done', { checkpoint: summary.name });
+        if (kind !== 'reward_model') set({ active: summary.name });
+      } catch (error) {
+        await failRun(kind, error);
+      }
+    });
 
   const onPpoIteration = async (report: PpoIterationReport) => {
     setRun('ppo', (run) => ({
@@ -360,14 +366,24 @@ export const useTrainingStore = create<TrainingState>((set, get) => {
     },
 
     async importCheckpoint(name, files) {
-      const summary = await labWorker().importCheckpoint(name, files);
-      await saveCheckpoint(summary);
+      const db = await labDb();
+      if (name === 'base') throw new Error('"base" is the shipped base model, which an import never replaces: choose another name');
+      if (get().checkpoints.some((c) => c.name === name) || (await db.getCheckpoint(name))) {
+        throw new Error(`a checkpoint named "${name}" exists: choose another name, or delete "${name}" first`);
+      }
+      // validated in the worker, saved, and only then registered: a failed save leaves no trace
+      const { summary, files: folder } = await labWorker().checkCheckpoint(name, files);
+      const { kind, parent, createdAt, step } = summary;
+      await db.putCheckpoint({ name, kind, ...(parent !== undefined && { parent }), createdAt, ...(step !== undefined && { step }), files: folder });
+      upsertCheckpoint({ ...(await labWorker().importCheckpoint(name, folder)), saved: true });
+      announceChange('checkpoints');
     },
 
     async deleteCheckpoint(name) {
       await (await labDb()).deleteCheckpoint(name);
       await labWorker().removeCheckpoint(name);
       set((state) => ({ checkpoints: state.checkpoints.filter((c) => c.name !== name), active: state.active === name ? 'base' : state.active }));
+      announceChange('checkpoints');
     },
 
     async stop(kind) {
@@ -422,22 +438,26 @@ export const useTrainingStore = create<TrainingState>((set, get) => {
 
     async ppoStart(hyper, seed, prompts) {
       if (ppoLoop) return;
-      try {
-        await ensurePpoSession(hyper, seed, prompts);
-      } catch {
-        return;
-      }
-      await runPpo(PPO_MAX_ITERATIONS);
+      await exclusively(async () => {
+        try {
+          await ensurePpoSession(hyper, seed, prompts);
+        } catch {
+          return;
+        }
+        await runPpo(PPO_MAX_ITERATIONS);
+      });
     },
 
     async ppoStep(hyper, seed, prompts) {
       if (ppoLoop) return;
-      try {
-        await ensurePpoSession(hyper, seed, prompts);
-      } catch {
-        return;
-      }
-      await runPpo(1);
+      await exclusively(async () => {
+        try {
+          await ensurePpoSession(hyper, seed, prompts);
+        } catch {
+          return;
+        }
+        await runPpo(1);
+      });
     },
 
     async ppoPause() {
@@ -458,14 +478,16 @@ export const useTrainingStore = create<TrainingState>((set, get) => {
       const policy = policyOf(run);
       const { iteration, metrics, samples } = resumePoint(run, policy?.step);
       const settings = { ...(run.settings as unknown as Omit<PpoSettings, 'prompts'>), prompts, ...(policy && { resumeAt: iteration }) };
-      setRun('ppo', { metrics, samples, interrupted: false, error: undefined, message: `resuming at iteration ${iteration + 1}` });
-      try {
-        await labWorker().ppoStart(settings);
-      } catch (error) {
-        await failRun('ppo', error);
-        return;
-      }
-      await runPpo(PPO_MAX_ITERATIONS);
+      await exclusively(async () => {
+        setRun('ppo', { metrics, samples, interrupted: false, error: undefined, message: `resuming at iteration ${iteration + 1}` });
+        try {
+          await labWorker().ppoStart(settings);
+        } catch (error) {
+          await failRun('ppo', error);
+          return;
+        }
+        await runPpo(PPO_MAX_ITERATIONS);
+      });
     },
 
     trainDpo(rankings, hyper, seed) {
@@ -516,6 +538,11 @@ export const useTrainingStore = create<TrainingState>((set, get) => {
       set((state) => ({ judgments: [...state.judgments, judgment], blind: state.blind && { ...state.blind, index: state.blind.index + 1 } }));
     },
   };
+});
+
+// Another tab saved or deleted a checkpoint: read the list again (restore brings new ones into this tab's worker).
+onOtherTabChange((change) => {
+  if (change === 'checkpoints' && useTrainingStore.getState().restored) void useTrainingStore.getState().restore();
 });
 
 export const selectCheckpoints = (state: TrainingState) => state.checkpoints;

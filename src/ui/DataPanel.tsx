@@ -9,7 +9,9 @@ import { CHECKPOINT_FILE_NAMES, type CheckpointInput } from '../model/checkpoint
 import { selectDemonstrations, selectRankings, useLabDataStore, type DatasetKind, type ImportSummary } from '../store/labDataStore.ts';
 import { useTrainingStore } from '../store/trainingStore.ts';
 import { metricsCsv } from '../store/runRecords.ts';
+import { MAX_DATASET_CHARS } from '../rlhf/datasets.ts';
 import { CHECKPOINT_KIND_TEXT } from './checkpointKinds.ts';
+import { chosenFileBytes, chosenFileText } from './chosenFile.ts';
 import { downloadBlob } from './downloadBlob.ts';
 import { LabDataError } from './LabDataError.tsx';
 import { useBaseModel } from './useBaseModel.ts';
@@ -33,6 +35,9 @@ const DATASETS: readonly DatasetInfo[] = [
 ];
 
 const JSONL_TYPE = 'application/jsonl';
+/** The largest files read: a JSONL dataset (the parsers' limit), a config.json or tokenizer.json, a model.safetensors (2 GiB). */
+const MAX_JSON_BYTES = 64 * 2 ** 20;
+const MAX_MODEL_BYTES = 2 ** 31 - 1;
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 interface Outcome {
@@ -55,7 +60,7 @@ function DatasetRow({ info, count, onOutcome }: { info: DatasetInfo; count: numb
     if (!file) return;
     setBusy(true);
     try {
-      onOutcome({ ok: true, text: importedText(await importJsonl(info.kind, await file.text()), file.name) });
+      onOutcome({ ok: true, text: importedText(await importJsonl(info.kind, await chosenFileText(file, MAX_DATASET_CHARS)), file.name) });
     } catch (error) {
       onOutcome({ ok: false, text: `Nothing was imported from ${file.name}: ${message(error)}` });
     } finally {
@@ -121,9 +126,9 @@ async function checkpointInput(files: FileList): Promise<CheckpointInput> {
   const missing = (['model.safetensors', 'config.json', 'tokenizer.json'] as const).filter((name) => !byName.has(name));
   if (missing.length > 0) throw new Error(`missing ${missing.join(', ')}: choose model.safetensors, config.json and tokenizer.json together`);
   return {
-    'model.safetensors': new Uint8Array(await byName.get('model.safetensors')!.arrayBuffer()),
-    'config.json': await byName.get('config.json')!.text(),
-    'tokenizer.json': await byName.get('tokenizer.json')!.text(),
+    'model.safetensors': await chosenFileBytes(byName.get('model.safetensors')!, MAX_MODEL_BYTES),
+    'config.json': await chosenFileText(byName.get('config.json')!, MAX_JSON_BYTES),
+    'tokenizer.json': await chosenFileText(byName.get('tokenizer.json')!, MAX_JSON_BYTES),
   };
 }
 

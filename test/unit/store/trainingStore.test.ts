@@ -12,6 +12,7 @@ const worker = vi.hoisted(() => ({
   trainSft: vi.fn(),
   exportCheckpoint: vi.fn(),
   importCheckpoint: vi.fn(),
+  checkCheckpoint: vi.fn(),
   checkpointsList: vi.fn(),
   ppoStart: vi.fn(),
   ppoRun: vi.fn(),
@@ -25,6 +26,7 @@ vi.mock('../../../src/store/bridge.ts', () => ({
     trainSft: worker.trainSft,
     exportCheckpoint: worker.exportCheckpoint,
     importCheckpoint: worker.importCheckpoint,
+    checkCheckpoint: worker.checkCheckpoint,
     checkpoints: worker.checkpointsList,
     ppoStart: worker.ppoStart,
     ppoRun: worker.ppoRun,
@@ -39,6 +41,7 @@ const { blindSides, demonstrationText, judgmentTally, MAX_PPO_SAMPLES, metricsCs
   '../../../src/store/runRecords.ts'
 );
 const { DEFAULT_HYPERPARAMETERS } = await import('../../../src/store/hyperparameters.ts');
+const { ANOTHER_TAB_TRAINING } = await import('../../../src/store/tabs.ts');
 
 const ranking = (id: string): StoredRanking => ({
   id,
@@ -224,5 +227,74 @@ describe('persistence', () => {
     expect(worker.ppoStart.mock.calls[0][0]).toMatchObject({ beta: 0, resumeAt: 2 });
     expect(worker.ppoRun.mock.calls.map((c) => c[0])).toEqual([1, 1]);
     expect(useTrainingStore.getState().runs.ppo?.settings.beta).toBe(0);
+  });
+});
+
+describe('importing a checkpoint (issue 17)', () => {
+  beforeEach(async () => {
+    vi.clearAllMocks();
+    vi.restoreAllMocks();
+    await (await labDb()).clearAll();
+    useTrainingStore.setState({ checkpoints: [{ ...summary('base', 'base'), saved: false }, { ...summary('sft', 'sft', 2), saved: true }], error: undefined });
+    worker.checkCheckpoint.mockImplementation(async (name: string) => ({ summary: summary(name, 'sft', 4), files: files(name) }));
+    worker.importCheckpoint.mockImplementation(async (name: string) => summary(name, 'sft', 4));
+  });
+
+  it('saves it in IndexedDB first and registers it in the worker only then', async () => {
+    await useTrainingStore.getState().importCheckpoint('mine', files('mine'));
+    expect((await (await labDb()).getCheckpoint('mine'))?.files['config.json']).toBe('{"tag":"mine"}');
+    expect(worker.importCheckpoint.mock.calls.map((c) => c[0])).toEqual(['mine']);
+    expect(useTrainingStore.getState().checkpoints.find((c) => c.name === 'mine')?.saved).toBe(true);
+  });
+
+  it('leaves no trace when the IndexedDB write fails: not in the worker, not in the list', async () => {
+    vi.spyOn(await labDb(), 'putCheckpoint').mockRejectedValueOnce(new Error('The browser\'s storage for this site is full.'));
+    await expect(useTrainingStore.getState().importCheckpoint('mine', files('mine'))).rejects.toThrow('storage for this site is full');
+    expect(worker.importCheckpoint).not.toHaveBeenCalled();
+    expect(useTrainingStore.getState().checkpoints.map((c) => c.name)).toEqual(['base', 'sft']);
+  });
+
+  it('never replaces a checkpoint of the same name, nor the shipped base', async () => {
+    await expect(useTrainingStore.getState().importCheckpoint('sft', files('x'))).rejects.toThrow('a checkpoint named "sft" exists: choose another name, or delete "sft" first');
+    await (await labDb()).putCheckpoint({ name: 'saved-elsewhere', kind: 'sft', createdAt: 1, files: files('saved-elsewhere') }); // e.g. by another tab
+    await expect(useTrainingStore.getState().importCheckpoint('saved-elsewhere', files('x'))).rejects.toThrow('a checkpoint named "saved-elsewhere" exists');
+    await expect(useTrainingStore.getState().importCheckpoint('base', files('x'))).rejects.toThrow('"base" is the shipped base model, which an import never replaces: choose another name');
+    expect(worker.checkCheckpoint).not.toHaveBeenCalled();
+    expect(worker.importCheckpoint).not.toHaveBeenCalled();
+  });
+});
+
+describe('two tabs of the lab (issue 17)', () => {
+  beforeEach(async () => {
+    vi.clearAllMocks();
+    await (await labDb()).clearAll();
+    useTrainingStore.setState({ checkpoints: [], runs: {}, error: undefined, restored: true });
+  });
+
+  it('does not train while another tab holds the training lock, and says so', async () => {
+    const request = vi.fn(async (_name: string, _options: object, task: (lock: object | null) => Promise<unknown>) => task(null)); // the lock is taken
+    vi.stubGlobal('navigator', { locks: { request } });
+    try {
+      await useTrainingStore.getState().trainSft([{ id: 'd', prompt: 'Hi', completion: 'Hello.', source: 'human', updatedAt: 1 }], DEFAULT_HYPERPARAMETERS, 1);
+      await useTrainingStore.getState().ppoStep(DEFAULT_HYPERPARAMETERS, 1, ['a', 'b']);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+    expect(request.mock.calls.map((c) => [c[0], c[1]])).toEqual([['rlhf-lab-training', { ifAvailable: true }], ['rlhf-lab-training', { ifAvailable: true }]]);
+    expect(worker.trainSft).not.toHaveBeenCalled();
+    expect(worker.ppoStart).not.toHaveBeenCalled();
+    expect(useTrainingStore.getState().error).toBe(ANOTHER_TAB_TRAINING);
+    expect(useTrainingStore.getState().runs).toEqual({});
+    expect(await (await labDb()).allRuns()).toEqual([]);
+  });
+
+  it('refreshes its checkpoint list when another tab saves one', async () => {
+    worker.checkpointsList.mockResolvedValue([summary('base', 'base'), summary('other', 'sft', 1)]);
+    await (await labDb()).putCheckpoint({ name: 'other', kind: 'sft', parent: 'base', createdAt: 10, files: files('other') });
+    const otherTab = new BroadcastChannel('rlhf-lab');
+    otherTab.postMessage('checkpoints');
+    otherTab.close();
+    await vi.waitFor(() => expect(useTrainingStore.getState().checkpoints.map((c) => c.name)).toContain('other'));
+    expect(worker.importCheckpoint.mock.calls.map((c) => c[0])).toEqual(['other']);
   });
 });

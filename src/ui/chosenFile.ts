@@ -1,0 +1,17 @@
+// Files a person picks in the page (<input type="file">): the size is checked before a byte is
+// read, so a wrong multi-gigabyte pick is refused at once, and text is decoded as strict UTF-8
+// (decodeUtf8 names the line of an invalid byte) instead of gaining silent U+FFFD characters.
+import { decodeUtf8 } from '../model/utf8.ts';
+
+/** The bytes of a picked file of at most maxBytes. */
+export async function chosenFileBytes(file: File, maxBytes: number): Promise<Uint8Array> {
+  if (file.size > maxBytes) {
+    throw new Error(`${file.name} has ${file.size} bytes, over the ${(maxBytes / 2 ** 20).toFixed(0)} MiB it may have: check that it is the right file, or split it`);
+  }
+  return new Uint8Array(await file.arrayBuffer());
+}
+
+/** The text of a picked UTF-8 file of at most maxBytes. */
+export async function chosenFileText(file: File, maxBytes: number): Promise<string> {
+  return decodeUtf8(await chosenFileBytes(file, maxBytes), file.name);
+}

@@ -1,0 +1,50 @@
+// Tests for the coordination of the lab's tabs (src/store/tabs.ts, issue 17) on fake-indexeddb:
+// a tab that saves lab data tells the others on the "rlhf-lab" BroadcastChannel, a tab told so
+// reads its lists again, and whileTraining runs a task only when the training lock is free.
+import 'fake-indexeddb/auto';
+import { describe, expect, it, vi } from 'vitest';
+import { openLabDb } from '../../../src/data/lab-db.ts';
+import { useLabDataStore } from '../../../src/store/labDataStore.ts';
+import { ANOTHER_TAB_TRAINING, whileTraining } from '../../../src/store/tabs.ts';
+
+/** What another tab of the lab hears on the channel, and a way to speak on it. */
+function otherTab() {
+  const channel = new BroadcastChannel('rlhf-lab');
+  const heard: unknown[] = [];
+  channel.onmessage = (event: MessageEvent) => heard.push(event.data);
+  return { heard, say: (change: string) => channel.postMessage(change), close: () => channel.close() };
+}
+
+describe('lab data across tabs', () => {
+  it('a saved demonstration is announced to the other tabs', async () => {
+    const tab = otherTab();
+    await useLabDataStore.getState().load();
+    await useLabDataStore.getState().saveDemonstration({ prompt: 'Name a red fruit.', completion: 'An apple.' });
+    await vi.waitFor(() => expect(tab.heard).toEqual(['data']));
+    tab.close();
+  });
+
+  it('a tab told that another saved data reads its lists again', async () => {
+    await useLabDataStore.getState().load();
+    const before = useLabDataStore.getState().demonstrations.length;
+    await (await openLabDb()).putDemonstration({ id: 'from-another-tab', prompt: 'Hi', completion: 'Hello.', source: 'human', updatedAt: 1 });
+    const tab = otherTab();
+    tab.say('data');
+    await vi.waitFor(() => expect(useLabDataStore.getState().demonstrations).toHaveLength(before + 1));
+    tab.close();
+  });
+});
+
+describe('whileTraining', () => {
+  it('runs the task under the lock when it is free, and refuses at once when another tab holds it', async () => {
+    const free = vi.fn(async (_name: string, _options: object, task: (lock: object | null) => Promise<unknown>) => task({ name: 'rlhf-lab-training' }));
+    vi.stubGlobal('navigator', { locks: { request: free } });
+    await expect(whileTraining(async () => 'trained')).resolves.toBe('trained');
+    const taken = vi.fn(async (_name: string, _options: object, task: (lock: object | null) => Promise<unknown>) => task(null));
+    vi.stubGlobal('navigator', { locks: { request: taken } });
+    const task = vi.fn(async () => 'trained');
+    await expect(whileTraining(task)).rejects.toThrow(ANOTHER_TAB_TRAINING);
+    expect(task).not.toHaveBeenCalled();
+    vi.unstubAllGlobals();
+  });
+});
