@@ -169,9 +169,14 @@ export function checkLabelerName(name: string): string {
 
 /** A student's hand-in: their answers to some of the pack's items, each checked against its item. */
 export function makeHandIn(pack: RankingPack, labeler: string, answers: readonly PackAnswer[]): HandIn {
-  const handIn: HandIn = { format: HAND_IN_FORMAT, version: PACK_VERSION, pack: pack.id, labeler: checkLabelerName(labeler), rankings: answers.map(packAnswer) };
-  rankingsOfHandIn(pack, handIn);
-  return handIn;
+  return { format: HAND_IN_FORMAT, version: PACK_VERSION, pack: pack.id, labeler: checkLabelerName(labeler), rankings: checkAnswers(pack, answers) };
+}
+
+/** The answers, each checked against its pack item (throws PackError), without absent optional fields. */
+export function checkAnswers(pack: RankingPack, answers: readonly PackAnswer[]): PackAnswer[] {
+  const checked = answers.map(packAnswer);
+  rankingsOfHandIn(pack, checked);
+  return checked;
 }
 
 /** The hand-in as the JSON text of a rankings file. */
@@ -186,18 +191,13 @@ export async function readHandIn(pack: RankingPack, input: string): Promise<{ la
   knownKeys(record, ['format', 'version', 'pack', 'labeler', 'rankings'], 'the rankings file');
   if (record.pack !== pack.id) throw new PackError(`it answers pack ${String(record.pack)}, not this pack (${pack.id})`);
   if (!Array.isArray(record.rankings)) throw new PackError('the rankings file has no "rankings" list');
-  const handIn: HandIn = {
-    format: HAND_IN_FORMAT,
-    version: PACK_VERSION,
-    pack: pack.id,
-    labeler: checkLabelerName(stringOf(record, 'labeler', 'the rankings file')),
-    rankings: record.rankings.map((answer: unknown, i) => {
-      const answerRecord = objectOf(answer, `ranking ${i + 1}`);
-      knownKeys(answerRecord, ['promptId', 'order', 'ties', 'likert', 'flags'], `ranking ${i + 1}`);
-      return answerRecord as unknown as PackAnswer;
-    }),
-  };
-  return { labeler: handIn.labeler, rankings: rankingsOfHandIn(pack, handIn) };
+  const labeler = checkLabelerName(stringOf(record, 'labeler', 'the rankings file'));
+  const answers = record.rankings.map((answer: unknown, i) => {
+    const answerRecord = objectOf(answer, `ranking ${i + 1}`);
+    knownKeys(answerRecord, ['promptId', 'order', 'ties', 'likert', 'flags'], `ranking ${i + 1}`);
+    return answerRecord as unknown as PackAnswer;
+  });
+  return { labeler, rankings: rankingsOfHandIn(pack, answers, labeler) };
 }
 
 /** The fields of an answer, absent optional ones left out. */
@@ -205,16 +205,16 @@ function packAnswer({ promptId, order, ties, likert, flags }: PackAnswer): PackA
   return { promptId, order, ...(ties && ties.length > 0 && { ties }), ...(likert && { likert }), ...(flags && { flags }) };
 }
 
-/** The hand-in's answers as whole rankings of the pack's outputs (source 'human', its labeler). */
-function rankingsOfHandIn(pack: RankingPack, handIn: HandIn): Ranking[] {
+/** Answers as whole rankings of the pack's outputs (source 'human', the labeler's when given); throws PackError. */
+function rankingsOfHandIn(pack: RankingPack, answers: readonly PackAnswer[], labeler?: string): Ranking[] {
   const items = new Map(pack.items.map((item) => [item.promptId, item]));
   const answered = new Set<string>();
-  return handIn.rankings.map((answer, i) => {
+  return answers.map((answer, i) => {
     const item = items.get(answer.promptId);
     if (!item) throw new PackError(`ranking ${i + 1}: prompt ${String(answer.promptId)} is not in the pack`);
     if (answered.has(item.promptId)) throw new PackError(`ranking ${i + 1}: prompt ${item.promptId} is ranked twice`);
     answered.add(item.promptId);
-    return asRanking(item, answer, handIn.labeler);
+    return asRanking(item, answer, labeler);
   });
 }
 

@@ -3,11 +3,13 @@
 // the students' hand-ins as they are added, and their merge — validated, the students left out by
 // the teacher excluded, the agreement figures — whose rankings the lab's rankings can take in. The
 // student's side needs no store and no model: a pack read from the page's `#pack=CODE` link or a
-// file, and the hand-in made from their answers as a file and as a text code. Kept in memory only:
-// the pack file and the hand-ins are the record.
+// file, their answers so far kept in the browser's localStorage (a reload or a closed tab on a
+// phone loses nothing), and the hand-in made from them as a file and as a text code. The teacher's
+// side is kept in memory only: the pack file and the hand-ins are the record.
 import { create } from 'zustand';
 import { rankingsToJsonl } from '../rlhf/datasets.ts';
 import {
+  checkAnswers,
   encodeCode,
   handInToJson,
   makeHandIn,
@@ -108,4 +110,24 @@ export async function handIn(pack: RankingPack, labeler: string, answers: readon
 export function anonymousCode(): string {
   const alphabet = 'abcdefghjkmnpqrstuvwxyz23456789';
   return `student-${Array.from(crypto.getRandomValues(new Uint8Array(5)), (byte) => alphabet[byte % alphabet.length]).join('')}`;
+}
+
+const progressKey = (pack: RankingPack) => `rlhf-lab/pack-answers/${pack.id}`;
+
+/** The student's answers to the pack saved in this browser (checked against the pack again); none when there are none or they do not fit it. */
+export function savedAnswers(pack: RankingPack): PackAnswer[] {
+  try {
+    return checkAnswers(pack, JSON.parse(localStorage.getItem(progressKey(pack)) ?? '[]') as PackAnswer[]);
+  } catch {
+    return []; // storage off, or answers damaged: start afresh
+  }
+}
+
+/** Keeps the student's answers in this browser; without storage (private mode, full) they live in the page only. */
+export function saveAnswers(pack: RankingPack, answers: readonly PackAnswer[]): void {
+  try {
+    localStorage.setItem(progressKey(pack), JSON.stringify(answers));
+  } catch {
+    // the page still holds them until it closes
+  }
 }

@@ -1,10 +1,11 @@
 // A student's ranking page: opened by a pack link (`#pack=CODE`), or at `#pack` with a pack file or
 // a pasted code. No model and no WebGPU: the outputs are in the pack. The student ranks each prompt's
 // outputs on the lab's ranking board (order, ties, 1–7 ratings, flags), gives a name or an anonymous
-// code, and hands in a small rankings file (download or share) or a text code to copy. Pack text is
+// code, and hands in a small rankings file (download or share) or a text code to copy. Answers are
+// kept in the browser as they are saved, so a reload carries on where it was. Pack text is
 // untrusted and rendered as text.
 import { useEffect, useState, type ChangeEvent } from 'react';
-import { anonymousCode, checkLabelerName, handIn, readPack, type PackAnswer, type RankingPack } from '../store/classStore.ts';
+import { anonymousCode, checkLabelerName, handIn, readPack, saveAnswers, savedAnswers, type PackAnswer, type RankingPack } from '../store/classStore.ts';
 import { downloadBlob } from './downloadBlob.ts';
 import { draftJudgement, newDraft, RankingBoard, type Draft } from './RankingBoard.tsx';
 
@@ -60,10 +61,10 @@ function OpenPack({ onOpen }: { onOpen(input: string): void }) {
 }
 
 function RankPack({ pack }: { pack: RankingPack }) {
-  const [answers, setAnswers] = useState<ReadonlyMap<string, PackAnswer>>(new Map());
+  const [answers, setAnswers] = useState<ReadonlyMap<string, PackAnswer>>(() => new Map(savedAnswers(pack).map((answer) => [answer.promptId, answer])));
   const firstOpen = (done: ReadonlyMap<string, PackAnswer>) => pack.items.find((item) => !done.has(item.promptId));
   const draftFor = (item: RankingPack['items'][number] | undefined) => (item ? newDraft({ id: item.promptId, text: item.prompt }, item.responses) : undefined);
-  const [draft, setDraft] = useState<Draft | undefined>(() => draftFor(pack.items[0]));
+  const [draft, setDraft] = useState<Draft | undefined>(() => draftFor(firstOpen(answers)));
   const [problem, setProblem] = useState('');
   const K = pack.items[0].responses.length;
 
@@ -76,6 +77,7 @@ function RankPack({ pack }: { pack: RankingPack }) {
     }
     const next = new Map(answers).set(draft.prompt.id, { promptId: draft.prompt.id, ...judged.judgement });
     setAnswers(next);
+    saveAnswers(pack, [...next.values()]);
     setProblem('');
     setDraft(draftFor(firstOpen(next)));
   };

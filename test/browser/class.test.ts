@@ -1,11 +1,12 @@
 // A class ranks together (issue 21). In a context without WebGPU the teacher makes a pack of the
 // micro model's outputs (sampled with onnxruntime-web) and gets its link and file. Three students,
-// each in their own browser context (one at phone size with touch), open a pack by its link, rank
-// every prompt on the ranking board and hand in — one downloads the rankings file, two copy the text
-// code — with no model fetched; pack text that looks like HTML stays text. The teacher opens the
-// pack file on the Rank panel, adds the hand-ins (files and codes, one handed in twice), reads the
-// merge and its agreement matrix, leaves a student out and adds the merged rankings to the lab; the
-// reward model trains on them (WebGPU on SwiftShader) and says whose rankings it learned from.
+// each in their own browser context (one at phone size with touch, who reloads half-way), open a
+// pack by its link, rank every prompt on the ranking board and hand in — one downloads the rankings
+// file, two copy the text code — with no model fetched; pack text that looks like HTML stays text.
+// The teacher opens the pack file on the Rank panel, adds the hand-ins (files and codes, one handed
+// in twice), reads the merge and its agreement matrix, leaves a student out and adds the merged
+// rankings to the lab; the reward model trains on them (WebGPU on SwiftShader) and says whose
+// rankings it learned from.
 import { describe, expect, it } from 'vitest';
 import type { BrowserContext, Download, Page } from 'playwright-core';
 import { makePack, packLink, packToJson, readHandIn, readPack, type RankingPack } from '../../src/rlhf/ranking-packs.ts';
@@ -41,13 +42,20 @@ async function contextWithoutWebGpu(options: Parameters<typeof lab.browser.newCo
   return { context, requests };
 }
 
-/** Ranks every prompt: `moves` presses of "Move output A down" on each board, then saves; hands in under the name. */
-async function rankAndHandIn(page: Page, name: string, moves: number): Promise<void> {
+/**
+ * Ranks every prompt: `moves` presses of "Move output A down" on each board, then saves (with
+ * `reload`, the page is reloaded after the first and carries on at the second); hands in under the name.
+ */
+async function rankAndHandIn(page: Page, name: string, moves: number, reload = false): Promise<void> {
   await page.getByRole('heading', { name: 'Rank the outputs', level: 2 }).waitFor();
   for (let i = 0; i < pack.items.length; i++) {
     await expect.poll(() => page.getByTestId('rank-prompt').textContent()).toBe(pack.items[i].prompt);
     for (let m = 0; m < moves; m++) await page.getByRole('button', { name: 'Move output A down' }).click();
     await page.getByRole('button', { name: 'Save ranking', exact: true }).click();
+    if (reload && i === 0) {
+      await page.reload();
+      await expect.poll(() => page.getByText('1 of 3 ranked').count()).toBe(1);
+    }
   }
   await page.getByText('Every prompt is ranked').waitFor();
   await page.getByLabel('Your name or code').fill(name);
@@ -94,11 +102,11 @@ describe('a class ranks a pack together', () => {
     expect(await adaPage.title()).not.toBe('pwned');
     expect(adaErrors).toEqual([]);
 
-    // Ben, at phone size with touch: copies his code
+    // Ben, at phone size with touch: reloads half-way, then copies his code
     const ben = await contextWithoutWebGpu({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
     const benPage = await ben.context.newPage();
     await benPage.goto(link);
-    await rankAndHandIn(benPage, 'Ben', 1);
+    await rankAndHandIn(benPage, 'Ben', 1, true);
     handIns.push({ name: 'ben.txt', text: await benPage.getByTestId('hand-in-code').inputValue() });
 
     // Cy ranks at random-ish (A to the bottom) and uses an anonymous code
