@@ -1,7 +1,8 @@
 // `rlhf-lab pack create|merge`: ranking packs for a class (src/rlhf/ranking-packs.ts) prepared
 // and analysed from the command line.
-//   pack create [--model DIR] --out pack.json [--prompts N --K 4 --max-tokens --temperature --seed
-//               --world-seed --batch --seq]   K sampled outputs for each of N TinyWorld train prompts
+//   pack create [--model DIR[,DIR…]] --out pack.json [--prompts N --K 4 --max-tokens --temperature
+//               --seed --world-seed --batch --seq]   K sampled outputs for each of N TinyWorld train
+//               prompts; with several models, output k comes from model k mod m
 //   pack merge pack.json FILES... [--exclude NAME,NAME --out rankings.jsonl]   the class's hand-ins
 //               (rankings files or text codes, one per file) validated, merged and their agreement
 // The merged rankings file is a rankings JSONL that `rlhf-lab rm --rankings` and `dpo --rankings` read.
@@ -47,7 +48,7 @@ export const PACK_OPTIONS = {
 } as const;
 
 export const PACK_SUMMARY =
-  'ranking packs for a class: `pack create --out pack.json [--model DIR --prompts N (default 10) --K 4 --max-tokens --temperature --seed --world-seed]` samples K outputs per TinyWorld train prompt (a link holds about 75 prompts × 4 of the base model’s outputs; longer outputs fit fewer, and the command says whether the pack fits); `pack merge pack.json FILES... [--exclude NAME,NAME --out rankings.jsonl]` validates and merges the students\' hand-ins and prints their agreement';
+  'ranking packs for a class: `pack create --out pack.json [--model DIR[,DIR…] (outputs mixed from several models) --prompts N (default 10) --K 4 --max-tokens --temperature --seed --world-seed]` samples K outputs per TinyWorld train prompt (a link holds about 75 prompts × 4 of the base model’s outputs; longer outputs fit fewer, and the command says whether the pack fits); `pack merge pack.json FILES... [--exclude NAME,NAME --out rankings.jsonl]` validates and merges the students\' hand-ins and prints their agreement';
 
 export async function packCommand(context: CommandContext): Promise<unknown> {
   const [action, ...rest] = context.positionals;
@@ -60,27 +61,37 @@ async function createPack(context: CommandContext): Promise<unknown> {
   const out = stringOption(context, 'out');
   if (out === undefined) throw new Error('--out pack.json is required (the pack file to write)');
   await checkOutputFile(out, '--out');
-  const modelDir = resolveModelDir(context.values.model);
-  const checkpoint = await readLanguageModel(modelDir, '--model');
-  const worldSeed = worldSeedOption(context, checkpoint);
-  const { B, T } = shapeOptions(context, checkpoint);
+  const modelDirs = resolveModelDir(context.values.model).split(',').map((dir) => dir.trim()).filter((dir) => dir !== '');
+  const checkpoints = await Promise.all(modelDirs.map((dir) => readLanguageModel(dir, '--model')));
+  const worldSeed = worldSeedOption(context, checkpoints[0]);
+  const shortest = checkpoints.reduce((a, b) => (b.config.nCtx < a.config.nCtx ? b : a));
+  const { B, T } = shapeOptions(context, shortest);
   const count = numberOption(context, 'prompts', 10, { integer: true, min: 1, max: MAX_PACK_PROMPTS });
   const K = numberOption(context, 'K', 4, { integer: true, min: 2, max: 9 });
+  if (K < checkpoints.length) throw new Error(`--K ${K} is fewer outputs than the ${checkpoints.length} models of --model`);
   const sampling = {
     ...DEFAULT_SAMPLING,
     maxNewTokens: numberOption(context, 'max-tokens', DEFAULT_SAMPLING.maxNewTokens, { integer: true, min: 1 }),
     temperature: numberOption(context, 'temperature', DEFAULT_SAMPLING.temperature, { min: 0 }),
     seed: numberOption(context, 'seed', DEFAULT_SAMPLING.seed, { integer: true, min: 0 }),
   };
-  const prompts = promptsThatFit(checkpoint.tokenizer, buildPromptSet(worldSeed).train, sampling.maxNewTokens, T).slice(0, count);
+  const prompts = checkpoints.reduce((fitting, c) => promptsThatFit(c.tokenizer, fitting, sampling.maxNewTokens, T), buildPromptSet(worldSeed).train).slice(0, count);
   if (prompts.length === 0) throw new Error(`no TinyWorld train prompt leaves room for ${sampling.maxNewTokens} new tokens within --seq ${T}`);
-  context.log(`sampling ${K} outputs for ${prompts.length} TinyWorld ${worldSeed} train prompts from ${modelDir}`);
+  context.log(`sampling ${K} outputs for ${prompts.length} TinyWorld ${worldSeed} train prompts from ${modelDirs.join(' and ')}`);
 
   return withGpu(async (gpu) => {
-    const params = createStorageBufferFrom(gpu.device, 'pack.params', checkpoint.params);
-    const outputs = await sampleOutputs(gpu.device, { config: checkpoint.config, tokenizer: checkpoint.tokenizer, params, B, T }, prompts, K, sampling);
-    params.destroy();
-    const pack = makePack(basename(resolve(modelDir)), worldSeed, prompts.map((p, i) => ({ promptId: p.id, prompt: p.text, responses: outputs[i].map((r) => r.text) })));
+    // output k of a prompt comes from model k mod m (m models), as the paper mixed its models' outputs
+    const outputsByModel: string[][][] = [];
+    for (const [j, checkpoint] of checkpoints.entries()) {
+      const params = createStorageBufferFrom(gpu.device, 'pack.params', checkpoint.params);
+      const model = { config: checkpoint.config, tokenizer: checkpoint.tokenizer, params, B, T };
+      const outputs = await sampleOutputs(gpu.device, model, prompts, Math.ceil((K - j) / checkpoints.length), { ...sampling, seed: sampling.seed + j });
+      params.destroy();
+      outputsByModel.push(outputs.map((row) => row.map((r) => r.text)));
+    }
+    const responses = (i: number) => Array.from({ length: K }, (_, k) => outputsByModel[k % checkpoints.length][i][Math.floor(k / checkpoints.length)]);
+    const modelName = modelDirs.map((dir) => basename(resolve(dir))).join(' + ');
+    const pack = makePack(modelName, worldSeed, prompts.map((p, i) => ({ promptId: p.id, prompt: p.text, responses: responses(i) })));
     const json = packToJson(pack);
     await writeFileAtomically(out, json);
     const fragment = await packLink(pack, '');

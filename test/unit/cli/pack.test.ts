@@ -1,7 +1,8 @@
-// `rlhf-lab pack create` on the shipped micro model and `pack merge` of a small class's hand-ins
-// (files and a text code, one broken, one too large, one handed in twice): the pack reads back with the sampled
-// outputs, the merge's JSON line holds the students, rankings and agreement figures, and its merged
-// rankings train a reward model with `rlhf-lab rm --rankings`.
+// `rlhf-lab pack create` on the shipped micro model (alone, and mixed with a second model) and
+// `pack merge` of a small class's hand-ins (files and a text code, one broken, one too large, one
+// handed in twice): the pack reads back with the sampled outputs, the merge's JSON line holds the
+// students, rankings and agreement figures, and its merged rankings train a reward model with
+// `rlhf-lab rm --rankings`.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -35,6 +36,16 @@ describe('rlhf-lab pack', () => {
     expect(pack.items.map((item) => item.promptId)).toEqual(['train-0000', 'train-0001', 'train-0002']);
     expect(pack.items.every((item) => item.responses.length === 3)).toBe(true);
     expect(await readPack(result.link_fragment as string)).toEqual(pack);
+  }, 300_000);
+
+  it('create with several models: output k of each prompt comes from model k mod m, each model sampled as alone', async () => {
+    const micro = 'public/models/micro';
+    const run = await runCli(['pack', 'create', ...MICRO.slice(2), '--model', `${micro},${micro}`, '--prompts', '3', '--K', '3', '--max-tokens', '6', '--out', at('mixed.json'), '--json']);
+    expect(expectOk(run)).toMatchObject({ model: 'micro + micro', K: 3 });
+    const mixed = await readPack(await readFile(at('mixed.json'), 'utf8'));
+    // the first model's two outputs (seeds s, s + 1000) are the single-model pack's first two
+    expect(mixed.items.map((item) => [item.responses[0], item.responses[2]])).toEqual(pack.items.map((item) => [item.responses[0], item.responses[1]]));
+    expect(await runCli(['pack', 'create', '--model', `${micro},${micro},${micro}`, '--K', '2', '--out', at('x.json'), '--json'])).toMatchObject({ code: 1, result: { error: '--K 2 is fewer outputs than the 3 models of --model' } });
   }, 300_000);
 
   it('merge: validates and merges the hand-ins, prints the agreement, and writes rankings that rm trains on', async () => {
