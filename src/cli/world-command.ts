@@ -5,13 +5,13 @@
 // document followed by EOS, the held-out split being the first heldoutCount(N) documents as
 // `rlhf-lab pretrain` holds out), the tokenizer.json that encoded them, and tokens.json, the
 // manifest that says so.
-import { copyFile, mkdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { heldoutCount, tokenStream } from '../model/lm-training.ts';
 import type { Tokenizer } from '../model/tokenizer.ts';
 import { corpusDocument, generateWorld, worldFiles } from '../world/index.ts';
 import { readTokenizerDir, resolveModelDir } from './fs-checkpoint.ts';
-import { writeFileAtomically } from './files.ts';
+import { fileSystemError, MAX_READ_BYTES, readFileBytes, writeFileAtomically } from './files.ts';
 import type { CommandContext } from './main.ts';
 import { numberOption, stringOption } from './options.ts';
 
@@ -51,7 +51,9 @@ export async function worldCommand(context: CommandContext): Promise<WorldResult
   if (out === undefined) throw new Error('--out DIR is required');
   const seed = stringOption(context, 'seed') ?? DEFAULT_WORLD_SEED;
   const documents = numberOption(context, 'documents', DEFAULT_WORLD_DOCUMENTS, { integer: true, min: 1 });
-  await mkdir(out, { recursive: true });
+  await mkdir(out, { recursive: true }).catch((error: unknown) => {
+    throw fileSystemError('create', out, error);
+  });
   if (context.values.tokens === true) return writeTokens(context, out, seed, documents);
   context.log(`generating TinyWorld seed ${seed} with ${documents} documents`);
   const world = generateWorld(seed, { documents });
@@ -109,7 +111,7 @@ async function writeTokens(context: CommandContext, out: string, seed: string, d
   const train = encodeDocuments(context, seed, heldoutDocuments, documents, tokenizer);
   await writeFileAtomically(join(out, 'heldout.bin'), littleEndianBytes(heldout));
   await writeFileAtomically(join(out, 'train.bin'), littleEndianBytes(train));
-  await copyFile(join(modelDir, 'tokenizer.json'), join(out, 'tokenizer.json'));
+  await writeFileAtomically(join(out, 'tokenizer.json'), await readFileBytes(join(modelDir, 'tokenizer.json'), MAX_READ_BYTES, 'tokenizer.json'));
   const manifest: TokensManifest = {
     format: TOKENS_FORMAT,
     world_seed: seed,

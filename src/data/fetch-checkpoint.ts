@@ -1,6 +1,8 @@
 // Fetches a checkpoint folder served over HTTP (e.g. the shipped base model at /models/base/),
-// reporting download progress, and validates it with loadCheckpoint.
+// reporting download progress, and validates it with loadCheckpoint (its JSON files decoded as
+// strict UTF-8).
 import { loadCheckpoint, type Checkpoint } from '../model/checkpoint.ts';
+import { decodeUtf8 } from '../model/utf8.ts';
 
 export interface DownloadProgress {
   file: string;
@@ -38,9 +40,8 @@ export async function fetchCheckpoint(baseUrl: string, onProgress: (progress: Do
   const [model, config, tokenizer] = await Promise.all(
     ['model.safetensors', 'config.json', 'tokenizer.json'].map((file) => fetchBytes(new URL(file, baseUrl).href, file, onProgress)),
   );
-  const text = new TextDecoder();
   try {
-    return loadCheckpoint({ 'model.safetensors': model, 'config.json': text.decode(config), 'tokenizer.json': text.decode(tokenizer) });
+    return loadCheckpoint({ 'model.safetensors': model, 'config.json': decodeUtf8(config, 'config.json'), 'tokenizer.json': decodeUtf8(tokenizer, 'tokenizer.json') });
   } catch (error) {
     throw new Error(`checkpoint at ${baseUrl}: ${(error as Error).message}`, { cause: error });
   }

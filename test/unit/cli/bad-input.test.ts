@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeCheckpointDir } from '../../../src/cli/fs-checkpoint.ts';
 import { printable } from '../../../src/cli/main.ts';
 import { initParameters, makeConfig } from '../../../src/model/config.ts';
+import { readSafetensors, writeSafetensors } from '../../../src/model/safetensors.ts';
 import { trainBpe } from '../../../src/model/tokenizer.ts';
 import { runCli } from './run-cli.ts';
 
@@ -56,6 +57,22 @@ describe('outputs are checked before any training', () => {
 });
 
 describe('input files', () => {
+  it('refuses NaN weights at load: export-onnx names the tensor and writes no file', async () => {
+    const damaged = at('nan-model');
+    await cp(at('base'), damaged, { recursive: true });
+    const file = readSafetensors(await readFile(join(damaged, 'model.safetensors')));
+    const tensors = [...file.tensors].map(([name, { shape, data }]) => ({ name, shape, data: name === 'transformer.h.0.mlp.c_fc.weight' ? data.map((x, i) => (i === 3 ? NaN : x)) : data }));
+    await writeFile(join(damaged, 'model.safetensors'), writeSafetensors(tensors, file.metadata));
+    expect((await failure(['export-onnx', '--model', damaged, '--out', at('nan.onnx')])).error).toBe(
+      `checkpoint ${damaged}: model.safetensors: transformer.h.0.mlp.c_fc.weight holds NaN at index 3: the weights are damaged (a diverged run?); use an earlier checkpoint`,
+    );
+    await expect(readFile(at('nan.onnx'))).rejects.toThrow(/ENOENT/);
+  });
+
+  it('names the path when world --out is a file', async () => {
+    expect((await failure(['world', '--out', at('a_file')])).error).toBe(`cannot create ${at('a_file')}: a file of that name is in the way`);
+  });
+
   it('refuses invalid UTF-8 in a JSONL file with its line (no U+FFFD)', async () => {
     await writeFile(at('latin1.jsonl'), Buffer.concat([Buffer.from('{"prompt": "a", "completion": "b"}\n{"prompt": "caf'), Buffer.from([0xe9]), Buffer.from('", "completion": "c"}\n')]));
     expect((await failure(['sft', '--model', at('base'), '--data', at('latin1.jsonl'), '--out', at('sft')])).error).toBe(
