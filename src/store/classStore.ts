@@ -26,7 +26,7 @@ import {
 } from '../rlhf/ranking-packs.ts';
 import type { Generate } from './labDataStore.ts';
 
-export { checkLabelerName, MAX_HAND_IN_BYTES, MAX_LINK_CODE_CHARS, PAPER_AGREEMENT, readPack } from '../rlhf/ranking-packs.ts';
+export { checkLabelerName, MAX_HAND_IN_BYTES, MAX_LINK_CODE_CHARS, MAX_PACK_BYTES, PAPER_AGREEMENT, readPack } from '../rlhf/ranking-packs.ts';
 export type { ClassMerge, PackAnswer, RankingPack, Submission } from '../rlhf/ranking-packs.ts';
 
 export interface ClassState {

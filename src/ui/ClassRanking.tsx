@@ -9,6 +9,7 @@ import { useState, type ChangeEvent } from 'react';
 import {
   MAX_HAND_IN_BYTES,
   MAX_LINK_CODE_CHARS,
+  MAX_PACK_BYTES,
   packFile,
   packFileName,
   PAPER_AGREEMENT,
@@ -20,6 +21,7 @@ import {
 import { promptsToRank, selectPrompts, selectRankings, useLabDataStore, type Generate } from '../store/labDataStore.ts';
 import { selectHyper, selectSeed, useLessonStore } from '../store/lessonStore.ts';
 import { selectActive, useTrainingStore } from '../store/trainingStore.ts';
+import { chosenFileText } from './chosenFile.ts';
 import { downloadBlob } from './downloadBlob.ts';
 
 const DEFAULT_PACK_PROMPTS = 8;
@@ -118,13 +120,18 @@ function MergeHandIns() {
   const openPackFile = async (event: ChangeEvent<HTMLInputElement>) => {
     const file = event.target.files?.[0];
     if (!file) return;
-    await openPack(await file.text()).then(() => setProblem(''), (error: unknown) => setProblem(`${file.name} is not a ranking pack: ${message(error)}`));
+    await chosenFileText(file, MAX_PACK_BYTES)
+      .then(openPack)
+      .then(() => setProblem(''), (error: unknown) => setProblem(`${file.name} is not a ranking pack: ${message(error)}`));
   };
   const addFiles = async (event: ChangeEvent<HTMLInputElement>) => {
     const files = [...(event.target.files ?? [])];
     event.target.value = '';
-    const submission = async (file: File): Promise<Submission> =>
-      file.size > MAX_HAND_IN_BYTES ? { name: file.name, unreadable: `${file.size} bytes, over the ${MAX_HAND_IN_BYTES} a rankings file may have` } : { name: file.name, text: await file.text() };
+    const submission = (file: File): Promise<Submission> =>
+      chosenFileText(file, MAX_HAND_IN_BYTES).then(
+        (text) => ({ name: file.name, text }),
+        (error: unknown) => ({ name: file.name, unreadable: message(error) }),
+      );
     await addSubmissions(await Promise.all(files.map(submission)));
   };
   const addCodes = async () => {

@@ -5,7 +5,8 @@
 // kept in the browser as they are saved, so a reload carries on where it was. Pack text is
 // untrusted and rendered as text.
 import { useEffect, useState, type ChangeEvent } from 'react';
-import { anonymousCode, checkLabelerName, handIn, readPack, saveAnswers, savedAnswers, type PackAnswer, type RankingPack } from '../store/classStore.ts';
+import { anonymousCode, checkLabelerName, handIn, MAX_PACK_BYTES, readPack, saveAnswers, savedAnswers, type PackAnswer, type RankingPack } from '../store/classStore.ts';
+import { chosenFileText } from './chosenFile.ts';
 import { downloadBlob } from './downloadBlob.ts';
 import { draftJudgement, newDraft, RankingBoard, type Draft } from './RankingBoard.tsx';
 
@@ -30,17 +31,17 @@ export function StudentPack() {
             {problem}
           </p>
         )}
-        {pack ? <RankPack pack={pack} /> : <OpenPack onOpen={(input) => void open(input)} />}
+        {pack ? <RankPack pack={pack} /> : <OpenPack onOpen={(input) => void open(input)} onProblem={setProblem} />}
       </main>
     </div>
   );
 }
 
-function OpenPack({ onOpen }: { onOpen(input: string): void }) {
+function OpenPack({ onOpen, onProblem }: { onOpen(input: string): void; onProblem(text: string): void }) {
   const [code, setCode] = useState('');
   const openFile = async (event: ChangeEvent<HTMLInputElement>) => {
     const file = event.target.files?.[0];
-    if (file) onOpen(await file.text());
+    if (file) await chosenFileText(file, MAX_PACK_BYTES).then(onOpen, (error: unknown) => onProblem(message(error)));
   };
   return (
     <section className="panel" aria-labelledby="open-pack-heading">

@@ -4,9 +4,9 @@
 // pack by its link, rank every prompt on the ranking board and hand in — one downloads the rankings
 // file, two copy the text code — with no model fetched; pack text that looks like HTML stays text.
 // The teacher opens the pack file on the Rank panel, adds the hand-ins (files and codes, one handed
-// in twice), reads the merge and its agreement matrix, leaves a student out and adds the merged
-// rankings to the lab; the reward model trains on them (WebGPU on SwiftShader) and says whose
-// rankings it learned from.
+// in twice, one too large), reads the merge and its agreement matrix, leaves a student out and adds
+// the merged rankings to the lab; the reward model trains on them (WebGPU on SwiftShader) and says
+// whose rankings it learned from.
 import { describe, expect, it } from 'vitest';
 import type { BrowserContext, Download, Page } from 'playwright-core';
 import { makePack, packLink, packToJson, readHandIn, readPack, type RankingPack } from '../../src/rlhf/ranking-packs.ts';
@@ -138,14 +138,15 @@ describe('a class ranks a pack together', () => {
     const teacherLink = await page.getByTestId('pack-link').inputValue();
     expect(teacherLink.startsWith(`${lab.url}#pack=`)).toBe(true); // Chromium's deflate may pick other bytes than Node's
     expect(await readPack(teacherLink)).toEqual(pack);
-    const files = [...handIns, { name: 'ada-again.json', text: handIns[0].text }].map((f) => ({ name: f.name, mimeType: 'application/json', buffer: Buffer.from(f.text) }));
+    const files = [...handIns, { name: 'ada-again.json', text: handIns[0].text }, { name: 'huge.json', text: 'x'.repeat(300_000) }].map((f) => ({ name: f.name, mimeType: 'application/json', buffer: Buffer.from(f.text) }));
     await page.getByTestId('hand-in-files').setInputFiles(files);
     await page.getByLabel('Or their text codes, one per line').fill(`${cyCode}\nnot a code\n`);
     await page.getByRole('button', { name: 'Add the codes' }).click();
     await expect.poll(() => page.getByTestId('class-summary').textContent()).toBe('3 students, 9 rankings merged.');
     const refused = await page.getByRole('list', { name: 'Refused hand-ins' }).textContent();
     expect(refused).toContain('ada-again.json: Ada already handed in');
-    expect(refused).toContain('code 5: not a code');
+    expect(refused).toContain('huge.json: huge.json has 300000 bytes, over the 256 KiB it may have');
+    expect(refused).toContain('code 6: not a code');
     // Ada and Ben agree on 2 of 3 comparisons per prompt; Cy's order (B > C > A) agrees with each on 1 or 2
     const matrix = page.getByRole('table', { name: 'Agreement between students' });
     expect(await matrix.getByRole('row').count()).toBe(4);
