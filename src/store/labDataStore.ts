@@ -232,9 +232,17 @@ export function createLabDataStore(deps: LabDataDependencies) {
           const labeler = createLabeler({ ...trainingLabeler.config, noise });
           const rng = createRng(`${seed}/auto-rank/${get().rankings.length}`);
           const time = now();
-          const rankings: StoredRanking[] = simulatedRankings(chosen, outputs, labeler, rng).map((r, i) => storedRanking(r, time + i));
+          // another tab may have ranked some of these prompts while this one sampled: those are left out
+          const saved = await (await db()).allRankings();
+          const rankedElsewhere = new Set(saved.map((r) => r.promptId));
+          const rankings: StoredRanking[] = simulatedRankings(chosen, outputs, labeler, rng)
+            .filter((r) => !rankedElsewhere.has(r.promptId))
+            .map((r, i) => storedRanking(r, time + i));
           await (await db()).putMany({ rankings });
-          set((state) => ({ rankings: [...state.rankings, ...rankings] }));
+          set((state) => {
+            const known = new Set(state.rankings.map((r) => r.id));
+            return { rankings: [...state.rankings, ...saved.filter((r) => !known.has(r.id)), ...rankings] };
+          });
           return rankings.length;
         });
       },

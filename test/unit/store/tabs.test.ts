@@ -35,6 +35,25 @@ describe('lab data across tabs', () => {
   });
 });
 
+describe('auto-ranking in two tabs', () => {
+  it('leaves out the prompts another tab ranked while this one sampled', async () => {
+    await useLabDataStore.getState().load();
+    const before = useLabDataStore.getState().rankings.length;
+    let chosen: string[] = [];
+    const generate = async (prompts: string[], K: number) => {
+      chosen = prompts;
+      const first = useLabDataStore.getState().prompts.find((p) => p.text === prompts[0])!;
+      // meanwhile, another tab saves a ranking of the first prompt
+      await (await openLabDb()).putRanking({ id: 'other-tab', createdAt: 1, promptId: first.id, prompt: first.text, responses: ['a', 'b'], order: [0, 1], source: 'human' });
+      return prompts.map((_, i) => Array.from({ length: K }, (__, k) => `answer ${i}.${k}`));
+    };
+    expect(await useLabDataStore.getState().autoRank(3, 2, 0.5, generate)).toBe(2);
+    const rankings = useLabDataStore.getState().rankings.slice(before);
+    expect(rankings.map((r) => r.prompt).sort()).toEqual([...chosen].sort());
+    expect(rankings.filter((r) => r.prompt === chosen[0]).map((r) => r.id)).toEqual(['other-tab']);
+  });
+});
+
 describe('whileTraining', () => {
   it('runs the task under the lock when it is free, and refuses at once when another tab holds it', async () => {
     const free = vi.fn(async (_name: string, _options: object, task: (lock: object | null) => Promise<unknown>) => task({ name: 'rlhf-lab-training' }));
