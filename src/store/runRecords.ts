@@ -21,8 +21,8 @@ export interface RunState extends StoredRun {
 
 /** Share of rankings held out from reward-model training for its held-out accuracy. */
 export const HELDOUT_RANKING_SHARE = 0.2;
-/** PPO saves its policy checkpoint every this many iterations. */
-export const PPO_SAVE_EVERY = 3;
+/** PPO saves its policy checkpoint every iteration, so a reload resumes where the page says it stopped. */
+export const PPO_SAVE_EVERY = 1;
 /** PPO samples kept (and persisted) per run: the latest iterations' tables. */
 export const MAX_PPO_SAMPLES = 160;
 

@@ -2,10 +2,13 @@
 // checkpoints judged by a person (InstructGPT's main metric; judgments are saved in this browser),
 // and the held-out labeler's table on held-out prompts — win rates against SFT and base, Likert
 // score, instruction following, truthfulness, hallucination, toxicity and the pretraining loss
-// (the alignment tax) — with a bar chart per metric.
+// (the alignment tax) — with a bar chart per metric (the Likert score on its whole 1–7 scale, each
+// bar with the number of prompts behind it). After a blind comparison the page reveals which model
+// wrote which answer.
 import { useState } from 'react';
 import { selectHyper, selectSeed, useLessonStore } from '../store/lessonStore.ts';
-import { selectBlind, selectCheckpoints, selectEvaluation, selectJudgments, useTrainingStore, type CheckpointEntry } from '../store/trainingStore.ts';
+import { selectBlind, selectCheckpoints, selectEvaluation, selectJudgments, useTrainingStore, type BlindSession, type CheckpointEntry } from '../store/trainingStore.ts';
+import type { StoredJudgment } from '../data/lab-db.ts';
 import { judgmentTally } from '../store/runRecords.ts';
 import type { EvaluationRow } from '../../workers/lab.worker.ts';
 import { TrainingAlerts } from './TrainingAlerts.tsx';
@@ -34,9 +37,16 @@ function formatMetric(value: number | undefined, share: boolean): string {
   return share ? `${(100 * value).toFixed(0)}%` : value.toFixed(2);
 }
 
+/** Where a bar starts and ends: shares on 0–100%, the Likert score on its 1–7 scale, losses against the largest. */
+function barScale(metric: (typeof METRICS)[number], values: (number | undefined)[]): { low: number; high: number } {
+  if (metric.share) return { low: 0, high: 1 };
+  if (metric.key === 'likert') return { low: 1, high: 7 };
+  return { low: 0, high: Math.max(...values.map((v) => (v !== undefined && Number.isFinite(v) ? v : 0)), 1e-9) };
+}
+
 function BarChart({ rows, metric }: { rows: EvaluationRow[]; metric: (typeof METRICS)[number] }) {
   const values = rows.map((r) => r[metric.key] as number | undefined);
-  const max = Math.max(...values.map((v) => (v !== undefined && Number.isFinite(v) ? v : 0)), metric.share ? 1 : 1e-9);
+  const { low, high } = barScale(metric, values);
   return (
     <figure className="bar-chart">
       <figcaption>
@@ -44,14 +54,16 @@ function BarChart({ rows, metric }: { rows: EvaluationRow[]; metric: (typeof MET
       </figcaption>
       {rows.map((row, i) => {
         const v = values[i];
-        const width = v !== undefined && Number.isFinite(v) ? (100 * v) / max : 0;
+        const width = v !== undefined && Number.isFinite(v) ? Math.min(100, Math.max(0, (100 * (v - low)) / (high - low))) : 0;
         return (
           <div key={row.name} className="bar-row">
             <span className="bar-label">{row.name}</span>
             <span className="bar-track" role="img" aria-label={`${row.name}: ${formatMetric(v, metric.share)}`}>
               <span className="bar" style={{ width: `${width}%` }} />
             </span>
-            <span className="number">{formatMetric(v, metric.share)}</span>
+            <span className="number">
+              {formatMetric(v, metric.share)} <span className="muted">n={row.prompts}</span>
+            </span>
           </div>
         );
       })}
@@ -127,6 +139,11 @@ function LabelerTable() {
               </tbody>
             </table>
           </div>
+          <p className="muted" data-testid="evaluation-notes">
+            Each model answered {evaluation.rows[0]?.prompts ?? 0} held-out prompts; shares count only the prompts of their kind (truthfulness on open questions, hallucination on closed ones,
+            toxicity on bait prompts). “—” means nothing to measure: a model is not compared with itself, a win rate needs that model in the table, and a share needs a prompt of its kind.
+            Win rates count a tie as half a win.
+          </p>
           <div className="chart-grid">
             {METRICS.map((m) => (
               <BarChart key={m.key} rows={evaluation.rows!} metric={m} />
@@ -135,6 +152,37 @@ function LabelerTable() {
         </>
       )}
     </section>
+  );
+}
+
+/** After the last pair: which model wrote Response 1 and Response 2 of each pair, and what the person picked. */
+function BlindReveal({ blind, judgments }: { blind: BlindSession; judgments: readonly StoredJudgment[] }) {
+  const mine = judgments.filter((j) => j.a === blind.a && j.b === blind.b).slice(-blind.pairs.length);
+  const picked = (winner: StoredJudgment['winner'] | undefined) => (winner === undefined ? '—' : winner === 'tie' ? 'about the same' : winner === 'a' ? blind.a : blind.b);
+  return (
+    <div className="table-scroll">
+      <table className="data-table" data-testid="blind-reveal">
+        <caption>Revealed: who wrote which answer</caption>
+        <thead>
+          <tr>
+            <th>Prompt</th>
+            <th>Response 1</th>
+            <th>Response 2</th>
+            <th>You preferred</th>
+          </tr>
+        </thead>
+        <tbody>
+          {blind.pairs.map((p, i) => (
+            <tr key={i}>
+              <td>{p.prompt}</td>
+              <td>{blind.swapped[i] ? blind.b : blind.a}</td>
+              <td>{blind.swapped[i] ? blind.a : blind.b}</td>
+              <td>{picked(mine[i]?.winner)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }
 
@@ -216,10 +264,13 @@ function BlindComparison() {
         </div>
       )}
       {blind && !pair && tally && (
-        <p role="status" data-testid="blind-result">
-          Done. Over all your judgments of {blind.a} against {blind.b}: {blind.a} preferred {tally.wins[blind.a]} times, {blind.b} {tally.wins[blind.b]} times, {tally.ties} ties ({blind.a}’s win rate{' '}
-          {tally.total > 0 ? `${((100 * (tally.wins[blind.a] + tally.ties / 2)) / tally.total).toFixed(0)}%` : '—'}).
-        </p>
+        <>
+          <p role="status" data-testid="blind-result">
+            Done. Over all your judgments of {blind.a} against {blind.b}: {blind.a} preferred {tally.wins[blind.a]} times, {blind.b} {tally.wins[blind.b]} times, {tally.ties} ties ({blind.a}’s win rate{' '}
+            {tally.total > 0 ? `${((100 * (tally.wins[blind.a] + tally.ties / 2)) / tally.total).toFixed(0)}%` : '—'}; a tie counts as half a win for each).
+          </p>
+          <BlindReveal blind={blind} judgments={judgments} />
+        </>
       )}
     </section>
   );

@@ -19,20 +19,65 @@ import { useBaseModel } from './useBaseModel.ts';
 
 const PPO_FIELDS: HyperparameterName[] = ['beta', 'ppoLr', 'clip', 'ppoEpochs', 'ppoBatch', 'temperature', 'ptxCoef', 'maxNewTokens'];
 
-const PPO_CHARTS: { title: string; series: ChartSeries[] }[] = [
+/** A chart of the panel: a plain title, what it measures with its TRL key, and which way is better. */
+interface PanelChart {
+  title: string;
+  note: string;
+  series: ChartSeries[];
+}
+
+const PPO_CHARTS: PanelChart[] = [
   // RM score is drawn last and dashed: at small β it lies on top of score − β·KL.
-  { title: 'Reward', series: [{ key: 'objective/rlhf_reward', label: 'score − β·KL', color: '#7c3aed' }, { key: 'objective/scores', label: 'RM score', color: '#1d4ed8', dash: [6, 4] }] },
-  { title: 'KL to SFT', series: [{ key: 'objective/kl', label: 'objective/kl', color: '#b91c1c' }] },
-  { title: 'Entropy', series: [{ key: 'objective/entropy', label: 'objective/entropy', color: '#0f766e' }] },
-  { title: 'Clip fraction', series: [{ key: 'policy/clipfrac_avg', label: 'policy/clipfrac_avg', color: '#b45309' }] },
-  { title: 'Value loss', series: [{ key: 'loss/value_avg', label: 'loss/value_avg', color: '#4b5563' }] },
-  { title: 'Explained variance', series: [{ key: 'val/vf_explained_var', label: 'val/vf_explained_var', color: '#15803d' }] },
-  { title: 'Response length', series: [{ key: 'response_length_mean', label: 'tokens', color: '#be185d' }] },
+  {
+    title: 'Reward',
+    note: 'objective/rlhf_reward and objective/scores · higher is better: the reward model likes the answers more (if the answers still make sense)',
+    series: [
+      { key: 'objective/rlhf_reward', label: 'reward − β·KL', color: '#7c3aed' },
+      { key: 'objective/scores', label: 'reward-model score', color: '#1d4ed8', dash: [6, 4] },
+    ],
+  },
+  {
+    title: 'KL to SFT',
+    note: 'objective/kl · lower stays closer to the SFT model; a steady rise means the policy drifts away from what it learned from people',
+    series: [{ key: 'objective/kl', label: 'KL (nats)', color: '#b91c1c' }],
+  },
+  {
+    title: 'Entropy',
+    note: 'objective/entropy · how varied the answers are; a fall to near 0 means the policy repeats itself',
+    series: [{ key: 'objective/entropy', label: 'entropy (nats per token)', color: '#0f766e' }],
+  },
+  {
+    title: 'Clip fraction',
+    note: 'policy/clipfrac_avg · lower is calmer: the share of updates PPO had to clip because they moved too far at once',
+    series: [{ key: 'policy/clipfrac_avg', label: 'clipped share', color: '#b45309' }],
+  },
+  {
+    title: 'Value loss',
+    note: 'loss/value_avg · lower is better: how wrong the value head’s guesses of the coming reward are',
+    series: [{ key: 'loss/value_avg', label: 'value loss', color: '#4b5563' }],
+  },
+  {
+    title: 'Explained variance',
+    note: 'val/vf_explained_var · higher is better (1 at most): how much of the returns the value head predicts; below 0 it predicts worse than a constant',
+    series: [{ key: 'val/vf_explained_var', label: 'explained variance', color: '#15803d' }],
+  },
+  {
+    title: 'Response length',
+    note: 'response_length_mean · neither: a sudden change in length is often how a policy games its reward model',
+    series: [{ key: 'response_length_mean', label: 'tokens', color: '#be185d' }],
+  },
 ];
 
-const DPO_CHARTS: { title: string; series: ChartSeries[] }[] = [
-  { title: 'DPO loss', series: [{ key: 'loss', label: 'loss', color: '#1d4ed8' }] },
-  { title: 'DPO preference accuracy', series: [{ key: 'rewards/accuracies', label: 'rewards/accuracies', color: '#15803d' }] },
+const DPO_CHARTS: PanelChart[] = [
+  { title: 'DPO loss', note: 'loss · lower is better: the preferred answers gain probability against the rejected ones', series: [{ key: 'loss', label: 'loss', color: '#1d4ed8' }] },
+  {
+    title: 'DPO preference accuracy',
+    note: 'rewards/accuracies · higher is better: the share of comparisons where the preferred answer has the larger implicit reward; chance is 50%',
+    series: [
+      { key: 'rewards/accuracies', label: 'accuracy', color: '#15803d' },
+      { key: 'chance', label: 'chance (50%)', color: '#9ca3af', dash: [4, 4], constant: 0.5 },
+    ],
+  },
 ];
 
 function SamplesTable({ run }: { run: RunState }) {
@@ -79,13 +124,43 @@ function SamplesTable({ run }: { run: RunState }) {
   );
 }
 
-function PpoControls() {
+/** Reset deletes the run's curves and samples: it asks first, and says what stays. */
+function ResetButton({ disabled, onReset }: { disabled: boolean; onReset(): void }) {
+  const [asking, setAsking] = useState(false);
+  if (!asking) {
+    return (
+      <button type="button" className="secondary" disabled={disabled} onClick={() => setAsking(true)}>
+        Reset
+      </button>
+    );
+  }
+  return (
+    <span role="alertdialog" aria-label="Reset PPO?" className="confirm">
+      Reset PPO? Its curves and samples are deleted; the saved “policy” checkpoint stays.{' '}
+      <button
+        type="button"
+        className="danger"
+        onClick={() => {
+          setAsking(false);
+          onReset();
+        }}
+      >
+        Yes, reset
+      </button>{' '}
+      <button type="button" className="secondary" onClick={() => setAsking(false)}>
+        Keep the run
+      </button>
+    </span>
+  );
+}
+
+function PpoControls({ pausing, onPause }: { pausing: boolean; onPause(): void }) {
   const hyper = useLessonStore(selectHyper);
   const seed = useLessonStore(selectSeed);
   const prompts = useLabDataStore(selectPrompts);
   const run = useTrainingStore(selectPpoRun);
   const checkpoints = useTrainingStore(selectCheckpoints);
-  const { ppoStart, ppoPause, ppoStep, ppoReset, ppoResume } = useTrainingStore.getState();
+  const { ppoStart, ppoStep, ppoReset, ppoResume } = useTrainingStore.getState();
   const running = run?.status === 'running';
   const texts = prompts.map((p) => p.text);
   const missing = ['sft', 'reward_model'].filter((name) => !checkpoints.some((c) => c.name === name));
@@ -111,15 +186,13 @@ function PpoControls() {
             {run?.status === 'paused' ? 'Continue' : 'Start'}
           </button>
         )}
-        <button type="button" className="secondary" disabled={!running} onClick={() => void ppoPause()}>
-          Pause
+        <button type="button" className="secondary" disabled={!running || pausing} onClick={onPause}>
+          {pausing ? 'Pausing…' : 'Pause'}
         </button>
         <button type="button" className="secondary" disabled={running || missing.length > 0 || run?.interrupted} onClick={() => void ppoStep(hyper, seed, texts)}>
           Step
         </button>
-        <button type="button" className="secondary" disabled={!run} onClick={() => void ppoReset()}>
-          Reset
-        </button>
+        <ResetButton disabled={!run} onReset={() => void ppoReset()} />
       </div>
     </>
   );
@@ -127,7 +200,14 @@ function PpoControls() {
 
 function PpoSection() {
   const run = useTrainingStore(selectPpoRun);
+  const ppoPause = useTrainingStore((state) => state.ppoPause);
   const running = run?.status === 'running';
+  const [pauseAsked, setPauseAsked] = useState(false);
+  const pausing = pauseAsked && running;
+  const pause = () => {
+    setPauseAsked(true);
+    void ppoPause().finally(() => setPauseAsked(false));
+  };
   // Iterations count from 1 on screen, as in the status line and the samples table (0-based in the run).
   const metrics = run?.metrics;
   const rows = useMemo(() => (metrics ?? []).map((row) => ({ ...row, iteration: row.iteration + 1 })), [metrics]);
@@ -138,13 +218,13 @@ function PpoSection() {
           <HyperparameterField key={name} name={name} disabled={running} />
         ))}
       </div>
-      <PpoControls />
-      <RunStatus run={run} label="PPO" />
+      <PpoControls pausing={pausing} onPause={pause} />
+      <RunStatus run={run} label="PPO" pending={pausing ? 'Pausing after this iteration…' : undefined} />
       {run && (
         <>
           <div className="chart-grid">
             {PPO_CHARTS.map((chart) => (
-              <LiveChart key={chart.title} title={chart.title} rows={rows} x="iteration" series={chart.series} />
+              <LiveChart key={chart.title} title={chart.title} note={chart.note} rows={rows} x="iteration" series={chart.series} />
             ))}
           </div>
           <SamplesTable run={run} />
@@ -186,7 +266,7 @@ function DpoSection() {
       {run && run.metrics.length > 0 && (
         <div className="chart-grid">
           {DPO_CHARTS.map((chart) => (
-            <LiveChart key={chart.title} title={chart.title} rows={run.metrics} x="step" series={chart.series} />
+            <LiveChart key={chart.title} title={chart.title} note={chart.note} rows={run.metrics} x="step" series={chart.series} />
           ))}
         </div>
       )}

@@ -20,7 +20,10 @@ const LOSS: ChartSeries[] = [{ key: 'loss', label: 'ranking loss', color: '#1d4e
 const ACCURACY: ChartSeries[] = [
   { key: 'accuracy', label: 'train batch accuracy', color: '#15803d' },
   { key: 'heldout_accuracy', label: 'held-out accuracy', color: '#b45309' },
+  { key: 'chance', label: 'chance (50%)', color: '#9ca3af', dash: [4, 4], constant: 0.5 },
 ];
+const LOSS_NOTE = 'loss · lower is better: −log σ(r(preferred) − r(other)) over every pair of a ranking; log 2 ≈ 0.69 is a coin toss';
+const ACCURACY_NOTE = 'accuracy, heldout_accuracy · higher is better: how often the preferred answer gets the higher reward; 50% is chance, held-out is what counts';
 
 function lastValue(rows: readonly MetricRow[], key: string): number | undefined {
   for (let i = rows.length - 1; i >= 0; i--) if (Number.isFinite(rows[i][key])) return rows[i][key];
@@ -34,7 +37,10 @@ function Mistakes() {
   if (!mistakes) return null;
   if (mistakes.length === 0) return <p>The reward model orders every comparison correctly.</p>;
   return (
-    <div className="table-scroll">
+    <details className="table-scroll" data-testid="rm-mistakes">
+      <summary>
+        {mistakes.length} comparison{mistakes.length === 1 ? '' : 's'} it gets wrong, most confidently wrong first
+      </summary>
       <table className="data-table" aria-label="Comparisons the reward model gets wrong">
         <thead>
           <tr>
@@ -59,7 +65,7 @@ function Mistakes() {
           ))}
         </tbody>
       </table>
-    </div>
+    </details>
   );
 }
 
@@ -68,12 +74,17 @@ function ScoreText() {
   const [prompt, setPrompt] = useState('What colour is a banana?');
   const [response, setResponse] = useState('A banana is yellow.');
   const [result, setResult] = useState<{ reward?: number; error?: string }>({});
+  const [scoring, setScoring] = useState(false);
   const submit = async (event: FormEvent) => {
     event.preventDefault();
+    setScoring(true);
+    setResult({});
     try {
       setResult({ reward: await score(prompt, response) });
     } catch (error) {
       setResult({ error: error instanceof Error ? error.message : String(error) });
+    } finally {
+      setScoring(false);
     }
   };
   return (
@@ -87,7 +98,9 @@ function ScoreText() {
         Response to score
         <textarea rows={2} value={response} onChange={(event) => setResponse(event.target.value)} />
       </label>
-      <button type="submit">Score</button>
+      <button type="submit" disabled={scoring}>
+        {scoring ? 'Scoring…' : 'Score'}
+      </button>
       {result.reward !== undefined && (
         <p role="status" data-testid="rm-score">
           Reward: <strong>{result.reward.toFixed(3)}</strong> (0 is the average demonstration)
@@ -157,23 +170,23 @@ export function RewardModelPanel() {
           {run && run.status !== 'running' && lastValue(metrics, 'train_accuracy') !== undefined && (
             <p data-testid="rm-accuracy">
               Accuracy on the training comparisons: <strong>{percent(lastValue(metrics, 'train_accuracy'))}</strong>; on held-out comparisons:{' '}
-              <strong>{percent(lastValue(metrics, 'heldout_accuracy'))}</strong> (the paper’s reward models: about 72%).
+              <strong>{percent(lastValue(metrics, 'heldout_accuracy'))}</strong> — chance is 50%; the paper’s reward models reached about 72% held out.
             </p>
           )}
           {metrics.length > 0 && (
             <div className="chart-grid">
-              <LiveChart title="Reward-model loss" rows={metrics} x="step" series={LOSS} />
-              <LiveChart title="Reward-model accuracy" rows={metrics} x="step" series={ACCURACY} />
+              <LiveChart title="Reward-model loss" note={LOSS_NOTE} rows={metrics} x="step" series={LOSS} />
+              <LiveChart title="Reward-model accuracy" note={ACCURACY_NOTE} rows={metrics} x="step" series={ACCURACY} />
             </div>
           )}
           {hasRewardModel && (
             <>
+              <ScoreText />
               <h3>Comparisons it gets wrong</h3>
               <button type="button" className="secondary" disabled={running || rankings.length === 0} onClick={() => void findMistakes(rankings)}>
                 Find the comparisons it gets wrong
               </button>
               <Mistakes />
-              <ScoreText />
             </>
           )}
         </>
