@@ -15,8 +15,11 @@ Input: a token folder written by `rlhf-lab world --tokens` (tokens.json, train.b
 tokenizer.json). Output: a checkpoint folder the lab loads (model.safetensors in HF GPT-2 names
 and Conv1D layout, config.json with the lineage under "rlhf_lab", tokenizer.json,
 tokenizer_config.json), plus optimizer.pt and train_state.json so a rerun with the same --out
-resumes. Every file is written to a temporary name and renamed, so a killed run never leaves a
-half-written checkpoint. Snapshots of the weights at --snapshot-every steps go to OUT/step-N.
+resumes. The folder is written whole or not at all, as the CLI writes one (src/cli/files.ts): into
+OUT.partial, then renamed to OUT, the previous OUT kept as OUT.previous until then (and moved back
+if a run is killed between the renames), so a resume never reads a half-written one. A NaN or
+infinite loss, gradient norm, held-out loss or weight stops the run at that step, the last
+checkpoint kept. Snapshots of the weights at --snapshot-every steps go to OUT.step-N, beside OUT.
 
 Install (Debian 12, as root): apt-get install -y python3-torch libopenblas0-pthread
 Run:   /usr/bin/python3 tools/pretrain.py --data TOKENS_DIR --out MODEL_DIR [--steps ...]
@@ -25,9 +28,11 @@ Sizes: B batch rows, T tokens per row, C channels, L layers, NH heads, V vocabul
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import math
 import os
+import shutil
 import struct
 import sys
 import time
@@ -191,14 +196,42 @@ def learning_rate(step: int, max_lr: float, min_lr: float, warmup: int, total: i
 # Files: safetensors, checkpoint folders, the token folder
 
 
-def write_atomically(path: str, data: bytes) -> None:
-    """Writes to path.partial, fsyncs and renames: the file is either old or whole."""
-    temporary = f"{path}.partial"
-    with open(temporary, "wb") as f:
+def write_synced(path: str, data: bytes) -> None:
+    with open(path, "wb") as f:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
+
+
+def write_atomically(path: str, data: bytes) -> None:
+    """Writes to path.partial, fsyncs and renames: the file is either old or whole."""
+    temporary = f"{path}.partial"
+    write_synced(temporary, data)
     os.replace(temporary, path)
+
+
+def recover_interrupted_folder(folder: str) -> None:
+    """After a kill between write_folder_atomically's renames, FOLDER.previous (whole) becomes FOLDER again."""
+    previous = f"{folder}.previous"
+    if not os.path.exists(folder) and os.path.isdir(previous):
+        os.replace(previous, folder)
+
+
+def write_folder_atomically(folder: str, files: dict[str, bytes]) -> None:
+    """The files as FOLDER, whole or not at all (src/cli/files.ts writeFolderAtomically): written
+    and fsynced in FOLDER.partial, the old FOLDER set aside as FOLDER.previous, FOLDER.partial
+    renamed to FOLDER, FOLDER.previous removed."""
+    partial, previous = f"{folder}.partial", f"{folder}.previous"
+    recover_interrupted_folder(folder)
+    shutil.rmtree(partial, ignore_errors=True)
+    os.makedirs(partial)
+    for name, data in files.items():
+        write_synced(os.path.join(partial, name), data)
+    shutil.rmtree(previous, ignore_errors=True)
+    if os.path.exists(folder):
+        os.replace(folder, previous)
+    os.replace(partial, folder)
+    shutil.rmtree(previous, ignore_errors=True)
 
 
 def safetensors_bytes(tensors: list[tuple[str, np.ndarray]]) -> bytes:
@@ -244,9 +277,8 @@ def weights_bytes(model: Gpt2) -> bytes:
     return safetensors_bytes([(name, p.detach().numpy()) for name, p in model.named()])
 
 
-def write_checkpoint(folder: str, model: Gpt2, tokenizer_json: str, eos_id: int, meta: dict[str, str]) -> None:
+def checkpoint_files(model: Gpt2, tokenizer_json: str, eos_id: int, meta: dict[str, str]) -> dict[str, bytes]:
     """The four files src/model/checkpoint.ts writes, with the same config.json keys."""
-    os.makedirs(folder, exist_ok=True)
     c = model.config
     config = {
         "model_type": "gpt2", "architectures": ["GPT2LMHeadModel"],
@@ -263,10 +295,33 @@ def write_checkpoint(folder: str, model: Gpt2, tokenizer_json: str, eos_id: int,
         "tokenizer_class": "PreTrainedTokenizerFast", "eos_token": eos, "bos_token": eos, "pad_token": eos,
         "model_max_length": c["n_ctx"], "clean_up_tokenization_spaces": False,
     }
-    write_atomically(os.path.join(folder, "model.safetensors"), weights_bytes(model))
-    write_atomically(os.path.join(folder, "tokenizer.json"), tokenizer_json.encode())
-    write_atomically(os.path.join(folder, "tokenizer_config.json"), (json.dumps(tokenizer_config, indent=2) + "\n").encode())
-    write_atomically(os.path.join(folder, "config.json"), (json.dumps(config, indent=2) + "\n").encode())
+    return {
+        "model.safetensors": weights_bytes(model),
+        "config.json": (json.dumps(config, indent=2) + "\n").encode(),
+        "tokenizer.json": tokenizer_json.encode(),
+        "tokenizer_config.json": (json.dumps(tokenizer_config, indent=2) + "\n").encode(),
+    }
+
+
+def non_finite_tensor(model: Gpt2) -> str | None:
+    """The name of the first parameter holding a NaN or an infinity, if any."""
+    return next((name for name, p in model.named() if not bool(torch.isfinite(p).all())), None)
+
+
+def read_state(out: str) -> dict | None:
+    """OUT/train_state.json of the run to resume, or None for a new run; a damaged one is named."""
+    recover_interrupted_folder(out)
+    path = os.path.join(out, "train_state.json")
+    if not os.path.exists(path):
+        return None
+    try:
+        with open(path) as f:
+            state = json.load(f)
+        if not isinstance(state.get("settings"), dict) or not isinstance(state.get("step"), int) or not isinstance(state.get("history"), list):
+            raise ValueError('it needs "settings", "step" and "history"')
+    except (OSError, ValueError, AttributeError) as error:
+        raise SystemExit(f"{path} is damaged ({error}): delete {out} to start the run again, or choose another --out")
+    return state
 
 
 class TokenFolder:
@@ -360,7 +415,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads (default: all cores)")
     parser.add_argument("--log-every", type=int, default=25, help="print progress every N steps (default 25)")
     parser.add_argument("--eval-every", type=int, default=250, help="held-out loss and checkpoint every N steps (default 250)")
-    parser.add_argument("--snapshot-every", type=int, default=0, help="also keep OUT/step-N copies every N steps (default: none)")
+    parser.add_argument("--snapshot-every", type=int, default=0, help="also keep OUT.step-N copies every N steps (default: none)")
     parser.add_argument("--eval-batches", type=int, default=16, help="held-out batches per evaluation (default 16)")
     parser.add_argument("--allow-slow-blas", action="store_true", help="train even without OpenBLAS")
     return parser.parse_args(argv)
@@ -384,8 +439,7 @@ def main(argv: list[str]) -> None:
     blas = check_openblas(args.allow_slow_blas)
     settings = settings_of(args)
     data = TokenFolder(args.data)
-    state_path = os.path.join(args.out, "train_state.json")
-    previous = json.load(open(state_path)) if os.path.exists(state_path) else None
+    previous = read_state(args.out)
     if previous is not None:
         changed = {k: (previous["settings"][k], v) for k, v in settings.items() if previous["settings"].get(k) != v}
         if changed:
@@ -411,18 +465,31 @@ def main(argv: list[str]) -> None:
           f"({settings['steps'] * B * T / len(data.train):.2f} epochs), {len(data.heldout):,} held-out; "
           f"torch {torch.__version__}, {args.threads} threads, {os.path.basename(blas)}", flush=True)
 
+    saved = [start] if previous is not None else []
+
+    def stop(step: int, what: str) -> None:
+        kept = f"{args.out} keeps the checkpoint of step {saved[-1]}" if saved else "no checkpoint was saved"
+        raise SystemExit(f"training diverged at step {step}: {what}; lower --lr ({kept})")
+
     def save(step: int) -> None:
+        bad = non_finite_tensor(model)
+        if bad is not None:
+            stop(step, f"{bad} holds a NaN or an infinity")
         # "seed" is the world seed, as `rlhf-lab pretrain` writes it and the CLI reads it
         meta = {"kind": "base", "preset": args.preset, "seed": str(data.manifest["world_seed"]),
                 "init_seed": str(settings["seed"]), "steps": str(step), "tokens": str(step * B * T),
                 "trained_with": f"torch {torch.__version__} (CPU, {os.path.basename(blas)}), tools/pretrain.py"}
-        write_checkpoint(args.out, model, data.tokenizer_json, data.manifest["eos_id"], meta)
+        checkpoint = checkpoint_files(model, data.tokenizer_json, data.manifest["eos_id"], meta)
+        optimizer_state = io.BytesIO()
+        torch.save(optimizer.state(), optimizer_state)
+        write_folder_atomically(args.out, {
+            **checkpoint,
+            "optimizer.pt": optimizer_state.getvalue(),
+            "train_state.json": json.dumps({"settings": settings, "step": step, "history": history}, indent=1).encode(),
+        })
+        saved.append(step)
         if args.snapshot_every and step % args.snapshot_every == 0:
-            write_checkpoint(os.path.join(args.out, f"step-{step}"), model, data.tokenizer_json, data.manifest["eos_id"], meta)
-        temporary = os.path.join(args.out, "optimizer.pt.partial")
-        torch.save(optimizer.state(), temporary)
-        os.replace(temporary, os.path.join(args.out, "optimizer.pt"))
-        write_atomically(state_path, json.dumps({"settings": settings, "step": step, "history": history}, indent=1).encode())
+            write_folder_atomically(f"{args.out}.step-{step}", checkpoint)
 
     started = time.time()
     window_start, window_steps = time.time(), 0
@@ -435,8 +502,8 @@ def main(argv: list[str]) -> None:
         grad_norm = optimizer.step(lr)
         window_steps += 1
         done = step + 1
-        if not math.isfinite(float(loss)):
-            raise SystemExit(f"training diverged at step {done}: loss is {float(loss)}; lower --lr (the last checkpoint in {args.out} is intact)")
+        if not math.isfinite(float(loss)) or not math.isfinite(grad_norm):
+            stop(done, f"loss is {float(loss)}, gradient norm {grad_norm}")
         evaluating = done % args.eval_every == 0 or done == settings["steps"]
         if done % args.log_every == 0 or evaluating:
             seconds = time.time() - window_start
@@ -446,6 +513,8 @@ def main(argv: list[str]) -> None:
                    "tokens_per_second": round(rate), "elapsed_s": round(time.time() - started)}
             if evaluating:
                 row["heldout_loss"] = round(heldout_loss(model, data.heldout, B, T, args.eval_batches), 4)
+                if not math.isfinite(row["heldout_loss"]):
+                    stop(done, f"the held-out loss is {row['heldout_loss']}")
             history.append(row)
             held = f" held-out {row['heldout_loss']:.3f}" if "heldout_loss" in row else ""
             print(f"step {done}/{settings['steps']} loss {float(loss):.3f}{held} lr {lr:.2e} |g| {grad_norm:.2f} "
