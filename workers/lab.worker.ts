@@ -29,6 +29,7 @@ import {
 } from './training.ts';
 import { PpoSession, type PpoIterationReport, type PpoSettings } from './ppo-session.ts';
 import { blindPairs, evaluateCheckpoints, type EvaluationSettings } from './evaluation.ts';
+import { interactively } from './priority.ts';
 
 export type { CheckpointSummary } from './checkpoints.ts';
 export type { CheckpointKind } from '../src/data/lab-db.ts';
@@ -244,9 +245,9 @@ const api = {
     return rewardModelMistakes(await device(), registry, rankings, limit);
   },
 
-  /** The reward model's scores of (prompt, response) texts. */
+  /** The reward model's scores of (prompt, response) texts: a person waits, so background jobs give way. */
   async score(items: DemonstrationText[]): Promise<number[]> {
-    return scoreWithRewardModel(await device(), registry, items);
+    return interactively(async () => scoreWithRewardModel(await device(), registry, items));
   },
 
   async trainDpo(rankings: Ranking[], settings: DpoSettings, onProgress: (p: DpoProgress) => void) {

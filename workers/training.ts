@@ -22,6 +22,7 @@ import {
 import { encodePreferencePairs, trainDpo, type DpoProgress, type DpoResult } from '../src/rlhf/dpo.ts';
 import { assertComparisons } from '../src/rlhf/rankings.ts';
 import { lineageMeta, type CheckpointRegistry, type CheckpointSummary } from './checkpoints.ts';
+import { afterInteractive } from './priority.ts';
 
 /** Batch rows and sequence length of every training model for a base of this shape. */
 export function trainingShape(config: GptConfig): { B: number; T: number } {
@@ -179,7 +180,10 @@ export function scoreWithRewardModel(device: GPUDevice, registry: CheckpointRegi
   return withRewardModel(device, registry, (model, tokenizer) => scoreTexts(model, tokenizer, items));
 }
 
-/** The comparisons the reward model orders wrongly, most confidently wrong first, tagged by split. */
+/** Rankings checked per chunk of the mistakes job; an interactive request waits for one chunk at most. */
+const MISTAKES_CHUNK = 4;
+
+/** The comparisons the reward model orders wrongly, most confidently wrong first, tagged by split; gives way to interactive requests between chunks. */
 export function rewardModelMistakes(
   device: GPUDevice,
   registry: CheckpointRegistry,
@@ -190,7 +194,10 @@ export function rewardModelMistakes(
     const wrong: LabeledMisprediction[] = [];
     for (const split of ['heldout', 'train'] as const) {
       if (rankings[split].length === 0) continue;
-      for (const m of await mispredictedComparisons(model, tokenizer, rankings[split])) wrong.push({ ...m, split });
+      for (let first = 0; first < rankings[split].length; first += MISTAKES_CHUNK) {
+        await afterInteractive();
+        for (const m of await mispredictedComparisons(model, tokenizer, rankings[split].slice(first, first + MISTAKES_CHUNK))) wrong.push({ ...m, split });
+      }
     }
     const confidence = (m: MispredictedComparison) => m.rejectedReward - m.chosenReward;
     return wrong.sort((a, b) => confidence(b) - confidence(a)).slice(0, limit);
