@@ -10,6 +10,7 @@ import { selectDemonstrations, selectRankings, useLabDataStore, type DatasetKind
 import { useTrainingStore } from '../store/trainingStore.ts';
 import { metricsCsv } from '../store/runRecords.ts';
 import { MAX_DATASET_CHARS } from '../rlhf/datasets.ts';
+import { rankingPairs } from '../rlhf/rankings.ts';
 import { CHECKPOINT_KIND_TEXT } from './checkpointKinds.ts';
 import { chosenFileBytes, chosenFileText } from './chosenFile.ts';
 import { downloadBlob } from './downloadBlob.ts';
@@ -97,7 +98,7 @@ function DatasetRow({ info, count, onOutcome }: { info: DatasetInfo; count: numb
 function Datasets() {
   const demonstrations = useLabDataStore(selectDemonstrations).length;
   const rankings = useLabDataStore(selectRankings);
-  const comparisons = useMemo(() => rankings.reduce((sum, r) => sum + (r.order.length * (r.order.length - 1)) / 2 - (r.ties?.length ?? 0), 0), [rankings]);
+  const comparisons = useMemo(() => rankings.reduce((sum, r) => sum + rankingPairs(r).length, 0), [rankings]);
   const counts: Record<DatasetKind, number> = { demonstrations, comparisons, rankings: rankings.length };
   const [outcome, setOutcome] = useState<Outcome>();
   return (

@@ -2,7 +2,8 @@
 // while one tab trains (holds the Web Lock the lab trains under) the other refuses to train and
 // says why, and data one tab imports appears in the other's lists without a reload. And the Data
 // panel's imports: a file over the size limit is refused before it is read, invalid UTF-8 is
-// refused with its line, and a checkpoint is never imported over the shipped base or an existing name.
+// refused with its line, identical outputs are counted as a tie, and a checkpoint is never imported
+// over the shipped base or an existing name.
 import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -80,6 +81,12 @@ describe('imports on the Data panel', () => {
       'Nothing was imported from latin1.jsonl: latin1.jsonl: line 2 (byte 50) is not valid UTF-8: save the file as UTF-8',
     );
     expect(await datasetCount(page, 'Demonstrations')).toBe(0);
+
+    // Identical outputs are a tie: a ranking of [A, B, A] holds 2 comparisons, not 3.
+    const duplicates = '{"prompt": "Name a red fruit.", "responses": ["An apple.", "A pear.", "An apple."], "order": [0, 2, 1]}\n';
+    await page.getByText('Import rankings (JSONL)').locator('input').setInputFiles({ name: 'dup.jsonl', mimeType: 'application/jsonl', buffer: Buffer.from(duplicates) });
+    await expect.poll(() => page.getByText('Imported 1 rankings').count()).toBe(1);
+    expect(await datasetCount(page, 'Comparisons')).toBe(2);
 
     // Checkpoint files are not even validated under a name that is taken.
     const payload = (name: string) => ({ name, mimeType: 'application/octet-stream', buffer: Buffer.from('{}') });
