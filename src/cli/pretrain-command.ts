@@ -13,7 +13,7 @@ import { evaluationLoss, evaluationWindows, heldoutCount, pretrain, tokenStream,
 import { readSafetensors, writeSafetensors } from '../model/safetensors.ts';
 import { trainBpe, type Tokenizer } from '../model/tokenizer.ts';
 import { generateWorld } from '../world/index.ts';
-import { MAX_READ_BYTES, readFileBytes, readFileText, recoverInterruptedFolder } from './files.ts';
+import { MAX_READ_BYTES, readFileBytes, readFileText } from './files.ts';
 import { checkCheckpointOutput, readCheckpointDir, writeCheckpointDir } from './fs-checkpoint.ts';
 import { numberOption, stringOption } from './options.ts';
 import { adapterName } from './sft-command.ts';
@@ -68,9 +68,8 @@ function settingsFrom(context: CommandContext): RunSettings {
   };
 }
 
-/** The run saved in OUT, or undefined for a new run; a damaged train_state.json is an error that names it. */
+/** The run saved in OUT (checked by checkCheckpointOutput first), or undefined for a new run; a damaged train_state.json is an error that names it. */
 async function readState(out: string): Promise<TrainState | undefined> {
-  await recoverInterruptedFolder(out);
   const path = join(out, STATE_FILE);
   if (!existsSync(path)) {
     if (existsSync(join(out, 'model.safetensors'))) throw new Error(`--out ${out} holds a checkpoint but no ${STATE_FILE}, so it is not a pretraining run to resume: choose another --out`);
