@@ -6,6 +6,14 @@
 //   input_ids  int64   [batch_size, sequence_length]             sequence_length ≤ n_positions
 //   logits     float32 [batch_size, sequence_length, vocab_size] ('lm' head)
 //   values     float32 [batch_size, sequence_length]             ('scalar' head: lnf · score.weight + score.bias)
+// With a KV cache ('lm' head only; Optimum's / transformers.js's GPT-2 decoder layout), S = P + T:
+//   attention_mask            int64   [batch_size, S]          1 = a real token, 0 = padding (never attended)
+//   position_ids              int64   [batch_size, T]          each token's position (wpe row), < n_positions
+//   past_key_values.{i}.key   float32 [batch_size, n_head, P, head_size]   (P = 0: an empty tensor)
+//   past_key_values.{i}.value float32 [batch_size, n_head, P, head_size]
+//   present.{i}.key|value     float32 [batch_size, n_head, S, head_size]   the past with this call's keys / values appended
+// The input tokens sit at cache positions P..S−1: a token at P + t attends to cache positions ≤ P + t
+// whose mask is 1. With an empty past, a mask of ones and positions 0..T−1 it is the plain export.
 //
 // Opset 17 (IR version 8): the first opset with LayerNormalization, so each LayerNorm is one node
 // that runtimes run fused, while GELU is written out from Mul/Add/Tanh (Gelu with the tanh
@@ -14,7 +22,7 @@
 import type { Checkpoint } from '../checkpoint.ts';
 import { findTensor, parameterLayout, scalarHeadLayout, type GptConfig, type ParameterLayout } from '../config.ts';
 import { LAYERNORM_EPS } from '../reference.ts';
-import { DataType, encodeModel, float32Bytes, int64Bytes, type OnnxAttribute, type OnnxModel, type OnnxNode, type OnnxTensor } from './onnx-proto.ts';
+import { DataType, encodeModel, float32Bytes, int64Bytes, type OnnxAttribute, type OnnxModel, type OnnxNode, type OnnxTensor, type OnnxValueInfo } from './onnx-proto.ts';
 
 export const ONNX_OPSET = 17;
 export const ONNX_IR_VERSION = 8;
@@ -23,6 +31,17 @@ export const ONNX_LOGITS = 'logits';
 export const ONNX_VALUES = 'values';
 export const ONNX_BATCH_DIM = 'batch_size';
 export const ONNX_SEQUENCE_DIM = 'sequence_length';
+export const ONNX_ATTENTION_MASK = 'attention_mask';
+export const ONNX_POSITION_IDS = 'position_ids';
+export const ONNX_PAST_SEQUENCE_DIM = 'past_sequence_length';
+export const ONNX_TOTAL_SEQUENCE_DIM = 'past_sequence_length + sequence_length';
+
+/** A layer's cached keys or values. */
+export type CacheTensor = 'key' | 'value';
+/** The input that feeds layer `layer`'s cached keys or values. */
+export const onnxPastName = (layer: number, kind: CacheTensor) => `past_key_values.${layer}.${kind}`;
+/** The output with layer `layer`'s keys or values, the past's and this call's. */
+export const onnxPresentName = (layer: number, kind: CacheTensor) => `present.${layer}.${kind}`;
 
 /** 'lm': the language model's logits; 'scalar': the reward / value head's value at every position. */
 export type OnnxHead = 'lm' | 'scalar';
@@ -30,6 +49,11 @@ export type OnnxHead = 'lm' | 'scalar';
 export interface OnnxExportOptions {
   /** Default 'lm'. 'scalar' needs a checkpoint with a scalar head. */
   head?: OnnxHead;
+  /**
+   * Default false: input_ids → logits, the file any ONNX consumer runs with one input. True adds
+   * the KV-cache inputs and outputs ('lm' head only), which a sampler needs to decode in O(T) a step.
+   */
+  kvCache?: boolean;
 }
 
 /** float32's lowest value: the score of a masked (future) position, exp() of which is exactly 0. */
@@ -45,12 +69,15 @@ export function exportOnnx(checkpoint: Checkpoint, options: OnnxExportOptions = 
 /** The ONNX model of a checkpoint, before serialisation. */
 export function gpt2OnnxModel(checkpoint: Checkpoint, options: OnnxExportOptions = {}): OnnxModel {
   const head = options.head ?? 'lm';
+  const kvCache = options.kvCache ?? false;
+  if (kvCache && head !== 'lm') throw new Error('ONNX export: a KV cache is only exported with the lm head');
   const { config, tokenizer } = checkpoint;
   const graph = new GraphBuilder();
-  const lnf = buildTrunk(graph, config, new Weights(parameterLayout(config), checkpoint.params, 'params'));
+  const lnf = buildTrunk(graph, config, new Weights(parameterLayout(config), checkpoint.params, 'params'), kvCache);
   const output = head === 'lm' ? buildLmHead(graph, lnf) : buildScalarHead(graph, lnf, scalarHeadWeights(checkpoint));
   const batch = ONNX_BATCH_DIM;
   const sequence = ONNX_SEQUENCE_DIM;
+  const cache = kvCache ? cacheInterface(config) : { inputs: [], outputs: [] };
   return {
     irVersion: ONNX_IR_VERSION,
     opsetVersion: ONNX_OPSET,
@@ -58,14 +85,15 @@ export function gpt2OnnxModel(checkpoint: Checkpoint, options: OnnxExportOptions
     producerVersion: '0.1.0',
     docString: `GPT-2 (${config.nLayer} layers, ${config.nEmbd} channels, ${config.nHead} heads, context ${config.nCtx}, vocabulary ${config.vocabSize}) exported by RLHF Lab`,
     graph: {
-      name: head === 'lm' ? 'gpt2_lm' : 'gpt2_scalar',
+      name: head === 'lm' ? (kvCache ? 'gpt2_lm_kv_cache' : 'gpt2_lm') : 'gpt2_scalar',
       nodes: graph.nodes,
       initializers: graph.initializers,
-      inputs: [{ name: ONNX_INPUT, elemType: DataType.INT64, shape: [batch, sequence] }],
+      inputs: [{ name: ONNX_INPUT, elemType: DataType.INT64, shape: [batch, sequence] }, ...cache.inputs],
       outputs: [
         head === 'lm'
           ? { name: output, elemType: DataType.FLOAT, shape: [batch, sequence, config.vocabSize] }
           : { name: output, elemType: DataType.FLOAT, shape: [batch, sequence] },
+        ...cache.outputs,
       ],
     },
     metadata: {
@@ -135,17 +163,29 @@ class GraphBuilder {
   }
 }
 
+/** The KV-cache export's extra inputs (mask, positions, past) and outputs (present), in Optimum's order. */
+function cacheInterface(config: GptConfig): { inputs: OnnxValueInfo[]; outputs: OnnxValueInfo[] } {
+  const headSize = config.nEmbd / config.nHead;
+  const layers = Array.from({ length: config.nLayer }, (_, layer) => layer);
+  const kinds: CacheTensor[] = ['key', 'value'];
+  const cacheTensor = (name: string, length: string): OnnxValueInfo => ({ name, elemType: DataType.FLOAT, shape: [ONNX_BATCH_DIM, config.nHead, length, headSize] });
+  return {
+    inputs: [
+      { name: ONNX_ATTENTION_MASK, elemType: DataType.INT64, shape: [ONNX_BATCH_DIM, ONNX_TOTAL_SEQUENCE_DIM] },
+      { name: ONNX_POSITION_IDS, elemType: DataType.INT64, shape: [ONNX_BATCH_DIM, ONNX_SEQUENCE_DIM] },
+      ...layers.flatMap((layer) => kinds.map((kind) => cacheTensor(onnxPastName(layer, kind), ONNX_PAST_SEQUENCE_DIM))),
+    ],
+    outputs: layers.flatMap((layer) => kinds.map((kind) => cacheTensor(onnxPresentName(layer, kind), ONNX_TOTAL_SEQUENCE_DIM))),
+  };
+}
+
 /** Embeddings, the L blocks and ln_f; returns the final hidden state's name (B,T,C). */
-function buildTrunk(g: GraphBuilder, config: GptConfig, w: Weights): string {
+function buildTrunk(g: GraphBuilder, config: GptConfig, w: Weights, kvCache: boolean): string {
   const tokens = g.op('embed.tokens', 'Gather', [g.weight(w, 'transformer.wte.weight'), ONNX_INPUT], [int('axis', 0)]); // (B,T,C)
   const shape = g.op('embed.shape', 'Shape', [ONNX_INPUT]); // (2) = [B, T]
   const T = g.op('embed.T', 'Gather', [shape, g.int64('const.one', [1], true)], [int('axis', 0)]); // ()
-  const positions = g.op('embed.positions', 'Range', [g.int64('const.zero', [0], true), T, 'const.one']); // (T) 0..T-1
-  const position = g.op('embed.position', 'Gather', [g.weight(w, 'transformer.wpe.weight'), positions], [int('axis', 0)]); // (T,C)
+  const { position, visible } = kvCache ? cachedPositions(g, w, T) : plainPositions(g, w, T);
   let x = g.op('embed', 'Add', [tokens, position]); // (B,T,C)
-  // visible[t, t2] = t2 ≤ t: a query at t sees keys at positions up to its own
-  const column = g.op('mask.rows', 'Unsqueeze', [positions, g.int64('const.axis1', [1])]); // (T,1)
-  const visible = g.op('mask.visible', 'LessOrEqual', [positions, column]); // (T,T) bool
   const constants = {
     visible,
     scale: g.float('const.attention_scale', 1 / Math.sqrt(config.nEmbd / config.nHead)),
@@ -158,8 +198,33 @@ function buildTrunk(g: GraphBuilder, config: GptConfig, w: Weights): string {
     half: g.float('const.half', 0.5),
     oneF: g.float('const.one_f', 1),
   };
-  for (let layer = 0; layer < config.nLayer; layer++) x = buildBlock(g, w, `transformer.h.${layer}`, x, constants);
+  for (let layer = 0; layer < config.nLayer; layer++) x = buildBlock(g, w, layer, x, constants, kvCache);
   return layerNorm(g, w, 'transformer.ln_f', x);
+}
+
+/** Positions 0..T−1 and the causal mask: visible (T,T)[t, t2] = t2 ≤ t. */
+function plainPositions(g: GraphBuilder, w: Weights, T: string): { position: string; visible: string } {
+  const positions = g.op('embed.positions', 'Range', [g.int64('const.zero', [0], true), T, 'const.one']); // (T) 0..T-1
+  const position = g.op('embed.position', 'Gather', [g.weight(w, 'transformer.wpe.weight'), positions], [int('axis', 0)]); // (T,C)
+  const column = g.op('mask.rows', 'Unsqueeze', [positions, g.int64('const.axis1', [1])]); // (T,1)
+  const visible = g.op('mask.visible', 'LessOrEqual', [positions, column]); // (T,T) bool
+  return { position, visible };
+}
+
+/**
+ * position_ids' embeddings and the mask over the cache: visible (B,1,T,S)[b, 0, t, s] = s ≤ P + t
+ * and attention_mask[b, s] = 1 (the T inputs are cache positions P..S−1).
+ */
+function cachedPositions(g: GraphBuilder, w: Weights, T: string): { position: string; visible: string } {
+  const position = g.op('embed.position', 'Gather', [g.weight(w, 'transformer.wpe.weight'), ONNX_POSITION_IDS], [int('axis', 0)]); // (B,T,C)
+  const S = g.op('mask.S', 'Gather', [g.op('mask.shape', 'Shape', [ONNX_ATTENTION_MASK]), 'const.one'], [int('axis', 0)]); // ()
+  const P = g.op('mask.P', 'Sub', [S, T]); // ()
+  const queries = g.op('mask.query_positions', 'Range', [P, S, 'const.one']); // (T) P..S-1
+  const keys = g.op('mask.key_positions', 'Range', [g.int64('const.zero', [0], true), S, 'const.one']); // (S) 0..S-1
+  const causal = g.op('mask.causal', 'LessOrEqual', [keys, g.op('mask.rows', 'Unsqueeze', [queries, g.int64('const.axis1', [1])])]); // (T,S) bool
+  const attended = g.op('mask.attended', 'Cast', [ONNX_ATTENTION_MASK], [int('to', DataType.BOOL)]); // (B,S) bool
+  const perRow = g.op('mask.per_row', 'Unsqueeze', [attended, g.int64('const.axes12', [1, 2])]); // (B,1,1,S)
+  return { position, visible: g.op('mask.visible', 'And', [causal, perRow]) }; // (B,1,T,S) bool
 }
 
 type BlockConstants = {
@@ -176,8 +241,9 @@ type BlockConstants = {
 };
 
 /** x + attn(ln_1(x)), then + mlp(ln_2(·)): one pre-LayerNorm transformer block. */
-function buildBlock(g: GraphBuilder, w: Weights, h: string, x: string, k: BlockConstants): string {
-  const attention = buildAttention(g, w, h, layerNorm(g, w, `${h}.ln_1`, x), k); // (B,T,C)
+function buildBlock(g: GraphBuilder, w: Weights, layer: number, x: string, k: BlockConstants, kvCache: boolean): string {
+  const h = `transformer.h.${layer}`;
+  const attention = buildAttention(g, w, h, layerNorm(g, w, `${h}.ln_1`, x), k, kvCache ? layer : undefined); // (B,T,C)
   const residual = g.op(`${h}.residual_attn`, 'Add', [x, attention]);
   const mlp = buildMlp(g, w, h, layerNorm(g, w, `${h}.ln_2`, residual), k);
   return g.op(`${h}.residual_mlp`, 'Add', [residual, mlp]);
@@ -193,20 +259,29 @@ function conv1d(g: GraphBuilder, w: Weights, prefix: string, x: string): string 
   return g.op(prefix, 'Add', [product, g.weight(w, `${prefix}.bias`)]);
 }
 
-/** Causal multi-head self-attention of ln (B,T,C): softmax(q·kᵀ/√HS, future masked)·v, heads merged, projected. */
-function buildAttention(g: GraphBuilder, w: Weights, h: string, ln: string, k: BlockConstants): string {
+/**
+ * Causal multi-head self-attention of ln (B,T,C): softmax(q·kᵀ/√HS, hidden keys masked)·v, heads
+ * merged, projected. With `cacheLayer`, k and v are appended to that layer's past (S = P + T keys).
+ */
+function buildAttention(g: GraphBuilder, w: Weights, h: string, ln: string, k: BlockConstants, cacheLayer?: number): string {
   const a = `${h}.attn`;
   const qkv = conv1d(g, w, `${a}.c_attn`, ln); // (B,T,3C) = [q | k | v]
   const [q, key, v] = g.multi(`${a}.split`, 'Split', [qkv, k.qkvSplit], [`${a}.q`, `${a}.k`, `${a}.v`], [int('axis', 2)]); // 3 × (B,T,C)
   const heads = (name: string, input: string, perm: number[]) =>
     g.op(`${a}.${name}_heads`, 'Transpose', [g.op(`${a}.${name}_split_heads`, 'Reshape', [input, k.headsShape])], [ints('perm', perm)]);
   const qh = heads('q', q, [0, 2, 1, 3]); // (B,NH,T,HS)
-  const kt = heads('k', key, [0, 2, 3, 1]); // (B,NH,HS,T)
   const vh = heads('v', v, [0, 2, 1, 3]); // (B,NH,T,HS)
-  const scores = g.op(`${a}.scores`, 'Mul', [g.op(`${a}.qk`, 'MatMul', [qh, kt]), k.scale]); // (B,NH,T,T)
+  /** present = past ++ current along the sequence: (B,NH,S,HS). */
+  const append = (layer: number, kind: CacheTensor, current: string) => g.op(onnxPresentName(layer, kind), 'Concat', [onnxPastName(layer, kind), current], [int('axis', 2)]);
+  const kt =
+    cacheLayer === undefined
+      ? heads('k', key, [0, 2, 3, 1]) // (B,NH,HS,T)
+      : g.op(`${a}.k_t`, 'Transpose', [append(cacheLayer, 'key', heads('k', key, [0, 2, 1, 3]))], [ints('perm', [0, 1, 3, 2])]); // (B,NH,HS,S)
+  const values = cacheLayer === undefined ? vh : append(cacheLayer, 'value', vh); // (B,NH,S,HS)
+  const scores = g.op(`${a}.scores`, 'Mul', [g.op(`${a}.qk`, 'MatMul', [qh, kt]), k.scale]); // (B,NH,T,S)
   const causal = g.op(`${a}.causal_scores`, 'Where', [k.visible, scores, k.masked]);
-  const weights = g.op(`${a}.weights`, 'Softmax', [causal], [int('axis', -1)]); // (B,NH,T,T)
-  const context = g.op(`${a}.context`, 'MatMul', [weights, vh]); // (B,NH,T,HS)
+  const weights = g.op(`${a}.weights`, 'Softmax', [causal], [int('axis', -1)]); // (B,NH,T,S)
+  const context = g.op(`${a}.context`, 'MatMul', [weights, values]); // (B,NH,T,HS)
   const merged = g.op(`${a}.merge_heads`, 'Reshape', [g.op(`${a}.context_t`, 'Transpose', [context], [ints('perm', [0, 2, 1, 3])]), k.mergedShape]); // (B,T,C)
   return conv1d(g, w, `${a}.c_proj`, merged);
 }

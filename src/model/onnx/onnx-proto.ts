@@ -5,7 +5,7 @@
 import { ProtoWriter } from './protobuf.ts';
 
 /** TensorProto.DataType values used here. */
-export const DataType = { FLOAT: 1, INT64: 7 } as const;
+export const DataType = { FLOAT: 1, INT64: 7, BOOL: 9 } as const;
 export type DataType = (typeof DataType)[keyof typeof DataType];
 
 /** AttributeProto.AttributeType values used here. */
@@ -130,6 +130,8 @@ function elementBytes(dataType: DataType): number {
       return 4;
     case DataType.INT64:
       return 8;
+    case DataType.BOOL:
+      return 1;
   }
 }
 

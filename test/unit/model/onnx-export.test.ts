@@ -12,13 +12,19 @@
 // mistake: LayerNorm eps 1e-6 instead of 1e-5 moves these log-probs by 4e-3–7e-3, GELU's cubic
 // coefficient 0.04 instead of 0.044715 by 3e-3–4e-2 (measured by editing the graph), and a wrong op,
 // layout or mask by O(1). The scalar head's values (up to ~25 here) get 5e-5 relative.
+//
+// The KV-cache export (Optimum's decoder layout) is fed as a sampler feeds it: left-padded rows of
+// different lengths, a prefill, then one token per call with the previous call's present as past.
+// Each real position's log-probs must be the engine's for that row alone (no padding, no cache) and
+// the float64 twin's, within the same 2e-4: the cache changes which products are summed, not how
+// many (a padded key's weight is exp(−3.4e38 − max) = 0 exactly), so the error budget is unchanged.
 import * as ort from 'onnxruntime-web';
 import { describe, expect, it } from 'vitest';
 import { readCheckpointDir, defaultModelDir } from '../../../src/cli/fs-checkpoint.ts';
 import type { Checkpoint } from '../../../src/model/checkpoint.ts';
 import { initParameters, initScalarHead, makeConfig } from '../../../src/model/config.ts';
 import { GptModel } from '../../../src/model/gpt.ts';
-import { exportOnnx, ONNX_OPSET } from '../../../src/model/onnx/gpt2-graph.ts';
+import { exportOnnx, ONNX_OPSET, onnxPastName, onnxPresentName, type CacheTensor } from '../../../src/model/onnx/gpt2-graph.ts';
 import { forward } from '../../../src/model/reference.ts';
 import { trainBpe } from '../../../src/model/tokenizer.ts';
 import { testGpu } from '../engine/gpu-device.ts';
@@ -160,4 +166,86 @@ describe('exportOnnx', () => {
   it('refuses a scalar export of a checkpoint without a head', () => {
     expect(() => exportOnnx(microCheckpoint(), { head: 'scalar' })).toThrow(/has none/);
   });
+
+  it('refuses a KV cache on the scalar head', () => {
+    expect(() => exportOnnx(microCheckpoint(true), { head: 'scalar', kvCache: true })).toThrow(/only exported with the lm head/);
+  });
+});
+
+const CACHE_KINDS: CacheTensor[] = ['key', 'value'];
+
+function int64Tensor(values: number[], dims: number[]): ort.Tensor {
+  return new ort.Tensor('int64', BigInt64Array.from(values, BigInt), dims);
+}
+
+/**
+ * Logits (T_b, V) at every real position of each row, from the KV-cache export fed as a sampler
+ * feeds it: rows left-padded to the longest, the first `prefill` columns in one call, then one
+ * column per call with the last call's present as past.
+ */
+async function cachedLogits(session: ort.InferenceSession, checkpoint: Checkpoint, rows: number[][], prefill: number): Promise<Float32Array[]> {
+  const { nLayer, nHead, nEmbd, vocabSize: V } = checkpoint.config;
+  const [B, S] = [rows.length, Math.max(...rows.map((row) => row.length))];
+  const pad = rows.map((row) => S - row.length);
+  const column = (b: number, s: number) => ({ id: s < pad[b] ? 0 : rows[b][s - pad[b]], mask: s < pad[b] ? 0 : 1, position: Math.max(0, s - pad[b]) });
+  let past: Record<string, ort.Tensor> = {};
+  for (let layer = 0; layer < nLayer; layer++) for (const kind of CACHE_KINDS) past[onnxPastName(layer, kind)] = new ort.Tensor('float32', new Float32Array(0), [B, nHead, 0, nEmbd / nHead]);
+  const out = rows.map((row) => new Float32Array(row.length * V));
+  for (let from = 0; from < S; ) {
+    const to = from === 0 ? prefill : from + 1;
+    const T = to - from;
+    const cells = rows.map((_, b) => Array.from({ length: T }, (_, t) => column(b, from + t))); // (B,T)
+    const outputs = await session.run({
+      input_ids: int64Tensor(cells.flat().map((c) => c.id), [B, T]),
+      position_ids: int64Tensor(cells.flat().map((c) => c.position), [B, T]),
+      attention_mask: int64Tensor(rows.flatMap((_, b) => Array.from({ length: to }, (_, s) => column(b, s).mask)), [B, to]),
+      ...past,
+    });
+    expect(outputs[onnxPresentName(0, 'key')].dims).toEqual([B, nHead, to, nEmbd / nHead]);
+    const logits = outputs.logits.data as Float32Array; // (B,T,V)
+    for (let b = 0; b < B; b++) {
+      for (let t = 0; t < T; t++) if (from + t >= pad[b]) out[b].set(logits.subarray((b * T + t) * V, (b * T + t + 1) * V), (from + t - pad[b]) * V);
+    }
+    past = Object.fromEntries(Object.keys(past).map((name) => [name, outputs[name.replace('past_key_values.', 'present.')]]));
+    from = to;
+  }
+  return out;
+}
+
+describe('exportOnnx with a KV cache', () => {
+  it('declares Optimum\'s GPT-2 decoder interface', async () => {
+    const checkpoint = microCheckpoint();
+    const { nLayer, nHead, nEmbd, vocabSize } = checkpoint.config;
+    const session = await ort.InferenceSession.create(exportOnnx(checkpoint, { kvCache: true }), { executionProviders: ['wasm'] });
+    const layers = Array.from({ length: nLayer }, (_, layer) => CACHE_KINDS.map((kind) => [layer, kind] as const)).flat();
+    expect(session.inputNames).toEqual(['input_ids', 'attention_mask', 'position_ids', ...layers.map(([layer, kind]) => `past_key_values.${layer}.${kind}`)]);
+    expect(session.outputNames).toEqual(['logits', ...layers.map(([layer, kind]) => `present.${layer}.${kind}`)]);
+    expect(session.inputMetadata[1]).toEqual({ name: 'attention_mask', isTensor: true, type: 'int64', shape: ['batch_size', 'past_sequence_length + sequence_length'] });
+    expect(session.inputMetadata[3]).toEqual({ name: 'past_key_values.0.key', isTensor: true, type: 'float32', shape: ['batch_size', nHead, 'past_sequence_length', nEmbd / nHead] });
+    expect(session.outputMetadata[0]).toEqual({ name: 'logits', isTensor: true, type: 'float32', shape: ['batch_size', 'sequence_length', vocabSize] });
+    expect(session.outputMetadata[1]).toEqual({ name: 'present.0.key', isTensor: true, type: 'float32', shape: ['batch_size', nHead, 'past_sequence_length + sequence_length', nEmbd / nHead] });
+    await session.release();
+  });
+
+  for (const [name, load] of [['micro', async () => microCheckpoint()], ['base', () => readCheckpointDir(defaultModelDir())]] as const) {
+    it(`decodes left-padded rows token by token to the engine's and the float64 twin's log-probs (${name})`, async () => {
+      const checkpoint = await load();
+      const V = checkpoint.config.vocabSize;
+      const session = await ort.InferenceSession.create(exportOnnx(checkpoint, { kvCache: true }), { executionProviders: ['wasm'] });
+      const rows = [randomIds(14, V, 3), randomIds(9, V, 4), randomIds(2, V, 5)];
+      for (const prefill of [1, 6]) {
+        const logits = await cachedLogits(session, checkpoint, rows, prefill);
+        for (const [b, row] of rows.entries()) {
+          const onnx = logprobsOf(logits[b], row, 1, row.length, V);
+          const engine = maxAbsDiff(onnx, await engineLogprobs(checkpoint, row, 1, row.length));
+          const twinLogits = forward(checkpoint.config, Float64Array.from(checkpoint.params), Int32Array.from(row), 1, row.length).logits;
+          const twin = maxAbsDiff(onnx, logprobsOf(twinLogits, row, 1, row.length, V));
+          console.log(`${name} KV cache, prefill ${prefill}, row ${b} (${row.length} tokens): log-probs max |Δ| vs engine ${engine.toExponential(2)}, vs float64 twin ${twin.toExponential(2)}`);
+          expect(engine, `row ${b}`).toBeLessThanOrEqual(LOGPROB_TOLERANCE);
+          expect(twin, `row ${b}`).toBeLessThanOrEqual(LOGPROB_TOLERANCE);
+        }
+      }
+      await session.release();
+    });
+  }
 });
