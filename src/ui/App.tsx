@@ -1,6 +1,6 @@
 // The lab's shell: a header, the tab bar of the seven panels (Model, Demonstrations, Rank, Reward
 // model, PPO, Evaluate, Data) and the open panel, which the URL names (lessonStore). It connects
-// to the GPU in the worker and loads the saved lab data. Where WebGPU is missing a notice above the
+// to the GPU in the worker and loads the saved lab data. A skip link jumps past the header and tabs. Where WebGPU is missing a notice above the
 // panels says so; Model, Rank and Evaluate still work (the worker samples with onnxruntime-web)
 // and the training panels explain what they need.
 import { useEffect } from 'react';
@@ -57,6 +57,9 @@ export function App() {
 
   return (
     <div className="app">
+      <a className="skip-link" href="#lab-main">
+        Skip to the open panel
+      </a>
       <header className="app-header">
         <h1>RLHF Lab</h1>
         <p className="tagline">InstructGPT end to end in your browser: demonstrations, rankings, a reward model and PPO on a small GPT trained with WebGPU.</p>
@@ -65,7 +68,7 @@ export function App() {
       <nav aria-label="Pipeline">
         <PanelTabs />
       </nav>
-      <main>
+      <main id="lab-main" tabIndex={-1}>
         <div id={tabPanelId(panel)} role="tabpanel" aria-labelledby={tabId(panel)}>
           <OpenPanel panel={panel} gpu={status} />
         </div>

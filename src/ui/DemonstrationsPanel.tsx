@@ -10,7 +10,9 @@ import { SftTraining } from './SftTraining.tsx';
 const PROMPTS_PER_PAGE = 20;
 const DEFAULT_STARTER_COUNT = 20;
 
-const familyLabel = (family: string) => family.replace('_', ' ');
+/** A prompt's family as its badge says it; a prompt someone typed here is "person", as its demonstrations and rankings are. */
+const familyLabel = (family: string) => (family === 'user' ? 'person' : family.replace('_', ' '));
+const sourceLabel = (source: string) => (source === 'human' ? 'person' : source);
 
 function PromptList({ selectedId, onSelect }: { selectedId?: string; onSelect(prompt: StoredPrompt): void }) {
   const prompts = useLabDataStore(selectPrompts);
@@ -142,7 +144,7 @@ function DemonstrationList({ onEdit }: { onEdit(demonstration: StoredDemonstrati
       {newestFirst.map((d) => (
         <li key={d.id} data-testid="demonstration">
           <div className="demonstration-prompt">
-            <span className={`source source-${d.source}`}>{d.source}</span> {d.prompt}
+            <span className={`source source-${d.source}`}>{sourceLabel(d.source)}</span> {d.prompt}
           </div>
           <div className="demonstration-completion">{d.completion}</div>
           <div className="buttons">

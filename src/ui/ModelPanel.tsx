@@ -185,7 +185,7 @@ export function ModelPanel() {
                 </div>
                 <div className="sample-completion">
                   {s.completion}
-                  {!s.ended && <span className="muted"> … (no end token)</span>}
+                  {!s.ended && <span className="muted"> … (cut off at the token limit before the model finished)</span>}
                 </div>
               </li>
             ))}

@@ -1,6 +1,7 @@
 // The tab bar of the lab's seven panels (WAI-ARIA tabs): the selected tab is the lesson's
-// `panel`, kept in the URL. Arrow keys, Home and End move between tabs and open them.
-import { useRef, type KeyboardEvent } from 'react';
+// `panel`, kept in the URL. Arrow keys, Home and End move between tabs and open them. On a narrow
+// screen the bar is one row that scrolls sideways, and the selected tab is scrolled into view.
+import { useEffect, useRef, type KeyboardEvent } from 'react';
 import { PANELS, selectPanel, useLessonStore, type PanelId } from '../store/lessonStore.ts';
 
 export const tabId = (panel: PanelId) => `tab-${panel}`;
@@ -17,6 +18,9 @@ export function PanelTabs() {
   const panel = useLessonStore(selectPanel);
   const setPanel = useLessonStore((state) => state.setPanel);
   const tabs = useRef<(HTMLButtonElement | null)[]>([]);
+  useEffect(() => {
+    tabs.current[PANELS.findIndex((p) => p.id === panel)]?.scrollIntoView?.({ block: 'nearest', inline: 'nearest' });
+  }, [panel]);
   const onKeyDown = (event: KeyboardEvent<HTMLDivElement>) => {
     const step = KEY_STEPS[event.key];
     if (!step) return;

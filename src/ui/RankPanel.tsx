@@ -2,8 +2,10 @@
 // board (RankingBoard.tsx: order by drag and drop or keyboard, ties, 1–7 ratings, flags), skip or
 // submit — the ranking is confirmed once IndexedDB has it. "Auto-rank" has the simulated labeler
 // fill in more rankings; human and simulated rankings are labelled apart; a class ranks together
-// through ranking packs (ClassRanking.tsx). Model text is rendered as text.
-import { useCallback, useMemo, useState } from 'react';
+// through ranking packs (ClassRanking.tsx). Model text is rendered as text. After a ranking is
+// submitted or a prompt skipped, the next prompt's outputs are sampled at once; auto-rank says
+// what it is doing and for how long. Saved rankings show their outputs' texts in order.
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { StoredRanking } from '../data/lab-db.ts';
 import { HYPERPARAMETER_SPECS } from '../store/hyperparameters.ts';
 import {
@@ -21,7 +23,7 @@ import { selectModelStatus, useModelStore } from '../store/modelStore.ts';
 import { selectActive, useTrainingStore } from '../store/trainingStore.ts';
 import { ClassRanking } from './ClassRanking.tsx';
 import { LabDataError } from './LabDataError.tsx';
-import { draftJudgement, letter, newDraft, RankingBoard, type Draft } from './RankingBoard.tsx';
+import { draftJudgement, letter, newDraft, RankingBoard, type Draft, type DraftPrompt } from './RankingBoard.tsx';
 import { useBaseModel } from './useBaseModel.ts';
 
 /** Rankings to aim for before training the reward model. */
@@ -67,10 +69,25 @@ function ModelChoice({ disabled }: { disabled: boolean }) {
   );
 }
 
-/** "B > A = C > D": the order by letter, = between tied neighbours. */
-function orderText(ranking: StoredRanking): string {
-  const tied = new Set((ranking.ties ?? []).map(([a, b]) => `${Math.min(a, b)},${Math.max(a, b)}`));
-  return ranking.order.map((response, position) => (position === 0 ? '' : tied.has(`${position - 1},${position}`) ? ' = ' : ' > ') + letter(response)).join('');
+/** Whether the output at `position` is tied with the one above it. */
+function tiedWithAbove(ranking: StoredRanking, position: number): boolean {
+  return (ranking.ties ?? []).some(([a, b]) => Math.min(a, b) === position - 1 && Math.max(a, b) === position);
+}
+
+/** A saved ranking's outputs best first, with their texts; "=" marks one as good as the one above. */
+function RankedTexts({ ranking }: { ranking: StoredRanking }) {
+  return (
+    <ol className="saved-order">
+      {ranking.order.map((response, position) => (
+        <li key={response}>
+          <span className="saved-rank" aria-label={tiedWithAbove(ranking, position) ? 'tied with the one above' : `rank ${position + 1}`}>
+            {tiedWithAbove(ranking, position) ? '=' : position + 1}
+          </span>{' '}
+          <span className="output-letter">{letter(response)}</span> <span className="output-text">{ranking.responses[response] || '(empty output)'}</span>
+        </li>
+      ))}
+    </ol>
+  );
 }
 
 function SavedRankings() {
@@ -86,8 +103,8 @@ function SavedRankings() {
       <ul className="saved-rankings" aria-label="Saved rankings">
         {shown.map((ranking) => (
           <li key={ranking.id} data-testid="saved-ranking" data-source={ranking.source}>
-            <span className={`source source-${ranking.source}`}>{ranking.source === 'human' ? 'human' : 'simulated'}</span> <span className="saved-prompt">{ranking.prompt}</span>{' '}
-            <span className="order-text">{orderText(ranking)}</span>
+            <span className={`source source-${ranking.source}`}>{ranking.source === 'human' ? 'person' : 'simulated'}</span> <span className="saved-prompt">{ranking.prompt}</span>{' '}
+            <RankedTexts ranking={ranking} />
             <button type="button" className="danger small" onClick={() => void deleteRanking(ranking.id).catch(() => undefined)} aria-label={`Delete the ranking of: ${ranking.prompt}`}>
               Delete
             </button>
@@ -103,18 +120,33 @@ function SavedRankings() {
   );
 }
 
-/** Auto-rank; a failure shows as the lab data's error (LabDataError). */
-function AutoRank({ busy, setBusy, exclude, onDone }: { busy: boolean; setBusy(busy: boolean): void; exclude?: string; onDone(text: string): void }) {
+/** Seconds since `since` (undefined: not counting), updated every second. */
+function useElapsedSeconds(since: number | undefined): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (since === undefined) return;
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, [since]);
+  return since === undefined ? 0 : Math.max(0, Math.round((now - since) / 1000));
+}
+
+/** Auto-rank; a failure shows as the lab data's error (LabDataError). While it runs it says what it does and for how long. */
+function AutoRank({ disabled, onBusy, exclude, onDone }: { disabled: boolean; onBusy(busy: boolean): void; exclude?: string; onDone(text: string): void }) {
   const autoRank = useLabDataStore((state) => state.autoRank);
   const generate = useGenerate();
   const K = useLessonStore(selectHyper).K;
   const [count, setCount] = useState(DEFAULT_AUTO_RANK);
   const [noise, setNoise] = useState(DEFAULT_LABELER_NOISE);
+  const [startedAt, setStartedAt] = useState<number>();
+  const elapsed = useElapsedSeconds(startedAt);
   const run = async () => {
-    setBusy(true);
+    setStartedAt(Date.now());
+    onBusy(true);
     onDone('');
     const ranked = await autoRank(count, K, noise, generate, exclude ? [exclude] : []).catch(() => undefined);
-    setBusy(false);
+    setStartedAt(undefined);
+    onBusy(false);
     if (ranked !== undefined) onDone(ranked > 0 ? `The simulated labeler ranked ${ranked} more prompts.` : 'Every TinyWorld prompt is already ranked.');
   };
   return (
@@ -130,10 +162,15 @@ function AutoRank({ busy, setBusy, exclude, onDone }: { busy: boolean; setBusy(b
           Labeler noise
           <input type="number" min={0} max={3} step={0.1} value={noise} onChange={(event) => setNoise(Math.min(3, Math.max(0, Number(event.target.value))))} aria-describedby="noise-help" />
         </label>
-        <button type="button" onClick={() => void run()} disabled={busy}>
-          Auto-rank {count} prompts
+        <button type="button" onClick={() => void run()} disabled={disabled || startedAt !== undefined}>
+          {startedAt !== undefined ? 'Auto-ranking…' : `Auto-rank ${count} prompts`}
         </button>
       </div>
+      {startedAt !== undefined && (
+        <p role="status" data-testid="auto-rank-progress">
+          Sampling {K} outputs for each of {count} prompts with the current model, then the simulated labeler ranks them all at once ({elapsed} s so far; the count above moves when they are saved).
+        </p>
+      )}
       <p id="noise-help" className="muted">
         How much the labeler misjudges each output (standard deviation in Likert points); real labelers agreed with each other about 73% of the time.
       </p>
@@ -156,30 +193,36 @@ export function RankPanel() {
   const [skipped, setSkipped] = useState<ReadonlySet<string>>(new Set());
   const [draft, setDraft] = useState<Draft>();
   const [busy, setBusy] = useState(false);
+  const [autoRanking, setAutoRanking] = useState(false);
   const [notice, setNotice] = useState('');
   const [problem, setProblem] = useState('');
   const prompt = draft?.prompt ?? nextPromptToRank(prompts, rankings, skipped);
   const human = rankings.filter((r) => r.source === 'human').length;
 
-  const sample = async () => {
-    if (!prompt) return;
+  /** Samples K outputs for `target` onto the board (submit and skip call it for the next prompt at once). */
+  const sampleFor = async (target: DraftPrompt | undefined) => {
+    if (!target) return;
     setBusy(true);
     setProblem('');
     setNotice('');
     try {
-      const [outputs] = await generate([prompt.text], K);
-      setDraft(newDraft(prompt, outputs));
+      const [outputs] = await generate([target.text], K);
+      setDraft(newDraft(target, outputs));
     } catch (error) {
       setProblem(`Could not sample outputs: ${message(error)}`);
     } finally {
       setBusy(false);
     }
   };
+  /** The prompt after the current one, from the rankings as saved now. */
+  const nextAfter = (nowSkipped: ReadonlySet<string>) => nextPromptToRank(prompts, useLabDataStore.getState().rankings, nowSkipped);
   const skip = () => {
     if (!prompt) return;
-    setSkipped(new Set([...skipped, prompt.id]));
+    const nowSkipped = new Set([...skipped, prompt.id]);
+    setSkipped(nowSkipped);
     setDraft(undefined);
     setNotice(`Skipped “${prompt.text}”.`);
+    if (modelReady) void sampleFor(nextAfter(nowSkipped));
   };
   const submit = async () => {
     if (!draft) return;
@@ -191,15 +234,18 @@ export function RankPanel() {
     setBusy(true);
     setProblem('');
     // A failed save shows as the lab data's error (LabDataError); the draft stays for another try.
+    let saved = false;
     try {
       await saveRanking({ promptId: draft.prompt.id, prompt: draft.prompt.text, responses: draft.responses, source: 'human', ...judged.judgement });
       setDraft(undefined);
       setNotice(`Ranking saved for “${draft.prompt.text}”.`);
+      saved = true;
     } catch {
       setNotice('');
     } finally {
       setBusy(false);
     }
+    if (saved) void sampleFor(nextAfter(skipped));
   };
 
   return (
@@ -236,7 +282,7 @@ export function RankPanel() {
           {draft ? (
             <RankingBoard draft={draft} onChange={setDraft} />
           ) : (
-            <button type="button" onClick={() => void sample()} disabled={busy || !modelReady}>
+            <button type="button" onClick={() => void sampleFor(prompt)} disabled={busy || autoRanking || !modelReady}>
               {busy ? 'Sampling…' : modelReady ? `Sample ${K} outputs` : waitingFor(gpuStatus, modelStatus)}
             </button>
           )}
@@ -262,7 +308,7 @@ export function RankPanel() {
       <p role="status" className="ok">
         {notice}
       </p>
-      <AutoRank busy={busy || !modelReady} setBusy={setBusy} exclude={prompt?.id} onDone={setNotice} />
+      <AutoRank disabled={busy || !modelReady} onBusy={setAutoRanking} exclude={prompt?.id} onDone={setNotice} />
       <SavedRankings />
       <ClassRanking generate={generate} modelReady={modelReady} />
     </section>

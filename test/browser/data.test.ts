@@ -94,9 +94,13 @@ describe('lab data in the browser', () => {
     expect(await human.count()).toBe(1);
     expect(await human.locator('.order-text').textContent()).toBe('C > B = D > A');
 
-    // Auto-rank a few more with the simulated labeler.
+    // The next prompt's outputs are sampled without another click; then auto-rank a few more.
+    await page.getByTestId('ranked-output').nth(3).waitFor({ timeout: MODEL_TIMEOUT });
     await page.getByLabel('Prompts to auto-rank').fill('3');
-    await page.getByRole('button', { name: 'Auto-rank 3 prompts' }).click();
+    const autoRank = page.getByRole('button', { name: 'Auto-rank 3 prompts' });
+    await expect.poll(() => autoRank.isEnabled(), { timeout: MODEL_TIMEOUT }).toBe(true);
+    await autoRank.click();
+    expect(await page.getByTestId('auto-rank-progress').textContent()).toMatch(/Sampling 4 outputs for each of 3 prompts/);
     await expect.poll(() => page.getByText('The simulated labeler ranked 3 more prompts.').count(), { timeout: MODEL_TIMEOUT }).toBe(1);
     expect(await progressText(page)).toContain('4 / 50 ranked (1 by people, 3 simulated)');
     expect(await page.locator('[data-testid="saved-ranking"][data-source="simulated"]').count()).toBe(3);
