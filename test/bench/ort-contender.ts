@@ -1,10 +1,12 @@
-// onnxruntime-web's side of the sampling benchmark: the lab's own ONNX export of the same
-// parameters, sampled by OrtSampler (same options, same draws as GptSampler) on ort's WebGPU
-// execution provider. Where that provider cannot start on the adapter, the wasm provider is the
-// peer instead, and the report says so.
+// onnxruntime-web's side of the sampling benchmark: the lab's own KV-cache ONNX export of the same
+// parameters, sampled by OrtSampler (same options, same draws as GptSampler: a prefill, then one
+// token a call with the cache) on ort's WebGPU execution provider, which keeps the cache (present)
+// in GPU buffers between calls and hands back only the logits. Where that provider cannot start on
+// the adapter, the wasm provider is the peer instead, and the report says so.
+import * as ort from 'onnxruntime-web';
 import type { Checkpoint } from '../../src/model/checkpoint.ts';
-import { exportOnnx } from '../../src/model/onnx/gpt2-graph.ts';
-import { OrtSampler } from '../../src/model/ort-sampler.ts';
+import { exportOnnx, onnxPresentName } from '../../src/model/onnx/gpt2-graph.ts';
+import { OrtSampler, ortSamplerModel } from '../../src/model/ort-sampler.ts';
 import type { Generation, SamplingOptions } from '../../src/model/sampler.ts';
 import type { Contender } from './measure.ts';
 
@@ -19,14 +21,16 @@ export interface OrtSampling {
 }
 
 async function openSampler(onnx: Uint8Array, checkpoint: Checkpoint, maxT: number, provider: 'webgpu' | 'wasm'): Promise<OrtSampler> {
-  const sampler = new OrtSampler(onnx, { vocabSize: checkpoint.config.vocabSize, eosId: checkpoint.tokenizer.eosId, maxT }, { executionProviders: [provider], logSeverityLevel: 3 });
+  const presentNames = Array.from({ length: checkpoint.config.nLayer }, (_, layer) => [onnxPresentName(layer, 'key'), onnxPresentName(layer, 'value')]).flat();
+  const preferredOutputLocation = provider === 'webgpu' ? Object.fromEntries(presentNames.map((name) => [name, 'gpu-buffer' as const])) : undefined;
+  const sampler = new OrtSampler(ort, onnx, ortSamplerModel(checkpoint, maxT), { executionProviders: [provider], logSeverityLevel: 3, ...(preferredOutputLocation && { preferredOutputLocation }) });
   await sampler.ready();
   return sampler;
 }
 
 /** An OrtSampler on the WebGPU provider (wasm if that fails) for these prompts and `newTokens`. */
 export async function ortSampling(checkpoint: Checkpoint, prompts: number[][], newTokens: number, options: SamplingOptions): Promise<OrtSampling> {
-  const onnx = exportOnnx(checkpoint);
+  const onnx = exportOnnx(checkpoint, { kvCache: true });
   const maxT = Math.max(...prompts.map((p) => p.length)) + newTokens;
   let sampler: OrtSampler;
   let name = 'ort-webgpu';

@@ -1,8 +1,9 @@
 // The lab in a browser without WebGPU (Chromium without --enable-unsafe-webgpu; navigator.gpu
 // removed before the app loads if this Chromium still exposes it): the notice says what works, the
-// micro base loads and samples in onnxruntime-web (wasm, in the worker, from the app's own assets),
-// a person ranks K outputs end to end by keyboard and the ranking is saved as any other, the
-// held-out labeler's table and the ONNX export work, and the training panels explain what they need.
+// micro base loads and samples in onnxruntime-web (its plain wasm build, in the worker, from the
+// app's own assets, on the KV-cache export), a person ranks K outputs end to end by keyboard and the
+// ranking is saved as any other, the held-out labeler's table and the ONNX export work, and the
+// training panels explain what they need.
 // Also where navigator.gpu is there but yields no adapter (this Chromium without the flag).
 import { describe, expect, it } from 'vitest';
 import type { Download, Locator, Page } from 'playwright-core';
@@ -118,8 +119,11 @@ describe('without WebGPU', () => {
     expect(bytes.length).toBeGreaterThan(100_000);
     expect(bytes[0]).toBe(0x08); // field 1 (ir_version), varint: an ONNX ModelProto
 
-    // onnxruntime-web's wasm came from the app itself; nothing was fetched from elsewhere.
-    expect(requests.some((r) => r.startsWith(lab.url) && r.endsWith('.wasm'))).toBe(true);
+    // onnxruntime-web's wasm came from the app itself, the plain build of onnxruntime-web/wasm (not the
+    // 28 MB jsep one, which carries WebGPU); nothing was fetched from elsewhere.
+    const wasm = requests.filter((r) => r.startsWith(lab.url) && r.endsWith('.wasm'));
+    expect(wasm.length).toBeGreaterThan(0);
+    expect(wasm.every((r) => /\/ort-wasm-simd-threaded-[\w-]+\.wasm$/.test(r))).toBe(true);
     expect(requests.filter((r) => !r.startsWith(lab.url) && !r.startsWith('blob:') && !r.startsWith('data:'))).toEqual([]);
     expect(errors).toEqual([]);
     await context.close();

@@ -1,8 +1,9 @@
 // Sampling without WebGPU: the CPU twin of the sampling kernel draws the GPU kernel's tokens from the
 // same logits (greedy, temperature, top-k, top-p, ties), and OrtSampler (onnxruntime-web wasm on the
-// exported model) generates what GptSampler generates on the shipped base model — token for token
-// greedily, and with seeded sampling (both use the same random draw per (seed, step, row)); seeds
-// reproduce, EOS ends a sequence, and bad prompts or settings are refused as GptSampler does.
+// KV-cache export, prompts of different lengths left-padded) generates what GptSampler generates on
+// the shipped base model — token for token greedily, and with seeded sampling (both use the same
+// random draw per (seed, step, row)); seeds reproduce, EOS ends a sequence, bad prompts or settings
+// are refused as GptSampler does, and forward() gives the plain export's logits.
 import * as ort from 'onnxruntime-web';
 import { describe, expect, it } from 'vitest';
 import { createStorageBuffer, createStorageBufferFrom, readUint32 } from '../../../src/engine/buffers.ts';
@@ -11,7 +12,7 @@ import { createSampleParamsBuffer, sampleDispatch, writeSampleParams, type Sampl
 import { defaultModelDir, readCheckpointDir } from '../../../src/cli/fs-checkpoint.ts';
 import { exportOnnx } from '../../../src/model/onnx/gpt2-graph.ts';
 import { sampleNextToken, uniform01 } from '../../../src/model/onnx/next-token.ts';
-import { OrtSampler } from '../../../src/model/ort-sampler.ts';
+import { OrtSampler, ortSamplerModel } from '../../../src/model/ort-sampler.ts';
 import { DEFAULT_SAMPLING, GptSampler, type Generation, type SamplingOptions } from '../../../src/model/sampler.ts';
 import { testGpu } from '../engine/gpu-device.ts';
 
@@ -88,7 +89,7 @@ describe('OrtSampler on the shipped base model', async () => {
   const prompts = ['Human: What colour is a banana? Assistant:', 'Once upon a time', 'The cat'].map((text) => tokenizer.encode(text));
   // The GPU sampler on the base model is slow on a software adapter: few, short runs.
   const maxNewTokens = 10;
-  const ortSampler = OrtSampler.fromCheckpoint(checkpoint);
+  const ortSampler = OrtSampler.fromCheckpoint(ort, checkpoint);
   let gpuSampler: GptSampler | undefined;
 
   async function gpuGenerate(options: SamplingOptions): Promise<Generation> {
@@ -100,7 +101,7 @@ describe('OrtSampler on the shipped base model', async () => {
 
   it('loads the exported model; a model that does not load is reported', async () => {
     await expect(ortSampler.ready()).resolves.toBeUndefined();
-    const broken = new OrtSampler(new Uint8Array([1, 2, 3]), { vocabSize: config.vocabSize, eosId: tokenizer.eosId, maxT: 8 });
+    const broken = new OrtSampler(ort, new Uint8Array([1, 2, 3]), ortSamplerModel(checkpoint, 8));
     await expect(broken.ready()).rejects.toThrow();
     await expect(broken.generate([[1]], DEFAULT_SAMPLING)).rejects.toThrow();
   });
@@ -128,7 +129,7 @@ describe('OrtSampler on the shipped base model', async () => {
     const greedy = await ortSampler.generate(prompts, options);
     // Pretend the token that greedy decoding of prompt 0 produces third is the end of text.
     const eosId = greedy.tokens[0][2];
-    const stopping = new OrtSampler(exportOnnx(checkpoint), { vocabSize: config.vocabSize, eosId, maxT: config.nCtx });
+    const stopping = new OrtSampler(ort, exportOnnx(checkpoint, { kvCache: true }), { ...ortSamplerModel(checkpoint), eosId });
     const stopped = await stopping.generate(prompts, options);
     greedy.tokens.forEach((tokens, b) => {
       const end = tokens.indexOf(eosId);
@@ -138,11 +139,22 @@ describe('OrtSampler on the shipped base model', async () => {
     expect(stopped.ended[0]).toBe(true);
     await stopping.release();
     const maxT = Math.max(prompts[1].length, prompts[2].length) + 3;
-    const bounded = OrtSampler.fromCheckpoint(checkpoint, { maxT });
+    const bounded = OrtSampler.fromCheckpoint(ort, checkpoint, { maxT });
     const capped = await bounded.generate(prompts.slice(1), options);
     expect(capped.tokens).toEqual([1, 2].map((b) => greedy.tokens[b].slice(0, maxT - prompts[b].length)));
     expect(capped.tokens[0].length + capped.tokens[1].length).toBeLessThan(2 * 16);
     await bounded.release();
+  });
+
+  it('forward() gives the plain export\'s logits', async () => {
+    const [B, T] = [2, 7];
+    const ids = Array.from({ length: B * T }, (_, i) => (i * 37 + 5) % config.vocabSize);
+    const plain = await ort.InferenceSession.create(exportOnnx(checkpoint), { executionProviders: ['wasm'] });
+    const expected = (await plain.run({ input_ids: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [B, T]) })).logits.data as Float32Array;
+    const logits = await ortSampler.forward(ids, B, T);
+    // Same runtime, same ops; only the attention's masking differs, which adds exact zeros.
+    expect(Math.max(...logits.map((value, i) => Math.abs(value - expected[i])))).toBeLessThan(1e-5);
+    await plain.release();
   });
 
   it('refuses what GptSampler refuses', async () => {
@@ -152,7 +164,7 @@ describe('OrtSampler on the shipped base model', async () => {
     await expect(ortSampler.generate([[config.vocabSize]], DEFAULT_SAMPLING)).rejects.toThrow(/outside the vocabulary/);
     await expect(ortSampler.generate([[1]], { ...DEFAULT_SAMPLING, topP: 0 })).rejects.toThrow(/topP must be in/);
     await expect(ortSampler.generate([[1]], { ...DEFAULT_SAMPLING, temperature: -1 })).rejects.toThrow(/temperature must be/);
-    expect(() => OrtSampler.fromCheckpoint(checkpoint, { maxT: config.nCtx + 1 })).toThrow(/maxT must be/);
+    expect(() => OrtSampler.fromCheckpoint(ort, checkpoint, { maxT: config.nCtx + 1 })).toThrow(/maxT must be/);
     gpuSampler?.destroy();
     await ortSampler.release();
   });
