@@ -41,7 +41,7 @@ import {
   type RunStatus,
 } from './runRecords.ts';
 import { useGpuStore } from './gpuStore.ts';
-import { announceChange, onOtherTabChange, whileTraining } from './tabs.ts';
+import { announceChange, anotherTabTraining, onOtherTabChange, whileTraining } from './tabs.ts';
 import { rankingAuthors } from './labDataStore.ts';
 
 export interface CheckpointEntry extends CheckpointSummary {
@@ -88,6 +88,8 @@ interface TrainingState {
   skipped: string[];
   /** Set when the GPU device was lost; recoverDevice() reloads the last saved checkpoints. */
   deviceLost?: string;
+  /** Another tab of the lab is training (it holds the training lock): this one cannot until it finishes. */
+  otherTabTraining: boolean;
   mistakes?: LabeledMisprediction[];
   evaluation: EvaluationState;
   blind?: BlindSession;
@@ -286,6 +288,7 @@ export const useTrainingStore = create<TrainingState>((set, get) => {
 
   return {
     restored: false,
+    otherTabTraining: false,
     checkpoints: [],
     active: 'base',
     runs: {},
@@ -540,9 +543,15 @@ export const useTrainingStore = create<TrainingState>((set, get) => {
   };
 });
 
-// Another tab saved or deleted a checkpoint: read the list again (restore brings new ones into this tab's worker).
+/** Asks whether another tab trains now, for the panels' notice. */
+const checkOtherTabTraining = () => anotherTabTraining().then((otherTabTraining) => useTrainingStore.setState({ otherTabTraining }), () => undefined);
+void checkOtherTabTraining();
+
+// Another tab saved or deleted a checkpoint: read the list again (restore brings new ones into this
+// tab's worker); another tab started or stopped training: update the notice.
 onOtherTabChange((change) => {
   if (change === 'checkpoints' && useTrainingStore.getState().restored) void useTrainingStore.getState().restore();
+  if (change === 'training') void checkOtherTabTraining();
 });
 
 export const selectCheckpoints = (state: TrainingState) => state.checkpoints;
@@ -554,6 +563,7 @@ export const selectPpoRun = (state: TrainingState) => state.runs.ppo;
 export const selectDpoRun = (state: TrainingState) => state.runs.dpo;
 export const selectTrainingError = (state: TrainingState) => state.error;
 export const selectDeviceLost = (state: TrainingState) => state.deviceLost;
+export const selectOtherTabTraining = (state: TrainingState) => state.otherTabTraining;
 export const selectSkipped = (state: TrainingState) => state.skipped;
 export const selectMistakes = (state: TrainingState) => state.mistakes;
 export const selectEvaluation = (state: TrainingState) => state.evaluation;

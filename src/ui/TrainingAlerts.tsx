@@ -1,12 +1,14 @@
 // Problems the training panels must show, not swallow: a lost GPU device (with a button that
-// reloads the last saved checkpoints on a fresh device), a failed save or import, and saved
-// checkpoints that do not fit the loaded preset.
-import { selectDeviceLost, selectSkipped, selectTrainingError, useTrainingStore } from '../store/trainingStore.ts';
+// reloads the last saved checkpoints on a fresh device), a failed save or import, saved
+// checkpoints that do not fit the loaded preset, and another tab of the lab that is training.
+import { ANOTHER_TAB_TRAINING } from '../store/tabs.ts';
+import { selectDeviceLost, selectOtherTabTraining, selectSkipped, selectTrainingError, useTrainingStore } from '../store/trainingStore.ts';
 
 export function TrainingAlerts() {
   const deviceLost = useTrainingStore(selectDeviceLost);
   const error = useTrainingStore(selectTrainingError);
   const skipped = useTrainingStore(selectSkipped);
+  const otherTabTraining = useTrainingStore(selectOtherTabTraining);
   const recoverDevice = useTrainingStore((state) => state.recoverDevice);
   return (
     <>
@@ -19,6 +21,11 @@ export function TrainingAlerts() {
             Recover: reload the last checkpoints
           </button>
         </div>
+      )}
+      {otherTabTraining && error !== ANOTHER_TAB_TRAINING && (
+        <p role="status" className="muted" data-testid="other-tab-training">
+          {ANOTHER_TAB_TRAINING}
+        </p>
       )}
       {error && (
         <p role="alert" className="error-detail">

@@ -1,6 +1,7 @@
 // Two tabs of the lab on one browser profile (issue 17; micro preset, Chromium on SwiftShader):
-// while one tab trains (holds the Web Lock the lab trains under) the other refuses to train and
-// says why, and data one tab imports appears in the other's lists without a reload. And the Data
+// while one tab trains (holds the Web Lock the lab trains under) the other says so, refuses to
+// train, and drops its notice once told training ended; data one tab imports appears in the
+// other's lists without a reload. And the Data
 // panel's imports: a file over the size limit is refused before it is read, invalid UTF-8 is
 // refused with its line, identical outputs are counted as a tie, and a checkpoint is never imported
 // over the shipped base or an existing name.
@@ -36,8 +37,11 @@ describe('two tabs of the lab', () => {
     await other.goto(`${lab.url}${LESSON}&panel=demonstrations`);
     await trainer.getByRole('button', { name: 'Download checkpoint base' }).waitFor({ timeout: MODEL_TIMEOUT });
 
-    // The first tab trains: it holds the lock the lab trains under, as a training tab does.
-    await trainer.evaluate(() => void navigator.locks.request('rlhf-lab-training', () => new Promise(() => undefined)));
+    // The first tab trains: it holds the lock the lab trains under, as a training tab does. A tab
+    // opened meanwhile says so before anyone tries to train.
+    await trainer.evaluate(() => void navigator.locks.request('rlhf-lab-training', () => new Promise((release) => Object.assign(window, { releaseTraining: release }))));
+    await other.reload();
+    await other.getByTestId('other-tab-training').waitFor({ timeout: MODEL_TIMEOUT });
     await other.getByLabel('Starter demonstrations').fill('4');
     await other.getByRole('button', { name: 'Add starter set' }).click();
     const train = other.getByRole('button', { name: /^Train SFT on 4 demonstrations$/ });
@@ -53,6 +57,15 @@ describe('two tabs of the lab', () => {
     await trainer.getByText('Import demonstrations (JSONL)').locator('input').setInputFiles({ name: 'more.jsonl', mimeType: 'application/jsonl', buffer: Buffer.from(demonstrationsJsonl(3)) });
     await expect.poll(() => trainer.getByText('Imported 3 demonstrations').count()).toBe(1);
     await expect.poll(() => datasetCount(other, 'Demonstrations')).toBe(7);
+
+    // The first tab stops training (the lock released, the others told, as whileTraining does): the notice goes.
+    await other.getByRole('tab', { name: 'Demonstrations' }).click();
+    await trainer.evaluate(async () => {
+      (window as unknown as { releaseTraining(): void }).releaseTraining();
+      await navigator.locks.request('rlhf-lab-training', async () => undefined); // queued after the release: the lock is free
+      new BroadcastChannel('rlhf-lab').postMessage('training');
+    });
+    await expect.poll(() => other.getByTestId('other-tab-training').count()).toBe(0);
     expect(errors).toEqual([]);
     await context.close();
   });

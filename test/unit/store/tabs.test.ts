@@ -5,7 +5,7 @@ import 'fake-indexeddb/auto';
 import { describe, expect, it, vi } from 'vitest';
 import { openLabDb } from '../../../src/data/lab-db.ts';
 import { useLabDataStore } from '../../../src/store/labDataStore.ts';
-import { ANOTHER_TAB_TRAINING, whileTraining } from '../../../src/store/tabs.ts';
+import { ANOTHER_TAB_TRAINING, anotherTabTraining, whileTraining } from '../../../src/store/tabs.ts';
 
 /** What another tab of the lab hears on the channel, and a way to speak on it. */
 function otherTab() {
@@ -65,5 +65,30 @@ describe('whileTraining', () => {
     await expect(whileTraining(task)).rejects.toThrow(ANOTHER_TAB_TRAINING);
     expect(task).not.toHaveBeenCalled();
     vi.unstubAllGlobals();
+  });
+
+  it('tells the other tabs when training starts and ends; they can ask whether another tab trains', async () => {
+    const tab = otherTab();
+    let held = false;
+    const request = async (_name: string, _options: object, task: (lock: object | null) => Promise<unknown>) => {
+      held = true;
+      try {
+        return await task({ name: 'rlhf-lab-training' });
+      } finally {
+        held = false;
+      }
+    };
+    const query = async () => ({ held: held ? [{ name: 'rlhf-lab-training', mode: 'exclusive' }] : [] });
+    vi.stubGlobal('navigator', { locks: { request, query } });
+    let askedWhileTrainingHere: boolean | undefined;
+    await whileTraining(async () => {
+      askedWhileTrainingHere = await anotherTabTraining(); // this tab holds it: not another tab
+    });
+    expect(askedWhileTrainingHere).toBe(false);
+    await vi.waitFor(() => expect(tab.heard).toEqual(['training', 'training']));
+    held = true; // as when another tab holds the lock
+    expect(await anotherTabTraining()).toBe(true);
+    vi.unstubAllGlobals();
+    tab.close();
   });
 });
