@@ -26,6 +26,27 @@ export const PPO_SAVE_EVERY = 1;
 /** PPO samples kept (and persisted) per run: the latest iterations' tables. */
 export const MAX_PPO_SAMPLES = 160;
 
+/** "1 min 5 s", "40 s": a duration for the status line. */
+export function formatDuration(ms: number): string {
+  const seconds = Math.max(1, Math.round(ms / 1000));
+  return seconds < 60 ? `${seconds} s` : `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
+}
+
+/**
+ * "step k of n", with the time left once steps after the first were measured (the first includes
+ * compiling the kernels, so the estimate starts from it).
+ */
+export function stepProgress(clock: () => number = Date.now): (step: number, total: number) => string {
+  let first: { step: number; at: number } | undefined;
+  return (step, total) => {
+    const now = clock();
+    first ??= { step, at: now };
+    if (step <= first.step) return `step ${step} of ${total} · estimating the time left…`;
+    const perStep = (now - first.at) / (step - first.step);
+    return `step ${step} of ${total} · about ${formatDuration(perStep * (total - step))} left`;
+  };
+}
+
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }

@@ -32,6 +32,8 @@ import {
   runsFromStored,
   sameSettings,
   splitRankings,
+  stepProgress,
+  formatDuration,
   storedRun,
   storedSettingsOf,
   toRanking,
@@ -58,6 +60,9 @@ export interface BlindSession {
   swapped: boolean[];
   index: number;
 }
+
+/** What a run does before its first step is measured: shown from the first second. */
+const PREPARING = 'preparing: building the model on the GPU and compiling its kernels (the first step takes longest)…';
 
 /** SFT / RM / DPO runs are written to IndexedDB every this many logged steps (and at the end). */
 const PERSIST_EVERY_STEPS = 10;
@@ -209,6 +214,7 @@ export const useTrainingStore = create<TrainingState>((set, get) => {
         set({ error: errorMessage(error) });
         return;
       }
+      setRun(kind, { message: PREPARING });
       try {
         const { summary, stopped, final } = await job();
         if (final) setRun(kind, (run) => ({ metrics: [...run.metrics, final] }));
@@ -221,11 +227,18 @@ export const useTrainingStore = create<TrainingState>((set, get) => {
       }
     });
 
+  /** When the PPO iteration in progress began (for the time an iteration takes). */
+  let ppoIterationStartedAt = 0;
+  const ppoWorking = (iteration: number, last?: number) =>
+    `iteration ${iteration}: sampling answers, scoring them with the reward model, then PPO epochs${last === undefined ? '' : ` (the last one took ${formatDuration(last)})`}…`;
+
   const onPpoIteration = async (report: PpoIterationReport) => {
+    const took = Date.now() - ppoIterationStartedAt;
+    ppoIterationStartedAt = Date.now();
     setRun('ppo', (run) => ({
       metrics: [...run.metrics, ppoMetricRow(report)],
       samples: [...run.samples, ...report.samples].slice(-MAX_PPO_SAMPLES),
-      message: `iteration ${report.iteration + 1} done`,
+      message: ppoWorking(report.iteration + 2, took),
     }));
     if (report.saved) {
       await saveCheckpoint(report.saved);
@@ -237,7 +250,9 @@ export const useTrainingStore = create<TrainingState>((set, get) => {
   /** Runs PPO iterations in the worker until paused (or `iterations` are done). */
   const runPpo = (iterations: number) => {
     if (ppoLoop) return ppoLoop;
-    setRun('ppo', { status: 'running', message: 'sampling and scoring…', error: undefined });
+    const next = new Set(get().runs.ppo?.metrics.map((row) => row.iteration)).size + 1;
+    ppoIterationStartedAt = Date.now();
+    setRun('ppo', { status: 'running', message: ppoWorking(next), error: undefined });
     ppoLoop = (async () => {
       try {
         const result = await labWorker().ppoRun(iterations, Comlink.proxy(onPpoIteration));
@@ -395,10 +410,11 @@ export const useTrainingStore = create<TrainingState>((set, get) => {
 
     trainSft(demonstrations, hyper, seed) {
       const settings = { epochs: hyper.sftEpochs, lr: hyper.sftLr, seed };
+      const progress = stepProgress();
       return oneShot('sft', { ...settings, demonstrations: demonstrations.length }, async () => {
         const onProgress = Comlink.proxy((p: { step: number; totalSteps: number; epoch: number; loss: number; lr: number; gradNorm: number; tokenAccuracy: number }) => {
           appendMetric('sft', { step: p.step, epoch: p.epoch, loss: p.loss, learning_rate: p.lr, grad_norm: p.gradNorm, mean_token_accuracy: p.tokenAccuracy });
-          setRun('sft', { message: `step ${p.step} of ${p.totalSteps}` });
+          setRun('sft', { message: progress(p.step, p.totalSteps) });
         });
         const { summary, result } = await labWorker().trainSft(demonstrations.map(demonstrationText), settings, onProgress);
         return { summary, stopped: result.stopped };
@@ -410,13 +426,14 @@ export const useTrainingStore = create<TrainingState>((set, get) => {
       const split = { train: train.map(toRanking), heldout: heldout.map(toRanking) };
       const settings = { epochs: hyper.rmEpochs, lr: hyper.rmLr, seed };
       set({ mistakes: undefined });
+      const progress = stepProgress();
       return oneShot('reward_model', { ...settings, train_rankings: train.length, heldout_rankings: heldout.length, learned_from: rankingAuthors(train) }, async () => {
         const onProgress = Comlink.proxy((p: { step: number; totalSteps: number; loss: number; accuracy: number; margin: number; lr: number; heldoutAccuracy?: number; heldoutLoss?: number }) => {
           const row: MetricRow = { step: p.step, loss: p.loss, accuracy: p.accuracy, margin: p.margin, learning_rate: p.lr };
           if (p.heldoutAccuracy !== undefined) row.heldout_accuracy = p.heldoutAccuracy;
           if (p.heldoutLoss !== undefined) row.heldout_loss = p.heldoutLoss;
           appendMetric('reward_model', row);
-          setRun('reward_model', { message: `step ${p.step} of ${p.totalSteps}` });
+          setRun('reward_model', { message: progress(p.step, p.totalSteps) });
         });
         const outcome = await labWorker().trainRewardModel(split, demonstrations.map(demonstrationText), settings, onProgress);
         const final: MetricRow = { step: outcome.steps, train_accuracy: outcome.train.accuracy };
@@ -496,10 +513,11 @@ export const useTrainingStore = create<TrainingState>((set, get) => {
     trainDpo(rankings, hyper, seed) {
       // DPO learns from the comparisons as the reward model does: rmEpochs passes, at the PPO learning rate.
       const settings = { epochs: hyper.rmEpochs, lr: hyper.ppoLr, beta: hyper.dpoBeta, seed };
+      const progress = stepProgress();
       return oneShot('dpo', { ...settings, rankings: rankings.length }, async () => {
         const onProgress = Comlink.proxy((p: { step: number; totalSteps: number; loss: number; accuracy: number; margin: number; lr: number }) => {
           appendMetric('dpo', { step: p.step, loss: p.loss, 'rewards/accuracies': p.accuracy, 'rewards/margins': p.margin, learning_rate: p.lr });
-          setRun('dpo', { message: `step ${p.step} of ${p.totalSteps}` });
+          setRun('dpo', { message: progress(p.step, p.totalSteps) });
         });
         const { summary, result } = await labWorker().trainDpo(rankings.map(toRanking), settings, onProgress);
         return { summary, stopped: result.stopped };
