@@ -4,7 +4,9 @@
 //            its WebGPU backend (test/bench/tfjs-gpt2.ts), same parameters and batch, losses compared;
 //   sample — batched KV-cache sampling with GptSampler vs onnxruntime-web (WebGPU EP, or wasm where
 //            the EP is unavailable) on the lab's own ONNX export;
-//   matmul — GFLOP/s of the lab's matmul kernel vs tf.matMul.
+//   matmul — GFLOP/s of the lab's matmul kernel vs tf.matMul;
+//   ppo    — (when asked for) episodes per second of PPO iterations at a pipeline preset's shape,
+//            with the time of each phase (test/bench/ppo.ts).
 // The page lives in test/bench and is served by Vite; contenders run interleaved, each figure is the
 // median with the spread (min–max) of repeated runs. Positional words pick sections (`bench train
 // matmul`; `bench profile` adds per-kernel times of the lab's steps); `bench dawn` prints the
@@ -16,6 +18,7 @@ import { recordDispatches, type KernelLayout } from '../engine/kernel.ts';
 import { matmulDispatch } from '../engine/matmul.ts';
 import { uniformValues } from '../engine/selfcheck.ts';
 import { initParameters, makeConfig, PRESETS, type PresetName } from '../model/config.ts';
+import { PIPELINE_PRESETS, type PipelinePresetName } from '../rlhf/pipeline.ts';
 import { GptModel, DEFAULT_ADAMW } from '../model/gpt.ts';
 import { GptSampler, DEFAULT_SAMPLING } from '../model/sampler.ts';
 import { numberOption, stringOption } from './options.ts';
@@ -77,7 +80,7 @@ async function benchSampling(device: GPUDevice, preset: PresetName, B: number, n
   return spread(seconds.map((s) => (B * newTokens) / s));
 }
 
-async function benchMatmul(device: GPUDevice, n: number, repeats: number): Promise<Spread> {
+export async function benchMatmul(device: GPUDevice, n: number, repeats: number): Promise<Spread> {
   const out = createStorageBuffer(device, 'bench.out', n * n * 4);
   const a = createStorageBufferFrom(device, 'bench.a', uniformValues(n * n, 1));
   const b = createStorageBufferFrom(device, 'bench.b', uniformValues(n * n, 2));
@@ -127,9 +130,9 @@ async function dawnBench(context: CommandContext): Promise<unknown> {
 // ---------------------------------------------------------------------------------------------
 // The browser benchmark: what the page (test/bench/main.ts) is asked to run and what it reports.
 
-/** What to run; `profile` (per-kernel times of the lab's steps) only when asked for. */
-export type BenchSection = 'train' | 'sample' | 'matmul' | 'profile';
-const SECTIONS: BenchSection[] = ['train', 'sample', 'matmul', 'profile'];
+/** What to run; `profile` (per-kernel times of the lab's steps) and `ppo` only when asked for. */
+export type BenchSection = 'train' | 'sample' | 'matmul' | 'profile' | 'ppo';
+const SECTIONS: BenchSection[] = ['train', 'sample', 'matmul', 'profile', 'ppo'];
 const DEFAULT_SECTIONS: BenchSection[] = ['train', 'sample', 'matmul'];
 
 export interface BrowserBenchOptions {
@@ -151,6 +154,28 @@ export interface BrowserBenchOptions {
   matmulSeconds: number;
   /** Vocabulary of the training models (the shipped tokenizer's size). */
   vocab: number;
+  /** PPO: the shape of a pipeline preset's iterations. */
+  ppo: PpoShape;
+}
+
+/** One PPO iteration's shape: a pipeline preset's episodes per batch, sequence and response lengths, epochs. */
+export interface PpoShape {
+  pipelinePreset: string;
+  modelPreset: PresetName;
+  B: number;
+  T: number;
+  maxNewTokens: number;
+  ppoEpochs: number;
+  promptTokens: number;
+}
+
+/** The phases of a PPO iteration (test/bench/ppo.ts says what each holds). */
+export type PpoPhase = 'rollout' | 'forward_passes' | 'policy_updates' | 'value_updates' | 'cpu';
+
+export interface PpoRow extends PpoShape {
+  episodesPerSecond: Spread;
+  /** Median seconds per phase over the timed iterations. */
+  phaseSeconds: Record<PpoPhase, number>;
 }
 
 export interface TrainRow {
@@ -173,6 +198,8 @@ export interface SampleRow {
   peer: Spread;
   /** 'ort-webgpu', or 'ort-wasm' when the WebGPU execution provider was unavailable. */
   peerName: string;
+  /** Whether the peer sampled the KV-cache export (one token a call) rather than re-running the prefix. */
+  peerKvCache: boolean;
   /** Share of the B rows whose sampled tokens were identical on both sides (same model, same draws). */
   agreement: number;
 }
@@ -191,6 +218,7 @@ export interface BrowserBenchReport {
   train: TrainRow[];
   sample: SampleRow[];
   matmul: MatmulRow[];
+  ppo: PpoRow[];
   /** Things the reader must know (e.g. a peer fell back to another backend). */
   notes: string[];
 }
@@ -239,6 +267,7 @@ export const BENCH_OPTIONS = {
   'sample-preset': { type: 'string' },
   'sample-batches': { type: 'string' },
   'new-tokens': { type: 'string' },
+  'ppo-preset': { type: 'string' },
 } as const;
 
 /**
@@ -276,7 +305,16 @@ function browserOptions(context: CommandContext): BrowserBenchOptions {
     matmul: (stringOption(context, 'matmul') ?? defaults.matmul).split(',').map(parseShape),
     matmulSeconds: 1,
     vocab: 1024,
+    ppo: ppoShape(stringOption(context, 'ppo-preset') ?? 'small'),
   };
+}
+
+/** A pipeline preset's PPO iteration on the shipped model's size (the `small` model preset). */
+function ppoShape(pipelinePreset: string): PpoShape {
+  if (!(pipelinePreset in PIPELINE_PRESETS)) throw new Error(`unknown pipeline preset '${pipelinePreset}' in --ppo-preset: use ${Object.keys(PIPELINE_PRESETS).join(', ')}`);
+  const { B, T, maxNewTokens, ppoEpochs } = PIPELINE_PRESETS[pipelinePreset as PipelinePresetName];
+  // Chat-framed prompts of the small pipeline are 15–45 tokens; 24 leaves room for every response.
+  return { pipelinePreset, modelPreset: 'small', B, T, maxNewTokens, ppoEpochs, promptTokens: Math.min(24, T - maxNewTokens) };
 }
 
 const fmtRate = (s: Spread, digits = 1) => `${s.median.toFixed(digits)} [${s.min.toFixed(digits)}–${s.max.toFixed(digits)}]`;
@@ -292,7 +330,7 @@ export function reportTable(report: BrowserBenchReport, options: BrowserBenchOpt
     }
   }
   if (report.sample.length > 0) {
-    lines.push('', `sampling, new tokens/s (${options.promptTokens}-token prompts, top-k 40)`, '| model | B × new tokens | lab | peer | peer | lab / peer | rows identical |', '|---|---|---|---|---|---|---|');
+    lines.push('', `sampling, new tokens/s (${options.promptTokens}-token prompts, top-k 40; the peer samples the KV-cache export)`, '| model | B × new tokens | lab | peer | peer | lab / peer | rows identical |', '|---|---|---|---|---|---|---|');
     for (const r of report.sample) {
       lines.push(`| ${r.preset} | ${r.B}×${r.newTokens} | ${fmtRate(r.lab)} | ${r.peerName} | ${fmtRate(r.peer)} | ${fmtRatio(r.lab, r.peer)} | ${(100 * r.agreement).toFixed(0)}% |`);
     }
@@ -301,30 +339,46 @@ export function reportTable(report: BrowserBenchReport, options: BrowserBenchOpt
     lines.push('', 'matmul, GFLOP/s', '| M×N×K | lab | tf.matMul | lab / TF.js |', '|---|---|---|---|');
     for (const r of report.matmul) lines.push(`| ${r.shape} | ${fmtRate(r.lab, 2)} | ${fmtRate(r.tfjs, 2)} | ${fmtRatio(r.lab, r.tfjs)} |`);
   }
+  for (const r of report.ppo) {
+    const total = Object.values(r.phaseSeconds).reduce((sum, s) => sum + s, 0);
+    lines.push('', `PPO, episodes/s (one iteration of the ${r.pipelinePreset} pipeline: B=${r.B} episodes, T=${r.T}, ${r.maxNewTokens} new tokens, ${r.ppoEpochs} epochs): ${fmtRate(r.episodesPerSecond, 2)}`, '| phase | seconds | share |', '|---|---|---|');
+    for (const [phase, seconds] of Object.entries(r.phaseSeconds)) lines.push(`| ${phase} | ${seconds.toFixed(2)} | ${((100 * seconds) / total).toFixed(0)}% |`);
+  }
   if (report.notes.length > 0) lines.push('', ...report.notes.map((note) => `note: ${note}`));
   return lines;
 }
 
 /**
- * The one-line summary of issue 8: the first training preset, the largest sampling batch, and
- * every matmul shape (rates are medians).
+ * The one-line summary of issues 8 and 19: the first training preset, the largest sampling batch
+ * (and every batch under by_batch) against onnxruntime-web on the KV-cache export, every matmul
+ * shape, and PPO's episodes per second with its phases (rates are medians).
  */
 export function reportSummary(report: BrowserBenchReport): Record<string, unknown> {
   const train = report.train[0];
   const sample = report.sample.reduce<SampleRow | undefined>((largest, row) => (!largest || row.B > largest.B ? row : largest), undefined);
   const ratio = (a: number, b: number) => a / b;
+  const sampleFigures = (row: SampleRow) => ({ lab_tok_s: row.lab.median, ort_tok_s: row.peer.median, ratio_vs_ort: ratio(row.lab.median, row.peer.median) });
+  const ppo = report.ppo[0];
   return {
     adapter: report.adapter,
     train: train ? { lab_tok_s: train.lab.median, tfjs_tok_s: train.tfjs.median, ratio_vs_tfjs: ratio(train.lab.median, train.tfjs.median) } : null,
-    sample: sample ? { lab_tok_s: sample.lab.median, ort_tok_s: sample.peer.median, ratio_vs_ort: ratio(sample.lab.median, sample.peer.median) } : null,
+    sample: sample
+      ? {
+          ...sampleFigures(sample),
+          ort_kv_cache: sample.peerKvCache,
+          ort_provider: sample.peerName,
+          by_batch: Object.fromEntries(report.sample.map((row) => [String(row.B), { ...sampleFigures(row), rows_identical: row.agreement }])),
+        }
+      : null,
     matmul: Object.fromEntries(
       report.matmul.map((r) => [r.shape, { lab_gflops: r.lab.median, tfjs_gflops: r.tfjs.median, ratio_vs_tfjs: ratio(r.lab.median, r.tfjs.median) }]),
     ),
+    ppo: ppo ? { pipeline_preset: ppo.pipelinePreset, episodes_per_s: ppo.episodesPerSecond.median, phase_s: ppo.phaseSeconds } : null,
   };
 }
 
 /** Serves test/bench with Vite, opens it in headless Chromium and runs the benchmark there. */
-async function browserBench(context: CommandContext): Promise<unknown> {
+export async function browserBench(context: CommandContext): Promise<unknown> {
   const options = browserOptions(context);
   const { createServer } = await import('vite');
   const { chromium } = await import('playwright-core');

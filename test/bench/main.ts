@@ -15,6 +15,7 @@ import tokenizerJson from '../../public/models/base/tokenizer.json?raw';
 import { labMatmul, labSampling, labTraining, type MatmulContender, type MatmulShape, type TokenBatch } from './lab-contenders.ts';
 import { interleave } from './measure.ts';
 import { ortSampling } from './ort-contender.ts';
+import { ppoRow } from './ppo.ts';
 import { profileDecodeStep, profileTrainingStep, type StepProfile } from './profile.ts';
 import { tfjsMatmul, tfjsTraining, useTfjsWebgpu } from './tfjs-contenders.ts';
 
@@ -90,7 +91,7 @@ async function sampleRow(device: GPUDevice, B: number, o: BrowserBenchOptions, n
     const agreement = rowsIdentical(await lab.generate(), await ort.generate());
     log(`  ${ort.name}: ${(100 * agreement).toFixed(0)}% of rows identical to the lab's`);
     const [labRate, peerRate] = await interleave([lab.contender, ort.contender], o.repeats, 0, log);
-    return { preset: o.samplePreset, B, newTokens: o.newTokens, lab: labRate, peer: peerRate, peerName: ort.name, agreement };
+    return { preset: o.samplePreset, B, newTokens: o.newTokens, lab: labRate, peer: peerRate, peerName: ort.name, peerKvCache: ort.kvCache, agreement };
   } finally {
     lab.dispose();
     await ort.dispose();
@@ -150,7 +151,7 @@ async function profileLab(device: GPUDevice, o: BrowserBenchOptions): Promise<vo
 
 async function runBench(o: BrowserBenchOptions): Promise<BrowserBenchReport> {
   const gpu = await acquireGpu();
-  const report: BrowserBenchReport = { adapter: adapterName(gpu.info), kernelLayout: gpu.info.kernelLayout, userAgent: navigator.userAgent, train: [], sample: [], matmul: [], notes: [] };
+  const report: BrowserBenchReport = { adapter: adapterName(gpu.info), kernelLayout: gpu.info.kernelLayout, userAgent: navigator.userAgent, train: [], sample: [], matmul: [], ppo: [], notes: [] };
   log(`adapter: ${report.adapter}`);
   const tfjsAdapter = await useTfjsWebgpu();
   log(`TF.js WebGPU adapter: ${tfjsAdapter}`);
@@ -164,6 +165,7 @@ async function runBench(o: BrowserBenchOptions): Promise<BrowserBenchReport> {
     }
     if (o.sections.includes('matmul')) for (const shape of o.matmul) report.matmul.push(await matmulRow(gpu.device, shape, o, report.notes));
     if (o.sections.includes('profile')) await profileLab(gpu.device, o);
+    if (o.sections.includes('ppo')) report.ppo.push(await ppoRow(gpu.device, o.ppo, Tokenizer.fromJSON(tokenizerJson), o.repeats, log));
     await gpu.device.queue.onSubmittedWorkDone();
     gpu.assertHealthy();
     return report;

@@ -14,6 +14,8 @@ export interface OrtSampling {
   contender: Contender;
   /** 'ort-webgpu' or 'ort-wasm'. */
   name: string;
+  /** The export sampled has a KV cache (always, since issue 19; reported with the figures). */
+  kvCache: true;
   /** Why the WebGPU provider is not the peer, when it is not. */
   fallbackReason?: string;
   generate(): Promise<Generation>;
@@ -45,6 +47,7 @@ export async function ortSampling(checkpoint: Checkpoint, prompts: number[][], n
   const generate = () => sampler.generate(prompts, { ...options, maxNewTokens: newTokens });
   return {
     name,
+    kvCache: true,
     fallbackReason,
     generate,
     contender: {
