@@ -6,6 +6,7 @@ import { benchCommand, BENCH_OPTIONS } from './bench-command.ts';
 import { dpoCommand } from './dpo-command.ts';
 import { evalCommand } from './eval-command.ts';
 import { exportOnnxCommand } from './export-onnx-command.ts';
+import { GPU_CHECK_OPTIONS, gpuCheckCommand } from './gpu-check-command.ts';
 import { gpuCommand } from './gpu-command.ts';
 import { PACK_OPTIONS, PACK_SUMMARY, packCommand } from './pack-command.ts';
 import { pipelineCommand } from './pipeline-command.ts';
@@ -160,9 +161,14 @@ const COMMANDS: Record<string, Command> = {
     run: pipelineCommand,
   },
   bench: {
-    summary: 'the lab vs TF.js WebGPU (training), onnxruntime-web (sampling) and tf.matMul in headless Chromium on one adapter [train sample matmul profile | dawn] [--presets small,medium --batch --seq --steps --repeats --matmul 256,512 --sample-preset --sample-batches 1,64 --new-tokens 64]',
+    summary: 'the lab vs TF.js WebGPU (training), onnxruntime-web on the KV-cache export (sampling) and tf.matMul in headless Chromium on one adapter, PPO episodes/s by phase [train sample matmul profile ppo | dawn] [--presets small,medium --batch --seq --steps --repeats --matmul 256,512 --sample-preset --sample-batches 1,64 --new-tokens 64 --ppo-preset small]',
     options: BENCH_OPTIONS,
     run: benchCommand,
+  },
+  'gpu-check': {
+    summary: 'the figures a GPU is lent for: adapter, FMA peak, matmul 1024³–4096³ as a share of it, peak GPU memory per preset, bench ratios vs TF.js and onnxruntime-web [--smoke: tiny sizes, any adapter; --pipeline: + the small pipeline\'s wall time]',
+    options: GPU_CHECK_OPTIONS,
+    run: gpuCheckCommand,
   },
 };
 
