@@ -1,6 +1,9 @@
-// `rlhf-lab export-onnx [--model DIR] --out FILE.onnx [--head lm|scalar]`: writes a checkpoint's
-// GPT-2 as an ONNX model (opset 17, float32; input_ids → logits, or → values for a reward model's
-// scalar head) that onnxruntime and other ONNX runtimes load. No GPU is needed.
+// `rlhf-lab export-onnx [--model DIR] --out FILE.onnx [--head lm|scalar] [--kv-cache]`: writes a
+// checkpoint's GPT-2 as an ONNX model (opset 17, float32; input_ids → logits, or → values for a
+// reward model's scalar head) that onnxruntime and other ONNX runtimes load. No GPU is needed.
+// --kv-cache adds Optimum's decoder inputs and outputs (attention_mask, position_ids,
+// past_key_values.{i}.key|value → present.{i}.key|value), what transformers.js-style generation
+// needs; the default stays the one-input file, which scores whole sequences and loads anywhere.
 import { resolve } from 'node:path';
 import { exportOnnx, ONNX_INPUT, ONNX_LOGITS, ONNX_OPSET, ONNX_VALUES, type OnnxHead } from '../model/onnx/gpt2-graph.ts';
 import { checkOutputFile, writeFileAtomically } from './files.ts';
@@ -14,6 +17,7 @@ export interface ExportOnnxResult {
   bytes: number;
   opset: number;
   head: OnnxHead;
+  kvCache: boolean;
   input: string;
   output: string;
 }
@@ -26,11 +30,13 @@ export async function exportOnnxCommand(context: CommandContext): Promise<Export
   await checkOutputFile(path, '--out');
   const modelDir = resolveModelDir(context.values.model);
   const checkpoint = await readCheckpointDir(modelDir);
-  const bytes = exportOnnx(checkpoint, { head });
+  const kvCache = context.values['kv-cache'] === true;
+  const bytes = exportOnnx(checkpoint, { head, kvCache });
   await writeFileAtomically(path, bytes);
   const output = head === 'lm' ? ONNX_LOGITS : ONNX_VALUES;
-  context.log(`wrote ${path} (${(bytes.length / 2 ** 20).toFixed(2)} MiB, opset ${ONNX_OPSET}): ${ONNX_INPUT} → ${output}`);
-  return { model: modelDir, out: path, bytes: bytes.length, opset: ONNX_OPSET, head, input: ONNX_INPUT, output };
+  const cache = kvCache ? [', attention_mask, position_ids, past_key_values.*', ', present.*'] : ['', ''];
+  context.log(`wrote ${path} (${(bytes.length / 2 ** 20).toFixed(2)} MiB, opset ${ONNX_OPSET}): ${ONNX_INPUT}${cache[0]} → ${output}${cache[1]}`);
+  return { model: modelDir, out: path, bytes: bytes.length, opset: ONNX_OPSET, head, kvCache, input: ONNX_INPUT, output };
 }
 
 function parseHead(value: string | undefined): OnnxHead {

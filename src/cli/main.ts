@@ -65,7 +65,7 @@ const COMMANDS: Record<string, Command> = {
     },
     run: sampleCommand,
   },
-  'export-onnx': { summary: 'write a checkpoint as ONNX, input_ids → logits (--out FILE.onnx [--model DIR --head lm|scalar])', options: { model: { type: 'string' }, out: { type: 'string' }, head: { type: 'string' } }, run: exportOnnxCommand },
+  'export-onnx': { summary: 'write a checkpoint as ONNX, input_ids → logits (--out FILE.onnx [--model DIR --head lm|scalar --kv-cache: + past_key_values → present])', options: { model: { type: 'string' }, out: { type: 'string' }, head: { type: 'string' }, 'kv-cache': { type: 'boolean' } }, run: exportOnnxCommand },
   pretrain: {
     summary: 'train the base model on the TinyWorld corpus (--out DIR [--preset --seed --steps --batch --seq --lr --vocab --documents]); resumable',
     options: {

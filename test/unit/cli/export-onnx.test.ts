@@ -29,7 +29,7 @@ describe('rlhf-lab export-onnx', () => {
     const run = await runCli(['export-onnx', '--model', modelDir, '--out', out, '--json']);
     expect(run.code, run.stderr.join('\n')).toBe(0);
     const bytes = readFileSync(out);
-    expect(run.result).toEqual({ model: modelDir, out, bytes: bytes.length, opset: 17, head: 'lm', input: 'input_ids', output: 'logits' });
+    expect(run.result).toEqual({ model: modelDir, out, bytes: bytes.length, opset: 17, head: 'lm', kvCache: false, input: 'input_ids', output: 'logits' });
 
     const session = await ort.InferenceSession.create(new Uint8Array(bytes), { executionProviders: ['wasm'] });
     const ids = tokenizer.encode('the red cat can fly over the dog.');
@@ -42,6 +42,20 @@ describe('rlhf-lab export-onnx', () => {
     console.log(`export-onnx: ONNX vs float64 twin log-probs max |Δ| ${diff.toExponential(2)}`);
     expect(diff).toBeLessThanOrEqual(2e-4);
     await session.release();
+  });
+
+  it('writes the KV-cache export with --kv-cache', async () => {
+    const out = join(dir, 'policy-kv.onnx');
+    const run = await runCli(['export-onnx', '--model', join(dir, 'policy'), '--out', out, '--kv-cache', '--json']);
+    expect(run.code, run.stderr.join('\n')).toBe(0);
+    expect(run.result).toMatchObject({ head: 'lm', kvCache: true, output: 'logits' });
+    const session = await ort.InferenceSession.create(new Uint8Array(readFileSync(out)), { executionProviders: ['wasm'] });
+    expect(session.inputNames.slice(0, 4)).toEqual(['input_ids', 'attention_mask', 'position_ids', 'past_key_values.0.key']);
+    expect(session.outputNames.slice(0, 2)).toEqual(['logits', 'present.0.key']);
+    await session.release();
+    const scalar = await runCli(['export-onnx', '--model', join(dir, 'policy'), '--out', join(dir, 'no.onnx'), '--head', 'scalar', '--kv-cache', '--json']);
+    expect(scalar.code).not.toBe(0);
+    expect(scalar.stderr.join('\n')).toMatch(/KV cache is only exported with the lm head/);
   });
 
   it('exports a reward model\'s scalar head as values [batch, sequence]', async () => {
