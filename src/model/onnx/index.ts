@@ -1,5 +1,6 @@
-// ONNX export of the lab's GPT-2 (with or without a KV cache): the graph builder, the message encoder and its protobuf writer, and
-// the CPU twin of the GPU sampling kernel used by samplers that run the exported model.
+// ONNX export of the lab's GPT-2 (with or without a KV cache): the graph builder, the message
+// encoder and its protobuf writer, and the CPU twin of the GPU sampling kernel used by samplers
+// that run the exported model.
 export {
   exportOnnx,
   gpt2OnnxModel,
