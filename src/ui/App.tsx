@@ -1,5 +1,5 @@
 // The lab's shell: a header, the tab bar of the seven panels (Model, Demonstrations, Rank, Reward
-// model, PPO, Evaluate, Data) and the open panel, which the URL names (lessonStore). It connects
+// model, PPO, Evaluate, Data), the lesson guide for the open panel (LessonGuide.tsx) and the panel, which the URL names (lessonStore). It connects
 // to the GPU in the worker and loads the saved lab data. A skip link jumps past the header and tabs. Where WebGPU is missing a notice above the
 // panels says so; Model, Rank and Evaluate still work (the worker samples with onnxruntime-web)
 // and the training panels explain what they need.
@@ -12,6 +12,7 @@ import { DataPanel } from './DataPanel.tsx';
 import { DemonstrationsPanel } from './DemonstrationsPanel.tsx';
 import { EvaluatePanel } from './EvaluatePanel.tsx';
 import { GpuPanel } from './GpuPanel.tsx';
+import { LessonGuide } from './LessonGuide.tsx';
 import { ModelPanel } from './ModelPanel.tsx';
 import { NoWebGpu } from './NoWebGpu.tsx';
 import { PanelTabs, tabId, tabPanelId } from './PanelTabs.tsx';
@@ -69,6 +70,7 @@ export function App() {
         <PanelTabs />
       </nav>
       <main id="lab-main" tabIndex={-1}>
+        <LessonGuide />
         <div id={tabPanelId(panel)} role="tabpanel" aria-labelledby={tabId(panel)}>
           <OpenPanel panel={panel} gpu={status} />
         </div>

@@ -11,6 +11,7 @@ import { selectBlind, selectCheckpoints, selectEvaluation, selectJudgments, useT
 import type { StoredJudgment } from '../data/lab-db.ts';
 import { judgmentTally } from '../store/runRecords.ts';
 import type { EvaluationRow } from '../../workers/lab.worker.ts';
+import { LessonSummary } from './LessonSummary.tsx';
 import { TrainingAlerts } from './TrainingAlerts.tsx';
 import { useBaseModel } from './useBaseModel.ts';
 
@@ -282,6 +283,7 @@ export function EvaluatePanel() {
     <section className="panel" aria-labelledby="evaluate-heading">
       <h2 id="evaluate-heading">Evaluate</h2>
       <TrainingAlerts />
+      <LessonSummary />
       <BlindComparison />
       <LabelerTable />
     </section>

@@ -74,6 +74,11 @@ function tiedWithAbove(ranking: StoredRanking, position: number): boolean {
   return (ranking.ties ?? []).some(([a, b]) => Math.min(a, b) === position - 1 && Math.max(a, b) === position);
 }
 
+/** "B > A = C > D": the order by letter, = between tied neighbours. */
+function orderText(ranking: StoredRanking): string {
+  return ranking.order.map((response, position) => (position === 0 ? '' : tiedWithAbove(ranking, position) ? ' = ' : ' > ') + letter(response)).join('');
+}
+
 /** A saved ranking's outputs best first, with their texts; "=" marks one as good as the one above. */
 function RankedTexts({ ranking }: { ranking: StoredRanking }) {
   return (
@@ -104,6 +109,7 @@ function SavedRankings() {
         {shown.map((ranking) => (
           <li key={ranking.id} data-testid="saved-ranking" data-source={ranking.source}>
             <span className={`source source-${ranking.source}`}>{ranking.source === 'human' ? 'person' : 'simulated'}</span> <span className="saved-prompt">{ranking.prompt}</span>{' '}
+            <span className="order-text">{orderText(ranking)}</span>
             <RankedTexts ranking={ranking} />
             <button type="button" className="danger small" onClick={() => void deleteRanking(ranking.id).catch(() => undefined)} aria-label={`Delete the ranking of: ${ranking.prompt}`}>
               Delete
@@ -204,7 +210,6 @@ export function RankPanel() {
     if (!target) return;
     setBusy(true);
     setProblem('');
-    setNotice('');
     try {
       const [outputs] = await generate([target.text], K);
       setDraft(newDraft(target, outputs));
