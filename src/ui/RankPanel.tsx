@@ -29,6 +29,8 @@ import { useBaseModel } from './useBaseModel.ts';
 /** Rankings to aim for before training the reward model. */
 const RANKING_TARGET = 50;
 const DEFAULT_AUTO_RANK = 5;
+/** Prompts auto-ranked per chunk (one batch of the sampler): each chunk is saved and counted before the next is sampled. */
+const AUTO_RANK_CHUNK = 8;
 const RECENT_SHOWN = 10;
 
 const K_CHOICES = [2, 3, 4, 5, 6, 7, 8, 9];
@@ -145,16 +147,28 @@ function AutoRank({ disabled, onBusy, exclude, onDone }: { disabled: boolean; on
   const [count, setCount] = useState(DEFAULT_AUTO_RANK);
   const [noise, setNoise] = useState(DEFAULT_LABELER_NOISE);
   const [startedAt, setStartedAt] = useState<number>();
+  const [rankedSoFar, setRankedSoFar] = useState(0);
   const elapsed = useElapsedSeconds(startedAt);
+  /** Ranks `count` prompts a chunk at a time, so the counts move as each chunk is saved. */
   const run = async () => {
     setStartedAt(Date.now());
+    setRankedSoFar(0);
     onBusy(true);
     onDone('');
-    const ranked = await autoRank(count, K, noise, generate, exclude ? [exclude] : []).catch(() => undefined);
+    let ranked = 0;
+    let failed = false;
+    while (ranked < count) {
+      const added = await autoRank(Math.min(AUTO_RANK_CHUNK, count - ranked), K, noise, generate, exclude ? [exclude] : []).catch(() => undefined);
+      if (added === undefined) failed = true;
+      if (!added) break;
+      ranked += added;
+      setRankedSoFar(ranked);
+    }
     setStartedAt(undefined);
     onBusy(false);
-    if (ranked !== undefined) onDone(ranked > 0 ? `The simulated labeler ranked ${ranked} more prompts.` : 'Every TinyWorld prompt is already ranked.');
+    if (!failed) onDone(ranked > 0 ? `The simulated labeler ranked ${ranked} more prompts.` : 'Every TinyWorld prompt is already ranked.');
   };
+  const timeLeft = rankedSoFar > 0 ? `, about ${Math.round((elapsed / rankedSoFar) * (count - rankedSoFar))} s left` : '';
   return (
     <div className="auto-rank">
       <h3>Auto-rank with the simulated labeler</h3>
@@ -174,7 +188,8 @@ function AutoRank({ disabled, onBusy, exclude, onDone }: { disabled: boolean; on
       </div>
       {startedAt !== undefined && (
         <p role="status" data-testid="auto-rank-progress">
-          Sampling {K} outputs for each of {count} prompts with the current model, then the simulated labeler ranks them all at once ({elapsed} s so far; the count above moves when they are saved).
+          Ranked {rankedSoFar} of {count}: sampling {K} outputs for each of the next {Math.min(AUTO_RANK_CHUNK, count - rankedSoFar)} prompts with the current model, then the simulated labeler
+          ranks them ({elapsed} s so far{timeLeft}).
         </p>
       )}
       <p id="noise-help" className="muted">

@@ -100,7 +100,7 @@ describe('lab data in the browser', () => {
     const autoRank = page.getByRole('button', { name: 'Auto-rank 3 prompts' });
     await expect.poll(() => autoRank.isEnabled(), { timeout: MODEL_TIMEOUT }).toBe(true);
     await autoRank.click();
-    expect(await page.getByTestId('auto-rank-progress').textContent()).toMatch(/Sampling 4 outputs for each of 3 prompts/);
+    expect(await page.getByTestId('auto-rank-progress').textContent()).toMatch(/Ranked 0 of 3: sampling 4 outputs for each of the next 3 prompts/);
     await expect.poll(() => page.getByText('The simulated labeler ranked 3 more prompts.').count(), { timeout: MODEL_TIMEOUT }).toBe(1);
     expect(await progressText(page)).toContain('4 / 50 ranked (1 by people, 3 simulated)');
     expect(await page.locator('[data-testid="saved-ranking"][data-source="simulated"]').count()).toBe(3);
