@@ -12,7 +12,6 @@ import { checkpointFiles, type CheckpointFiles, type CheckpointInput } from '../
 import type { SamplingOptions } from '../src/model/sampler.ts';
 import { fetchCheckpoint, type DownloadProgress } from '../src/data/fetch-checkpoint.ts';
 import { extractResponse, formatPrompt, type Ranking } from '../src/world/index.ts';
-import type { SftProgress } from '../src/rlhf/sft.ts';
 import type { RewardModelProgress } from '../src/rlhf/reward-model.ts';
 import type { DpoProgress } from '../src/rlhf/dpo.ts';
 import { CheckpointRegistry, SAMPLER_ROWS, summarize, type CheckpointSummary } from './checkpoints.ts';
@@ -25,6 +24,7 @@ import {
   type DemonstrationText,
   type DpoSettings,
   type RewardModelSettings,
+  type SftReport,
   type SftSettings,
 } from './training.ts';
 import { PpoSession, type PpoIterationReport, type PpoSettings } from './ppo-session.ts';
@@ -230,7 +230,7 @@ const api = {
     if (job === 'ppo') ppo?.pause();
   },
 
-  async trainSft(demonstrations: DemonstrationText[], settings: SftSettings, onProgress: (p: SftProgress) => void) {
+  async trainSft(demonstrations: DemonstrationText[], settings: SftSettings, onProgress: (p: SftReport) => void) {
     return exclusive('sft', async () => runSft(await device(), registry, demonstrations, settings, { onProgress: (p) => void onProgress(p), shouldStop: shouldStop('sft') }));
   },
 

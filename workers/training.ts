@@ -6,9 +6,9 @@ import { GptModel } from '../src/model/gpt.ts';
 import { parameterLayout, type GptConfig } from '../src/model/config.ts';
 import type { Checkpoint } from '../src/model/checkpoint.ts';
 import type { Tokenizer } from '../src/model/tokenizer.ts';
-import { formatPrompt, formatResponse, type Ranking } from '../src/world/index.ts';
-import type { Sequence } from '../src/rlhf/batches.ts';
-import { trainSft, type SftProgress, type SftResult } from '../src/rlhf/sft.ts';
+import { buildDemonstrations, buildPromptSet, formatPrompt, formatResponse, type Ranking } from '../src/world/index.ts';
+import { sequenceBatch, type Sequence } from '../src/rlhf/batches.ts';
+import { fitSequences, PAD_ID, trainSft, type SftProgress, type SftResult } from '../src/rlhf/sft.ts';
 import {
   encodeRanking,
   initRewardModel,
@@ -67,16 +67,49 @@ export function checkpointOf(base: Checkpoint, flat: Float32Array, scalar: boole
 export interface SftSettings {
   epochs: number;
   lr: number;
+  /** The lesson's seed: the order of the demonstrations, and the TinyWorld whose held-out demonstrations give the held-out loss. */
   seed: number;
 }
 
-/** Fine-tunes the base on demonstrations and registers the result as "sft". */
+/** SFT's progress as the page sees it: the trainer's, with the held-out loss at some steps. */
+export interface SftReport extends SftProgress {
+  /** Mean loss on TinyWorld demonstrations for held-out prompts (none of them is trained on). */
+  heldoutLoss?: number;
+}
+
+/** Held-out demonstrations the SFT curve's held-out loss is measured on (one batch at most). */
+const SFT_HELDOUT_DEMONSTRATIONS = 8;
+/** Held-out losses per SFT run, about (and one at the last step). */
+const SFT_HELDOUT_EVALUATIONS = 10;
+
+/** TinyWorld's demonstrations for its first held-out prompts, as one batch of sequences. */
+function sftHeldoutSequences(base: Checkpoint, worldSeed: number, model: GptModel): Sequence[] {
+  const prompts = buildPromptSet(worldSeed).heldout.slice(0, Math.min(SFT_HELDOUT_DEMONSTRATIONS, model.B));
+  const demonstrations = buildDemonstrations(worldSeed, prompts).map((d) => ({ prompt: d.prompt, response: d.response }));
+  return fitSequences(encodeDemonstrations(base.tokenizer, demonstrations), model.T + 1).sequences;
+}
+
+/** Mean −log p of the response tokens of `sequences` (one forward pass; the weights are untouched). */
+async function responseLoss(model: GptModel, sequences: readonly Sequence[]): Promise<number> {
+  const batch = sequenceBatch(sequences, model.B, model.T, PAD_ID);
+  model.setBatch(batch);
+  const { logprobs } = await model.evaluate();
+  let loss = 0;
+  let weight = 0;
+  batch.weights.forEach((w, i) => {
+    loss -= w * logprobs![i];
+    weight += w;
+  });
+  return loss / weight;
+}
+
+/** Fine-tunes the base model on the demonstrations and registers it as "sft"; reports the held-out loss about ten times. */
 export async function runSft(
   device: GPUDevice,
   registry: CheckpointRegistry,
   demonstrations: readonly DemonstrationText[],
   settings: SftSettings,
-  hooks: Hooks<SftProgress>,
+  hooks: Hooks<SftReport>,
 ): Promise<{ summary: CheckpointSummary; result: SftResult }> {
   if (demonstrations.length === 0) throw new Error('SFT needs at least one demonstration: write one or add the starter set');
   const base = registry.base();
@@ -84,7 +117,13 @@ export async function runSft(
   const model = new GptModel(device, base.config, 'lm', B, T, 'sft');
   try {
     model.writeParams(base.params);
-    const result = await trainSft(model, encodeDemonstrations(base.tokenizer, demonstrations), { ...settings, ...hooks });
+    const heldout = sftHeldoutSequences(base, settings.seed, model);
+    const onProgress = async (p: SftProgress) => {
+      const every = Math.max(1, Math.round(p.totalSteps / SFT_HELDOUT_EVALUATIONS));
+      const due = heldout.length > 0 && (p.step % every === 0 || p.step === p.totalSteps);
+      await hooks.onProgress?.(due ? { ...p, heldoutLoss: await responseLoss(model, heldout) } : p);
+    };
+    const result = await trainSft(model, encodeDemonstrations(base.tokenizer, demonstrations), { ...settings, shouldStop: hooks.shouldStop, onProgress });
     const params = await model.readParams();
     const meta = lineageMeta({ kind: 'sft', parent: 'base', step: result.steps });
     return { summary: registry.put('sft', checkpointOf(base, params, false, meta)), result };

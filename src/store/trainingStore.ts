@@ -412,8 +412,10 @@ export const useTrainingStore = create<TrainingState>((set, get) => {
       const settings = { epochs: hyper.sftEpochs, lr: hyper.sftLr, seed };
       const progress = stepProgress();
       return oneShot('sft', { ...settings, demonstrations: demonstrations.length }, async () => {
-        const onProgress = Comlink.proxy((p: { step: number; totalSteps: number; epoch: number; loss: number; lr: number; gradNorm: number; tokenAccuracy: number }) => {
-          appendMetric('sft', { step: p.step, epoch: p.epoch, loss: p.loss, learning_rate: p.lr, grad_norm: p.gradNorm, mean_token_accuracy: p.tokenAccuracy });
+        const onProgress = Comlink.proxy((p: { step: number; totalSteps: number; epoch: number; loss: number; lr: number; gradNorm: number; tokenAccuracy: number; heldoutLoss?: number }) => {
+          const row: MetricRow = { step: p.step, epoch: p.epoch, loss: p.loss, learning_rate: p.lr, grad_norm: p.gradNorm, mean_token_accuracy: p.tokenAccuracy };
+          if (p.heldoutLoss !== undefined) row.heldout_loss = p.heldoutLoss;
+          appendMetric('sft', row);
           setRun('sft', { message: progress(p.step, p.totalSteps) });
         });
         const { summary, result } = await labWorker().trainSft(demonstrations.map(demonstrationText), settings, onProgress);

@@ -1,7 +1,8 @@
 // "Train SFT" under the demonstrations (InstructGPT step 1): fine-tunes the base model on the
 // demonstrations in the list, in the worker, with a live loss curve; the result is the "sft"
 // checkpoint, saved in this browser before it is shown as done. The loss of one small batch jumps
-// from step to step, so the curve shows it smoothed beside the raw values and says what to expect.
+// from step to step, so the curve shows it smoothed beside the raw values, with the loss on held-out
+// demonstrations, and says what to expect.
 // Without WebGPU it says what it needs.
 import { useMemo } from 'react';
 import type { MetricRow } from '../store/runRecords.ts';
@@ -19,10 +20,11 @@ import { useBaseModel } from './useBaseModel.ts';
 const LOSS: ChartSeries[] = [
   { key: 'loss', label: 'loss of the step’s batch', color: '#93c5fd' },
   { key: 'loss_smoothed', label: 'smoothed', color: '#1d4ed8' },
+  { key: 'heldout_loss', label: 'held-out loss', color: '#b45309' },
 ];
 const ACCURACY: ChartSeries[] = [{ key: 'mean_token_accuracy', label: 'token accuracy', color: '#15803d' }];
 const LOSS_NOTE =
-  'loss · lower is better. Each step sees a few demonstrations, so the raw loss jumps up and down; the smoothed line should fall over an epoch, then flatten.';
+  'loss, heldout_loss · lower is better. Each step sees a few demonstrations, so the raw loss jumps up and down; the smoothed line should fall over an epoch, then flatten. The held-out loss (TinyWorld demonstrations no one trains on) should fall too: if it rises while the training loss falls, the model is memorising.';
 const ACCURACY_NOTE = 'mean_token_accuracy · higher is better: how often the model’s most likely next token is the demonstration’s';
 /** Weight of the newest step in the smoothed loss (an exponential moving average). */
 const SMOOTHING = 0.3;

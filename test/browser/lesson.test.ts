@@ -1,6 +1,7 @@
 // The first lesson as a new teacher meets it (micro preset, Chromium on SwiftShader): the guide on
 // the first panel, the one-click quick demo through SFT, rankings, the reward model, PPO and the
-// evaluation with each stage's phase on screen within 2 s of its start, and the summary at the end.
+// evaluation with each stage's phase on screen within 2 s of its start, and the summary at the end;
+// the SFT curve with its held-out loss.
 // Then the controls that must be safe: Pause says "Pausing…" until it has paused, a reload during
 // PPO resumes at the iteration the page promised with its curves, Reset asks first, and Score
 // answers (with a busy state) while the reward model's background job runs.
@@ -82,6 +83,10 @@ describe('the first lesson', () => {
     expect(await summary.textContent()).toMatch(/8 demonstrations.*8 rankings.*chance is 50%.*2 PPO iterations/s);
     expect(await page.getByTestId('summary-table').locator('tbody tr').count()).toBe(4);
     expect(await page.getByTestId('summary-before-after').locator('tbody tr').count()).toBeGreaterThan(0);
+
+    // The SFT curve shows the held-out loss beside the smoothed training loss.
+    await openTab(page, 'Demonstrations');
+    expect(await page.getByTestId('chart-SFT loss').getAttribute('aria-label')).toMatch(/smoothed \d.*held-out loss \d/);
 
     // Score answers, busy first, while the reward model's background job (its mistakes) runs.
     await openTab(page, 'Reward model');

@@ -33,9 +33,18 @@ describe('the worker training jobs on a micro model', { timeout: 600_000 }, () =
   it('SFT registers "sft" trained from the base', async () => {
     const { device } = await testGpu();
     const sftLosses: number[] = [];
-    const sft = await runSft(device, registry, demonstrations, { epochs: 1, lr: 1e-3, seed: 1 }, { onProgress: (p) => void sftLosses.push(p.loss) });
+    const heldoutLosses: number[] = [];
+    const sft = await runSft(device, registry, demonstrations, { epochs: 1, lr: 1e-3, seed: 1 }, {
+      onProgress: (p) => {
+        sftLosses.push(p.loss);
+        if (p.heldoutLoss !== undefined) heldoutLosses.push(p.heldoutLoss);
+      },
+    });
     expect(sft.summary).toMatchObject({ name: 'sft', kind: 'sft', parent: 'base', step: sft.result.steps });
     expect(sftLosses.every(Number.isFinite)).toBe(true);
+    // the loss on TinyWorld's held-out demonstrations, at the last step at least
+    expect(heldoutLosses.length).toBeGreaterThan(0);
+    expect(heldoutLosses.every((loss) => Number.isFinite(loss) && loss > 0)).toBe(true);
   });
 
   it('the reward model reports train and held-out accuracy, scores text and lists its mistakes', async () => {
