@@ -2,7 +2,7 @@
 // preview server, drives Debian's Chromium (WebGPU on SwiftShader, as the browser tests do) through
 // a short micro-preset lesson — starter demonstrations and SFT, auto-ranking, the reward model, a
 // few PPO iterations, a blind A/B pair and the held-out labeler's table — and saves one PNG per
-// panel at a laptop viewport. A tool, not a test.
+// panel at a laptop viewport, and the Rank panel at a phone's (rank-phone.png). A tool, not a test.
 //   npm run build && npx tsx tools/screenshots.ts [--out docs/screenshots]
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { collectPageErrors, launchChromium, openTab, startPreviewServer } from '
 /** Short responses, a few SFT and reward-model steps (enough for curves), two episodes per PPO iteration. */
 const LESSON = '?preset=micro&maxNewTokens=12&sftEpochs=4&rmEpochs=4&ppoBatch=2&ppoEpochs=1&K=3';
 const VIEWPORT = { width: 1280, height: 800 };
+const PHONE_VIEWPORT = { width: 390, height: 844 };
 const GPU_TIMEOUT = 600_000;
 /** The micro base model loads in seconds; longer means the page is stuck. */
 const LOAD_TIMEOUT = 120_000;
@@ -64,6 +65,11 @@ async function lesson(page: Page, out: string): Promise<void> {
   await sample.click();
   await page.getByTestId('ranked-output').first().waitFor({ timeout: GPU_TIMEOUT });
   await shoot(page, out, 'rank');
+  // The same board on a phone: stacked outputs, large move buttons.
+  await page.setViewportSize(PHONE_VIEWPORT);
+  await page.getByTestId('ranked-output').first().scrollIntoViewIfNeeded();
+  await page.screenshot({ path: join(out, 'rank-phone.png') });
+  await page.setViewportSize(VIEWPORT);
 
   // Reward model: train it, score a response.
   await openTab(page, 'Reward model');
