@@ -1,12 +1,14 @@
 // The Data panel: demonstrations, comparisons and whole K-way rankings in and out as JSONL in
 // TRL's formats (an import is all or nothing: a bad line is reported with its number and reason,
-// and nothing is saved); checkpoints downloaded as safetensors + config + tokenizer and loaded
-// back, or exported as one ONNX file (input_ids → logits) for onnxruntime and other ONNX tools; run
-// curves exported as CSV. Imported text is only ever rendered as text.
+// and nothing is saved); checkpoints downloaded as one zip named after the model (its Hugging Face
+// folder: safetensors + config + tokenizer) and loaded back, or exported as one ONNX file
+// (input_ids → logits) for onnxruntime and other ONNX tools; run curves exported as CSV; and the
+// whole lesson as one zip (LessonBundle). Imported text is only ever rendered as text.
 import { useEffect, useMemo, useState, type ChangeEvent, type FormEvent } from 'react';
 import type { StoredRun } from '../data/lab-db.ts';
-import { CHECKPOINT_FILE_NAMES, type CheckpointInput } from '../model/checkpoint.ts';
+import type { CheckpointInput } from '../model/checkpoint.ts';
 import { selectDemonstrations, selectRankings, useLabDataStore, type DatasetKind, type ImportSummary } from '../store/labDataStore.ts';
+import { checkpointZip } from '../store/lessonBundle.ts';
 import { useTrainingStore } from '../store/trainingStore.ts';
 import { metricsCsv } from '../store/runRecords.ts';
 import { MAX_DATASET_CHARS } from '../rlhf/datasets.ts';
@@ -15,6 +17,7 @@ import { CHECKPOINT_KIND_TEXT } from './checkpointKinds.ts';
 import { chosenFileBytes, chosenFileText } from './chosenFile.ts';
 import { downloadBlob } from './downloadBlob.ts';
 import { LabDataError } from './LabDataError.tsx';
+import { LessonBundle } from './LessonBundle.tsx';
 import { useBaseModel } from './useBaseModel.ts';
 
 interface DatasetInfo {
@@ -133,11 +136,6 @@ async function checkpointInput(files: FileList): Promise<CheckpointInput> {
   };
 }
 
-/** A checkpoint file as a Blob: JSON text, or the safetensors bytes (copied out of any shared buffer). */
-function fileBlob(content: string | Uint8Array): Blob {
-  return typeof content === 'string' ? new Blob([content], { type: 'application/json' }) : new Blob([new Uint8Array(content)], { type: 'application/octet-stream' });
-}
-
 function Checkpoints() {
   const checkpoints = useTrainingStore((state) => state.checkpoints);
   const exportCheckpoint = useTrainingStore((state) => state.exportCheckpoint);
@@ -150,9 +148,9 @@ function Checkpoints() {
   const download = async (checkpoint: string) => {
     setBusy(true);
     try {
-      const folder = await exportCheckpoint(checkpoint);
-      for (const file of CHECKPOINT_FILE_NAMES) downloadBlob(file, fileBlob(folder[file]));
-      setOutcome({ ok: true, text: `Downloaded ${checkpoint}: put its ${CHECKPOINT_FILE_NAMES.length} files in one folder to load it with transformers.` });
+      const file = `${checkpoint}.zip`;
+      downloadBlob(file, new Blob([new Uint8Array(checkpointZip(checkpoint, await exportCheckpoint(checkpoint)))], { type: 'application/zip' }));
+      setOutcome({ ok: true, text: `Downloaded ${file}: unzipped, its folder ${checkpoint} loads with transformers' from_pretrained, or here with its three files.` });
     } catch (error) {
       setOutcome({ ok: false, text: `Could not download ${checkpoint}: ${message(error)}` });
     } finally {
@@ -302,6 +300,7 @@ export function DataPanel() {
       <Datasets />
       <Checkpoints />
       <Runs />
+      <LessonBundle />
     </section>
   );
 }

@@ -3,7 +3,9 @@
 // (ties, a quality score, a flag), auto-rank a few more with the simulated labeler, reload and
 // find everything still there, export the rankings, then import a malformed JSONL and see its
 // line and reason with nothing imported and nothing lost. Markup typed by the user stays text.
-// And a checkpoint downloaded as a Hugging Face folder loads back (an incomplete one is refused).
+// And a checkpoint downloaded as one zip named after it (its Hugging Face folder) loads back (an
+// incomplete one is refused).
+import { unzipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import type { Download, Locator, Page } from 'playwright-core';
 import { collectPageErrors, openTab } from './harness.ts';
@@ -140,20 +142,18 @@ describe('lab data in the browser', () => {
     await context.close();
   });
 
-  it('downloads a checkpoint as a Hugging Face folder and loads it back', async () => {
+  it('downloads a checkpoint as one zip of its Hugging Face folder and loads it back', async () => {
     const context = await lab.browser.newContext();
     const page = await context.newPage();
     const errors = collectPageErrors(page);
     await page.goto(`${lab.url}${LESSON}&panel=data`);
     const download = page.getByRole('button', { name: 'Download checkpoint base' });
     await download.waitFor({ timeout: MODEL_TIMEOUT });
-    const files = new Map<string, Buffer>();
-    const downloads: Download[] = [];
-    page.on('download', (file) => downloads.push(file));
-    await download.click();
-    await expect.poll(() => downloads.length, { timeout: 60_000 }).toBe(4);
-    for (const file of downloads) files.set(file.suggestedFilename(), await readDownload(file));
-    expect([...files.keys()].sort()).toEqual(['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
+    const [zip] = await Promise.all([page.waitForEvent('download'), download.click()]);
+    expect(zip.suggestedFilename()).toBe('base.zip');
+    const entries = Object.entries(unzipSync(new Uint8Array(await readDownload(zip))));
+    expect(entries.map(([name]) => name).sort()).toEqual(['base/config.json', 'base/model.safetensors', 'base/tokenizer.json', 'base/tokenizer_config.json']);
+    const files = new Map(entries.map(([name, content]) => [name.slice('base/'.length), Buffer.from(content)]));
 
     // Two of the three files: a clear error, nothing loaded.
     const chooser = page.getByLabel('Checkpoint files');
