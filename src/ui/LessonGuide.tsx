@@ -79,7 +79,7 @@ export function LessonGuide() {
           <dd>{guide.good}</dd>
         </dl>
         <button type="button" className="secondary" onClick={() => setPanel(next.id)}>
-          Next step: {next.title} →
+          Next: {next.title} →
         </button>
       </details>
       <QuickDemo offerStart={panel === 'model'} />
