@@ -2,8 +2,9 @@
 // a teacher writes a demonstration, trains SFT on it, auto-ranks a prompt and exports the lesson
 // bundle; a fresh profile opened with other settings imports it — asked first before the lesson
 // settings change — and finds the demonstration, the ranking, the SFT run with its curve and the
-// checkpoint. Importing it again lists the existing checkpoint and run: "keep mine" adds nothing,
-// "replace" replaces them; a zip that is no lesson is refused with its name and what to do.
+// checkpoint, which export again byte for byte. Importing it again lists the existing checkpoint
+// and run: "keep mine" adds nothing, "replace" replaces them; a zip that is no lesson is refused
+// with its name and what to do.
 import { strToU8, unzipSync, zipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import type { Download, Page } from 'playwright-core';
@@ -86,8 +87,16 @@ describe('the lesson bundle', () => {
       .poll(() => bundleStatus(page), { timeout: GPU_TIMEOUT })
       .toBe(`Imported ${bundle.name}: 1 new demonstration, 1 new ranking, 1 run, checkpoint sft, its lesson settings.`);
     expect(page.url()).toContain('beta=0.05');
-    await page.getByRole('button', { name: 'Download checkpoint sft' }).waitFor();
     expect(await page.locator('.runs li').first().textContent()).toMatch(/^sft .* — done, \d+ logged steps/);
+    // The same data and checkpoint, byte for byte, as this profile exports them again.
+    const download = async (button: string) => {
+      const [file] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: button }).click()]);
+      return readDownload(file);
+    };
+    expect(await download('Export demonstrations')).toEqual(entries['data/demonstrations.jsonl']);
+    expect(await download('Export rankings')).toEqual(entries['data/rankings.jsonl']);
+    const sft = unzipSync(await download('Download checkpoint sft'));
+    for (const file of ['model.safetensors', 'config.json', 'tokenizer.json', 'tokenizer_config.json']) expect(sft[`sft/${file}`]).toEqual(entries[`checkpoints/sft/${file}`]);
 
     // Everything is there, the markup still text; the imported SFT run has its curve and checkpoint.
     await openTab(page, 'Demonstrations');
