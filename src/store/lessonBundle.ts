@@ -17,7 +17,7 @@
 // checkpoint with loadCheckpoint). Errors name the bundle, the file (and line), what is wrong and
 // what to do. A bundle unzipped and zipped again inside one folder still reads. The same folder
 // layout makes a checkpoint's download one zip named after it (checkpointZip).
-import { unzipSync, zipSync, type UnzipFileInfo } from 'fflate';
+import { unzipSync, zipSync, type UnzipFileInfo, type Zippable } from 'fflate';
 import { CHECKPOINT_FILE_NAMES, loadCheckpoint, type CheckpointFiles } from '../model/checkpoint.ts';
 import { decodeUtf8 } from '../model/utf8.ts';
 import { DatasetError, MAX_DATASET_CHARS, parseDemonstrations, parseRankings } from '../rlhf/datasets.ts';
@@ -72,12 +72,13 @@ export function isBundleableName(name: string): boolean {
   return name !== '' && name !== '.' && name !== '..' && !/[/\\\u0000-\u001f]/.test(name);
 }
 
-function checkpointEntries(folder: string, files: CheckpointFiles): Record<string, Uint8Array> {
+/** A checkpoint's files in a zip; float32 weights are stored as they are (deflate saves ~7% of them, 18× slower). */
+function checkpointEntries(folder: string, files: CheckpointFiles): Zippable {
   const encoder = new TextEncoder();
-  const entries: Record<string, Uint8Array> = {};
+  const entries: Zippable = {};
   for (const file of CHECKPOINT_FILE_NAMES) {
     const content = files[file];
-    entries[`${folder}${file}`] = typeof content === 'string' ? encoder.encode(content) : content;
+    entries[`${folder}${file}`] = typeof content === 'string' ? encoder.encode(content) : [content, { level: 0 }];
   }
   return entries;
 }
@@ -89,7 +90,7 @@ function assertBundleable(name: string): void {
 /** The zip of a lesson; the shipped base is never part of one. */
 export function buildLessonBundle(bundle: LessonBundle, createdAt: number): Uint8Array {
   const encoder = new TextEncoder();
-  const entries: Record<string, Uint8Array> = {};
+  const entries: Zippable = {};
   const manifest = { format: LESSON_BUNDLE_FORMAT, version: LESSON_BUNDLE_VERSION, createdAt, lesson: bundle.lesson, checkpoints: bundle.checkpoints.map((c) => c.name) };
   entries[MANIFEST] = encoder.encode(`${JSON.stringify(manifest, null, 2)}\n`);
   entries[DEMONSTRATIONS] = encoder.encode(bundle.demonstrationsJsonl);
