@@ -37,11 +37,14 @@ interface QuickDemoState {
   run(): Promise<void>;
 }
 
-/** The training store's reason a stage did not finish: the run's error, or the store's. */
-function trainingFailure(kind: 'sft' | 'reward_model' | 'ppo', expected: readonly string[]): string | undefined {
+/**
+ * The training store's reason a stage did not finish: the run's error, or the store's (e.g. another
+ * tab trains, so no run started: the run is still the one that began at `before`).
+ */
+function trainingFailure(kind: 'sft' | 'reward_model' | 'ppo', expected: readonly string[], before?: number): string | undefined {
   const state = useTrainingStore.getState();
   const run = state.runs[kind];
-  if (run && expected.includes(run.status)) return undefined;
+  if (run && run.startedAt !== before && expected.includes(run.status)) return undefined;
   return run?.error ?? state.error ?? `${kind.replace('_', ' ')} did not finish`;
 }
 
@@ -58,16 +61,18 @@ async function runStages(enter: (stage: DemoStage) => void): Promise<void> {
   if (missing > 0) await data().addStarterSet(missing);
 
   enter('sft');
+  const sftBefore = training().runs.sft?.startedAt;
   await training().trainSft(data().demonstrations, hyper, seed);
-  fail(trainingFailure('sft', ['done']));
+  fail(trainingFailure('sft', ['done'], sftBefore));
 
   enter('rankings');
   const generate = (prompts: string[], K: number) => training().generate(prompts, K, { maxNewTokens: hyper.maxNewTokens });
   await data().autoRank(QUICK_DEMO.rankings, hyper.K, DEFAULT_LABELER_NOISE, generate);
 
   enter('reward_model');
+  const rewardModelBefore = training().runs.reward_model?.startedAt;
   await training().trainRewardModel(data().rankings, data().demonstrations, hyper, seed);
-  fail(trainingFailure('reward_model', ['done']));
+  fail(trainingFailure('reward_model', ['done'], rewardModelBefore));
 
   enter('ppo');
   if (training().runs.ppo) await training().ppoReset();
