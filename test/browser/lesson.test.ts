@@ -52,6 +52,17 @@ async function waitForPpoStatus(page: Page, expected: RegExp): Promise<void> {
 }
 
 describe('the first lesson', () => {
+  it('sends the quick demo to micro from the small model on a CPU adapter', async () => {
+    const page = await lab.browser.newPage();
+    await page.goto(lab.url);
+    const toMicro = page.getByRole('link', { name: 'open the lab on micro' });
+    await toMicro.waitFor({ timeout: GPU_TIMEOUT });
+    expect(await toMicro.getAttribute('href')).toBe('?preset=micro');
+    await page.getByTestId('model-summary').waitFor({ timeout: GPU_TIMEOUT });
+    expect(await page.getByRole('button', { name: /Run the quick demo/ }).count()).toBe(0); // SwiftShader is no fast GPU
+    await page.close();
+  });
+
   it('runs the quick demo from the first load to the summary, saying what each stage does', { timeout: 1_800_000 }, async () => {
     const context = await lab.browser.newContext();
     const page = await context.newPage();
