@@ -16,7 +16,8 @@
 // text as strict UTF-8, and checks every file as its own import does (JSONL line by line, each
 // checkpoint with loadCheckpoint). Errors name the bundle, the file (and line), what is wrong and
 // what to do. A bundle unzipped and zipped again inside one folder still reads. The same folder
-// layout makes a checkpoint's download one zip named after it (checkpointZip).
+// layout makes a checkpoint's download one zip named after it (checkpointZip), read back with the
+// same checks (readCheckpointZip).
 import { unzipSync, zipSync, type UnzipFileInfo, type Zippable } from 'fflate';
 import { CHECKPOINT_FILE_NAMES, loadCheckpoint, type CheckpointFiles } from '../model/checkpoint.ts';
 import { decodeUtf8 } from '../model/utf8.ts';
@@ -122,7 +123,7 @@ function listEntries(bytes: Uint8Array, fail: (problem: string) => never): Unzip
   try {
     unzipSync(bytes, {
       filter(info) {
-        if (entries.length === MAX_BUNDLE_ENTRIES) fail(`it lists more than ${MAX_BUNDLE_ENTRIES} files, more than any lesson holds: choose the bundle exported from the Data panel`);
+        if (entries.length === MAX_BUNDLE_ENTRIES) fail(`it lists more than ${MAX_BUNDLE_ENTRIES} files, more than any lesson or checkpoint holds: choose a .zip exported from the Data panel`);
         entries.push(info);
         return false;
       },
@@ -134,12 +135,12 @@ function listEntries(bytes: Uint8Array, fail: (problem: string) => never): Unzip
   return entries;
 }
 
-/** The folder the bundle's files sit in: '' or, for a bundle zipped again inside a folder, "FOLDER/". */
-function rootOf(entries: readonly UnzipFileInfo[], fail: (problem: string) => never): string {
-  const manifests = entries.map((e) => e.name).filter((name) => name === MANIFEST || /^[^/]+\/manifest\.json$/.test(name));
-  if (manifests.includes(MANIFEST)) return '';
-  if (manifests.length === 1) return manifests[0].slice(0, -MANIFEST.length);
-  return fail(`it has no ${MANIFEST}, so it is not a lesson bundle: choose the .zip exported with "Export lesson bundle" on the Data panel`);
+/** The folder of the one `file` at the zip's root or one folder down: '' or "FOLDER/". */
+function rootOf(entries: readonly UnzipFileInfo[], file: string, missing: string, fail: (problem: string) => never): string {
+  const found = entries.map((e) => e.name).filter((name) => name === file || (name.endsWith(`/${file}`) && name.indexOf('/') === name.length - file.length - 1));
+  if (found.includes(file)) return '';
+  if (found.length === 1) return found[0].slice(0, -file.length);
+  return fail(missing);
 }
 
 /** The most bytes a bundle file may hold once inflated. */
@@ -147,14 +148,12 @@ function limitOf(path: string): number {
   return path.endsWith('.safetensors') ? MAX_BUNDLE_UNCOMPRESSED_BYTES : MAX_TEXT_BYTES;
 }
 
-/** Inflates the entries under `root` that a bundle can hold, after checking their declared sizes. */
-function readEntries(bytes: Uint8Array, fail: (problem: string) => never): Map<string, Uint8Array> {
-  const entries = listEntries(bytes, fail);
-  const root = rootOf(entries, fail);
+/** Inflates the files under `root`, after checking their declared sizes; their names lose the root. */
+function inflateUnder(bytes: Uint8Array, entries: readonly UnzipFileInfo[], root: string, fail: (problem: string) => never): Map<string, Uint8Array> {
   const wanted = entries.filter((e) => e.name.startsWith(root) && !e.name.endsWith('/'));
   let total = 0;
   for (const { name, originalSize } of wanted) {
-    if (originalSize > limitOf(name)) fail(`${name} would inflate to ${sizeText(originalSize)}, over the ${sizeText(limitOf(name))} such a file may have: the bundle is damaged or not a lesson`);
+    if (originalSize > limitOf(name)) fail(`${name} would inflate to ${sizeText(originalSize)}, over the ${sizeText(limitOf(name))} such a file may have: the zip is damaged or not the lab's`);
     total += originalSize;
   }
   if (total > MAX_BUNDLE_UNCOMPRESSED_BYTES) fail(`its files would inflate to ${sizeText(total)}, over the ${sizeText(MAX_BUNDLE_UNCOMPRESSED_BYTES)} a bundle may hold: export fewer checkpoints`);
@@ -166,6 +165,13 @@ function readEntries(bytes: Uint8Array, fail: (problem: string) => never): Map<s
     return fail(`it could not be unzipped (${(error as Error).message}): the file is damaged; export it again`);
   }
   return new Map(Object.entries(files).map(([name, content]) => [name.slice(root.length), content]));
+}
+
+/** A bundle's files, by their names in the layout (a bundle zipped again inside a folder still reads). */
+function readEntries(bytes: Uint8Array, fail: (problem: string) => never): Map<string, Uint8Array> {
+  const entries = listEntries(bytes, fail);
+  const missing = `it has no ${MANIFEST}, so it is not a lesson bundle: choose the .zip exported with "Export lesson bundle" on the Data panel`;
+  return inflateUnder(bytes, entries, rootOf(entries, MANIFEST, missing, fail), fail);
 }
 
 interface Manifest {
@@ -199,7 +205,7 @@ function parseManifest(text: string, fail: (problem: string) => never): Manifest
 /** A bundle file as text: present, and strict UTF-8. */
 function textOf(files: Map<string, Uint8Array>, path: string, fail: (problem: string) => never): string {
   const bytes = files.get(path);
-  if (!bytes) return fail(`${path} is missing: the bundle is incomplete; export it again`);
+  if (!bytes) return fail(`${path} is missing: the zip is incomplete; export it again`);
   try {
     return decodeUtf8(bytes, path);
   } catch (error) {
@@ -217,11 +223,10 @@ function checkJsonl(path: string, text: string, parse: (text: string) => unknown
   }
 }
 
-function readCheckpoint(files: Map<string, Uint8Array>, name: string, fail: (problem: string) => never): BundledCheckpoint {
-  if (name === 'base') fail('it holds a checkpoint named "base", the shipped base model, which an import never replaces: rename that folder and its entry in manifest.json');
-  const folder = `${CHECKPOINTS}${name}/`;
+/** The Hugging Face files in `folder`, checked as the checkpoint import checks them. */
+function checkpointFilesIn(files: Map<string, Uint8Array>, folder: string, fail: (problem: string) => never): CheckpointFiles {
   const model = files.get(`${folder}model.safetensors`);
-  if (!model) return fail(`${folder}model.safetensors is missing: the bundle is incomplete; export it again`);
+  if (!model) return fail(`${folder}model.safetensors is missing: the zip is incomplete; export it again`);
   const checkpoint: CheckpointFiles = {
     'model.safetensors': model,
     'config.json': textOf(files, `${folder}config.json`, fail),
@@ -231,9 +236,25 @@ function readCheckpoint(files: Map<string, Uint8Array>, name: string, fail: (pro
   try {
     loadCheckpoint(checkpoint);
   } catch (error) {
-    fail(`checkpoint ${name} (${folder}) is not a valid checkpoint: ${(error as Error).message}`);
+    fail(`${folder ? `checkpoint ${folder.slice(CHECKPOINTS.length, -1)} (${folder})` : 'it'} is not a valid checkpoint: ${(error as Error).message}`);
   }
-  return { name, files: checkpoint };
+  return checkpoint;
+}
+
+function readCheckpoint(files: Map<string, Uint8Array>, name: string, fail: (problem: string) => never): BundledCheckpoint {
+  if (name === 'base') fail('it holds a checkpoint named "base", the shipped base model, which an import never replaces: rename that folder and its entry in manifest.json');
+  return { name, files: checkpointFilesIn(files, `${CHECKPOINTS}${name}/`, fail) };
+}
+
+/** A checkpoint's zip (checkpointZip's, or its folder zipped again), checked; `fileName` names it in errors. */
+export function readCheckpointZip(bytes: Uint8Array, fileName: string): CheckpointFiles {
+  const fail = (problem: string): never => {
+    throw new LessonBundleError(`${fileName}: ${problem}`);
+  };
+  if (bytes.length > MAX_BUNDLE_BYTES) fail(`it has ${bytes.length} bytes, over the ${sizeText(MAX_BUNDLE_BYTES)} a checkpoint zip may have`);
+  const entries = listEntries(bytes, fail);
+  const missing = 'it has no config.json at its top or in one folder, so it is not a checkpoint: choose the .zip from a checkpoint\'s Download button';
+  return checkpointFilesIn(inflateUnder(bytes, entries, rootOf(entries, 'config.json', missing, fail), fail), '', fail);
 }
 
 /** Reads and checks a bundle; `fileName` names it in errors. Throws LessonBundleError. */

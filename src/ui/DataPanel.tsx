@@ -8,7 +8,7 @@ import { useEffect, useMemo, useState, type ChangeEvent, type FormEvent } from '
 import type { StoredRun } from '../data/lab-db.ts';
 import type { CheckpointInput } from '../model/checkpoint.ts';
 import { selectDemonstrations, selectRankings, useLabDataStore, type DatasetKind, type ImportSummary } from '../store/labDataStore.ts';
-import { checkpointZip } from '../store/lessonBundle.ts';
+import { checkpointZip, MAX_BUNDLE_BYTES, readCheckpointZip } from '../store/lessonBundle.ts';
 import { useTrainingStore } from '../store/trainingStore.ts';
 import { metricsCsv } from '../store/runRecords.ts';
 import { MAX_DATASET_CHARS } from '../rlhf/datasets.ts';
@@ -124,11 +124,16 @@ function Datasets() {
   );
 }
 
-/** The chosen files by name, as loadCheckpoint takes them; throws if one is missing. */
+/** A checkpoint's downloaded zip, when that is what was chosen. */
+const chosenZip = (files: FileList) => (files.length === 1 && files[0].name.endsWith('.zip') ? files[0] : undefined);
+
+/** The chosen files by name, as loadCheckpoint takes them, or those in the chosen zip; throws if one is missing. */
 async function checkpointInput(files: FileList): Promise<CheckpointInput> {
+  const zip = chosenZip(files);
+  if (zip) return readCheckpointZip(await chosenFileBytes(zip, MAX_BUNDLE_BYTES), zip.name);
   const byName = new Map([...files].map((file) => [file.name, file]));
   const missing = (['model.safetensors', 'config.json', 'tokenizer.json'] as const).filter((name) => !byName.has(name));
-  if (missing.length > 0) throw new Error(`missing ${missing.join(', ')}: choose model.safetensors, config.json and tokenizer.json together`);
+  if (missing.length > 0) throw new Error(`missing ${missing.join(', ')}: choose model.safetensors, config.json and tokenizer.json together, or the checkpoint's .zip`);
   return {
     'model.safetensors': await chosenFileBytes(byName.get('model.safetensors')!, MAX_MODEL_BYTES),
     'config.json': await chosenFileText(byName.get('config.json')!, MAX_JSON_BYTES),
@@ -150,7 +155,7 @@ function Checkpoints() {
     try {
       const file = `${checkpoint}.zip`;
       downloadBlob(file, new Blob([new Uint8Array(checkpointZip(checkpoint, await exportCheckpoint(checkpoint)))], { type: 'application/zip' }));
-      setOutcome({ ok: true, text: `Downloaded ${file}: unzipped, its folder ${checkpoint} loads with transformers' from_pretrained, or here with its three files.` });
+      setOutcome({ ok: true, text: `Downloaded ${file}: unzipped, it loads here as it is, and unzipped its folder ${checkpoint} loads with transformers' from_pretrained.` });
     } catch (error) {
       setOutcome({ ok: false, text: `Could not download ${checkpoint}: ${message(error)}` });
     } finally {
@@ -168,6 +173,11 @@ function Checkpoints() {
     } finally {
       setBusy(false);
     }
+  };
+  const choose = (chosen: FileList | null) => {
+    setFiles(chosen);
+    const zip = chosen && chosenZip(chosen);
+    if (zip) setName(zip.name.slice(0, -'.zip'.length));
   };
   const load = async (event: FormEvent) => {
     event.preventDefault();
@@ -227,8 +237,8 @@ function Checkpoints() {
           <input value={name} onChange={(event) => setName(event.target.value)} />
         </label>
         <label className="field">
-          Checkpoint files
-          <input type="file" multiple accept=".safetensors,.json" onChange={(event) => setFiles(event.target.files)} />
+          Checkpoint files (or the checkpoint's .zip)
+          <input type="file" multiple accept=".safetensors,.json,.zip" onChange={(event) => choose(event.target.files)} />
         </label>
         <button type="submit" disabled={busy || !files || name.trim() === ''}>
           Load checkpoint

@@ -3,8 +3,8 @@
 // (ties, a quality score, a flag), auto-rank a few more with the simulated labeler, reload and
 // find everything still there, export the rankings, then import a malformed JSONL and see its
 // line and reason with nothing imported and nothing lost. Markup typed by the user stays text.
-// And a checkpoint downloaded as one zip named after it (its Hugging Face folder) loads back (an
-// incomplete one is refused).
+// And a checkpoint downloaded as one zip named after it (its Hugging Face folder) loads back, from
+// its files or the zip itself (an incomplete one is refused, and so is the name "base").
 import { unzipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import type { Download, Locator, Page } from 'playwright-core';
@@ -167,6 +167,15 @@ describe('lab data in the browser', () => {
     await page.getByRole('button', { name: 'Load checkpoint', exact: true }).click();
     await expect.poll(() => page.getByText('Loaded checkpoint copy.').count(), { timeout: MODEL_TIMEOUT }).toBe(1);
     await page.getByRole('button', { name: 'Download checkpoint copy' }).waitFor();
+
+    // The zip itself loads too, named after its file: "base" is refused (the shipped base is never replaced), another name loads.
+    await chooser.setInputFiles({ name: 'base.zip', mimeType: 'application/zip', buffer: await readDownload(zip) });
+    expect(await page.getByLabel('Checkpoint name').inputValue()).toBe('base');
+    await page.getByRole('button', { name: 'Load checkpoint', exact: true }).click();
+    await expect.poll(() => page.getByRole('alert').filter({ hasText: '"base" is the shipped base model, which an import never replaces' }).count()).toBe(1);
+    await page.getByLabel('Checkpoint name').fill('from-zip');
+    await page.getByRole('button', { name: 'Load checkpoint', exact: true }).click();
+    await expect.poll(() => page.getByText('Loaded checkpoint from-zip.').count(), { timeout: MODEL_TIMEOUT }).toBe(1);
     expect(errors).toEqual([]);
     await context.close();
   });

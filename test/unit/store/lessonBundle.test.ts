@@ -1,8 +1,9 @@
 // The lesson bundle's zip: a lesson (settings, demonstrations, rankings, runs, a micro checkpoint)
 // round-trips bit for bit, also when zipped again inside a folder; a checkpoint downloads as one zip
-// named after it; and each malformed bundle (no zip, no manifest, another version, a zip bomb by
-// declared size or entry count, a bad JSONL or run line, invalid UTF-8, a broken checkpoint, the
-// shipped base) is refused with the file, what is wrong and what to do — before anything inflates.
+// named after it and reads back; and each malformed bundle (no zip, no manifest, another version, a
+// zip bomb by declared size or entry count, a bad JSONL or run line, invalid UTF-8, a broken
+// checkpoint, the shipped base) is refused with the file, what is wrong and what to do — before
+// anything inflates.
 import { readFileSync } from 'node:fs';
 import { strToU8, unzipSync, zipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
@@ -11,6 +12,7 @@ import {
   buildLessonBundle,
   checkpointZip,
   MAX_BUNDLE_ENTRIES,
+  readCheckpointZip,
   readLessonBundle,
   type LessonBundle,
 } from '../../../src/store/lessonBundle.ts';
@@ -93,6 +95,16 @@ describe('lesson bundle', () => {
     expect(() => checkpointZip('a/b', microFiles())).toThrow('the checkpoint name "a/b" cannot be a folder in a zip');
   });
 
+  it('reads a checkpoint zip back, checked as a checkpoint import is', () => {
+    expect(readCheckpointZip(checkpointZip('sft', microFiles()), 'sft.zip')).toEqual(microFiles());
+    const loose = zipSync({ 'config.json': strToU8(microFiles()['config.json']), 'model.safetensors': microFiles()['model.safetensors'] });
+    expect(() => readCheckpointZip(loose, 'sft.zip')).toThrow('sft.zip: tokenizer.json is missing: the zip is incomplete; export it again');
+    expect(() => readCheckpointZip(zipSync({ 'sft/notes.txt': strToU8('hi') }), 'sft.zip')).toThrow('sft.zip: it has no config.json at its top or in one folder, so it is not a checkpoint');
+    const files = unzipSync(checkpointZip('sft', microFiles()));
+    files['sft/model.safetensors'] = files['sft/model.safetensors'].subarray(0, 1000);
+    expect(() => readCheckpointZip(zipSync(files), 'sft.zip')).toThrow(/^sft\.zip: it is not a valid checkpoint: model\.safetensors: /);
+  });
+
   it('never bundles the shipped base, and refuses a bundle that holds one', () => {
     expect(() => buildLessonBundle({ ...lesson(), checkpoints: [{ name: 'base', files: microFiles() }] }, 1)).toThrow('"base" is the shipped base model');
     const withBase = edited((files) => {
@@ -153,6 +165,6 @@ describe('lesson bundle', () => {
     const incomplete = edited((files) => {
       delete files['checkpoints/sft/tokenizer.json'];
     });
-    expect(readError(incomplete)).toThrow('lesson.zip: checkpoints/sft/tokenizer.json is missing: the bundle is incomplete; export it again');
+    expect(readError(incomplete)).toThrow('lesson.zip: checkpoints/sft/tokenizer.json is missing: the zip is incomplete; export it again');
   });
 });
