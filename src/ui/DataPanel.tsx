@@ -155,7 +155,7 @@ function Checkpoints() {
     try {
       const file = `${checkpoint}.zip`;
       downloadBlob(file, new Blob([new Uint8Array(checkpointZip(checkpoint, await exportCheckpoint(checkpoint)))], { type: 'application/zip' }));
-      setOutcome({ ok: true, text: `Downloaded ${file}: unzipped, it loads here as it is, and unzipped its folder ${checkpoint} loads with transformers' from_pretrained.` });
+      setOutcome({ ok: true, text: `Downloaded ${file}: it loads here as it is; unzipped, its folder ${checkpoint} loads with transformers' from_pretrained.` });
     } catch (error) {
       setOutcome({ ok: false, text: `Could not download ${checkpoint}: ${message(error)}` });
     } finally {
