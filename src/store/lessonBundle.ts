@@ -246,11 +246,14 @@ function readCheckpoint(files: Map<string, Uint8Array>, name: string, fail: (pro
   return { name, files: checkpointFilesIn(files, `${CHECKPOINTS}${name}/`, fail) };
 }
 
+/** Throws a LessonBundleError naming the file. */
+const failing = (fileName: string) => (problem: string): never => {
+  throw new LessonBundleError(`${fileName}: ${problem}`);
+};
+
 /** A checkpoint's zip (checkpointZip's, or its folder zipped again), checked; `fileName` names it in errors. */
 export function readCheckpointZip(bytes: Uint8Array, fileName: string): CheckpointFiles {
-  const fail = (problem: string): never => {
-    throw new LessonBundleError(`${fileName}: ${problem}`);
-  };
+  const fail = failing(fileName);
   if (bytes.length > MAX_BUNDLE_BYTES) fail(`it has ${bytes.length} bytes, over the ${sizeText(MAX_BUNDLE_BYTES)} a checkpoint zip may have`);
   const entries = listEntries(bytes, fail);
   const missing = 'it has no config.json at its top or in one folder, so it is not a checkpoint: choose the .zip from a checkpoint\'s Download button';
@@ -259,9 +262,7 @@ export function readCheckpointZip(bytes: Uint8Array, fileName: string): Checkpoi
 
 /** Reads and checks a bundle; `fileName` names it in errors. Throws LessonBundleError. */
 export function readLessonBundle(bytes: Uint8Array, fileName: string): LessonBundle {
-  const fail = (problem: string): never => {
-    throw new LessonBundleError(`${fileName}: ${problem}`);
-  };
+  const fail = failing(fileName);
   if (bytes.length > MAX_BUNDLE_BYTES) fail(`it has ${bytes.length} bytes, over the ${sizeText(MAX_BUNDLE_BYTES)} a bundle may have: export fewer checkpoints`);
   const files = readEntries(bytes, fail);
   const manifest = parseManifest(textOf(files, MANIFEST, fail), fail);
