@@ -104,8 +104,7 @@ async function importCheckpoints(bundle: LessonBundle, replace: boolean): Promis
   for (const { name, files } of bundle.checkpoints) {
     const exists = useTrainingStore.getState().checkpoints.some((c) => c.name === name);
     if (exists && !replace) continue;
-    if (exists) await training.deleteCheckpoint(name);
-    await training.importCheckpoint(name, files);
+    await training.importCheckpoint(name, files, { replace: exists });
     imported.push(name);
   }
   return imported;

@@ -108,7 +108,8 @@ interface TrainingState {
   exportCheckpoint(name: string): Promise<CheckpointFiles>;
   /** The checkpoint as an ONNX model (bytes of FILE.onnx). */
   exportOnnx(name: string): Promise<Uint8Array>;
-  importCheckpoint(name: string, files: CheckpointInput): Promise<void>;
+  /** Refuses an existing name unless `replace`; a replaced checkpoint stays whole until its successor is saved. */
+  importCheckpoint(name: string, files: CheckpointInput, options?: { replace?: boolean }): Promise<void>;
   deleteCheckpoint(name: string): Promise<void>;
   stop(kind: RunKind): Promise<void>;
   trainSft(demonstrations: StoredDemonstration[], hyper: Hyperparameters, seed: number): Promise<void>;
@@ -383,16 +384,19 @@ export const useTrainingStore = create<TrainingState>((set, get) => {
       return labWorker().exportOnnx(name);
     },
 
-    async importCheckpoint(name, files) {
+    async importCheckpoint(name, files, options = {}) {
       const db = await labDb();
       if (name === 'base') throw new Error('"base" is the shipped base model, which an import never replaces: choose another name');
-      if (get().checkpoints.some((c) => c.name === name) || (await db.getCheckpoint(name))) {
+      const exists = get().checkpoints.some((c) => c.name === name) || Boolean(await db.getCheckpoint(name));
+      if (exists && !options.replace) {
         throw new Error(`a checkpoint named "${name}" exists: choose another name, or delete "${name}" first`);
       }
-      // validated in the worker, saved, and only then registered: a failed save leaves no trace
+      // validated in the worker, saved (one put: a replaced checkpoint's record stays until this one
+      // is written), and only then registered: a failed save leaves no trace and loses nothing
       const { summary, files: folder } = await labWorker().checkCheckpoint(name, files);
       const { kind, parent, createdAt, step } = summary;
       await db.putCheckpoint({ name, kind, ...(parent !== undefined && { parent }), createdAt, ...(step !== undefined && { step }), files: folder });
+      if (exists) await labWorker().removeCheckpoint(name);
       upsertCheckpoint({ ...(await labWorker().importCheckpoint(name, folder)), saved: true });
       announceChange('checkpoints');
     },
