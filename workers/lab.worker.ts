@@ -28,6 +28,7 @@ import {
   type SftSettings,
 } from './training.ts';
 import { PpoSession, type PpoIterationReport, type PpoSettings } from './ppo-session.ts';
+import type { PpoPhase } from '../src/rlhf/ppo.ts';
 import { blindPairs, evaluateCheckpoints, type EvaluationSettings } from './evaluation.ts';
 import { interactively } from './priority.ts';
 
@@ -35,6 +36,7 @@ export type { CheckpointSummary } from './checkpoints.ts';
 export type { CheckpointKind } from '../src/data/lab-db.ts';
 export type { DemonstrationText, DpoSettings, LabeledMisprediction, RewardModelOutcome, RewardModelSettings, SftSettings } from './training.ts';
 export type { PpoIterationReport, PpoSampleRow, PpoSettings } from './ppo-session.ts';
+export type { PpoPhase } from '../src/rlhf/ppo.ts';
 export type { BlindPair, EvaluationRow, EvaluationSettings } from './evaluation.ts';
 
 /** The training jobs the page can stop. */
@@ -263,11 +265,11 @@ const api = {
     return { nextIteration: ppo.nextIteration };
   },
 
-  /** Runs PPO iterations until `iterations` are done or it is paused; each is reported as it ends. */
-  async ppoRun(iterations: number, onIteration: (report: PpoIterationReport) => void | Promise<void>) {
+  /** Runs PPO iterations until `iterations` are done or it is paused; each is reported as it ends, and each phase as it begins. */
+  async ppoRun(iterations: number, onIteration: (report: PpoIterationReport) => void | Promise<void>, onPhase?: (phase: PpoPhase) => void) {
     const session = ppo;
     if (!session) throw new Error('PPO has not been started');
-    return exclusive('ppo', () => session.run(iterations, (report) => onIteration(report)));
+    return exclusive('ppo', () => session.run(iterations, (report) => onIteration(report), onPhase && ((phase) => void onPhase(phase))));
   },
 
   async ppoPause(): Promise<void> {

@@ -8,7 +8,7 @@ import { GptSampler } from '../src/model/sampler.ts';
 import { Rng } from '../src/model/random.ts';
 import { heldoutCount, tokenStream } from '../src/model/lm-training.ts';
 import { extractResponse, formatPrompt, generateCorpus } from '../src/world/index.ts';
-import { createPpoModels, DEFAULT_PPO_ADAMW, PpoTrainer, type PpoMetrics, type PpoModels } from '../src/rlhf/ppo.ts';
+import { createPpoModels, DEFAULT_PPO_ADAMW, PpoTrainer, type PpoMetrics, type PpoModels, type PpoPhase } from '../src/rlhf/ppo.ts';
 import { lineageMeta, type CheckpointRegistry, type CheckpointSummary } from './checkpoints.ts';
 import { checkpointOf, scalarParams, trainingShape } from './training.ts';
 
@@ -136,9 +136,14 @@ export class PpoSession {
 
   /**
    * Runs up to `iterations` iterations (until paused), reporting each; saves the policy every
-   * saveEvery iterations and when the loop ends. Errors (NaN/Inf losses, device loss) propagate.
+   * saveEvery iterations and when the loop ends; onPhase hears what each iteration is doing.
+   * Errors (NaN/Inf losses, device loss) propagate.
    */
-  async run(iterations: number, onIteration: (report: PpoIterationReport) => void | Promise<void>): Promise<{ iterations: number; paused: boolean; saved?: CheckpointSummary }> {
+  async run(
+    iterations: number,
+    onIteration: (report: PpoIterationReport) => void | Promise<void>,
+    onPhase?: (phase: PpoPhase) => void,
+  ): Promise<{ iterations: number; paused: boolean; saved?: CheckpointSummary }> {
     if (this.running) throw new Error('PPO is already running');
     this.running = true;
     this.paused = false;
@@ -146,7 +151,7 @@ export class PpoSession {
     let saved: CheckpointSummary | undefined;
     try {
       while (done < iterations && !this.paused) {
-        const report = await this.iterate();
+        const report = await this.iterate(onPhase);
         done += 1;
         saved = undefined;
         if (this.iteration % this.settings.saveEvery === 0) report.saved = saved = await this.save();
@@ -159,11 +164,11 @@ export class PpoSession {
     }
   }
 
-  private async iterate(): Promise<PpoIterationReport> {
+  private async iterate(onPhase?: (phase: PpoPhase) => void): Promise<PpoIterationReport> {
     const iteration = this.iteration;
     const rng = new Rng(this.settings.seed * 7919 + iteration);
     const batch = Array.from({ length: this.trainer.options.batchSize }, () => this.prompts[rng.int(this.prompts.length)]);
-    const result = await this.trainer.iterate(batch.map((p) => p.ids));
+    const result = await this.trainer.iterate(batch.map((p) => p.ids), onPhase);
     const { tokenizer } = this.base;
     const shown = result.samples.map((s) => batch[s.promptIndex]);
     const sft = await this.sftSampler.generate(

@@ -158,6 +158,12 @@ export interface PpoSample {
   kl: number;
 }
 
+/** What an iteration is doing now: the rollout's sampling, its scoring passes, or minibatch updates. */
+export type PpoPhase =
+  | { phase: 'sampling' }
+  | { phase: 'scoring' }
+  | { phase: 'training'; epoch: number; epochs: number; minibatch: number; minibatches: number };
+
 export interface PpoIterationResult {
   /** 0-based iteration count of this trainer. */
   iteration: number;
@@ -384,27 +390,30 @@ export class PpoTrainer {
   /**
    * One PPO iteration on up to batchSize chat-framed prompts (at least 2: advantages are whitened
    * over the batch): rollout, rewards and advantages, ppoEpochs of minibatch updates, metrics.
-   * Throws when any loss, gradient norm or metric is NaN or infinite.
+   * Throws when any loss, gradient norm or metric is NaN or infinite. onPhase hears each phase as
+   * it begins (epoch and minibatch 1-based), for progress.
    */
-  async iterate(prompts: number[][]): Promise<PpoIterationResult> {
+  async iterate(prompts: number[][], onPhase?: (phase: PpoPhase) => void): Promise<PpoIterationResult> {
     if (this.running) throw new Error('PpoTrainer.iterate: the previous iteration has not finished');
     this.running = true;
     try {
-      return await this.runIteration(prompts);
+      return await this.runIteration(prompts, onPhase ?? (() => {}));
     } finally {
       this.running = false;
     }
   }
 
-  private async runIteration(prompts: number[][]): Promise<PpoIterationResult> {
+  private async runIteration(prompts: number[][], onPhase: (phase: PpoPhase) => void): Promise<PpoIterationResult> {
     this.checkPrompts(prompts);
     const iteration = this.iterations;
     const beta = this.beta;
+    onPhase({ phase: 'sampling' });
     const episodes = await this.rollout(prompts, iteration);
+    onPhase({ phase: 'scoring' });
     const forwards = await this.rolloutForward(episodes);
     forwards.forEach((f, e) => checkForward(f, e, iteration));
     const targets = episodeTargets(episodes, forwards, { beta, gamma: this.options.gamma, lambda: this.options.lambda, missingEosPenalty: this.options.missingEosPenalty });
-    const stats = await this.optimise(episodes, forwards, targets, iteration);
+    const stats = await this.optimise(episodes, forwards, targets, iteration, onPhase);
     const metrics: PpoMetrics = {
       ...rolloutMetrics(episodes, forwards, targets, beta),
       'policy/approxkl_avg': stats.mean('approxkl'),
@@ -463,12 +472,15 @@ export class PpoTrainer {
   }
 
   /** ppoEpochs passes over the episodes in fresh random minibatches of model.B (TRL's loop). */
-  private async optimise(episodes: Episode[], forwards: EpisodeForward[], targets: EpisodeTargets[], iteration: number): Promise<UpdateStats> {
+  private async optimise(episodes: Episode[], forwards: EpisodeForward[], targets: EpisodeTargets[], iteration: number, onPhase: (phase: PpoPhase) => void): Promise<UpdateStats> {
     const { B, T } = this.models.policy;
     const stats = new UpdateStats();
-    for (let epoch = 0; epoch < this.options.ppoEpochs; epoch++) {
+    const epochs = this.options.ppoEpochs;
+    const minibatches = Math.ceil(episodes.length / B);
+    for (let epoch = 0; epoch < epochs; epoch++) {
       const order = permutation(episodes.length, this.rng);
       for (let first = 0; first < order.length; first += B) {
+        onPhase({ phase: 'training', epoch: epoch + 1, epochs, minibatch: first / B + 1, minibatches });
         const where = `iteration ${iteration}, epoch ${epoch}, minibatch ${first / B}`;
         const minibatch = assembleMinibatch(episodes, forwards, targets, order.slice(first, first + B), B, T, this.options.eosId);
         const policyStats = await this.policyUpdate(minibatch, where);

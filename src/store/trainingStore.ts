@@ -17,6 +17,7 @@ import type {
   JobName,
   LabeledMisprediction,
   PpoIterationReport,
+  PpoPhase,
   PpoSettings,
 } from '../../workers/lab.worker.ts';
 import { Comlink, labWorker } from './bridge.ts';
@@ -230,8 +231,21 @@ export const useTrainingStore = create<TrainingState>((set, get) => {
 
   /** When the PPO iteration in progress began (for the time an iteration takes). */
   let ppoIterationStartedAt = 0;
-  const ppoWorking = (iteration: number, last?: number) =>
-    `iteration ${iteration}: sampling answers, scoring them with the reward model, then PPO epochs${last === undefined ? '' : ` (the last one took ${formatDuration(last)})`}…`;
+  /** 1-based iteration in progress, and how long the last one took (for every phase's message). */
+  let ppoProgress: { iteration: number; last?: number } = { iteration: 1 };
+  const ppoWorking = (iteration: number, last?: number) => {
+    ppoProgress = { iteration, last };
+    return `iteration ${iteration}: sampling answers, scoring them with the reward model, then PPO epochs${tookText(last)}…`;
+  };
+  const tookText = (last?: number) => (last === undefined ? '' : ` (the last one took ${formatDuration(last)})`);
+  const phaseText = (p: PpoPhase) =>
+    p.phase === 'sampling' ? 'sampling answers from the policy'
+    : p.phase === 'scoring' ? 'scoring them: reward model, reference and value passes'
+    : `PPO epoch ${p.epoch} of ${p.epochs}, minibatch ${p.minibatch} of ${p.minibatches}`;
+  const onPpoPhase = (phase: PpoPhase) => {
+    const { iteration, last } = ppoProgress;
+    setRun('ppo', { message: `iteration ${iteration}: ${phaseText(phase)}${tookText(last)}…` });
+  };
 
   const onPpoIteration = async (report: PpoIterationReport) => {
     const took = Date.now() - ppoIterationStartedAt;
@@ -256,7 +270,7 @@ export const useTrainingStore = create<TrainingState>((set, get) => {
     setRun('ppo', { status: 'running', message: ppoWorking(next), error: undefined });
     ppoLoop = (async () => {
       try {
-        const result = await labWorker().ppoRun(iterations, Comlink.proxy(onPpoIteration));
+        const result = await labWorker().ppoRun(iterations, Comlink.proxy(onPpoIteration), Comlink.proxy(onPpoPhase));
         if (result.saved) {
           await saveCheckpoint(result.saved);
           setRun('ppo', { checkpoint: result.saved.name });

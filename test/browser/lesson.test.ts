@@ -85,6 +85,11 @@ describe('the first lesson', () => {
       expect(said, `${stage}: ${JSON.stringify(phases[stage])}`).toBeDefined();
       expect(said!.at, `${stage} said what it does only after ${said!.at} ms`).toBeLessThan(PHASE_WITHIN_MS);
     }
+    // Inside an iteration PPO names its phase: sampling, scoring, then each epoch's minibatches.
+    const ppoSaid = phases['Run PPO'].activities.map((a) => a.text).join('\n');
+    expect(ppoSaid).toMatch(/iteration 1: sampling answers from the policy/);
+    expect(ppoSaid).toMatch(/iteration 1: scoring them: reward model, reference and value passes/);
+    expect(ppoSaid).toMatch(/iteration \d+: PPO epoch \d+ of \d+, minibatch \d+ of \d+/);
 
     // The demo ends on the Evaluate panel with the summary: the evaluation with what each number
     // means, and answers before and after PPO.

@@ -19,7 +19,7 @@ import { Rng } from '../../../src/model/random.ts';
 import { sequenceBatch } from '../../../src/rlhf/batches.ts';
 import {
   assembleMinibatch, createPpoModels, episodeTargets, PpoTrainer, readEpisodeForwards,
-  type Episode, type PpoIterationResult, type PpoModels, type PpoOptions,
+  type Episode, type PpoIterationResult, type PpoModels, type PpoOptions, type PpoPhase,
 } from '../../../src/rlhf/ppo.ts';
 import { testGpu } from '../engine/gpu-device.ts';
 
@@ -229,11 +229,18 @@ describe('PpoTrainer on micro models', () => {
     destroy(trainer, models);
   });
 
-  it('works with β = 0 (no KL penalty: the reward is the score alone) over several, partly filled minibatches', async () => {
+  it('works with β = 0 (no KL penalty: the reward is the score alone) over several, partly filled minibatches, reporting each phase', async () => {
     const models = await setup();
     const trainer = new PpoTrainer(models, { ...fast, eosId: EOS_ID, klCoef: 0, ppoEpochs: 1, batchSize: 2 * B });
     for (let i = 0; i < 2; i++) {
-      const result = await trainer.iterate(promptsFor(B + 2)); // minibatches of B and 2 rows
+      const phases: PpoPhase[] = [];
+      const result = await trainer.iterate(promptsFor(B + 2), (p) => phases.push(p)); // minibatches of B and 2 rows
+      expect(phases).toEqual([
+        { phase: 'sampling' },
+        { phase: 'scoring' },
+        { phase: 'training', epoch: 1, epochs: 1, minibatch: 1, minibatches: 2 },
+        { phase: 'training', epoch: 1, epochs: 1, minibatch: 2, minibatches: 2 },
+      ]);
       expectFinite(result);
       expect(Math.abs(result.metrics['objective/non_score_reward'])).toBe(0);
       expect(result.metrics['objective/rlhf_reward']).toBeCloseTo(result.metrics['objective/scores'], 12);
