@@ -296,18 +296,15 @@ function fitRankings(rankings: readonly EncodedRanking[], T: number): { rankings
   return out;
 }
 
-/** The given ties plus pairs of positions whose token sequences are identical, without repeats. */
+/** The given ties plus pairs of positions whose token sequences are identical (distinctResponses), without repeats. */
 function withIdenticalTies(responses: readonly number[][], order: readonly number[], ties: ReadonlyArray<readonly [number, number]>): [number, number][] {
   const K = order.length;
+  const { indexOf } = distinctResponses(responses);
   const keys = new Set(ties.map(([a, b]) => Math.min(a, b) * K + Math.max(a, b)));
   for (let i = 0; i < K; i++) {
-    for (let j = i + 1; j < K; j++) if (sameIds(responses[order[i]], responses[order[j]])) keys.add(i * K + j);
+    for (let j = i + 1; j < K; j++) if (indexOf[order[i]] === indexOf[order[j]]) keys.add(i * K + j);
   }
   return [...keys].map((key) => [Math.floor(key / K), key % K]);
-}
-
-function sameIds(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((id, i) => id === b[i]);
 }
 
 /**
