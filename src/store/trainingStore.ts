@@ -233,19 +233,21 @@ export const useTrainingStore = create<TrainingState>((set, get) => {
   let ppoIterationStartedAt = 0;
   /** 1-based iteration in progress, and how long the last one took (for every phase's message). */
   let ppoProgress: { iteration: number; last?: number } = { iteration: 1 };
+  /** "iteration N: DOING (the last one took T)…" */
+  const ppoMessage = (doing: string) => {
+    const { iteration, last } = ppoProgress;
+    return `iteration ${iteration}: ${doing}${last === undefined ? '' : ` (the last one took ${formatDuration(last)})`}…`;
+  };
+  /** Starts iteration `iteration`'s message before its first phase is heard. */
   const ppoWorking = (iteration: number, last?: number) => {
     ppoProgress = { iteration, last };
-    return `iteration ${iteration}: sampling answers, scoring them with the reward model, then PPO epochs${tookText(last)}…`;
+    return ppoMessage('sampling answers, scoring them with the reward model, then PPO epochs');
   };
-  const tookText = (last?: number) => (last === undefined ? '' : ` (the last one took ${formatDuration(last)})`);
   const phaseText = (p: PpoPhase) =>
     p.phase === 'sampling' ? 'sampling answers from the policy'
     : p.phase === 'scoring' ? 'scoring them: reward model, reference and value passes'
     : `PPO epoch ${p.epoch} of ${p.epochs}, minibatch ${p.minibatch} of ${p.minibatches}`;
-  const onPpoPhase = (phase: PpoPhase) => {
-    const { iteration, last } = ppoProgress;
-    setRun('ppo', { message: `iteration ${iteration}: ${phaseText(phase)}${tookText(last)}…` });
-  };
+  const onPpoPhase = (phase: PpoPhase) => setRun('ppo', { message: ppoMessage(phaseText(phase)) });
 
   const onPpoIteration = async (report: PpoIterationReport) => {
     const took = Date.now() - ppoIterationStartedAt;
