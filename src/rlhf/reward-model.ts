@@ -12,9 +12,8 @@
 import { Rng } from '../model/random.ts';
 import { DEFAULT_ADAMW, type AdamwHyperparams, type GptModel } from '../model/gpt.ts';
 import { initScalarHead, type GptConfig } from '../model/config.ts';
-import { modelLayout } from '../model/layout.ts';
+import { joinScalarParams, readTensor, writeTensor } from '../model/layout.ts';
 import { learningRate, type LrSchedule } from '../model/lm-training.ts';
-import { readFloat32 } from '../engine/buffers.ts';
 import type { Tokenizer } from '../model/tokenizer.ts';
 import { formatPrompt, formatResponse, type Ranking } from '../world/index.ts';
 import { sequenceBatch, type Sequence } from './batches.ts';
@@ -44,12 +43,7 @@ export function encodeRanking(tokenizer: Tokenizer, ranking: Ranking): EncodedRa
 
 /** Reward-model parameters (modelLayout 'scalar'): a copy of the SFT trunk and a fresh score head (initScalarHead). */
 export function rewardModelParams(config: GptConfig, trunk: Float32Array, seed: number): Float32Array {
-  const trunkFloats = modelLayout(config, 'lm').totalFloats;
-  if (trunk.length !== trunkFloats) throw new Error(`expected ${trunkFloats} trunk parameter floats, got ${trunk.length}`);
-  const params = new Float32Array(modelLayout(config, 'scalar').totalFloats);
-  params.set(trunk);
-  params.set(initScalarHead(config, seed), trunkFloats);
-  return params;
+  return joinScalarParams(config, { params: trunk, scalarHead: initScalarHead(config, seed) });
 }
 
 /** Writes rewardModelParams into a 'scalar' model. */
@@ -372,9 +366,10 @@ export async function centerRewards(model: GptModel, demonstrations: readonly Se
   if (demonstrations.length === 0) throw new Error('centerRewards: no demonstrations');
   const rewards = await scoreSequences(model, demonstrations);
   const mean = rewards.reduce((sum, r) => sum + r, 0) / rewards.length;
-  const bias = model.layout.tensors.find((t) => t.name === 'score.bias')!;
-  const [current] = await readFloat32(model.device, model.params, bias.offset, 1);
-  model.device.queue.writeBuffer(model.params, bias.offset * Float32Array.BYTES_PER_ELEMENT, new Float32Array([current - mean]));
+  const params = await model.readParams();
+  const [current] = readTensor(model.layout, params, 'score.bias');
+  writeTensor(model.layout, params, 'score.bias', [current - mean]);
+  model.writeParams(params);
   return mean;
 }
 
