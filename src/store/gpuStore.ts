@@ -5,6 +5,7 @@ import { create } from 'zustand';
 import type { GpuError, GpuInfo } from '../engine/gpu.ts';
 import type { MatmulCheckResult } from '../engine/selfcheck.ts';
 import { Comlink, labWorker } from './bridge.ts';
+import { errorMessage } from './errorMessage.ts';
 
 export type GpuStatus = 'idle' | 'connecting' | 'ready' | 'unsupported' | 'failed';
 
@@ -42,7 +43,7 @@ export const useGpuStore = create<GpuState>((set, get) => ({
       await labWorker().onGpuError(Comlink.proxy((error: GpuError) => set({ error: `${error.kind}: ${error.message}`, status: error.kind === 'device-lost' ? 'failed' : get().status })));
       set({ status: 'ready', info });
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
+      const message = errorMessage(error);
       set({ status: (error as Error)?.name === 'NoWebGpuError' ? 'unsupported' : 'failed', error: message });
     }
   },
@@ -54,7 +55,7 @@ export const useGpuStore = create<GpuState>((set, get) => ({
     try {
       set({ check: await labWorker().matmulCheck(M, N, K) });
     } catch (error) {
-      set({ error: error instanceof Error ? error.message : String(error) });
+      set({ error: errorMessage(error) });
     } finally {
       set({ checking: false });
     }

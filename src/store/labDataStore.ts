@@ -20,6 +20,7 @@ import { checkRanking, simulatedRankings } from '../rlhf/rankings.ts';
 import { buildDemonstrations, buildPromptSet, createLabeler, createRng, trainingLabeler, type Prompt, type Ranking } from '../world/index.ts';
 import { useLessonStore } from './lessonStore.ts';
 import { announceChange, onOtherTabChange } from './tabs.ts';
+import { errorMessage } from './errorMessage.ts';
 
 export type DatasetKind = 'demonstrations' | 'comparisons' | 'rankings';
 
@@ -94,8 +95,6 @@ export interface LabDataDependencies {
   newId?(): string;
 }
 
-const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
-
 function worldPrompts(seed: number): Prompt[] {
   return buildPromptSet(seed).train;
 }
@@ -139,7 +138,7 @@ export function createLabDataStore(deps: LabDataDependencies) {
         announceChange('data');
         return result;
       } catch (error) {
-        set({ error: message(error) });
+        set({ error: errorMessage(error) });
         throw error;
       }
     }
@@ -174,7 +173,7 @@ export function createLabDataStore(deps: LabDataDependencies) {
           const [demonstrations, rankings, userPrompts] = await Promise.all([lab.allDemonstrations(), lab.allRankings(), lab.allPrompts()]);
           set({ loaded: true, error: undefined, demonstrations, rankings, prompts: [...currentWorld().prompts.map(asStoredPrompt), ...userPrompts] });
         } catch (error) {
-          set({ loaded: true, error: `Could not read the lab's saved data: ${message(error)}` });
+          set({ loaded: true, error: `Could not read the lab's saved data: ${errorMessage(error)}` });
         }
       },
       saveDemonstration(draft) {
@@ -227,7 +226,7 @@ export function createLabDataStore(deps: LabDataDependencies) {
           const chosen = prompts.filter((p) => !skipped.has(p.id)).slice(0, Math.max(0, count));
           if (chosen.length === 0) return 0;
           const outputs = await generate(chosen.map((p) => p.text), K).catch((error: unknown) => {
-            throw new Error(`Could not sample outputs to auto-rank: ${message(error)}`, { cause: error });
+            throw new Error(`Could not sample outputs to auto-rank: ${errorMessage(error)}`, { cause: error });
           });
           const labeler = createLabeler({ ...trainingLabeler.config, noise });
           const rng = createRng(`${seed}/auto-rank/${get().rankings.length}`);

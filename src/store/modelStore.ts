@@ -10,7 +10,7 @@ import { Comlink, labWorker } from './bridge.ts';
 import { useGpuStore } from './gpuStore.ts';
 import { presetModelUrl, useLessonStore } from './lessonStore.ts';
 import { useTrainingStore } from './trainingStore.ts';
-import { errorMessage } from './runRecords.ts';
+import { errorMessage } from './errorMessage.ts';
 
 export interface Sample {
   checkpoint: string;

@@ -6,7 +6,7 @@
 import { create } from 'zustand';
 import { DEFAULT_LABELER_NOISE, useLabDataStore } from './labDataStore.ts';
 import { useLessonStore, type PanelId } from './lessonStore.ts';
-import { errorMessage } from './runRecords.ts';
+import { errorMessage } from './errorMessage.ts';
 import { useTrainingStore } from './trainingStore.ts';
 
 export type DemoStage = 'demonstrations' | 'sft' | 'rankings' | 'reward_model' | 'ppo' | 'evaluation';

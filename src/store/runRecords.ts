@@ -47,10 +47,6 @@ export function stepProgress(clock: () => number = Date.now): (step: number, tot
   };
 }
 
-export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 /**
  * Splits rankings into train and held out: the held-out share is the rankings whose id hashes
  * lowest, so the same rankings always split the same way, whatever their order (each reward model

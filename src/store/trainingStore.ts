@@ -24,7 +24,6 @@ import { Comlink, labWorker } from './bridge.ts';
 import {
   blindSides,
   demonstrationText,
-  errorMessage,
   MAX_PPO_SAMPLES,
   newRun,
   ppoMetricRow,
@@ -46,6 +45,7 @@ import {
 import { useGpuStore } from './gpuStore.ts';
 import { announceChange, anotherTabTraining, onOtherTabChange, whileTraining } from './tabs.ts';
 import { rankingAuthors } from './labDataStore.ts';
+import { errorMessage } from './errorMessage.ts';
 
 export interface CheckpointEntry extends CheckpointSummary {
   /** Written to IndexedDB (the state says so only after the write committed). */

@@ -23,11 +23,12 @@ import { selectHyper, selectSeed, useLessonStore } from '../store/lessonStore.ts
 import { selectActive, useTrainingStore } from '../store/trainingStore.ts';
 import { chosenFileText } from './chosenFile.ts';
 import { downloadBlob } from './downloadBlob.ts';
+import { errorMessage } from '../store/errorMessage.ts';
+import { ErrorLine } from './ErrorLine.tsx';
 
 const DEFAULT_PACK_PROMPTS = 8;
 
 const percent = (x: number | null | undefined) => (x === null || x === undefined ? '—' : `${(100 * x).toFixed(1)}%`);
-const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 export function ClassRanking({ generate, modelReady }: { generate: Generate; modelReady: boolean }) {
   const pack = useClassStore((state) => state.pack);
@@ -46,7 +47,7 @@ export function ClassRanking({ generate, modelReady }: { generate: Generate; mod
     try {
       await makePack(promptsToRank(prompts, rankings, new Set(), count), K, model, seed, generate);
     } catch (error) {
-      setProblem(`Could not make the pack: ${message(error)}`);
+      setProblem(`Could not make the pack: ${errorMessage(error)}`);
     } finally {
       setBusy(false);
     }
@@ -67,11 +68,7 @@ export function ClassRanking({ generate, modelReady }: { generate: Generate; mod
           {busy ? 'Sampling…' : `Make a pack of ${count} prompts × ${K} outputs`}
         </button>
       </div>
-      {problem && (
-        <p role="alert" className="error-detail">
-          {problem}
-        </p>
-      )}
+      <ErrorLine text={problem} />
       {pack && <PackToHandOut pack={pack} />}
       <MergeHandIns />
     </section>
@@ -122,7 +119,7 @@ function MergeHandIns() {
     if (!file) return;
     await chosenFileText(file, MAX_PACK_BYTES)
       .then(openPack)
-      .then(() => setProblem(''), (error: unknown) => setProblem(`${file.name} is not a ranking pack: ${message(error)}`));
+      .then(() => setProblem(''), (error: unknown) => setProblem(`${file.name} is not a ranking pack: ${errorMessage(error)}`));
   };
   const addFiles = async (event: ChangeEvent<HTMLInputElement>) => {
     const files = [...(event.target.files ?? [])];
@@ -130,7 +127,7 @@ function MergeHandIns() {
     const submission = (file: File): Promise<Submission> =>
       chosenFileText(file, MAX_HAND_IN_BYTES).then(
         (text) => ({ name: file.name, text }),
-        (error: unknown) => ({ name: file.name, unreadable: message(error) }),
+        (error: unknown) => ({ name: file.name, unreadable: errorMessage(error) }),
       );
     await addSubmissions(await Promise.all(files.map(submission)));
   };
@@ -146,11 +143,7 @@ function MergeHandIns() {
         {pack ? 'Or open another pack file' : 'The pack file the rankings answer'}
         <input type="file" accept=".json,application/json" data-testid="open-pack-file" onChange={(event) => void openPackFile(event)} />
       </label>
-      {problem && (
-        <p role="alert" className="error-detail">
-          {problem}
-        </p>
-      )}
+      <ErrorLine text={problem} />
       {pack && (
         <>
           <label className="field wide">
@@ -260,7 +253,7 @@ function MergeReport({ merge }: { merge: ClassMerge }) {
         </table>
       </div>
       <p className="muted">A student near 50% with the class majority ranks about as a coin would: untick them to leave their rankings out.</p>
-      <button type="button" disabled={merge.rankings.length === 0 || addedFrom === merge} onClick={() => void add().catch((error: unknown) => setNotice(`Could not add them: ${message(error)}`))}>
+      <button type="button" disabled={merge.rankings.length === 0 || addedFrom === merge} onClick={() => void add().catch((error: unknown) => setNotice(`Could not add them: ${errorMessage(error)}`))}>
         Add {merge.rankings.length} rankings of {merge.labelers.length} students to the lab's rankings
       </button>
       <p role="status" className="ok">

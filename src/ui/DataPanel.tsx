@@ -19,6 +19,8 @@ import { downloadBlob } from './downloadBlob.ts';
 import { LabDataError } from './LabDataError.tsx';
 import { LessonBundle } from './LessonBundle.tsx';
 import { useBaseModel } from './useBaseModel.ts';
+import { errorMessage } from '../store/errorMessage.ts';
+import { ErrorLine } from './ErrorLine.tsx';
 
 interface DatasetInfo {
   kind: DatasetKind;
@@ -42,7 +44,6 @@ const JSONL_TYPE = 'application/jsonl';
 /** The largest files read: a JSONL dataset (the parsers' limit), a config.json or tokenizer.json, a model.safetensors (2 GiB). */
 const MAX_JSON_BYTES = 64 * 2 ** 20;
 const MAX_MODEL_BYTES = 2 ** 31 - 1;
-const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 interface Outcome {
   ok: boolean;
@@ -66,7 +67,7 @@ function DatasetRow({ info, count, onOutcome }: { info: DatasetInfo; count: numb
     try {
       onOutcome({ ok: true, text: importedText(await importJsonl(info.kind, await chosenFileText(file, MAX_DATASET_CHARS)), file.name) });
     } catch (error) {
-      onOutcome({ ok: false, text: `Nothing was imported from ${file.name}: ${message(error)}` });
+      onOutcome({ ok: false, text: `Nothing was imported from ${file.name}: ${errorMessage(error)}` });
     } finally {
       setBusy(false);
       input.value = '';
@@ -76,7 +77,7 @@ function DatasetRow({ info, count, onOutcome }: { info: DatasetInfo; count: numb
     try {
       downloadBlob(info.file, new Blob([exportJsonl(info.kind)], { type: JSONL_TYPE }));
     } catch (error) {
-      onOutcome({ ok: false, text: `Could not export ${info.title.toLowerCase()}: ${message(error)}` });
+      onOutcome({ ok: false, text: `Could not export ${info.title.toLowerCase()}: ${errorMessage(error)}` });
     }
   };
   return (
@@ -115,11 +116,7 @@ function Datasets() {
       <p role="status" className="ok" data-testid="import-status">
         {outcome?.ok ? outcome.text : ''}
       </p>
-      {outcome && !outcome.ok && (
-        <p role="alert" className="error-detail" data-testid="import-error">
-          {outcome.text}
-        </p>
-      )}
+      <ErrorLine text={outcome && !outcome.ok ? outcome.text : undefined} testId="import-error" />
     </section>
   );
 }
@@ -157,7 +154,7 @@ function Checkpoints() {
       downloadBlob(file, new Blob([new Uint8Array(checkpointZip(checkpoint, await exportCheckpoint(checkpoint)))], { type: 'application/zip' }));
       setOutcome({ ok: true, text: `Downloaded ${file}: it loads here as it is; unzipped, its folder ${checkpoint} loads with transformers' from_pretrained.` });
     } catch (error) {
-      setOutcome({ ok: false, text: `Could not download ${checkpoint}: ${message(error)}` });
+      setOutcome({ ok: false, text: `Could not download ${checkpoint}: ${errorMessage(error)}` });
     } finally {
       setBusy(false);
     }
@@ -169,7 +166,7 @@ function Checkpoints() {
       downloadBlob(file, new Blob([new Uint8Array(await exportOnnx(checkpoint))], { type: 'application/octet-stream' }));
       setOutcome({ ok: true, text: `Exported ${file}: ONNX opset 17, input_ids (int64, batch × sequence) → ${scalar ? 'values (one score per position)' : 'logits'}; onnxruntime runs it.` });
     } catch (error) {
-      setOutcome({ ok: false, text: `Could not export ${checkpoint} as ONNX: ${message(error)}` });
+      setOutcome({ ok: false, text: `Could not export ${checkpoint} as ONNX: ${errorMessage(error)}` });
     } finally {
       setBusy(false);
     }
@@ -187,7 +184,7 @@ function Checkpoints() {
       await importCheckpoint(name.trim(), await checkpointInput(files));
       setOutcome({ ok: true, text: `Loaded checkpoint ${name.trim()}.` });
     } catch (error) {
-      setOutcome({ ok: false, text: `Could not load the checkpoint: ${message(error)}` });
+      setOutcome({ ok: false, text: `Could not load the checkpoint: ${errorMessage(error)}` });
     } finally {
       setBusy(false);
     }
@@ -247,11 +244,7 @@ function Checkpoints() {
       <p role="status" className="ok">
         {outcome?.ok ? outcome.text : ''}
       </p>
-      {outcome && !outcome.ok && (
-        <p role="alert" className="error-detail">
-          {outcome.text}
-        </p>
-      )}
+      <ErrorLine text={outcome && !outcome.ok ? outcome.text : undefined} />
     </section>
   );
 }
@@ -264,7 +257,7 @@ function Runs() {
   // Re-read the saved runs when a run starts or changes status, not on every logged step.
   const liveKey = Object.values(live).map((run) => run && `${run.id}:${run.status}`).join(' ');
   useEffect(() => {
-    listRuns().then(setStored, (error: unknown) => setProblem(`Could not read the saved runs: ${message(error)}`));
+    listRuns().then(setStored, (error: unknown) => setProblem(`Could not read the saved runs: ${errorMessage(error)}`));
   }, [listRuns, liveKey]);
   // The training store's runs are fresher than their last save.
   const runs = useMemo(() => {
@@ -277,11 +270,7 @@ function Runs() {
     <section aria-labelledby="runs-heading">
       <h3 id="runs-heading">Run curves (CSV)</h3>
       <p className="muted">Each run's logged metrics (TRL's names) as CSV. Charts export as PNG from the button under each chart.</p>
-      {problem && (
-        <p role="alert" className="error-detail">
-          {problem}
-        </p>
-      )}
+      <ErrorLine text={problem} />
       {runs.length === 0 ? (
         <p className="muted">No training runs yet.</p>
       ) : (

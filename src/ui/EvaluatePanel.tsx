@@ -14,6 +14,7 @@ import type { EvaluationRow } from '../../workers/lab.worker.ts';
 import { LessonSummary } from './LessonSummary.tsx';
 import { TrainingAlerts } from './TrainingAlerts.tsx';
 import { useBaseModel } from './useBaseModel.ts';
+import { ErrorLine } from './ErrorLine.tsx';
 
 /** Sampling temperature of evaluation answers (the pipeline's). */
 const EVALUATION_TEMPERATURE = 0.7;
@@ -109,11 +110,7 @@ function LabelerTable() {
         {running ? 'Evaluating…' : 'Evaluate with the held-out labeler'}
       </button>
       {running && evaluation.message && <p role="status">{evaluation.message}</p>}
-      {evaluation.error && (
-        <p role="alert" className="error-detail">
-          {evaluation.error}
-        </p>
-      )}
+      <ErrorLine text={evaluation.error} />
       {evaluation.rows && (
         <>
           <div className="table-scroll">

@@ -3,6 +3,7 @@
 import { useState } from 'react';
 import type { GpuKeyLimits } from '../engine/gpu.ts';
 import { selectCheck, selectChecking, selectError, selectInfo, selectStatus, useGpuStore } from '../store/gpuStore.ts';
+import { ErrorLine } from './ErrorLine.tsx';
 
 const SHOWN_LIMITS: [keyof GpuKeyLimits, string][] = [
   ['maxStorageBufferBindingSize', 'Max storage binding'],
@@ -57,11 +58,7 @@ export function GpuPanel() {
     <section className="panel" aria-labelledby="gpu-heading">
       <h2 id="gpu-heading">GPU</h2>
       {status === 'connecting' && <p role="status">Connecting to the GPU in the worker…</p>}
-      {error && (
-        <p role="alert" className="error-detail">
-          {error}
-        </p>
-      )}
+      <ErrorLine text={error} />
       {info && (
         <>
           <dl className="gpu-facts" data-testid="gpu-info">

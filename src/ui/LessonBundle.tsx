@@ -9,13 +9,13 @@ import { applyLessonImport, exportLessonBundle, planLessonImport, type LessonImp
 import { selectCheckpoints, useTrainingStore } from '../store/trainingStore.ts';
 import { chosenFileBytes } from './chosenFile.ts';
 import { downloadBlob } from './downloadBlob.ts';
+import { errorMessage } from '../store/errorMessage.ts';
+import { ErrorLine } from './ErrorLine.tsx';
 
 interface Outcome {
   ok: boolean;
   text: string;
 }
-
-const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 function bundleFileName(now: Date): string {
   return `rlhf-lesson-${now.toISOString().slice(0, 16).replace(/[:T]/g, '-')}.zip`;
@@ -89,7 +89,7 @@ export function LessonBundle() {
         downloadBlob(fileName, new Blob([new Uint8Array(await exportLessonBundle(chosen))], { type: 'application/zip' }));
         return { ok: true, text: `Exported ${fileName}: import it on the Data panel of another lab to carry on there.` };
       } catch (error) {
-        return { ok: false, text: `Could not export the lesson: ${message(error)}` };
+        return { ok: false, text: `Could not export the lesson: ${errorMessage(error)}` };
       }
     });
   const apply = (chosen: LessonImportPlan, replace: boolean) =>
@@ -98,7 +98,7 @@ export function LessonBundle() {
       try {
         return { ok: true, text: await applyLessonImport(chosen, replace) };
       } catch (error) {
-        return { ok: false, text: `Could not finish importing ${chosen.fileName}: ${message(error)}` };
+        return { ok: false, text: `Could not finish importing ${chosen.fileName}: ${errorMessage(error)}` };
       }
     });
   const onFile = async (event: ChangeEvent<HTMLInputElement>) => {
@@ -112,7 +112,7 @@ export function LessonBundle() {
     try {
       planned = await planLessonImport(await chosenFileBytes(file, MAX_BUNDLE_BYTES), file.name);
     } catch (error) {
-      setOutcome({ ok: false, text: `Nothing was imported: ${message(error)}` });
+      setOutcome({ ok: false, text: `Nothing was imported: ${errorMessage(error)}` });
       return;
     } finally {
       setBusy(false);
@@ -151,11 +151,7 @@ export function LessonBundle() {
       <p role="status" className="ok" data-testid="bundle-status">
         {outcome?.ok ? outcome.text : ''}
       </p>
-      {outcome && !outcome.ok && (
-        <p role="alert" className="error-detail" data-testid="bundle-error">
-          {outcome.text}
-        </p>
-      )}
+      <ErrorLine text={outcome && !outcome.ok ? outcome.text : undefined} testId="bundle-error" />
     </section>
   );
 }

@@ -5,8 +5,14 @@
 import { selectDemonstrations, selectRankings, useLabDataStore } from '../store/labDataStore.ts';
 import type { MetricRow, RunState } from '../store/runRecords.ts';
 import { selectEvaluation, selectRuns, useTrainingStore } from '../store/trainingStore.ts';
+import { SamplesTable, type SampleColumn } from './SamplesTable.tsx';
 
 const BEFORE_AFTER_SHOWN = 3;
+const BEFORE_AFTER_COLUMNS: SampleColumn[] = [
+  { heading: 'Prompt', field: 'prompt' },
+  { heading: 'Before (SFT)', field: 'sftResponse' },
+  { heading: 'After (PPO)', field: 'response' },
+];
 
 function lastValue(rows: readonly MetricRow[] | undefined, key: string): number | undefined {
   const found = [...(rows ?? [])].reverse().find((row) => Number.isFinite(row[key]));
@@ -23,25 +29,12 @@ function BeforeAfter({ run }: { run: RunState }) {
   if (rows.length === 0) return null;
   return (
     <div className="table-scroll">
-      <table className="data-table" data-testid="summary-before-after">
-        <caption>Before and after PPO: the same prompts answered by the SFT model and by the PPO policy</caption>
-        <thead>
-          <tr>
-            <th>Prompt</th>
-            <th>Before (SFT)</th>
-            <th>After (PPO)</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((s, i) => (
-            <tr key={i}>
-              <td>{s.prompt}</td>
-              <td className="sample-text">{s.sftResponse || '(empty)'}</td>
-              <td className="sample-text">{s.response || '(empty)'}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <SamplesTable
+        samples={rows}
+        columns={BEFORE_AFTER_COLUMNS}
+        caption="Before and after PPO: the same prompts answered by the SFT model and by the PPO policy"
+        testId="summary-before-after"
+      />
     </div>
   );
 }

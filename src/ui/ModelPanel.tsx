@@ -12,6 +12,7 @@ import { selectWebGpuMissing, useGpuStore } from '../store/gpuStore.ts';
 import { CHECKPOINT_KIND_TEXT } from './checkpointKinds.ts';
 import { TrainingAlerts } from './TrainingAlerts.tsx';
 import { useBaseModel } from './useBaseModel.ts';
+import { ErrorLine } from './ErrorLine.tsx';
 
 const EXAMPLE_PROMPT = 'What colour is a banana?';
 
@@ -155,11 +156,7 @@ export function ModelPanel() {
       <h2 id="model-heading">Model</h2>
       <PresetChoice />
       {status === 'loading' && <LoadProgress />}
-      {error && (
-        <p role="alert" className="error-detail">
-          {error}
-        </p>
-      )}
+      <ErrorLine text={error} />
       <TrainingAlerts />
       {summary && (
         <>

@@ -14,6 +14,7 @@ import { HyperparameterField } from './HyperparameterField.tsx';
 import { LiveChart, type ChartSeries } from './LiveChart.tsx';
 import { TrainingNeedsWebGpu } from './NoWebGpu.tsx';
 import { RunStatus } from './RunStatus.tsx';
+import { SamplesTable, type SampleColumn } from './SamplesTable.tsx';
 import { TrainingAlerts } from './TrainingAlerts.tsx';
 import { useBaseModel } from './useBaseModel.ts';
 
@@ -80,7 +81,15 @@ const DPO_CHARTS: PanelChart[] = [
   },
 ];
 
-function SamplesTable({ run }: { run: RunState }) {
+const PPO_SAMPLE_COLUMNS: SampleColumn[] = [
+  { heading: 'Prompt', field: 'prompt' },
+  { heading: 'Policy (PPO)', field: 'response' },
+  { heading: 'Reward', field: 'reward' },
+  { heading: 'SFT model', field: 'sftResponse' },
+];
+
+/** The samples of one iteration (the latest unless the person picks another). */
+function IterationSamples({ run }: { run: RunState }) {
   const [chosen, setChosen] = useState<number | 'latest'>('latest');
   const iterations = [...new Set(run.samples.map((s) => s.iteration))];
   if (iterations.length === 0) return null;
@@ -99,27 +108,14 @@ function SamplesTable({ run }: { run: RunState }) {
           ))}
         </select>
       </label>
-      <table className="data-table" aria-label="PPO samples" data-testid="ppo-samples" data-iteration={last}>
-        <caption>Iteration {last + 1}: the policy’s answers and the SFT model’s answers to the same prompts</caption>
-        <thead>
-          <tr>
-            <th>Prompt</th>
-            <th>Policy (PPO)</th>
-            <th>Reward</th>
-            <th>SFT model</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((s, i) => (
-            <tr key={i}>
-              <td>{s.prompt}</td>
-              <td className="sample-text">{s.response || <span className="muted">(empty)</span>}</td>
-              <td className="number">{s.reward.toFixed(2)}</td>
-              <td className="sample-text">{s.sftResponse || <span className="muted">(empty)</span>}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <SamplesTable
+        samples={rows}
+        columns={PPO_SAMPLE_COLUMNS}
+        caption={`Iteration ${last + 1}: the policy’s answers and the SFT model’s answers to the same prompts`}
+        label="PPO samples"
+        testId="ppo-samples"
+        iteration={last}
+      />
     </div>
   );
 }
@@ -227,7 +223,7 @@ function PpoSection() {
               <LiveChart key={chart.title} title={chart.title} note={chart.note} rows={rows} x="iteration" series={chart.series} />
             ))}
           </div>
-          <SamplesTable run={run} />
+          <IterationSamples run={run} />
         </>
       )}
     </>

@@ -7,6 +7,7 @@ import { selectModelStatus, useModelStore } from '../store/modelStore.ts';
 import { selectInfo, selectWebGpuMissing, useGpuStore } from '../store/gpuStore.ts';
 import { DEMO_STAGES, QUICK_DEMO, selectDemoError, selectDemoStage, selectDemoStatus, useQuickDemoStore, type DemoStage } from '../store/quickDemoStore.ts';
 import { selectEvaluation, selectRuns, useTrainingStore } from '../store/trainingStore.ts';
+import { ErrorLine } from './ErrorLine.tsx';
 
 /** What the stage in progress is doing, from the run it drives. */
 function useStageActivity(stage: DemoStage | undefined): string {
@@ -52,11 +53,7 @@ function DemoProgress() {
           </li>
         ))}
       </ol>
-      {status === 'failed' && (
-        <p role="alert" className="error-detail">
-          The quick demo stopped: {error}
-        </p>
-      )}
+      <ErrorLine text={status === 'failed' ? `The quick demo stopped: ${error}` : undefined} />
       {status === 'done' && (
         <p role="status" className="ok">
           The quick demo is done.{' '}

@@ -25,6 +25,8 @@ import { ClassRanking } from './ClassRanking.tsx';
 import { LabDataError } from './LabDataError.tsx';
 import { draftJudgement, letter, newDraft, RankingBoard, type Draft, type DraftPrompt } from './RankingBoard.tsx';
 import { useBaseModel } from './useBaseModel.ts';
+import { errorMessage } from '../store/errorMessage.ts';
+import { ErrorLine } from './ErrorLine.tsx';
 
 /** Rankings to aim for before training the reward model. */
 const RANKING_TARGET = 50;
@@ -34,8 +36,6 @@ const AUTO_RANK_CHUNK = 8;
 const RECENT_SHOWN = 10;
 
 const K_CHOICES = [2, 3, 4, 5, 6, 7, 8, 9];
-
-const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /** Why outputs cannot be sampled yet, as the sample button says it. */
 function waitingFor(gpu: GpuStatus, model: string): string {
@@ -229,7 +229,7 @@ export function RankPanel() {
       const [outputs] = await generate([target.text], K);
       setDraft(newDraft(target, outputs));
     } catch (error) {
-      setProblem(`Could not sample outputs: ${message(error)}`);
+      setProblem(`Could not sample outputs: ${errorMessage(error)}`);
     } finally {
       setBusy(false);
     }
@@ -320,11 +320,7 @@ export function RankPanel() {
       ) : (
         <p>Every prompt is ranked or skipped. Add your own prompts on the Demonstrations panel.</p>
       )}
-      {problem && (
-        <p role="alert" className="error-detail">
-          {problem}
-        </p>
-      )}
+      <ErrorLine text={problem} />
       <p role="status" className="ok">
         {notice}
       </p>

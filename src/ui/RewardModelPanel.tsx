@@ -15,6 +15,8 @@ import { TrainingNeedsWebGpu } from './NoWebGpu.tsx';
 import { RunStatus } from './RunStatus.tsx';
 import { TrainingAlerts } from './TrainingAlerts.tsx';
 import { useBaseModel } from './useBaseModel.ts';
+import { errorMessage } from '../store/errorMessage.ts';
+import { ErrorLine } from './ErrorLine.tsx';
 
 const LOSS: ChartSeries[] = [{ key: 'loss', label: 'ranking loss', color: '#1d4ed8' }];
 const ACCURACY: ChartSeries[] = [
@@ -82,7 +84,7 @@ function ScoreText() {
     try {
       setResult({ reward: await score(prompt, response) });
     } catch (error) {
-      setResult({ error: error instanceof Error ? error.message : String(error) });
+      setResult({ error: errorMessage(error) });
     } finally {
       setScoring(false);
     }
@@ -106,11 +108,7 @@ function ScoreText() {
           Reward: <strong>{result.reward.toFixed(3)}</strong> (0 is the average demonstration)
         </p>
       )}
-      {result.error && (
-        <p role="alert" className="error-detail">
-          {result.error}
-        </p>
-      )}
+      <ErrorLine text={result.error} />
     </form>
   );
 }

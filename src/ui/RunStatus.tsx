@@ -4,6 +4,7 @@
 import { metricsCsv, type RunState } from '../store/runRecords.ts';
 import { selectCheckpoints, selectRestored, useTrainingStore } from '../store/trainingStore.ts';
 import { downloadBlob } from './downloadBlob.ts';
+import { ErrorLine } from './ErrorLine.tsx';
 
 const STATUS_TEXT: Record<RunState['status'], string> = {
   running: 'Running',
@@ -34,11 +35,7 @@ export function RunStatus({ run, label, pending }: { run?: RunState; label: stri
         {run.message && !pending && ` — ${run.message}`}
         {run.checkpoint && run.status !== 'running' && ` — checkpoint “${run.checkpoint}” saved`}
       </p>
-      {run.error && (
-        <p role="alert" className="error-detail">
-          {run.error}
-        </p>
-      )}
+      <ErrorLine text={run.error} />
       {run.metrics.length > 0 && (
         <button type="button" className="small secondary" onClick={csv}>
           Download {label} curves (CSV)

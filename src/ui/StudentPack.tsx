@@ -9,13 +9,13 @@ import { anonymousCode, checkLabelerName, handIn, MAX_PACK_BYTES, readPack, save
 import { chosenFileText } from './chosenFile.ts';
 import { downloadBlob } from './downloadBlob.ts';
 import { draftJudgement, newDraft, RankingBoard, type Draft } from './RankingBoard.tsx';
-
-const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
+import { errorMessage } from '../store/errorMessage.ts';
+import { ErrorLine } from './ErrorLine.tsx';
 
 export function StudentPack() {
   const [pack, setPack] = useState<RankingPack>();
   const [problem, setProblem] = useState('');
-  const open = (input: string) => readPack(input).then(setPack, (error: unknown) => setProblem(`This is not a ranking pack: ${message(error)}`));
+  const open = (input: string) => readPack(input).then(setPack, (error: unknown) => setProblem(`This is not a ranking pack: ${errorMessage(error)}`));
   useEffect(() => {
     if (window.location.hash !== '#pack') void open(window.location.hash); // a link: #pack=CODE
   }, []);
@@ -26,11 +26,7 @@ export function StudentPack() {
         <p className="tagline">Rank a language model's outputs, best first, as InstructGPT's labelers did; then hand your rankings to your teacher.</p>
       </header>
       <main>
-        {problem && (
-          <p role="alert" className="error-detail">
-            {problem}
-          </p>
-        )}
+        <ErrorLine text={problem} />
         {pack ? <RankPack pack={pack} /> : <OpenPack onOpen={(input) => void open(input)} onProblem={setProblem} />}
       </main>
     </div>
@@ -41,7 +37,7 @@ function OpenPack({ onOpen, onProblem }: { onOpen(input: string): void; onProble
   const [code, setCode] = useState('');
   const openFile = async (event: ChangeEvent<HTMLInputElement>) => {
     const file = event.target.files?.[0];
-    if (file) await chosenFileText(file, MAX_PACK_BYTES).then(onOpen, (error: unknown) => onProblem(message(error)));
+    if (file) await chosenFileText(file, MAX_PACK_BYTES).then(onOpen, (error: unknown) => onProblem(errorMessage(error)));
   };
   return (
     <section className="panel" aria-labelledby="open-pack-heading">
@@ -118,11 +114,7 @@ function RankPack({ pack }: { pack: RankingPack }) {
         ) : (
           <p role="status">Every prompt is ranked: hand in your rankings below.</p>
         )}
-        {problem && (
-          <p role="alert" className="error-detail">
-            {problem}
-          </p>
-        )}
+        <ErrorLine text={problem} />
       </section>
       <HandInSection pack={pack} answers={[...answers.values()]} />
     </>
@@ -142,7 +134,7 @@ function HandInSection({ pack, answers }: { pack: RankingPack; answers: PackAnsw
       setProblem('');
     } catch (error) {
       setMade(undefined);
-      setProblem(message(error));
+      setProblem(errorMessage(error));
     }
   };
   const file = made && new File([made.json], made.fileName, { type: 'application/json' });
@@ -166,11 +158,7 @@ function HandInSection({ pack, answers }: { pack: RankingPack; answers: PackAnsw
           Hand in {answers.length} {answers.length === 1 ? 'ranking' : 'rankings'}
         </button>
       </div>
-      {problem && (
-        <p role="alert" className="error-detail">
-          {problem}
-        </p>
-      )}
+      <ErrorLine text={problem} />
       {made && (
         <div className="hand-in" data-testid="hand-in">
           <p>Give your teacher the file, or the code below (both hold the same rankings).</p>

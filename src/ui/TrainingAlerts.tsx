@@ -3,6 +3,7 @@
 // checkpoints that do not fit the loaded preset, and another tab of the lab that is training.
 import { ANOTHER_TAB_TRAINING } from '../store/tabs.ts';
 import { selectDeviceLost, selectOtherTabTraining, selectSkipped, selectTrainingError, useTrainingStore } from '../store/trainingStore.ts';
+import { ErrorLine } from './ErrorLine.tsx';
 
 export function TrainingAlerts() {
   const deviceLost = useTrainingStore(selectDeviceLost);
@@ -27,11 +28,7 @@ export function TrainingAlerts() {
           {ANOTHER_TAB_TRAINING}
         </p>
       )}
-      {error && (
-        <p role="alert" className="error-detail">
-          {error}
-        </p>
-      )}
+      <ErrorLine text={error} />
       {skipped.length > 0 && (
         <details className="muted">
           <summary>{skipped.length} saved checkpoint(s) belong to another preset and were not loaded</summary>
