@@ -8,7 +8,8 @@ import type { Checkpoint } from '../src/model/checkpoint.ts';
 import type { Tokenizer } from '../src/model/tokenizer.ts';
 import { buildDemonstrations, buildPromptSet, formatPrompt, formatResponse, type Ranking } from '../src/world/index.ts';
 import { sequenceBatch, type Sequence } from '../src/rlhf/batches.ts';
-import { fitSequences, PAD_ID, trainSft, type SftProgress, type SftResult } from '../src/rlhf/sft.ts';
+import { trainSft, type SftProgress, type SftResult } from '../src/rlhf/sft.ts';
+import { fitSequences, PAD_ID } from '../src/rlhf/training-loop.ts';
 import {
   encodeRanking,
   initRewardModel,

@@ -14,7 +14,7 @@ import { formatPrompt, formatResponse, type Ranking } from '../world/index.ts';
 import { sequenceBatch, type Sequence, type SequenceBatch } from './batches.ts';
 import { dpoLoss, tokenWeightsFromLogprobGradient, type DpoLossResult } from './losses.ts';
 import { rankingPairs } from './rankings.ts';
-import { assertCount, assertFiniteLoss, fitSequences, PAD_ID, shuffledIndices } from './sft.ts';
+import { assertCount, assertFinite, fitSequences, PAD_ID, planSteps, shuffledEpochs, trainingLoop, type StageHooks } from './training-loop.ts';
 
 /** TRL DPOConfig's default β: the strength of the implicit KL constraint to the reference. */
 export const TRL_DPO_BETA = 0.1;
@@ -68,7 +68,7 @@ export interface DpoProgress extends DpoMetrics {
   heldout?: DpoMetrics;
 }
 
-export interface DpoOptions {
+export interface DpoOptions extends StageHooks<DpoProgress> {
   epochs: number;
   /** Peak learning rate. */
   lr: number;
@@ -85,8 +85,6 @@ export interface DpoOptions {
   evalEvery?: number;
   /** Report every this many steps (default 1) and at the end of each epoch. */
   logEvery?: number;
-  onProgress?(progress: DpoProgress): void | Promise<void>;
-  shouldStop?(): boolean;
 }
 
 export interface DpoResult {
@@ -115,46 +113,28 @@ export async function trainDpo(policy: GptModel, reference: GptModel, pairs: rea
   const fitted = fitPairs(pairs, policy.T);
   const data = fitted.pairs;
   if (data.length === 0) throw new Error(`no preference pair fits T=${policy.T} (${fitted.dropped} dropped)`);
-  const batchesPerEpoch = Math.ceil(data.length / pairsPerBatch);
-  const totalSteps = options.epochs * batchesPerEpoch;
+  const plan = shuffledEpochs(data.length, options.epochs, pairsPerBatch, new Rng(options.seed));
+  const totalSteps = planSteps(plan);
   const warmupSteps = options.warmupSteps ?? 0;
   const adamw = options.adamw ?? DEFAULT_ADAMW;
-  const logEvery = options.logEvery ?? 1;
-  const rng = new Rng(options.seed);
   policy.resetOptimizer();
 
-  let step = 0;
-  let epochLosses: number[] = [];
-  let stopped = false;
-  for (let epoch = 1; epoch <= options.epochs && !stopped; epoch++) {
-    const order = shuffledIndices(data.length, rng);
-    const losses: number[] = [];
-    for (let first = 0; first < order.length; first += pairsPerBatch) {
-      if (options.shouldStop?.()) {
-        stopped = true;
-        break;
-      }
-      const lr = linearLearningRate(step, options.lr, warmupSteps, totalSteps);
-      const batchPairs = order.slice(first, first + pairsPerBatch).map((i) => data[i]);
-      const { metrics, gradNorm } = await dpoStep(policy, reference, batchPairs, beta, { ...adamw, lr }, step + 1);
-      step += 1;
-      losses.push(metrics.loss);
-      const evaluate = Boolean(options.heldout && options.evalEvery && step % options.evalEvery === 0);
-      const report = step % logEvery === 0 || first + pairsPerBatch >= order.length || evaluate;
-      if (!report) continue;
-      const progress: DpoProgress = { epoch, step, totalSteps, ...metrics, lr, gradNorm };
-      if (evaluate) progress.heldout = await evaluateDpo(policy, reference, options.heldout!, beta);
-      await options.onProgress?.(progress);
-    }
-    if (losses.length > 0) epochLosses = losses;
-  }
-  const result: DpoResult = {
-    steps: step,
-    loss: epochLosses.length > 0 ? epochLosses.reduce((sum, l) => sum + l, 0) / epochLosses.length : NaN,
-    truncated: fitted.truncated,
-    dropped: fitted.dropped,
-    stopped,
+  const loop = {
+    plan,
+    learningRate: (step: number) => linearLearningRate(step, options.lr, warmupSteps, totalSteps),
+    logEvery: options.logEvery,
+    ...(options.heldout && { evalEvery: options.evalEvery }),
+    shouldStop: options.shouldStop,
   };
+  const { steps, loss, stopped } = await trainingLoop(loop, async (indices, { epoch, step, lr, report, evaluate }) => {
+    const { metrics, gradNorm } = await dpoStep(policy, reference, indices.map((i) => data[i]), beta, { ...adamw, lr }, step);
+    if (!report) return metrics.loss;
+    const progress: DpoProgress = { epoch, step, totalSteps, ...metrics, lr, gradNorm };
+    if (evaluate) progress.heldout = await evaluateDpo(policy, reference, options.heldout!, beta);
+    await options.onProgress?.(progress);
+    return metrics.loss;
+  });
+  const result: DpoResult = { steps, loss, truncated: fitted.truncated, dropped: fitted.dropped, stopped };
   if (options.heldout) result.heldout = await evaluateDpo(policy, reference, options.heldout, beta);
   return result;
 }
@@ -186,7 +166,7 @@ async function dpoStep(
   const batch = pairBatch(pairs, B, T);
   const logps = await pairLogps(policy, reference, batch);
   const result = dpoLoss(logps.policyChosen, logps.policyRejected, logps.refChosen, logps.refRejected, beta);
-  assertFiniteLoss('DPO', step, result.loss);
+  assertFinite('loss', result.loss, { stage: 'DPO', step });
   const dLogprobs = new Float32Array(B * T); // (B,T) d loss / d logp(target), nonzero on response tokens
   pairs.forEach((_, i) => {
     for (let t = 0; t < T; t++) {

@@ -34,6 +34,7 @@ import { ppoPolicyLoss, ppoValueLoss, tokenWeightsFromLogprobGradient } from './
 import { explainedVariance, gae, tokenRewards, whiten } from './advantages.ts';
 import { adaptiveKlController, klK3, type AdaptiveKlController } from './kl.ts';
 import { sequenceBatch, type SequenceBatch } from './batches.ts';
+import { assertFinite, shuffledIndices, type DivergenceSite } from './training-loop.ts';
 
 /** The four models of PPO; all share B, T and the vocabulary. */
 export interface PpoModels {
@@ -478,7 +479,7 @@ export class PpoTrainer {
     const epochs = this.options.ppoEpochs;
     const minibatches = Math.ceil(episodes.length / B);
     for (let epoch = 0; epoch < epochs; epoch++) {
-      const order = permutation(episodes.length, this.rng);
+      const order = shuffledIndices(episodes.length, this.rng);
       for (let first = 0; first < order.length; first += B) {
         onPhase({ phase: 'training', epoch: epoch + 1, epochs, minibatch: first / B + 1, minibatches });
         const where = `iteration ${iteration}, epoch ${epoch}, minibatch ${first / B}`;
@@ -503,21 +504,21 @@ export class PpoTrainer {
     policy.setBatch(batch);
     const { logprobs } = await policy.evaluate();
     const pg = ppoPolicyLoss(logprobs!, minibatch.oldLogprobs, minibatch.advantages, batch.weights, this.options.clipRange);
-    assertFinite('loss/policy', pg.loss, where);
+    assertFinite('loss/policy', pg.loss, ppoSite(where));
     policy.setBatch({ tokens: batch.tokens, targets: batch.targets, weights: tokenWeightsFromLogprobGradient(pg.dNewLogprobs), lossScale: 1 });
     const { ptx, policyOptimizer } = this.options;
     const result: Record<string, number> = { pgLoss: pg.loss, pgClipfrac: pg.clipfrac, approxkl: pg.approxkl };
     if (!ptx) {
       const { gradNorm } = await policy.step({ reuseForward: true, optimizer: policyOptimizer });
-      assertFinite('policy gradient norm', gradNorm, where);
+      assertFinite('policy gradient norm', gradNorm, ppoSite(where));
       return result;
     }
     const coef = ptx.coef ?? DEFAULT_PTX_COEF;
     const ppoGradient = policy.step({ reuseForward: true });
     policy.setBatch({ ...sampleWindows(ptx.stream, policy.B, policy.T, this.rng), lossScale: coef / (policy.B * policy.T) });
     const [, mixed] = await Promise.all([ppoGradient, policy.step({ zeroGrad: false, optimizer: policyOptimizer })]);
-    assertFinite('loss/ptx', mixed.loss, where);
-    assertFinite('policy gradient norm', mixed.gradNorm, where);
+    assertFinite('loss/ptx', mixed.loss, ppoSite(where));
+    assertFinite('policy gradient norm', mixed.gradNorm, ppoSite(where));
     return { ...result, ptxLoss: mixed.loss / coef };
   }
 
@@ -528,10 +529,10 @@ export class PpoTrainer {
     value.setBatch({ tokens: batch.tokens });
     const { values } = await value.evaluate();
     const vf = ppoValueLoss(values!, minibatch.oldValues, minibatch.returns, batch.weights, this.options.clipRangeValue);
-    assertFinite('loss/value', vf.loss, where);
+    assertFinite('loss/value', vf.loss, ppoSite(where));
     value.setValueGradients(Float32Array.from(vf.dValues));
     const { gradNorm } = await value.step({ reuseForward: true, optimizer: this.options.valueOptimizer });
-    assertFinite('value gradient norm', gradNorm, where);
+    assertFinite('value gradient norm', gradNorm, ppoSite(where));
     return { vfLoss: vf.loss, vfClipfrac: vf.clipfrac };
   }
 
@@ -595,15 +596,16 @@ function checkOptions(o: Resolved, T: number): void {
   }
 }
 
-function assertFinite(name: string, value: number, where: string): void {
-  if (!Number.isFinite(value)) throw new Error(`PPO diverged: ${name} is ${value} (${where}); lower the learning rate or raise β`);
+/** Where a PPO value was computed, for assertFinite. */
+function ppoSite(where: string): DivergenceSite {
+  return { stage: 'PPO', where, advice: 'lower the learning rate or raise β' };
 }
 
 function checkForward(f: EpisodeForward, e: number, iteration: number): void {
-  const where = `iteration ${iteration}, episode ${e}`;
-  assertFinite('reward-model score', f.score, where);
+  const site = ppoSite(`iteration ${iteration}, episode ${e}`);
+  assertFinite('reward-model score', f.score, site);
   for (const [name, values] of [['policy log-prob', f.logprobs], ['reference log-prob', f.refLogprobs], ['value', f.values], ['entropy', f.entropy]] as const) {
-    for (const v of values) assertFinite(name, v, where);
+    for (const v of values) assertFinite(name, v, site);
   }
 }
 
@@ -611,7 +613,7 @@ function checkForward(f: EpisodeForward, e: number, iteration: number): void {
 function checkMetrics(metrics: PpoMetrics, iteration: number): void {
   for (const [name, value] of Object.entries(metrics) as [string, number][]) {
     if (name === 'val/vf_explained_var' && Number.isNaN(value)) continue;
-    assertFinite(name, value, `iteration ${iteration}`);
+    assertFinite(name, value, ppoSite(`iteration ${iteration}`));
   }
 }
 
@@ -622,14 +624,4 @@ function definedEntries(options: PpoOptions): PpoOptions {
 
 function mean(values: readonly number[]): number {
   return values.reduce((sum, v) => sum + v, 0) / values.length;
-}
-
-/** Fisher–Yates shuffle of 0..n−1. */
-function permutation(n: number, rng: Rng): number[] {
-  const order = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [order[i], order[j]] = [order[j], order[i]];
-  }
-  return order;
 }

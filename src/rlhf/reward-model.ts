@@ -13,13 +13,12 @@ import { Rng } from '../model/random.ts';
 import { DEFAULT_ADAMW, type AdamwHyperparams, type GptModel } from '../model/gpt.ts';
 import { initScalarHead, type GptConfig } from '../model/config.ts';
 import { joinScalarParams, readTensor, writeTensor } from '../model/layout.ts';
-import { learningRate, type LrSchedule } from '../model/lm-training.ts';
 import type { Tokenizer } from '../model/tokenizer.ts';
 import { formatPrompt, formatResponse, type Ranking } from '../world/index.ts';
 import { sequenceBatch, type Sequence } from './batches.ts';
 import { rankingLoss } from './losses.ts';
 import { checkRanking, rankingPairs } from './rankings.ts';
-import { assertCount, assertFiniteLoss, fitSequences, PAD_ID, PAPER_MIN_LR_RATIO, shuffledIndices } from './sft.ts';
+import { assertCount, assertFinite, fitSequences, PAD_ID, paperLearningRates, planSteps, shuffledIndices, trainingLoop, type StageHooks } from './training-loop.ts';
 
 /** A ranking as token ids: formatPrompt(prompt) and each formatResponse(response), encoded. */
 export interface EncodedRanking {
@@ -70,7 +69,7 @@ export interface RewardModelProgress {
   heldoutLoss?: number;
 }
 
-export interface RewardModelOptions {
+export interface RewardModelOptions extends StageHooks<RewardModelProgress> {
   /** Passes over the rankings (default 1: the paper's single epoch). */
   epochs?: number;
   lr: number;
@@ -87,8 +86,6 @@ export interface RewardModelOptions {
   demonstrations?: readonly Sequence[];
   /** Report every this many steps (default 1) and at the end of each epoch. */
   logEvery?: number;
-  onProgress?(progress: RewardModelProgress): void | Promise<void>;
-  shouldStop?(): boolean;
 }
 
 export interface RankingEvaluation {
@@ -134,43 +131,32 @@ export async function trainRewardModel(model: GptModel, rankings: readonly Encod
   if (options.promptsPerBatch !== undefined) assertCount('promptsPerBatch', options.promptsPerBatch);
   const rng = new Rng(options.seed);
   const plan = Array.from({ length: epochs }, () => packRankings(data, shuffledIndices(data.length, rng), model.B, options.promptsPerBatch ?? Infinity));
-  const totalSteps = plan.reduce((sum, batches) => sum + batches.length, 0);
-  const schedule: LrSchedule = { maxLr: options.lr, minLr: options.lr * (options.minLrRatio ?? PAPER_MIN_LR_RATIO), warmupSteps: 0, totalSteps };
   const adamw = options.adamw ?? DEFAULT_ADAMW;
-  const logEvery = options.logEvery ?? 1;
   model.resetOptimizer();
 
-  let step = 0;
-  let epochLosses: number[] = [];
-  let stopped = false;
-  for (let epoch = 1; epoch <= epochs && !stopped; epoch++) {
-    const losses: number[] = [];
-    for (const [b, group] of plan[epoch - 1].entries()) {
-      if (options.shouldStop?.()) {
-        stopped = true;
-        break;
-      }
-      const lr = learningRate(step, schedule);
-      const stats = await rankingStep(model, group.map((i) => data[i]), { ...adamw, lr }, step + 1);
-      step += 1;
-      losses.push(stats.loss);
-      const evaluate = Boolean(options.heldout && options.evalEvery && step % options.evalEvery === 0);
-      const report = step % logEvery === 0 || b === plan[epoch - 1].length - 1 || evaluate;
-      if (!report) continue;
-      const progress: RewardModelProgress = { epoch, step, totalSteps, ...stats, lr };
-      if (evaluate) {
-        const heldout = await evaluateRankings(model, options.heldout!);
-        progress.heldoutAccuracy = heldout.accuracy;
-        progress.heldoutLoss = heldout.loss;
-      }
-      await options.onProgress?.(progress);
+  const loop = {
+    plan,
+    learningRate: paperLearningRates(options.lr, planSteps(plan), options.minLrRatio),
+    logEvery: options.logEvery,
+    ...(options.heldout && { evalEvery: options.evalEvery }),
+    shouldStop: options.shouldStop,
+  };
+  const { steps, loss, stopped } = await trainingLoop(loop, async (group, { epoch, step, totalSteps, lr, report, evaluate }) => {
+    const stats = await rankingStep(model, group.map((i) => data[i]), { ...adamw, lr }, step);
+    if (!report) return stats.loss;
+    const progress: RewardModelProgress = { epoch, step, totalSteps, ...stats, lr };
+    if (evaluate) {
+      const heldout = await evaluateRankings(model, options.heldout!);
+      progress.heldoutAccuracy = heldout.accuracy;
+      progress.heldoutLoss = heldout.loss;
     }
-    if (losses.length > 0) epochLosses = losses;
-  }
+    await options.onProgress?.(progress);
+    return stats.loss;
+  });
 
   const result: RewardModelResult = {
-    steps: step,
-    loss: epochLosses.length > 0 ? epochLosses.reduce((sum, l) => sum + l, 0) / epochLosses.length : NaN,
+    steps,
+    loss,
     train: await evaluateRankings(model, data),
     truncated: fitted.truncated,
     dropped: fitted.dropped,
@@ -207,7 +193,7 @@ async function rankingStep(
     pairs += result.pairs;
   });
   const loss = lossSum / rankings.length;
-  assertFiniteLoss('reward model', step, loss);
+  assertFinite('loss', loss, { stage: 'reward model', step });
   model.setValueGradients(dvalues);
   const { gradNorm } = await model.step({ reuseForward: true, optimizer });
   return { loss, accuracy: correct / pairs, margin: marginSum / pairs, gradNorm };

@@ -2,75 +2,14 @@
 // demonstrations with cross-entropy on response tokens only (the prompt is context, never a
 // target), for several epochs, shuffled every epoch, with a cosine learning rate that decays to
 // 10% of its peak and no warmup. An optional pretraining mix interleaves extra batches of random
-// windows from the pretraining stream. Also home to the small pieces every trainer in this folder
-// shares: truncation to the model's length, the per-epoch shuffle, option checks and the NaN/Inf guard.
+// windows from the pretraining stream.
 //
 // Not reproduced: the paper's residual dropout of 0.2 (the GPU model has no dropout).
 import { Rng } from '../model/random.ts';
 import { DEFAULT_ADAMW, type AdamwHyperparams, type GptModel } from '../model/gpt.ts';
-import { learningRate, sampleWindows, type LrSchedule } from '../model/lm-training.ts';
+import { sampleWindows } from '../model/lm-training.ts';
 import { sequenceBatch, type Sequence, type SequenceBatch } from './batches.ts';
-
-/**
- * Id of padding rows and positions. Padding always comes after a row's real tokens and carries
- * weight 0 (and no value gradient), so under causal attention its id changes nothing.
- */
-export const PAD_ID = 0;
-
-/** Paper, Appendix C.1 and C.2: SFT and RM learning rates decay (cosine) to 10% of the peak. */
-export const PAPER_MIN_LR_RATIO = 0.1;
-
-export interface FittedSequences {
-  /** The sequences that fit, responses cut at the end where needed. */
-  sequences: Sequence[];
-  /** Index in the input of each kept sequence. */
-  kept: number[];
-  /** How many kept sequences lost the end of their response. */
-  truncated: number;
-  /** How many were dropped: the prompt alone leaves no room for a response token, or the response is empty. */
-  dropped: number;
-}
-
-/**
- * Fits each prompt + response into `maxIds` ids by cutting the end of the response; the prompt
- * is kept whole (a sequence whose prompt leaves no room for one response token is dropped).
- * LM batches hold T + 1 ids (inputs and shifted targets); a scalar model reads its value at the
- * last input position, so reward and value models need maxIds = T.
- */
-export function fitSequences(sequences: readonly Sequence[], maxIds: number): FittedSequences {
-  const fitted: FittedSequences = { sequences: [], kept: [], truncated: 0, dropped: 0 };
-  sequences.forEach(({ prompt, response }, index) => {
-    const room = maxIds - prompt.length;
-    if (prompt.length === 0 || response.length === 0 || room < 1) {
-      fitted.dropped += 1;
-      return;
-    }
-    if (response.length > room) fitted.truncated += 1;
-    fitted.sequences.push({ prompt, response: response.slice(0, room) });
-    fitted.kept.push(index);
-  });
-  return fitted;
-}
-
-/** A fresh random permutation of 0..n−1 (Fisher–Yates). */
-export function shuffledIndices(n: number, rng: Rng): number[] {
-  const order = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [order[i], order[j]] = [order[j], order[i]];
-  }
-  return order;
-}
-
-/** Throws unless a count option (epochs, batch sizes) is an integer ≥ 1. */
-export function assertCount(name: string, value: number): void {
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be an integer ≥ 1, got ${value}`);
-}
-
-/** Stops training with a clear error when a loss is NaN or infinite. */
-export function assertFiniteLoss(stage: string, step: number, loss: number): void {
-  if (!Number.isFinite(loss)) throw new Error(`${stage} diverged at step ${step}: loss is ${loss}; lower the learning rate`);
-}
+import { assertCount, assertFinite, fitSequences, PAD_ID, paperLearningRates, planSteps, shuffledEpochs, trainingLoop, type StageHooks } from './training-loop.ts';
 
 export interface SftProgress {
   /** 1-based epoch. */
@@ -88,7 +27,7 @@ export interface SftProgress {
   pretrainLoss?: number;
 }
 
-export interface SftOptions {
+export interface SftOptions extends StageHooks<SftProgress> {
   epochs: number;
   /** Peak learning rate. */
   lr: number;
@@ -104,9 +43,6 @@ export interface SftOptions {
   pretrainMix?: number;
   /** Report every this many steps (default 1) and at the end of each epoch. */
   logEvery?: number;
-  onProgress?(progress: SftProgress): void | Promise<void>;
-  /** Checked between steps (e.g. a pause button). */
-  shouldStop?(): boolean;
 }
 
 export interface SftResult {
@@ -136,50 +72,30 @@ export async function trainSft(model: GptModel, data: readonly Sequence[], optio
   const examples = fitted.sequences;
   if (examples.length === 0) throw new Error(`no SFT example fits T=${model.T} (${fitted.dropped} dropped)`);
 
-  const batchesPerEpoch = Math.ceil(examples.length / batchSize);
-  const totalSteps = options.epochs * batchesPerEpoch;
-  const schedule: LrSchedule = { maxLr: options.lr, minLr: options.lr * (options.minLrRatio ?? PAPER_MIN_LR_RATIO), warmupSteps: 0, totalSteps };
+  const plan = shuffledEpochs(examples.length, options.epochs, batchSize, new Rng(options.seed));
   const adamw = options.adamw ?? DEFAULT_ADAMW;
-  const logEvery = options.logEvery ?? 1;
-  const shuffleRng = new Rng(options.seed);
   const windowRng = new Rng(options.seed + 1);
   const padRows = paddingRowWeights(model.B, model.T, batchSize);
   model.resetOptimizer();
 
-  let step = 0;
-  let epochLosses: number[] = [];
   let pretrainLoss: number | undefined;
-  let stopped = false;
-  for (let epoch = 1; epoch <= options.epochs && !stopped; epoch++) {
-    const order = shuffledIndices(examples.length, shuffleRng);
-    const losses: number[] = [];
-    for (let first = 0; first < order.length; first += batchSize) {
-      if (options.shouldStop?.()) {
-        stopped = true;
-        break;
-      }
-      const lr = learningRate(step, schedule);
-      const batch = sequenceBatch(order.slice(first, first + batchSize).map((i) => examples[i]), model.B, model.T, PAD_ID);
-      const endOfEpoch = first + batchSize >= order.length;
-      const report = (step + 1) % logEvery === 0 || endOfEpoch;
-      model.setBatch(batch);
-      // On reporting steps the forward runs first so the logits can be read for token accuracy.
-      const tokenAccuracy = report ? await responseTokenAccuracy(model, batch) : NaN;
-      const { loss, gradNorm } = await model.step({ reuseForward: report, optimizer: { ...adamw, lr } });
-      step += 1;
-      assertFiniteLoss('SFT', step, loss);
-      losses.push(loss);
-      for (let extra = pretrainBatchesAfter(step, mix); extra > 0; extra--) {
-        model.setBatch({ ...sampleWindows(options.pretrainStream!, model.B, model.T, windowRng), weights: padRows });
-        pretrainLoss = (await model.step({ optimizer: { ...adamw, lr } })).loss;
-        assertFiniteLoss('SFT pretraining mix', step, pretrainLoss);
-      }
-      if (report) await options.onProgress?.({ epoch, step, totalSteps, loss, lr, gradNorm, tokenAccuracy, ...(pretrainLoss === undefined ? {} : { pretrainLoss }) });
+  const loop = { plan, learningRate: paperLearningRates(options.lr, planSteps(plan), options.minLrRatio), logEvery: options.logEvery, shouldStop: options.shouldStop };
+  const { steps, loss, stopped } = await trainingLoop(loop, async (indices, { epoch, step, totalSteps, lr, report }) => {
+    const batch = sequenceBatch(indices.map((i) => examples[i]), model.B, model.T, PAD_ID);
+    model.setBatch(batch);
+    // On reporting steps the forward runs first so the logits can be read for token accuracy.
+    const tokenAccuracy = report ? await responseTokenAccuracy(model, batch) : NaN;
+    const { loss, gradNorm } = await model.step({ reuseForward: report, optimizer: { ...adamw, lr } });
+    assertFinite('loss', loss, { stage: 'SFT', step });
+    for (let extra = pretrainBatchesAfter(step, mix); extra > 0; extra--) {
+      model.setBatch({ ...sampleWindows(options.pretrainStream!, model.B, model.T, windowRng), weights: padRows });
+      pretrainLoss = (await model.step({ optimizer: { ...adamw, lr } })).loss;
+      assertFinite('loss', pretrainLoss, { stage: 'SFT pretraining mix', step });
     }
-    if (losses.length > 0) epochLosses = losses;
-  }
-  const loss = epochLosses.length > 0 ? epochLosses.reduce((sum, l) => sum + l, 0) / epochLosses.length : NaN;
-  return { steps: step, loss, truncated: fitted.truncated, dropped: fitted.dropped, stopped };
+    if (report) await options.onProgress?.({ epoch, step, totalSteps, loss, lr, gradNorm, tokenAccuracy, ...(pretrainLoss === undefined ? {} : { pretrainLoss }) });
+    return loss;
+  });
+  return { steps, loss, truncated: fitted.truncated, dropped: fitted.dropped, stopped };
 }
 
 /** How many pretraining batches follow SFT step `step` (1-based) so that they total ⌊step·mix⌋. */

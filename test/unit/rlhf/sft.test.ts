@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { initParameters, makeConfig, type GptConfig } from '../../../src/model/config.ts';
 import { GptModel } from '../../../src/model/gpt.ts';
 import { sequenceBatch } from '../../../src/rlhf/batches.ts';
-import { fitSequences, trainSft, PAD_ID, type SftProgress } from '../../../src/rlhf/sft.ts';
+import { trainSft, type SftProgress } from '../../../src/rlhf/sft.ts';
+import { fitSequences, PAD_ID } from '../../../src/rlhf/training-loop.ts';
 import { testGpu } from '../engine/gpu-device.ts';
 
 const config: GptConfig = { ...makeConfig('micro', 16), nCtx: 16 };
