@@ -2,7 +2,8 @@
 // demonstrations, rankings, their own prompts, checkpoints, run histories and blind A/B judgments.
 // Every write resolves only after its transaction commits, so a store can update the UI after the
 // promise resolves ("saved before the UI says so"). A full disk becomes a StorageFullError that
-// says what to do; putMany writes an import in one transaction, all or nothing.
+// says what to do; putMany writes an import in one transaction, all or nothing. The page's stores
+// share one connection, labDb().
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
 import type { CheckpointFiles } from '../model/checkpoint.ts';
 import type { Ranking } from '../world/index.ts';
@@ -43,12 +44,10 @@ export interface StoredCheckpoint {
   createdAt: number;
   step?: number;
   files: CheckpointFiles;
-  /** safetensors of the AdamW state, for resuming. */
-  optimizer?: Uint8Array;
 }
 
 /** A checkpoint's lineage without its (large) files. */
-export type CheckpointSummary = Omit<StoredCheckpoint, 'files' | 'optimizer'>;
+export type CheckpointSummary = Omit<StoredCheckpoint, 'files'>;
 
 export type RunKind = 'sft' | 'reward_model' | 'ppo' | 'dpo';
 
@@ -104,8 +103,8 @@ interface LabSchema extends DBSchema {
   prompts: { key: string; value: StoredPrompt };
   /** Checkpoint lineage, small: listCheckpoints reads only this store. */
   checkpoints: { key: string; value: CheckpointSummary };
-  /** Checkpoint files and optimizer state, keyed by checkpoint name. */
-  checkpointFiles: { key: string; value: { name: string; files: CheckpointFiles; optimizer?: Uint8Array } };
+  /** Checkpoint files, keyed by checkpoint name. */
+  checkpointFiles: { key: string; value: { name: string; files: CheckpointFiles } };
   runs: { key: string; value: StoredRun };
   judgments: { key: string; value: StoredJudgment };
 }
@@ -224,17 +223,17 @@ export async function openLabDb(name = 'rlhf-lab'): Promise<LabDb> {
     putPrompt: put('prompts', 'the prompt'),
     deletePrompt: remove('prompts', 'a prompt'),
     allPrompts: async () => (await db.getAll('prompts')).sort(byTime((p) => p.createdAt)),
-    putCheckpoint({ files, optimizer, ...summary }) {
+    putCheckpoint({ files, ...summary }) {
       return write(db, ['checkpoints', 'checkpointFiles'], `checkpoint ${summary.name}`, (tx) => {
         queue(tx.objectStore('checkpoints').put(summary));
-        queue(tx.objectStore('checkpointFiles').put(optimizer ? { name: summary.name, files, optimizer } : { name: summary.name, files }));
+        queue(tx.objectStore('checkpointFiles').put({ name: summary.name, files }));
       });
     },
     async getCheckpoint(name) {
       const tx = db.transaction(['checkpoints', 'checkpointFiles'], 'readonly');
       const [summary, stored] = await Promise.all([tx.objectStore('checkpoints').get(name), tx.objectStore('checkpointFiles').get(name)]);
       if (!summary || !stored) return undefined;
-      return stored.optimizer ? { ...summary, files: stored.files, optimizer: stored.optimizer } : { ...summary, files: stored.files };
+      return { ...summary, files: stored.files };
     },
     listCheckpoints: async () => (await db.getAll('checkpoints')).sort(byTime((c) => c.createdAt)),
     deleteCheckpoint(name) {
@@ -263,4 +262,15 @@ export async function openLabDb(name = 'rlhf-lab'): Promise<LabDb> {
     },
     close: () => db.close(),
   };
+}
+
+let pageDb: Promise<LabDb> | undefined;
+
+/** The page's one connection to the lab's database, opened on first use (and again after a failed open). */
+export function labDb(): Promise<LabDb> {
+  pageDb ??= openLabDb().catch((error: unknown) => {
+    pageDb = undefined;
+    throw error;
+  });
+  return pageDb;
 }

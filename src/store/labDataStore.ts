@@ -4,7 +4,7 @@
 // something a reload would lose. JSONL imports (TRL formats, via src/rlhf/datasets.ts) are all or
 // nothing: a bad line throws a DatasetError (line and reason) and nothing is saved.
 import { create } from 'zustand';
-import { openLabDb, type LabDb, type StoredDemonstration, type StoredPrompt, type StoredRanking, type StoredRun } from '../data/lab-db.ts';
+import { labDb, type LabDb, type StoredDemonstration, type StoredPrompt, type StoredRanking, type StoredRun } from '../data/lab-db.ts';
 import {
   comparisonsToJsonl,
   demonstrationRecord,
@@ -297,7 +297,7 @@ export function createLabDataStore(deps: LabDataDependencies) {
 }
 
 /** The page's lab data, in the "rlhf-lab" database, for the lesson's seed. */
-export const useLabDataStore = createLabDataStore({ openDb: () => openLabDb(), seed: () => useLessonStore.getState().seed });
+export const useLabDataStore = createLabDataStore({ openDb: labDb, seed: () => useLessonStore.getState().seed });
 
 // Another tab saved demonstrations, rankings or prompts: read them again.
 onOtherTabChange((change) => {

@@ -5,13 +5,13 @@
 // is planned first: what it would replace (a checkpoint or run of the same name, other lesson
 // settings) is listed for the person to decide — replace, or keep theirs and import the rest. The
 // shipped base is never part of a bundle; demonstrations and rankings already here are not added twice.
-import type { StoredRun } from '../data/lab-db.ts';
+import { labDb, type StoredRun } from '../data/lab-db.ts';
 import { useLabDataStore } from './labDataStore.ts';
 import { buildLessonBundle, readLessonBundle, type LessonBundle } from './lessonBundle.ts';
 import { lessonSearch, parseLesson, useLessonStore, type LessonSetup } from './lessonStore.ts';
 import { HYPERPARAMETER_SPECS, type HyperparameterName } from './hyperparameters.ts';
 import { runsFromStored, storedRun } from './runRecords.ts';
-import { labDb, useTrainingStore } from './trainingStore.ts';
+import { useTrainingStore } from './trainingStore.ts';
 
 export interface LessonImportPlan {
   fileName: string;

@@ -1,11 +1,12 @@
 // The records behind the training store, as pure functions: runs and their metric rows, the
-// held-out split of rankings, PPO resume points, blind A/B sides and tallies, the settings a run
-// was started with, and metric CSV. No state, no worker, no IndexedDB: unit tests call them directly.
+// held-out split of rankings, each stage's metric rows (TRL's names), PPO resume points, blind A/B
+// sides and tallies, the settings a run was started with, and metric CSV. No state, no worker, no
+// IndexedDB: unit tests call them directly.
 import { EOS, hashString, type Ranking } from '../world/index.ts';
 import { withIdenticalOutputsTied } from '../rlhf/rankings.ts';
 import type { StoredDemonstration, StoredJudgment, StoredRanking, StoredRun } from '../data/lab-db.ts';
 import type { Hyperparameters } from './hyperparameters.ts';
-import type { DemonstrationText, PpoIterationReport, PpoSampleRow, PpoSettings } from '../../workers/lab.worker.ts';
+import type { DemonstrationText, LabWorkerApi, PpoIterationReport, PpoSampleRow, PpoSettings } from '../../workers/lab.worker.ts';
 
 export type RunKind = StoredRun['kind'];
 export type RunStatus = StoredRun['status'];
@@ -100,6 +101,34 @@ export function runsFromStored(stored: readonly StoredRun[]): Partial<Record<Run
 export function resumePoint(run: RunState, policyStep: number | undefined): { iteration: number; metrics: MetricRow[]; samples: PpoSampleRow[] } {
   const iteration = policyStep ?? 0;
   return { iteration, metrics: run.metrics.filter((m) => m.iteration < iteration), samples: run.samples.filter((s) => s.iteration < iteration) };
+}
+
+// Metric rows: each stage's progress report from the worker (its own callback types, read off its
+// API) under TRL's metric names, as the charts, the CSV export and the saved runs use them.
+
+/** What the worker reports after each step of SFT, reward-model and DPO training (its onProgress arguments). */
+type SftProgressReport = Parameters<Parameters<LabWorkerApi['trainSft']>[2]>[0];
+type RewardModelProgressReport = Parameters<Parameters<LabWorkerApi['trainRewardModel']>[3]>[0];
+type DpoProgressReport = Parameters<Parameters<LabWorkerApi['trainDpo']>[2]>[0];
+
+/** An SFT step under TRL's SFTTrainer names. */
+export function sftMetricRow(p: SftProgressReport): MetricRow {
+  const row: MetricRow = { step: p.step, epoch: p.epoch, loss: p.loss, learning_rate: p.lr, grad_norm: p.gradNorm, mean_token_accuracy: p.tokenAccuracy };
+  if (p.heldoutLoss !== undefined) row.heldout_loss = p.heldoutLoss;
+  return row;
+}
+
+/** A reward-model step under TRL's RewardTrainer names. */
+export function rewardModelMetricRow(p: RewardModelProgressReport): MetricRow {
+  const row: MetricRow = { step: p.step, loss: p.loss, accuracy: p.accuracy, margin: p.margin, learning_rate: p.lr };
+  if (p.heldoutAccuracy !== undefined) row.heldout_accuracy = p.heldoutAccuracy;
+  if (p.heldoutLoss !== undefined) row.heldout_loss = p.heldoutLoss;
+  return row;
+}
+
+/** A DPO step under TRL's DPOTrainer names. */
+export function dpoMetricRow(p: DpoProgressReport): MetricRow {
+  return { step: p.step, loss: p.loss, 'rewards/accuracies': p.accuracy, 'rewards/margins': p.margin, learning_rate: p.lr };
 }
 
 /** A PPO iteration as one metric row: the iteration number and TRL's metric names. */

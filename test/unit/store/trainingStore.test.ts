@@ -35,7 +35,8 @@ vi.mock('../../../src/store/bridge.ts', () => ({
   }),
 }));
 
-const { labDb, useTrainingStore } = await import('../../../src/store/trainingStore.ts');
+const { useTrainingStore } = await import('../../../src/store/trainingStore.ts');
+const { labDb } = await import('../../../src/data/lab-db.ts');
 const { blindSides, demonstrationText, judgmentTally, MAX_PPO_SAMPLES, metricsCsv, newRun, ppoMetricRow, resumePoint, runsFromStored, splitRankings, storedRun, storedSettingsOf, toRanking } =
   await import(
   '../../../src/store/runRecords.ts'
@@ -227,6 +228,33 @@ describe('persistence', () => {
     expect(worker.ppoStart.mock.calls[0][0]).toMatchObject({ beta: 0, resumeAt: 2 });
     expect(worker.ppoRun.mock.calls.map((c) => c[0])).toEqual([1, 1]);
     expect(useTrainingStore.getState().runs.ppo?.settings.beta).toBe(0);
+  });
+});
+
+describe('failures reach the screen (issue 20)', () => {
+  beforeEach(async () => {
+    vi.clearAllMocks();
+    await (await labDb()).clearAll();
+    useTrainingStore.setState({ checkpoints: [], runs: {}, error: undefined, active: 'base' });
+  });
+
+  it('says why a paused PPO run could not continue with new settings, on the run', async () => {
+    const settings = storedSettingsOf(DEFAULT_HYPERPARAMETERS, 1, []);
+    useTrainingStore.setState({
+      runs: { ppo: { ...newRun('ppo', settings, 5), status: 'paused', metrics: [{ iteration: 0 }] } },
+      checkpoints: [{ ...summary('policy', 'policy', 1), createdAt: 6, saved: true }],
+    });
+    worker.ppoStart.mockRejectedValueOnce(new Error('PPO is running: pause it first'));
+    await useTrainingStore.getState().ppoStep({ ...DEFAULT_HYPERPARAMETERS, beta: 0 }, 1, ['a', 'b']);
+    expect(useTrainingStore.getState().runs.ppo).toMatchObject({ status: 'failed', error: 'Training stopped: PPO is running: pause it first' });
+    expect(worker.ppoRun).not.toHaveBeenCalled();
+  });
+
+  it('says that a PPO run is already running instead of doing nothing', async () => {
+    useTrainingStore.setState({ runs: { ppo: newRun('ppo', {}, 5) } });
+    await useTrainingStore.getState().ppoStep(DEFAULT_HYPERPARAMETERS, 1, ['a', 'b']);
+    expect(useTrainingStore.getState().error).toBe('a ppo run is already running');
+    expect(worker.ppoStart).not.toHaveBeenCalled();
   });
 });
 
