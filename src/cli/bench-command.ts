@@ -15,7 +15,7 @@
 import { fileURLToPath } from 'node:url';
 import { createStorageBuffer, createStorageBufferFrom } from '../engine/buffers.ts';
 import { recordDispatches, type KernelLayout } from '../engine/kernel.ts';
-import { matmulDispatch } from '../engine/matmul.ts';
+import { matmulDispatch } from '../engine/ops/matmul.ts';
 import { uniformValues } from '../engine/selfcheck.ts';
 import { initParameters, makeConfig, PRESETS, type PresetName } from '../model/config.ts';
 import { PIPELINE_PRESETS, type PipelinePresetName } from '../rlhf/pipeline.ts';
@@ -84,7 +84,7 @@ export async function benchMatmul(device: GPUDevice, n: number, repeats: number)
   const out = createStorageBuffer(device, 'bench.out', n * n * 4);
   const a = createStorageBufferFrom(device, 'bench.a', uniformValues(n * n, 1));
   const b = createStorageBufferFrom(device, 'bench.b', uniformValues(n * n, 2));
-  const dispatch = matmulDispatch(device, 'bench.matmul', { out, a, b, bias: b }, n, n, n);
+  const dispatch = matmulDispatch(device, 'bench.matmul', { out, a, b }, n, n, n);
   const perSubmit = 10;
   const seconds = await timeRuns(repeats, async () => {
     const encoder = device.createCommandEncoder();

@@ -1,8 +1,8 @@
 // A GPU self-check: runs the matmul kernel on random data and compares it with the float64 CPU
 // reference. The app's GPU panel, the CLI (`rlhf-lab gpu --check`) and the tests all use it.
 import { createStorageBuffer, createStorageBufferFrom, readFloat32 } from './buffers.ts';
-import { recordDispatches } from './kernel.ts';
-import { matmulDispatch, matmulReference, type MatmulOptions } from './matmul.ts';
+import { kernelLayoutFor, recordDispatches, type KernelLayout } from './kernel.ts';
+import { matmulDispatch, matmulReference, type MatmulOptions } from './ops/matmul.ts';
 
 export interface MatmulCheckResult {
   M: number;
@@ -38,18 +38,30 @@ function errorBound(absDotMax: number, K: number): number {
   return 2 * K * 2 ** -24 * absDotMax + 1e-30;
 }
 
-export async function runMatmulCheck(device: GPUDevice, M: number, N: number, K: number, options: MatmulOptions = {}, seed = 1): Promise<MatmulCheckResult> {
-  const a = uniformValues(M * K, seed);
-  const b = uniformValues(K * N, seed + 1);
-  const bias = uniformValues(N, seed + 2);
+/** What to check: the product's options, and whether a bias (N) is added. */
+export interface MatmulCheckOptions extends MatmulOptions {
+  bias?: boolean;
+}
+
+export async function runMatmulCheck(
+  device: GPUDevice,
+  M: number,
+  N: number,
+  K: number,
+  options: MatmulCheckOptions = {},
+  layout: KernelLayout = kernelLayoutFor(device),
+): Promise<MatmulCheckResult> {
+  const a = uniformValues(M * K, 1); // (M,K) or (K,M)
+  const b = uniformValues(K * N, 2); // (K,N) or (N,K)
+  const bias = options.bias ? uniformValues(N, 3) : undefined; // (N)
   const out = createStorageBuffer(device, 'selfcheck.out', M * N * 4);
   const buffers = {
     out,
     a: createStorageBufferFrom(device, 'selfcheck.a', a),
     b: createStorageBufferFrom(device, 'selfcheck.b', b),
-    bias: createStorageBufferFrom(device, 'selfcheck.bias', bias),
+    ...(bias ? { bias: createStorageBufferFrom(device, 'selfcheck.bias', bias) } : {}),
   };
-  const dispatch = matmulDispatch(device, 'selfcheck.matmul', buffers, M, N, K, options);
+  const dispatch = matmulDispatch(device, 'selfcheck.matmul', buffers, M, N, K, options, layout);
   const started = performance.now();
   const encoder = device.createCommandEncoder({ label: 'selfcheck' });
   recordDispatches(encoder, [dispatch], 'selfcheck');
@@ -62,7 +74,7 @@ export async function runMatmulCheck(device: GPUDevice, M: number, N: number, K:
   const expected = matmulReference(a, b, M, N, K, { ...options, biasValues: bias });
   const absA = Array.from(a, Math.abs);
   const absB = Array.from(b, Math.abs);
-  const absDot = matmulReference(absA, absB, M, N, K, { ...options, biasValues: Array.from(bias, Math.abs) });
+  const absDot = matmulReference(absA, absB, M, N, K, { ...options, biasValues: bias && Array.from(bias, Math.abs) });
   let maxAbsDiff = 0;
   let absDotMax = 0;
   for (let i = 0; i < M * N; i++) {

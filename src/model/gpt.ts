@@ -9,19 +9,18 @@
 //   'scalar' — values = lnf · score.weight + score.bias at every position: reward model, PPO value.
 import { writeArray, createStorageBuffer, createStorageBufferFrom, readFloat32, FLOAT_BYTES } from '../engine/buffers.ts';
 import { recordDispatches, type Dispatch } from '../engine/kernel.ts';
-import { matmulDispatch } from '../engine/matmul.ts';
+import { matmulDispatch } from '../engine/ops/matmul.ts';
 import { encoderBackwardDispatches, encoderForwardDispatch, bucketTokens } from '../engine/ops/encoder.ts';
 import { layernormBackwardDispatches, layernormForwardDispatch } from '../engine/ops/layernorm.ts';
 import { biasBackwardDispatches, geluBackwardDispatch, geluForwardDispatch, residualForwardDispatch } from '../engine/ops/pointwise.ts';
 import { attentionBackwardDispatches, attentionForwardDispatches } from '../engine/ops/attention.ts';
 import { crossEntropyDispatch, tokenStatsDispatch } from '../engine/ops/crossentropy.ts';
 import { scalarHeadBackwardDispatches, scalarHeadForwardDispatch } from '../engine/ops/scalarhead.ts';
-import { adamwDispatches, createAdamwHyperBuffer, decayMaskFor, writeAdamwHyper, type AdamwHyper } from '../engine/ops/adamw.ts';
+import { adamwDispatches, createAdamwHyperBuffer, decayMaskFor, writeAdamwHyper, type AdamwHyperparams } from '../engine/ops/adamw.ts';
 import { modelLayout, type ModelKind, type ModelLayout } from './layout.ts';
 import type { GptConfig } from './config.ts';
 
-/** AdamW's settings; the step count is the model's own. */
-export type AdamwHyperparams = Omit<AdamwHyper, 'step'>;
+export type { AdamwHyperparams };
 
 export const DEFAULT_ADAMW: AdamwHyperparams = { lr: 1e-3, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, gradClip: 1.0 };
 
@@ -219,14 +218,14 @@ export class GptModel {
       const w = (name: string) => this.block(p, l, name);
       dispatches.push(
         layernormForwardDispatch(device, at(l, 'ln1'), { out: a.ln1, mean: a.ln1Mean, rstd: a.ln1Rstd, inp: x, weight: w('ln_1.weight'), bias: w('ln_1.bias') }, BT, C),
-        matmulDispatch(device, at(l, 'qkv'), { out: a.qkv, a: a.ln1, b: w('attn.c_attn.weight'), bias: w('attn.c_attn.bias') }, BT, 3 * C, C, { bias: true }),
+        matmulDispatch(device, at(l, 'qkv'), { out: a.qkv, a: a.ln1, b: w('attn.c_attn.weight'), bias: w('attn.c_attn.bias') }, BT, 3 * C, C),
         ...attentionForwardDispatches(device, at(l, 'attention'), { out: a.atty, preatt: a.preatt, att: a.att, qkv: a.qkv }, B, T, C, NH),
-        matmulDispatch(device, at(l, 'attproj'), { out: a.attproj, a: a.atty, b: w('attn.c_proj.weight'), bias: w('attn.c_proj.bias') }, BT, C, C, { bias: true }),
+        matmulDispatch(device, at(l, 'attproj'), { out: a.attproj, a: a.atty, b: w('attn.c_proj.weight'), bias: w('attn.c_proj.bias') }, BT, C, C),
         residualForwardDispatch(device, at(l, 'residual2'), { out: a.residual2, inp1: x, inp2: a.attproj }, BT * C),
         layernormForwardDispatch(device, at(l, 'ln2'), { out: a.ln2, mean: a.ln2Mean, rstd: a.ln2Rstd, inp: a.residual2, weight: w('ln_2.weight'), bias: w('ln_2.bias') }, BT, C),
-        matmulDispatch(device, at(l, 'fc'), { out: a.fch, a: a.ln2, b: w('mlp.c_fc.weight'), bias: w('mlp.c_fc.bias') }, BT, 4 * C, C, { bias: true }),
+        matmulDispatch(device, at(l, 'fc'), { out: a.fch, a: a.ln2, b: w('mlp.c_fc.weight'), bias: w('mlp.c_fc.bias') }, BT, 4 * C, C),
         geluForwardDispatch(device, at(l, 'gelu'), { out: a.fchGelu, inp: a.fch }, BT * 4 * C),
-        matmulDispatch(device, at(l, 'fcproj'), { out: a.fcproj, a: a.fchGelu, b: w('mlp.c_proj.weight'), bias: w('mlp.c_proj.bias') }, BT, C, 4 * C, { bias: true }),
+        matmulDispatch(device, at(l, 'fcproj'), { out: a.fcproj, a: a.fchGelu, b: w('mlp.c_proj.weight'), bias: w('mlp.c_proj.bias') }, BT, C, 4 * C),
         residualForwardDispatch(device, at(l, 'residual3'), { out: a.residual3, inp1: a.residual2, inp2: a.fcproj }, BT * C),
       );
       x = a.residual3;
@@ -236,7 +235,7 @@ export class GptModel {
     );
     if (this.kind === 'lm') {
       const wte = this.tensor(p, 'transformer.wte.weight');
-      dispatches.push(matmulDispatch(device, `${this.label}.lm-head`, { out: this.logits!, a: lnf, b: wte, bias: wte }, BT, V, C, { transB: true }));
+      dispatches.push(matmulDispatch(device, `${this.label}.lm-head`, { out: this.logits!, a: lnf, b: wte }, BT, V, C, { transB: true }));
     } else {
       dispatches.push(
         scalarHeadForwardDispatch(device, `${this.label}.score`, { values: this.values!, lnf, weight: this.tensor(p, 'score.weight'), bias: this.tensor(p, 'score.bias') }, BT, C),
@@ -290,8 +289,8 @@ export class GptModel {
     if (this.kind === 'lm') {
       const dlogits = this.logits!; // the loss pass wrote d loss / d logits in place
       dispatches.push(
-        matmulDispatch(device, `${this.label}.lm-head.backward.dlnf`, { out: dlnf, a: dlogits, b: wte, bias: wte }, BT, C, V),
-        matmulDispatch(device, `${this.label}.lm-head.backward.dwte`, { out: dwte, a: dlogits, b: lnf, bias: wte }, V, C, BT, { transA: true, accumulate: true }),
+        matmulDispatch(device, `${this.label}.lm-head.backward.dlnf`, { out: dlnf, a: dlogits, b: wte }, BT, C, V),
+        matmulDispatch(device, `${this.label}.lm-head.backward.dwte`, { out: dwte, a: dlogits, b: lnf }, V, C, BT, { transA: true, accumulate: true }),
       );
     } else {
       dispatches.push(
@@ -323,12 +322,12 @@ export class GptModel {
       const dw = (name: string) => this.block(g, l, name);
       dispatches.push(
         // residual3 = residual2 + fcproj: both receive dresidual. fcproj = fchGelu @ Wproj + b
-        matmulDispatch(device, at(l, 'fcproj.dinp'), { out: dfchGelu, a: dresidual, b: w('mlp.c_proj.weight'), bias: wte }, BT, 4 * C, C, { transB: true }),
-        matmulDispatch(device, at(l, 'fcproj.dweight'), { out: dw('mlp.c_proj.weight'), a: a.fchGelu, b: dresidual, bias: wte }, 4 * C, C, BT, { transA: true, accumulate: true }),
+        matmulDispatch(device, at(l, 'fcproj.dinp'), { out: dfchGelu, a: dresidual, b: w('mlp.c_proj.weight') }, BT, 4 * C, C, { transB: true }),
+        matmulDispatch(device, at(l, 'fcproj.dweight'), { out: dw('mlp.c_proj.weight'), a: a.fchGelu, b: dresidual }, 4 * C, C, BT, { transA: true, accumulate: true }),
         ...biasBackwardDispatches(device, at(l, 'fcproj.dbias'), { dbias: dw('mlp.c_proj.bias'), dout: dresidual }, BT, C),
         geluBackwardDispatch(device, at(l, 'gelu'), { dinp: dfch, inp: a.fch, dout: dfchGelu }, BT * 4 * C),
-        matmulDispatch(device, at(l, 'fc.dinp'), { out: dln, a: dfch, b: w('mlp.c_fc.weight'), bias: wte }, BT, C, 4 * C, { transB: true }),
-        matmulDispatch(device, at(l, 'fc.dweight'), { out: dw('mlp.c_fc.weight'), a: a.ln2, b: dfch, bias: wte }, C, 4 * C, BT, { transA: true, accumulate: true }),
+        matmulDispatch(device, at(l, 'fc.dinp'), { out: dln, a: dfch, b: w('mlp.c_fc.weight') }, BT, C, 4 * C, { transB: true }),
+        matmulDispatch(device, at(l, 'fc.dweight'), { out: dw('mlp.c_fc.weight'), a: a.ln2, b: dfch }, C, 4 * C, BT, { transA: true, accumulate: true }),
         ...biasBackwardDispatches(device, at(l, 'fc.dbias'), { dbias: dw('mlp.c_fc.bias'), dout: dfch }, BT, 4 * C),
         ...layernormBackwardDispatches(
           device,
@@ -339,12 +338,12 @@ export class GptModel {
           { accumulateInput: true },
         ),
         // residual2 = input + attproj; attproj = atty @ Wproj + b
-        matmulDispatch(device, at(l, 'attproj.dinp'), { out: datty, a: dresidual, b: w('attn.c_proj.weight'), bias: wte }, BT, C, C, { transB: true }),
-        matmulDispatch(device, at(l, 'attproj.dweight'), { out: dw('attn.c_proj.weight'), a: a.atty, b: dresidual, bias: wte }, C, C, BT, { transA: true, accumulate: true }),
+        matmulDispatch(device, at(l, 'attproj.dinp'), { out: datty, a: dresidual, b: w('attn.c_proj.weight') }, BT, C, C, { transB: true }),
+        matmulDispatch(device, at(l, 'attproj.dweight'), { out: dw('attn.c_proj.weight'), a: a.atty, b: dresidual }, C, C, BT, { transA: true, accumulate: true }),
         ...biasBackwardDispatches(device, at(l, 'attproj.dbias'), { dbias: dw('attn.c_proj.bias'), dout: dresidual }, BT, C),
         ...attentionBackwardDispatches(device, at(l, 'attention'), { dqkv, dpreatt, datt, dout: datty, qkv: a.qkv, att: a.att }, B, T, C, NH),
-        matmulDispatch(device, at(l, 'qkv.dinp'), { out: dln, a: dqkv, b: w('attn.c_attn.weight'), bias: wte }, BT, C, 3 * C, { transB: true }),
-        matmulDispatch(device, at(l, 'qkv.dweight'), { out: dw('attn.c_attn.weight'), a: a.ln1, b: dqkv, bias: wte }, C, 3 * C, BT, { transA: true, accumulate: true }),
+        matmulDispatch(device, at(l, 'qkv.dinp'), { out: dln, a: dqkv, b: w('attn.c_attn.weight') }, BT, C, 3 * C, { transB: true }),
+        matmulDispatch(device, at(l, 'qkv.dweight'), { out: dw('attn.c_attn.weight'), a: a.ln1, b: dqkv }, C, 3 * C, BT, { transA: true, accumulate: true }),
         ...biasBackwardDispatches(device, at(l, 'qkv.dbias'), { dbias: dw('attn.c_attn.bias'), dout: dqkv }, BT, 3 * C),
         ...layernormBackwardDispatches(
           device,
@@ -446,7 +445,7 @@ export class GptModel {
     const passes = [...(options.reuseForward ? [] : this.forwardPass), ...this.lossPass, ...this.backwardPass];
     if (options.optimizer) {
       this.optimizerStep += 1;
-      writeAdamwHyper(device.queue, this.adamwHyper, { ...options.optimizer, step: this.optimizerStep });
+      writeAdamwHyper(device.queue, this.adamwHyper, options.optimizer, this.optimizerStep);
       passes.push(...this.optimizerPass);
     }
     recordDispatches(encoder, passes, `${this.label}.step`);

@@ -28,6 +28,7 @@ import {
   type GptConfig,
   type ParameterLayout,
 } from './config.ts';
+import type { AdamwHyperparams } from '../engine/ops/adamw.ts';
 
 /** LayerNorm's epsilon, as in GPT-2 (layer_norm_epsilon). */
 export const LAYERNORM_EPS = 1e-5;
@@ -851,17 +852,6 @@ function blockBackward(
 // ---------------------------------------------------------------------------------------------
 // Optimizer
 
-export interface AdamWHyperparams {
-  lr: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
-  /** Decoupled weight decay, applied to tensors with 2 or more dimensions only. */
-  weightDecay: number;
-  /** Largest global gradient L2 norm; larger gradients are scaled down to it (Infinity: no clipping). */
-  gradClip: number;
-}
-
 /**
  * One AdamW step (Loshchilov & Hutter) over every tensor of `layout`, in place on params, m and v:
  *   g = grad · min(1, gradClip / ‖grad‖)          global norm clipping (grads are left unchanged)
@@ -878,7 +868,7 @@ export function adamwStep(
   m: Float64Array, // flat, layout: first moment
   v: Float64Array, // flat, layout: second moment
   step: number,
-  hp: AdamWHyperparams,
+  hp: AdamwHyperparams,
 ): number {
   if (!Number.isInteger(step) || step < 1) throw new Error(`AdamW step counts from 1, got ${step}`);
   for (const [name, array] of Object.entries({ params, grads, m, v })) {

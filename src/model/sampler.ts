@@ -5,7 +5,7 @@
 // steps are recorded into one command encoder and submitted once; only token ids are read back.
 import { writeArray, createStorageBuffer, readFloat32, readUint32, FLOAT_BYTES } from '../engine/buffers.ts';
 import { recordDispatches, type Dispatch } from '../engine/kernel.ts';
-import { matmulDispatch } from '../engine/matmul.ts';
+import { matmulDispatch } from '../engine/ops/matmul.ts';
 import { layernormForwardDispatch } from '../engine/ops/layernorm.ts';
 import { geluForwardDispatch, residualForwardDispatch } from '../engine/ops/pointwise.ts';
 import { createSampleParamsBuffer, decodeAttentionDispatches, kvAppendDispatch, sampleDispatch, writeSampleParams } from '../engine/ops/decode.ts';
@@ -116,21 +116,21 @@ export class GptSampler {
       const at = (what: string) => `${this.label}.h${l}.${what}`;
       dispatches.push(
         layernormForwardDispatch(device, at('ln1'), { out: s.ln, mean: s.mean, rstd: s.rstd, inp: s.x, weight: w('ln_1.weight'), bias: w('ln_1.bias') }, B, C),
-        matmulDispatch(device, at('qkv'), { out: s.qkv, a: s.ln, b: w('attn.c_attn.weight'), bias: w('attn.c_attn.bias') }, B, 3 * C, C, { bias: true }),
+        matmulDispatch(device, at('qkv'), { out: s.qkv, a: s.ln, b: w('attn.c_attn.weight'), bias: w('attn.c_attn.bias') }, B, 3 * C, C),
         kvAppendDispatch(device, at('kv-append'), { kCache: cache.k, vCache: cache.v, qkv: s.qkv, positions: this.positions }, B, C, NH, maxT),
         ...decodeAttentionDispatches(device, at('attention'), { out: s.atty, qkv: s.qkv, kCache: cache.k, vCache: cache.v, positions: this.positions }, B, C, NH, maxT),
-        matmulDispatch(device, at('attproj'), { out: s.proj, a: s.atty, b: w('attn.c_proj.weight'), bias: w('attn.c_proj.bias') }, B, C, C, { bias: true }),
+        matmulDispatch(device, at('attproj'), { out: s.proj, a: s.atty, b: w('attn.c_proj.weight'), bias: w('attn.c_proj.bias') }, B, C, C),
         residualForwardDispatch(device, at('residual2'), { out: s.residual, inp1: s.x, inp2: s.proj }, B * C),
         layernormForwardDispatch(device, at('ln2'), { out: s.ln, mean: s.mean, rstd: s.rstd, inp: s.residual, weight: w('ln_2.weight'), bias: w('ln_2.bias') }, B, C),
-        matmulDispatch(device, at('fc'), { out: s.fch, a: s.ln, b: w('mlp.c_fc.weight'), bias: w('mlp.c_fc.bias') }, B, 4 * C, C, { bias: true }),
+        matmulDispatch(device, at('fc'), { out: s.fch, a: s.ln, b: w('mlp.c_fc.weight'), bias: w('mlp.c_fc.bias') }, B, 4 * C, C),
         geluForwardDispatch(device, at('gelu'), { out: s.fchGelu, inp: s.fch }, B * 4 * C),
-        matmulDispatch(device, at('fcproj'), { out: s.proj, a: s.fchGelu, b: w('mlp.c_proj.weight'), bias: w('mlp.c_proj.bias') }, B, C, 4 * C, { bias: true }),
+        matmulDispatch(device, at('fcproj'), { out: s.proj, a: s.fchGelu, b: w('mlp.c_proj.weight'), bias: w('mlp.c_proj.bias') }, B, C, 4 * C),
         residualForwardDispatch(device, at('residual3'), { out: s.x, inp1: s.residual, inp2: s.proj }, B * C),
       );
     });
     dispatches.push(
       layernormForwardDispatch(device, `${this.label}.ln_f`, { out: s.ln, mean: s.mean, rstd: s.rstd, inp: s.x, weight: this.tensor('transformer.ln_f.weight'), bias: this.tensor('transformer.ln_f.bias') }, B, C),
-      matmulDispatch(device, `${this.label}.lm-head`, { out: s.logits, a: s.ln, b: wte, bias: wte }, B, V, C, { transB: true }),
+      matmulDispatch(device, `${this.label}.lm-head`, { out: s.logits, a: s.ln, b: wte }, B, V, C, { transB: true }),
     );
     return dispatches;
   }

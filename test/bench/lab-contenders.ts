@@ -3,7 +3,7 @@
 // and the matmul kernel. Each is set up once and exposes a repeatable run for interleave().
 import { createStorageBuffer, createStorageBufferFrom, readFloat32 } from '../../src/engine/buffers.ts';
 import { recordDispatches } from '../../src/engine/kernel.ts';
-import { matmulDispatch } from '../../src/engine/matmul.ts';
+import { matmulDispatch } from '../../src/engine/ops/matmul.ts';
 import { uniformValues } from '../../src/engine/selfcheck.ts';
 import type { GptConfig } from '../../src/model/config.ts';
 import { DEFAULT_ADAMW, GptModel } from '../../src/model/gpt.ts';
@@ -92,7 +92,7 @@ export async function labMatmul(device: GPUDevice, { M, N, K }: MatmulShape, tar
   const out = createStorageBuffer(device, 'bench.matmul.out', M * N * 4);
   const a = createStorageBufferFrom(device, 'bench.matmul.a', uniformValues(M * K, 1));
   const b = createStorageBufferFrom(device, 'bench.matmul.b', uniformValues(K * N, 2));
-  const dispatch = matmulDispatch(device, 'bench.matmul', { out, a, b, bias: b }, M, N, K);
+  const dispatch = matmulDispatch(device, 'bench.matmul', { out, a, b }, M, N, K);
   const submit = async (count: number) => {
     const encoder = device.createCommandEncoder({ label: 'bench.matmul' });
     recordDispatches(encoder, Array(count).fill(dispatch), 'bench.matmul');

@@ -1,4 +1,6 @@
-// The commit step of batched decoding (see sequence.wgsl): one invocation per sequence.
+// The commit step of batched KV-cache decoding (the step's input is sequence.wgsl's embed_step), one
+// invocation per sequence: after sampling, past the prompt, write the sampled id at pos[b]+1 (EOS
+// once the sequence has ended), mark it finished when it samples EOS, and advance pos[b].
 struct Dims {
   B: u32,
   max_t: u32,

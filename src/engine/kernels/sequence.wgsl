@@ -1,14 +1,13 @@
-// Per-step bookkeeping of batched KV-cache decoding, for B sequences of different prompt lengths
+// The input of one step of batched KV-cache decoding, for B sequences of different prompt lengths
 // held in one (B, maxT) token buffer:
 //   embed_step — x[b] = wte[sequence[b, pos[b]]] + wpe[pos[b]]   (the token being fed at this step)
-//   commit     — after sampling: past the prompt, write the sampled id at pos[b]+1 (EOS once the
-//                sequence has ended), mark it finished when it samples EOS, and advance pos[b].
+// After sampling, commit.wgsl writes the sampled ids into the buffer and advances pos.
 
 struct Dims {
   B: u32,
   C: u32,
   max_t: u32,
-  eos: u32,
+  _pad: u32,
 }
 
 @group(0) @binding(0) var<storage, read_write> out: array<f32>;      // (B,C)

@@ -29,7 +29,8 @@ const BINDINGS: BindingKind[] = [
   'uniform', // dims
 ];
 
-export interface AdamwHyper {
+/** AdamW's settings (the step count is the caller's, see writeAdamwHyper). */
+export interface AdamwHyperparams {
   lr: number;
   beta1: number;
   beta2: number;
@@ -38,8 +39,6 @@ export interface AdamwHyper {
   weightDecay: number;
   /** Largest global gradient L2 norm (Infinity: no clipping). */
   gradClip: number;
-  /** Counts from 1; sets the bias corrections 1 − β^step. */
-  step: number;
 }
 
 export interface AdamwBuffers {
@@ -79,9 +78,12 @@ export function createAdamwHyperBuffer(device: GPUDevice, label: string): GPUBuf
   return device.createBuffer({ label, size: HYPER_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
 }
 
-/** Writes one step's hyperparameters; the bias corrections are computed here in float64. */
-export function writeAdamwHyper(queue: GPUQueue, buffer: GPUBuffer, h: AdamwHyper): void {
-  if (!Number.isInteger(h.step) || h.step < 1) throw new Error(`AdamW step counts from 1, got ${h.step}`);
+/**
+ * Writes one step's hyperparameters; `step` counts from 1 and sets the bias corrections 1 − β^step,
+ * computed here in float64.
+ */
+export function writeAdamwHyper(queue: GPUQueue, buffer: GPUBuffer, h: AdamwHyperparams, step: number): void {
+  if (!Number.isInteger(step) || step < 1) throw new Error(`AdamW step counts from 1, got ${step}`);
   const data = new ArrayBuffer(HYPER_BYTES);
   const floats = new Float32Array(data);
   const clipEnabled = Number.isFinite(h.gradClip);
@@ -92,8 +94,8 @@ export function writeAdamwHyper(queue: GPUQueue, buffer: GPUBuffer, h: AdamwHype
     h.eps,
     h.weightDecay,
     clipEnabled ? h.gradClip : 0,
-    1 - h.beta1 ** h.step,
-    1 - h.beta2 ** h.step,
+    1 - h.beta1 ** step,
+    1 - h.beta2 ** step,
   ]);
   new Uint32Array(data)[8] = clipEnabled ? 1 : 0;
   queue.writeBuffer(buffer, 0, data);

@@ -27,9 +27,9 @@ function headSize(T: number, C: number, NH: number): number {
 
 type AttentionEntryPoint = 'forward' | 'backward_query' | 'backward_key';
 
-function attentionKernel(device: GPUDevice, entryPoint: AttentionEntryPoint, HS: number, layout: KernelLayout | undefined): Kernel {
+function attentionKernel(device: GPUDevice, entryPoint: AttentionEntryPoint, HS: number, layout: KernelLayout): Kernel {
   const forward = entryPoint === 'forward';
-  const name = (layout ?? kernelLayoutFor(device)) === 'registers' ? `${entryPoint}_registers` : entryPoint;
+  const name = layout === 'registers' ? `${entryPoint}_registers` : entryPoint;
   return getKernel(device, {
     label: `attention_${name}`,
     code: attentionWgsl,
@@ -50,7 +50,7 @@ function workgroups(B: number, T: number, NH: number): [number, number, number] 
  * out (B,T,C) = causal attention over qkv (B,T,3C); also writes the scores preatt (B,NH,T,T) =
  * q·k/√HS and the probabilities att (B,NH,T,T) (softmax with the row max subtracted), masked
  * entries (key after query) stored as 0. One dispatch. Requires T <= 256 and C/NH <= 64. `layout`
- * overrides the device's kernel layout (tests).
+ * (kernel.ts) picks the entry point.
  */
 export function attentionForwardDispatches(
   device: GPUDevice,
@@ -60,7 +60,7 @@ export function attentionForwardDispatches(
   T: number,
   C: number,
   NH: number,
-  layout?: KernelLayout,
+  layout: KernelLayout = kernelLayoutFor(device),
 ): Dispatch[] {
   const kernel = attentionKernel(device, 'forward', headSize(T, C, NH), layout);
   const dims = createUniformBuffer(device, `${label}.dims`, new Uint32Array([B, T, C, NH]));
@@ -77,7 +77,7 @@ export function attentionForwardDispatches(
  * dqkv (B,T,3C) = d loss / d qkv given dout (B,T,C), the forward's qkv and att. dqkv is overwritten
  * (every element written once, no zeroing needed); datt and dpreatt (B,NH,T,T) are scratch, left
  * holding d loss / d att and d loss / d preatt (masked entries 0). Two dispatches, in order.
- * `layout` overrides the device's kernel layout (tests).
+ * `layout` (kernel.ts) picks the entry points.
  */
 export function attentionBackwardDispatches(
   device: GPUDevice,
@@ -94,7 +94,7 @@ export function attentionBackwardDispatches(
   T: number,
   C: number,
   NH: number,
-  layout?: KernelLayout,
+  layout: KernelLayout = kernelLayoutFor(device),
 ): Dispatch[] {
   const HS = headSize(T, C, NH);
   const dims = createUniformBuffer(device, `${label}.dims`, new Uint32Array([B, T, C, NH]));

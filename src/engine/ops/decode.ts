@@ -58,7 +58,7 @@ export function kvAppendDispatch(
 /**
  * out (B,C): for each sequence b and head h, the query of qkv (B,3C) attends to cached keys and
  * values 0..positions[b] inclusive: softmax(q·k/√HS) weighted sum of v. One dispatch; an array for
- * symmetry with the other multi-pass ops. `layout` overrides the device's kernel layout (tests):
+ * symmetry with the other multi-pass ops. `layout` (kernel.ts) picks the entry point:
  * 'tiled' runs a 128-invocation workgroup per (head, sequence), 'registers' one invocation.
  */
 export function decodeAttentionDispatches(

@@ -1,7 +1,7 @@
 // The AdamW kernels (norm partials, norm, update) on a Dawn device against reference.ts adamwStep in
 // float64, step by step: before each step the reference starts from the GPU's float32 state.
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { adamwDispatches, createAdamwHyperBuffer, decayMaskFor, writeAdamwHyper, type AdamwHyper } from '../../../src/engine/ops/adamw.ts';
+import { adamwDispatches, createAdamwHyperBuffer, decayMaskFor, writeAdamwHyper, type AdamwHyperparams } from '../../../src/engine/ops/adamw.ts';
 import { createStorageBuffer } from '../../../src/engine/buffers.ts';
 import { initParameters, makeConfig, parameterLayout, type ParameterLayout } from '../../../src/model/config.ts';
 import { Rng } from '../../../src/model/random.ts';
@@ -31,9 +31,7 @@ function raggedLayout(): ParameterLayout {
   return { tensors, totalFloats: offset };
 }
 
-type Hyper = Omit<AdamwHyper, 'step'>;
-
-async function checkSteps(layout: ParameterLayout, initial: Float32Array, steps: Hyper[], seed: number): Promise<void> {
+async function checkSteps(layout: ParameterLayout, initial: Float32Array, steps: AdamwHyperparams[], seed: number): Promise<void> {
   const { device } = await testGpu();
   const n = layout.totalFloats;
   const params = upload(device, 'params', initial);
@@ -53,7 +51,7 @@ async function checkSteps(layout: ParameterLayout, initial: Float32Array, steps:
     const refM = Float64Array.from(await download(device, m, n));
     const refV = Float64Array.from(await download(device, v, n));
     const refNorm = adamwStep(layout, refParams, Float64Array.from(g), refM, refV, step, hp);
-    writeAdamwHyper(device.queue, hyper, { ...hp, step });
+    writeAdamwHyper(device.queue, hyper, hp, step);
     await run(device, dispatches);
     const [gpuParams, gpuM, gpuV, gpuNorm] = await Promise.all([
       download(device, params, n),
@@ -89,7 +87,7 @@ async function checkSteps(layout: ParameterLayout, initial: Float32Array, steps:
   for (const buffer of [params, grads, m, v, gradNorm, hyper, decayMask]) buffer.destroy();
 }
 
-const BASE: Hyper = { lr: 1e-3, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, gradClip: 1 };
+const BASE: AdamwHyperparams = { lr: 1e-3, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, gradClip: 1 };
 
 // Any device error (shader compilation, validation) fails the test that caused it.
 const deviceErrors: GpuError[] = [];
@@ -103,7 +101,7 @@ afterEach(() => {
 describe('adamw kernels', () => {
   it('match adamwStep on the micro GPT layout over three steps (clipped, unclipped, clip off)', async () => {
     const layout = parameterLayout(makeConfig('micro', 37));
-    const steps: Hyper[] = [
+    const steps: AdamwHyperparams[] = [
       BASE, // ‖g‖ ≈ 50 ≫ 1: clipped
       { ...BASE, gradClip: Infinity, lr: 3e-3 },
       { ...BASE, gradClip: 1e6, weightDecay: 0.5, beta2: 0.999 },
@@ -134,7 +132,7 @@ describe('adamw kernels', () => {
   it('writeAdamwHyper rejects a step that does not count from 1', async () => {
     const { device } = await testGpu();
     const hyper = createAdamwHyperBuffer(device, 'hyper');
-    expect(() => writeAdamwHyper(device.queue, hyper, { ...BASE, step: 0 })).toThrow(/counts from 1/);
+    expect(() => writeAdamwHyper(device.queue, hyper, BASE, 0)).toThrow(/counts from 1/);
     hyper.destroy();
   });
 });

@@ -4,7 +4,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Gpu } from '../../../src/engine/gpu.ts';
 import { kernelLayoutFor, type KernelLayout } from '../../../src/engine/kernel.ts';
-import { matmulDispatch, SKINNY_MAX_M, type MatmulOptions } from '../../../src/engine/matmul.ts';
+import { matmulDispatch, SKINNY_MAX_M, type MatmulOptions } from '../../../src/engine/ops/matmul.ts';
 import { runMatmulCheck, uniformValues } from '../../../src/engine/selfcheck.ts';
 import { testGpu } from './gpu-device.ts';
 import { download, run, upload } from './gpu-run.ts';
@@ -31,14 +31,14 @@ const SHAPES: [number, number, number][] = [
 const LAYOUTS: KernelLayout[] = ['tiled', 'registers'];
 
 /** Runs one product with the given options on fixed inputs, the output starting at `initial`. */
-async function product(device: GPUDevice, M: number, N: number, K: number, options: MatmulOptions): Promise<Float32Array> {
+async function product(device: GPUDevice, M: number, N: number, K: number, options: MatmulOptions, layout: KernelLayout): Promise<Float32Array> {
   const buffers = {
     out: upload(device, 'out', uniformValues(M * N, 7)),
     a: upload(device, 'a', uniformValues(M * K, 8)),
     b: upload(device, 'b', uniformValues(K * N, 9)),
     bias: upload(device, 'bias', uniformValues(N, 10)),
   };
-  await run(device, [matmulDispatch(device, 'test.matmul', buffers, M, N, K, options)]);
+  await run(device, [matmulDispatch(device, 'test.matmul', buffers, M, N, K, options, layout)]);
   const result = await download(device, buffers.out, M * N);
   Object.values(buffers).forEach((buffer) => buffer.destroy());
   return result;
@@ -51,7 +51,7 @@ describe('matmul kernel', () => {
         for (const transB of [false, true]) {
           it(`${layout}: M=${M} N=${N} K=${K} transA=${transA} transB=${transB} with bias`, async () => {
             const { device } = await testGpu();
-            const result = await runMatmulCheck(device, M, N, K, { transA, transB, bias: true, layout });
+            const result = await runMatmulCheck(device, M, N, K, { transA, transB, bias: true }, layout);
             console.log(`matmul ${layout} ${M}x${N}x${K} tA=${transA} tB=${transB}: max|Δ|=${result.maxAbsDiff.toExponential(2)} tol=${result.tolerance.toExponential(2)}`);
             expect(result.maxAbsDiff).toBeLessThanOrEqual(result.tolerance);
           });
@@ -64,10 +64,20 @@ describe('matmul kernel', () => {
     const { device } = await testGpu();
     for (const layout of LAYOUTS) {
       // The self-check's output buffer starts zeroed, so accumulate + bias must equal the plain product + bias.
-      const result = await runMatmulCheck(device, 40, 24, 30, { accumulate: true, bias: true, layout });
+      const result = await runMatmulCheck(device, 40, 24, 30, { accumulate: true, bias: true }, layout);
       expect(result.ok).toBe(true);
-      const short = await runMatmulCheck(device, 6, 70, 30, { accumulate: true, bias: true, layout });
+      const short = await runMatmulCheck(device, 6, 70, 30, { accumulate: true, bias: true }, layout);
       expect(short.ok).toBe(true);
+    }
+  });
+
+  it('adds nothing when no bias buffer is given', async () => {
+    const { device } = await testGpu();
+    for (const layout of LAYOUTS) {
+      for (const [M, N, K] of [[70, 33, 45], [5, 130, 64]] as const) {
+        const result = await runMatmulCheck(device, M, N, K, { transB: true }, layout);
+        expect(result.maxAbsDiff).toBeLessThanOrEqual(result.tolerance);
+      }
     }
   });
 
@@ -76,9 +86,9 @@ describe('matmul kernel', () => {
     for (const [M, N, K] of [[70, 33, 45], [5, 130, 64], [128, 200, 96]] as const) {
       for (const transA of [false, true]) {
         for (const transB of [false, true]) {
-          const options = { transA, transB, bias: true, accumulate: true };
-          const tiled = await product(device, M, N, K, { ...options, layout: 'tiled' });
-          const registers = await product(device, M, N, K, { ...options, layout: 'registers' });
+          const options = { transA, transB, accumulate: true };
+          const tiled = await product(device, M, N, K, options, 'tiled');
+          const registers = await product(device, M, N, K, options, 'registers');
           expect(Array.from(registers)).toEqual(Array.from(tiled));
         }
       }
@@ -98,11 +108,10 @@ describe('matmul kernel', () => {
     const { device } = gpu;
     const buffer = device.createBuffer({ size: 256, usage: GPUBufferUsage.STORAGE });
     const buffers = { out: buffer, a: buffer, b: buffer, bias: buffer };
-    const tiled = { layout: 'tiled' } as const;
-    expect(matmulDispatch(device, 'skinny', buffers, SKINNY_MAX_M, 130, 64, tiled).workgroups).toEqual([3, 4]);
-    expect(matmulDispatch(device, 'skinny', buffers, 1, 1024, 128, tiled).workgroups).toEqual([16, 1]);
-    expect(matmulDispatch(device, 'tiled', buffers, SKINNY_MAX_M + 1, 130, 64, tiled).workgroups).toEqual([3, 1]);
-    expect(matmulDispatch(device, 'registers', buffers, 17, 129, 64, { layout: 'registers' }).workgroups).toEqual([2, 3]);
+    expect(matmulDispatch(device, 'skinny', buffers, SKINNY_MAX_M, 130, 64, {}, 'tiled').workgroups).toEqual([3, 4]);
+    expect(matmulDispatch(device, 'skinny', buffers, 1, 1024, 128, {}, 'tiled').workgroups).toEqual([16, 1]);
+    expect(matmulDispatch(device, 'tiled', buffers, SKINNY_MAX_M + 1, 130, 64, {}, 'tiled').workgroups).toEqual([3, 1]);
+    expect(matmulDispatch(device, 'registers', buffers, 17, 129, 64, {}, 'registers').workgroups).toEqual([2, 3]);
     buffer.destroy();
   });
 });

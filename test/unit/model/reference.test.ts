@@ -20,8 +20,8 @@ import {
   scalarHeadForward,
   tokenEntropy,
   tokenLogprobs,
-  type AdamWHyperparams,
 } from '../../../src/model/reference.ts';
+import type { AdamwHyperparams } from '../../../src/engine/ops/adamw.ts';
 
 // A micro model made smaller still, so that every parameter can be checked by finite differences.
 const CONFIG: GptConfig = { nLayer: 2, nEmbd: 8, nHead: 2, nCtx: 5, vocabSize: 11 };
@@ -317,7 +317,7 @@ describe('adamwStep', () => {
     ],
     totalFloats: 128,
   };
-  const hp: AdamWHyperparams = { lr: 0.1, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.5, gradClip: 1 };
+  const hp: AdamwHyperparams = { lr: 0.1, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.5, gradClip: 1 };
 
   it('matches two steps computed by hand (clipping, bias correction, decoupled decay)', () => {
     const params = new Float64Array(128);

@@ -1,24 +1,24 @@
 // The matmul kernel's TypeScript side: specialisations, dispatch geometry, and a CPU reference used
 // by tests and by the GPU self-check that the app and the CLI run.
-import matmulWgsl from './kernels/matmul.wgsl?raw';
-import { bindKernel, getKernel, kernelLayoutFor, type BindingResource, type Dispatch, type KernelLayout } from './kernel.ts';
-import { createUniformBuffer } from './buffers.ts';
+import matmulWgsl from '../kernels/matmul.wgsl?raw';
+import { bindKernel, getKernel, kernelLayoutFor, type BindingResource, type Dispatch, type KernelLayout } from '../kernel.ts';
+import { createUniformBuffer } from '../buffers.ts';
 
 export interface MatmulOptions {
   /** a is stored (K,M) instead of (M,K). */
   transA?: boolean;
   /** b is stored (N,K) instead of (K,N). */
   transB?: boolean;
-  /** Add bias (N) to every row. */
-  bias?: boolean;
   /** Add into out instead of overwriting it (parameter gradients). */
   accumulate?: boolean;
-  /**
-   * 'tiled': 64×64 tiles staged through workgroup memory, and the skinny entry point for outputs of
-   * at most SKINNY_MAX_M rows; 'registers': each invocation keeps an 8×4 block in registers, nothing
-   * staged. Both round identically. kernelLayoutFor(device) when absent.
-   */
-  layout?: KernelLayout;
+}
+
+/** The operands of a product; without `bias` nothing is added to the rows. */
+export interface MatmulBuffers {
+  out: BindingResource; // (M,N)
+  a: BindingResource; // (M,K), or (K,M) when transA
+  b: BindingResource; // (K,N), or (N,K) when transB
+  bias?: BindingResource; // (N)
 }
 
 const TILE = 64;
@@ -38,20 +38,22 @@ function matmulShape(layout: KernelLayout, M: number, N: number): { entryPoint: 
 }
 
 /**
- * A matmul dispatch out (M,N) = opA(a) @ opB(b) [+ bias] [+ out]. `bias` must be given (any buffer)
- * even when options.bias is false, because the bind-group layout always has the slot. The entry
- * point follows the device's kernel layout (or options.layout).
+ * A matmul dispatch out (M,N) = opA(a) @ opB(b) [+ bias] [+ out]. `layout` (kernel.ts) picks the
+ * entry points: 'tiled' — 64×64 tiles staged through workgroup memory, and the skinny entry point
+ * for outputs of at most SKINNY_MAX_M rows; 'registers' — each invocation keeps an 8×4 block in
+ * registers, nothing staged. Both round identically.
  */
 export function matmulDispatch(
   device: GPUDevice,
   label: string,
-  buffers: { out: BindingResource; a: BindingResource; b: BindingResource; bias: BindingResource },
+  buffers: MatmulBuffers,
   M: number,
   N: number,
   K: number,
   options: MatmulOptions = {},
+  layout: KernelLayout = kernelLayoutFor(device),
 ): Dispatch {
-  const { entryPoint, workgroups } = matmulShape(options.layout ?? kernelLayoutFor(device), M, N);
+  const { entryPoint, workgroups } = matmulShape(layout, M, N);
   const kernel = getKernel(device, {
     label: 'matmul',
     code: matmulWgsl,
@@ -59,20 +61,22 @@ export function matmulDispatch(
     constants: {
       TRANS_A: options.transA ?? false,
       TRANS_B: options.transB ?? false,
-      HAS_BIAS: options.bias ?? false,
+      HAS_BIAS: buffers.bias !== undefined,
       ACCUMULATE: options.accumulate ?? false,
     },
     bindings: ['storage', 'read-only-storage', 'read-only-storage', 'read-only-storage', 'uniform'],
   });
   const dims = createUniformBuffer(device, `${label}.dims`, new Uint32Array([M, N, K, 0]));
+  // The layout always has the bias slot; without a bias it holds b, which the kernel never reads there.
+  const bias = buffers.bias ?? buffers.b;
   return {
     kernel,
-    bindGroup: bindKernel(device, kernel, [buffers.out, buffers.a, buffers.b, buffers.bias, dims], label),
+    bindGroup: bindKernel(device, kernel, [buffers.out, buffers.a, buffers.b, bias, dims], label),
     workgroups,
   };
 }
 
-/** CPU reference in float64 with the same conventions as the kernel. */
+/** CPU reference in float64 with the same conventions as the kernel; `biasValues` (N) when there is a bias. */
 export function matmulReference(
   a: ArrayLike<number>,
   b: ArrayLike<number>,
@@ -90,7 +94,7 @@ export function matmulReference(
         const bv = options.transB ? b[n * K + k] : b[k * N + n];
         sum += av * bv;
       }
-      if (options.bias && options.biasValues) sum += options.biasValues[n];
+      if (options.biasValues) sum += options.biasValues[n];
       if (options.accumulate && options.initial) sum += options.initial[m * N + n];
       out[m * N + n] = sum;
     }
