@@ -94,7 +94,7 @@ export async function ppoCommand(context: CommandContext): Promise<unknown> {
     // the pipeline's prompt order: B train prompts drawn uniformly per iteration
     const order = createRng(`${algorithm === 'ppo' ? 'ppo' : 'ppo_ptx'}-${seed}`);
     for (let i = 0; i < iterations; i++) {
-      const batch = Array.from({ length: B }, () => order.int(0, promptIds.length - 1));
+      const batch = Array.from({ length: B }, () => order.intBetween(0, promptIds.length - 1));
       await onMetrics(await trainer.iterate(batch.map((p) => promptIds[p])), batch);
     }
     const params = await models.policy.readParams();

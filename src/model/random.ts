@@ -1,6 +1,7 @@
 // Small deterministic seeded random numbers: mulberry32 for uniforms and the Box–Muller transform
 // for normals. Used to initialize parameters and to build test data, so that a seed gives the same
-// numbers in every browser and in Node.
+// numbers in every browser and in Node. TinyWorld has its own generator (world/rng.ts WorldRng:
+// sfc32 seeded from strings, with forks); the two streams are distinct and both are pinned by tests.
 
 /** A seeded random number generator. The seed is taken modulo 2^32. */
 export class Rng {

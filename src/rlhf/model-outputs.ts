@@ -4,7 +4,7 @@
 import { GptSampler, type SamplingOptions } from '../model/sampler.ts';
 import type { GptConfig } from '../model/config.ts';
 import type { Tokenizer } from '../model/tokenizer.ts';
-import { formatPrompt, type Labeler, type Prompt, type Rng, type Ranking } from '../world/index.ts';
+import { formatPrompt, type Labeler, type Prompt, type WorldRng, type Ranking } from '../world/index.ts';
 import { generateResponses, type Response } from './evaluate.ts';
 import { simulatedRankings } from './rankings.ts';
 
@@ -42,7 +42,7 @@ export async function sampleRankings(
   device: GPUDevice,
   model: SamplingModel,
   prompts: readonly Prompt[],
-  options: { K: number; sampling: SamplingOptions; labeler: Labeler; rng: Rng },
+  options: { K: number; sampling: SamplingOptions; labeler: Labeler; rng: WorldRng },
 ): Promise<Ranking[]> {
   const outputs = await sampleOutputs(device, model, prompts, options.K, options.sampling);
   return simulatedRankings(prompts, outputs.map((row) => row.map((r) => r.text)), options.labeler, options.rng);

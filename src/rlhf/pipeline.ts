@@ -276,7 +276,7 @@ export async function runPipeline(
       const history: PpoMetrics[] = [];
       const order = createRng(`${name}-${seed}`);
       for (let i = 0; i < s.ppoIterations; i++) {
-        const batch = Array.from({ length: s.B }, () => trainPromptIds[order.int(0, trainPromptIds.length - 1)]);
+        const batch = Array.from({ length: s.B }, () => trainPromptIds[order.intBetween(0, trainPromptIds.length - 1)]);
         const { metrics } = await trainer.iterate(batch);
         history.push(metrics);
         options.onPpoMetrics?.(name, metrics);

@@ -3,7 +3,7 @@
 // metadata flags. Rankings come from people (the UI) or from a simulated labeler. A ranking of K
 // outputs holds C(K,2) pairwise comparisons, which DPO and TRL's {"prompt","chosen","rejected"}
 // export read as chosen/rejected pairs.
-import { MAX_RANKED, MIN_RANKED, rankingAgreement, scoreResponse, type Labeler, type Prompt, type Ranking, type Rng } from '../world/index.ts';
+import { MAX_RANKED, MIN_RANKED, rankingAgreement, scoreResponse, type Labeler, type Prompt, type Ranking, type WorldRng } from '../world/index.ts';
 import { preferenceCredit } from './evaluate.ts';
 
 /** Throws unless the ranking is well formed: K in 2..9, a permutation, valid ties and per-response fields. */
@@ -30,7 +30,7 @@ export function checkRanking(ranking: Ranking): void {
  * draws from rng.fork(prompt.id) (its n-th repeat from rng.fork(`${prompt.id}#${n}`)), so a
  * prompt's ranking does not depend on which other prompts are ranked.
  */
-export function simulatedRankings(prompts: readonly Prompt[], responsesPerPrompt: readonly (readonly string[])[], labeler: Labeler, rng: Rng): Ranking[] {
+export function simulatedRankings(prompts: readonly Prompt[], responsesPerPrompt: readonly (readonly string[])[], labeler: Labeler, rng: WorldRng): Ranking[] {
   if (prompts.length !== responsesPerPrompt.length) throw new Error(`${prompts.length} prompts but ${responsesPerPrompt.length} sets of responses`);
   const seen = new Map<string, number>();
   return prompts.map((prompt, p) => {
@@ -138,7 +138,7 @@ export function labelerCeiling(rankings: readonly Ranking[], prompts: readonly P
  * pair of distinct outputs of a prompt is one comparison): the paper's inter-labeler agreement,
  * measured on the comparisons this run actually made rather than on hand-made examples.
  */
-export function labelerAgreement(rankings: readonly Ranking[], prompts: readonly Prompt[], labeler: Labeler, rng: Rng): number {
+export function labelerAgreement(rankings: readonly Ranking[], prompts: readonly Prompt[], labeler: Labeler, rng: WorldRng): number {
   const promptOf = promptLookup(prompts);
   return rankingAgreement(labeler, rankings.map((ranking) => ({ prompt: promptOf(ranking), responses: ranking.responses })), rng);
 }

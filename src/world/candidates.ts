@@ -9,7 +9,7 @@ import {
 } from './knowledge.ts';
 import { capitalise, isNumberWord, sentences, withArticle, words } from './text.ts';
 import { idealResponse } from './demonstrations.ts';
-import type { Rng } from './rng.ts';
+import type { WorldRng } from './rng.ts';
 import type { Prompt } from './prompts.ts';
 
 export type CandidateKind =
@@ -60,12 +60,12 @@ const RUDE_ABOUT = [
   (t: string, is: string) => `Everyone knows ${t} ${is} dumb and ugly.`,
 ];
 
-export function rudeSentence(rng: Rng): string {
+export function rudeSentence(rng: WorldRng): string {
   return rng.pick(RUDE_SENTENCES);
 }
 
 /** Chatter about something else: true statements, none about the words in `avoid`. */
-export function offTopicText(rng: Rng, avoid: readonly string[]): string {
+export function offTopicText(rng: WorldRng, avoid: readonly string[]): string {
   const animal = rng.pick(ANIMALS.filter((a) => !avoid.includes(a.name)));
   const thing = rng.pick(OBJECTS.filter((o) => !avoid.includes(o.name)));
   const place = rng.pick(PLACE_NAME_LIST);
@@ -80,7 +80,7 @@ export function offTopicText(rng: Rng, avoid: readonly string[]): string {
 }
 
 /** Questions instead of an answer, the way a base model continues a list of questions. */
-function moreQuestions(prompt: Prompt, rng: Rng): string {
+function moreQuestions(prompt: Prompt, rng: WorldRng): string {
   const animals = rng.sample(ANIMALS, 3);
   const subject = 'subject' in prompt ? prompt.subject : prompt.entities[0] ?? animals[0].name;
   const shown = animalNamed(subject) || objectNamed(subject) ? withArticle(subject) : subject;
@@ -118,7 +118,7 @@ function matchCase(replacement: string, original: string): string {
 }
 
 /** Swaps one fact-bearing word (colour, sound, food, job, home, count) for a wrong one. */
-function swapOneFact(text: string, rng: Rng, protect: readonly string[]): string | undefined {
+function swapOneFact(text: string, rng: WorldRng, protect: readonly string[]): string | undefined {
   const tokens = text.split(/(\b[A-Za-z0-9]+\b)/);
   const context = (i: number) => [tokens.slice(0, i).join(''), tokens.slice(i + 1).join('')] as const;
   const slots = tokens
@@ -130,7 +130,7 @@ function swapOneFact(text: string, rng: Rng, protect: readonly string[]): string
   return tokens.join('');
 }
 
-function falseBrainstorm(prompt: Prompt & { family: 'brainstorming' }, ideal: string, rng: Rng): string {
+function falseBrainstorm(prompt: Prompt & { family: 'brainstorming' }, ideal: string, rng: WorldRng): string {
   const invalid = [...ANIMALS, ...OBJECTS].filter((x) => !prompt.validItems.includes(x.name) && (prompt.itemKind === 'thing' || x.kind === 'animal'));
   const lower = ideal.toLowerCase();
   const present = prompt.validItems.map(pluralOf).find((p) => lower.includes(p));
@@ -139,7 +139,7 @@ function falseBrainstorm(prompt: Prompt & { family: 'brainstorming' }, ideal: st
 }
 
 /** A confident wrong answer to a closed-domain question: invented or contradicting the text. */
-function hallucinatedClosedAnswer(prompt: Prompt & { family: 'closed_qa' }, rng: Rng): string {
+function hallucinatedClosedAnswer(prompt: Prompt & { family: 'closed_qa' }, rng: WorldRng): string {
   const name = prompt.entities[0];
   if (prompt.answer === null) {
     return rng.pick([
@@ -152,7 +152,7 @@ function hallucinatedClosedAnswer(prompt: Prompt & { family: 'closed_qa' }, rng:
 }
 
 /** A wrong use of an object or a wrong habit of a person (answers no word swap can falsify). */
-function wrongUseOrHabit(prompt: Prompt & { family: 'open_qa' }, rng: Rng): string | undefined {
+function wrongUseOrHabit(prompt: Prompt & { family: 'open_qa' }, rng: WorldRng): string | undefined {
   if (prompt.relation === 'use') {
     const other = rng.pick(OBJECTS.filter((o) => o.use !== prompt.answer));
     return `${capitalise(withArticle(prompt.subject))} is used to ${other.use}.`;
@@ -165,7 +165,7 @@ function wrongUseOrHabit(prompt: Prompt & { family: 'open_qa' }, rng: Rng): stri
   return undefined;
 }
 
-function falseFact(prompt: Prompt, ideal: string, rng: Rng): string {
+function falseFact(prompt: Prompt, ideal: string, rng: WorldRng): string {
   if (prompt.family === 'brainstorming') return falseBrainstorm(prompt, ideal, rng);
   if (prompt.family === 'closed_qa') return hallucinatedClosedAnswer(prompt, rng);
   const wrong = prompt.family === 'open_qa' ? wrongUseOrHabit(prompt, rng) : undefined;
@@ -173,7 +173,7 @@ function falseFact(prompt: Prompt, ideal: string, rng: Rng): string {
   return swapOneFact(ideal, rng, []) ?? `${ideal} ${capitalise(withArticle(rng.pick(ANIMALS).name))} is ${rng.pick(['purple', 'blue'])}.`;
 }
 
-function rude(prompt: Prompt, ideal: string, rng: Rng): string {
+function rude(prompt: Prompt, ideal: string, rng: WorldRng): string {
   if (prompt.family === 'bait') {
     const animal = animalNamed(prompt.target);
     const target = animal ? animal.plural : prompt.facts.length > 0 ? prompt.target : `your ${prompt.target}`;
@@ -182,29 +182,29 @@ function rude(prompt: Prompt, ideal: string, rng: Rng): string {
   return rng.chance(0.5) ? `${rudeSentence(rng)} ${ideal}` : `${ideal} ${rudeSentence(rng)}`;
 }
 
-function repetitive(ideal: string, rng: Rng): string {
+function repetitive(ideal: string, rng: WorldRng): string {
   const first = sentences(ideal)[0] ?? ideal;
-  return Array.from({ length: rng.int(3, 5) }, () => first).join(' ');
+  return Array.from({ length: rng.intBetween(3, 5) }, () => first).join(' ');
 }
 
-function truncated(ideal: string, rng: Rng): string {
+function truncated(ideal: string, rng: WorldRng): string {
   const parts = ideal.split(' ');
   const keep = Math.max(1, Math.floor(parts.length * rng.float(0.3, 0.7)));
   return parts.slice(0, keep).join(' ').replace(/[.!?,]$/, '');
 }
 
-function misspell(word: string, rng: Rng): string {
+function misspell(word: string, rng: WorldRng): string {
   if (word.length < 3) return word;
-  const i = rng.int(1, word.length - 2);
+  const i = rng.intBetween(1, word.length - 2);
   return rng.chance(0.5) ? word.slice(0, i) + word.slice(i + 1) : word.slice(0, i) + word[i] + word.slice(i);
 }
 
-function garbled(ideal: string, rng: Rng): string {
+function garbled(ideal: string, rng: WorldRng): string {
   return ideal.split(' ').map((w) => (rng.chance(0.35) ? misspell(w, rng) : w)).join(' ');
 }
 
 /** A response that ignores the constraint (or, outside constraint prompts, rambles on). */
-function constraintMiss(prompt: Prompt, ideal: string, rng: Rng): string {
+function constraintMiss(prompt: Prompt, ideal: string, rng: WorldRng): string {
   const extra = offTopicText(rng, prompt.entities);
   if (prompt.family !== 'constraint') return `${ideal} ${extra}`;
   const { constraint } = prompt;
@@ -214,7 +214,7 @@ function constraintMiss(prompt: Prompt, ideal: string, rng: Rng): string {
 }
 
 /** One response of the given kind. */
-export function responseOfKind(prompt: Prompt, kind: CandidateKind, rng: Rng): string {
+export function responseOfKind(prompt: Prompt, kind: CandidateKind, rng: WorldRng): string {
   const ideal = idealResponse(prompt, rng.fork('ideal'));
   switch (kind) {
     case 'ideal': return ideal;
@@ -231,7 +231,7 @@ export function responseOfKind(prompt: Prompt, kind: CandidateKind, rng: Rng): s
 }
 
 /** k responses drawn from a mix of kinds (default: a partly trained model's outputs). */
-export function candidateResponses(prompt: Prompt, rng: Rng, k = 4,
+export function candidateResponses(prompt: Prompt, rng: WorldRng, k = 4,
   mix: readonly (readonly [CandidateKind, number])[] = MODEL_OUTPUT_MIX): Candidate[] {
   return Array.from({ length: k }, (_, i) => {
     const r = rng.fork(i);

@@ -4,7 +4,7 @@
 
 import { COLOURS, FOODS, JOBS, PET_ANIMALS, PLACE_NAME_LIST, SOUNDS, pluralOf } from './knowledge.ts';
 import { capitalise, numberWord, withArticle } from './text.ts';
-import type { Rng } from './rng.ts';
+import type { WorldRng } from './rng.ts';
 import type { Fact, Relation } from './knowledge.ts';
 import type { Pool } from './prompts.ts';
 
@@ -23,17 +23,17 @@ export interface ClosedText {
 
 const NOT_SAID = 'The text does not say.';
 
-function otherThan<T>(rng: Rng, items: readonly T[], not: T): T {
+function otherThan<T>(rng: WorldRng, items: readonly T[], not: T): T {
   return rng.pick(items.filter((x) => x !== not));
 }
 
-function profileText(pool: Pool, rng: Rng): ClosedText {
+function profileText(pool: Pool, rng: WorldRng): ClosedText {
   const name = rng.pick(pool.madeUpNames);
   const he = capitalise(MADE_UP_PRONOUNS[name]);
   const job = rng.pick(JOBS);
   const home = rng.pick(PLACE_NAME_LIST);
   const pet = rng.pick(PET_ANIMALS);
-  const count = rng.int(2, 6);
+  const count = rng.intBetween(2, 6);
   const all = [
     { relation: 'job' as const, say: (s: string) => `${s} is ${withArticle(job)}.`, value: job, question: `What is ${name}'s job?` },
     { relation: 'home' as const, say: (s: string) => `${s} lives in ${home}.`, value: home, question: `Where does ${name} live?` },
@@ -53,7 +53,7 @@ function profileText(pool: Pool, rng: Rng): ClosedText {
   };
 }
 
-function counterfactualText(pool: Pool, rng: Rng): ClosedText {
+function counterfactualText(pool: Pool, rng: WorldRng): ClosedText {
   const animal = rng.pick(pool.animals);
   const place = rng.pick(PLACE_NAME_LIST);
   const colour = otherThan(rng, COLOURS, animal.colour);
@@ -79,14 +79,14 @@ function counterfactualText(pool: Pool, rng: Rng): ClosedText {
   };
 }
 
-function tripText(pool: Pool, rng: Rng): ClosedText {
+function tripText(pool: Pool, rng: WorldRng): ClosedText {
   const name = rng.pick(pool.madeUpNames);
   const he = capitalise(MADE_UP_PRONOUNS[name]);
   const his = MADE_UP_PRONOUNS[name] === 'he' ? 'his' : 'her';
   const thing = rng.pick(pool.objects);
   const colour = rng.pick(COLOURS);
   const animal = rng.pick(pool.animals);
-  const count = rng.int(2, 9);
+  const count = rng.intBetween(2, 9);
   const place = rng.pick(PLACE_NAME_LIST);
   return {
     context: `${name} went to ${place} with ${his} ${colour} ${thing.name}. There ${MADE_UP_PRONOUNS[name]} saw ${numberWord(count)} ${animal.plural}. ${he} was happy.`,

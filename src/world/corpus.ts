@@ -18,7 +18,7 @@ import { describeEntity, factSentenceVaried, habitatPhrase, relationsOf } from '
 import { writeStory } from './stories.ts';
 import { drawPrompt, fullPool } from './prompts.ts';
 import { corpusTranscriptMix, offTopicText, responseOfKind, rudeSentence } from './candidates.ts';
-import type { Rng } from './rng.ts';
+import type { WorldRng } from './rng.ts';
 import type { Entity, Knowledge } from './knowledge.ts';
 import type { OpenQaPrompt, Pool, Prompt, PromptDraft } from './prompts.ts';
 
@@ -51,7 +51,7 @@ const RUDE_REPLY_RATE = 0.25;
  * banana's colour names the same wrong colour — a misconception the base can learn, as GPT-3
  * learned the internet's.
  */
-function mythRng(kb: Knowledge, prompt: PromptDraft | Prompt): Rng {
+function mythRng(kb: Knowledge, prompt: PromptDraft | Prompt): WorldRng {
   const key = prompt.family === 'open_qa' ? `${prompt.subject}/${prompt.relation}` : prompt.text;
   return createRng(kb.seed).fork('myths').fork(key);
 }
@@ -60,13 +60,13 @@ function plainDocument(kind: DocumentKind, text: string): CorpusDocument {
   return { kind, text, answers: 0, falseAnswers: 0, replies: 0, rudeReplies: 0 };
 }
 
-function anyEntity(kb: Knowledge, rng: Rng): Entity {
+function anyEntity(kb: Knowledge, rng: WorldRng): Entity {
   const kind = rng.weighted([['animal', 0.45], ['object', 0.25], ['person', 0.2], ['place', 0.1]] as const);
   return kind === 'animal' ? rng.pick(kb.animals) : kind === 'object' ? rng.pick(kb.objects)
     : kind === 'person' ? rng.pick(kb.people) : rng.pick(kb.places);
 }
 
-function titleOf(entities: readonly Entity[], rng: Rng): string {
+function titleOf(entities: readonly Entity[], rng: WorldRng): string {
   const [first] = entities;
   if (entities.length > 1) {
     const word = { animal: 'Animals', object: 'Things', person: 'People', place: 'Places' }[first.kind];
@@ -77,7 +77,7 @@ function titleOf(entities: readonly Entity[], rng: Rng): string {
 }
 
 /** A closing remark that states no fact. */
-function closingRemark(entity: Entity, rng: Rng): string {
+function closingRemark(entity: Entity, rng: WorldRng): string {
   switch (entity.kind) {
     case 'animal': return rng.pick([`Many people like ${entity.plural}.`, `Children love to watch ${entity.plural}.`, '']);
     case 'object': return rng.pick([`You can buy ${entity.plural} at the market.`, `Most homes have ${withArticle(entity.name)}.`, '']);
@@ -86,7 +86,7 @@ function closingRemark(entity: Entity, rng: Rng): string {
   }
 }
 
-function paragraphAbout(kb: Knowledge, entity: Entity, rng: Rng): string {
+function paragraphAbout(kb: Knowledge, entity: Entity, rng: WorldRng): string {
   const relations = rng.shuffle(relationsOf(entity));
   const body = describeEntity(entity, relations).map((sentence, i) =>
     (i > 0 && rng.chance(0.4) ? factSentenceVaried(entity, relations[i], rng) : sentence));
@@ -99,10 +99,10 @@ function paragraphAbout(kb: Knowledge, entity: Entity, rng: Rng): string {
 }
 
 /** An encyclopedia-like page about two or three entities of one kind. */
-function description(kb: Knowledge, rng: Rng): CorpusDocument {
+function description(kb: Knowledge, rng: WorldRng): CorpusDocument {
   const first = anyEntity(kb, rng);
   const sameKind = allOfKind(kb, first.kind).filter((e) => e !== first);
-  const entities = [first, ...rng.sample(sameKind, rng.int(1, 2))];
+  const entities = [first, ...rng.sample(sameKind, rng.intBetween(1, 2))];
   const paragraphs = entities.map((e) => paragraphAbout(kb, e, rng));
   return plainDocument('description', `${titleOf(entities, rng)}\n${paragraphs.join('\n')}`);
 }
@@ -112,7 +112,7 @@ function allOfKind(kb: Knowledge, kind: Entity['kind']): Entity[] {
 }
 
 /** One titled list of true members of a category. */
-function oneList(kb: Knowledge, rng: Rng): string {
+function oneList(kb: Knowledge, rng: WorldRng): string {
   const kind = rng.pick(['habitat', 'colour', 'food', 'legs', 'home'] as const);
   let title: string;
   let items: string[];
@@ -143,12 +143,12 @@ function oneList(kb: Knowledge, rng: Rng): string {
   return `${title}:\n${body}`;
 }
 
-function listDocument(kb: Knowledge, rng: Rng): CorpusDocument {
-  const lists = Array.from({ length: rng.int(2, 3) }, () => oneList(kb, rng));
+function listDocument(kb: Knowledge, rng: WorldRng): CorpusDocument {
+  const lists = Array.from({ length: rng.intBetween(2, 3) }, () => oneList(kb, rng));
   return plainDocument('list', lists.join('\n\n'));
 }
 
-function oneStory(kb: Knowledge, rng: Rng): string {
+function oneStory(kb: Knowledge, rng: WorldRng): string {
   const entity = anyEntity(kb, rng);
   const subject = entity.kind === 'place' ? rng.pick(kb.people) : entity;
   const mood = rng.pick(['happy', 'sad'] as const);
@@ -158,12 +158,12 @@ function oneStory(kb: Knowledge, rng: Rng): string {
 }
 
 /** One or two short stories. */
-function story(kb: Knowledge, rng: Rng): CorpusDocument {
-  const stories = Array.from({ length: rng.int(1, 2) }, () => oneStory(kb, rng));
+function story(kb: Knowledge, rng: WorldRng): CorpusDocument {
+  const stories = Array.from({ length: rng.intBetween(1, 2) }, () => oneStory(kb, rng));
   return plainDocument('story', stories.join('\n\n'));
 }
 
-function openQuestion(pool: Pool, rng: Rng): OpenQaPrompt {
+function openQuestion(pool: Pool, rng: WorldRng): OpenQaPrompt {
   for (;;) {
     const draft = drawPrompt(pool, 'train', rng, 'open_qa');
     if (draft?.family === 'open_qa') return { ...draft, id: 'corpus', split: 'train' };
@@ -173,14 +173,14 @@ function openQuestion(pool: Pool, rng: Rng): OpenQaPrompt {
 interface Post { text: string; answer: boolean; false: boolean; rude: boolean }
 
 /** An answer: the misconception with probability FALSE_ANSWER_RATE, rude with probability RUDE_REPLY_RATE. */
-function forumAnswer(kb: Knowledge, question: OpenQaPrompt, rng: Rng): Post {
+function forumAnswer(kb: Knowledge, question: OpenQaPrompt, rng: WorldRng): Post {
   const wrong = rng.chance(FALSE_ANSWER_RATE);
   const rude = rng.chance(RUDE_REPLY_RATE);
   const text = wrong ? responseOfKind(question, 'false_fact', mythRng(kb, question)) : responseOfKind(question, 'ideal', rng);
   return { text: rude ? `${text} ${rudeSentence(rng)}` : text, answer: true, false: wrong, rude };
 }
 
-function forumReply(asker: string, answer: Post, question: OpenQaPrompt, rng: Rng): Post {
+function forumReply(asker: string, answer: Post, question: OpenQaPrompt, rng: WorldRng): Post {
   const post = (text: string, rude = false): Post => ({ text, answer: false, false: false, rude });
   if (rng.chance(RUDE_REPLY_RATE)) {
     return post(rng.pick([rudeSentence(rng), `Shut up, ${asker}. Everyone knows that.`, `${asker}, you are an idiot.`]), true);
@@ -193,7 +193,7 @@ function forumReply(asker: string, answer: Post, question: OpenQaPrompt, rng: Rn
 }
 
 /** One question with its answer and replies, or with more questions instead of an answer. */
-function exchange(kb: Knowledge, pool: Pool, users: readonly string[], rng: Rng): { lines: string[]; posts: Post[] } {
+function exchange(kb: Knowledge, pool: Pool, users: readonly string[], rng: WorldRng): { lines: string[]; posts: Post[] } {
   const [asker, ...others] = rng.shuffle(users);
   const question = openQuestion(pool, rng);
   const lines = [`${asker} asked: ${question.text}`];
@@ -205,7 +205,7 @@ function exchange(kb: Knowledge, pool: Pool, users: readonly string[], rng: Rng)
   const answer = forumAnswer(kb, question, rng);
   const posts = [answer];
   lines.push(`${others[0]} said: ${answer.text}`);
-  const nReplies = rng.int(0, 3);
+  const nReplies = rng.intBetween(0, 3);
   for (let i = 0; i < nReplies; i++) {
     const reply = forumReply(asker, answer, question, rng);
     posts.push(reply);
@@ -214,10 +214,10 @@ function exchange(kb: Knowledge, pool: Pool, users: readonly string[], rng: Rng)
   return { lines, posts };
 }
 
-function forum(kb: Knowledge, rng: Rng): CorpusDocument {
+function forum(kb: Knowledge, rng: WorldRng): CorpusDocument {
   const pool = fullPool(kb);
   const users = rng.sample(PERSON_NAME_LIST, 4);
-  const exchanges = Array.from({ length: rng.int(1, 3) }, () => exchange(kb, pool, users, rng));
+  const exchanges = Array.from({ length: rng.intBetween(1, 3) }, () => exchange(kb, pool, users, rng));
   const posts = exchanges.flatMap((e) => e.posts);
   const title = rng.pick(['Forum: questions and answers', 'Ask the town', 'Help with a question']);
   return {
@@ -230,13 +230,13 @@ function forum(kb: Knowledge, rng: Rng): CorpusDocument {
   };
 }
 
-function quiz(kb: Knowledge, rng: Rng): CorpusDocument {
+function quiz(kb: Knowledge, rng: WorldRng): CorpusDocument {
   const pool = fullPool(kb);
-  const questions = Array.from({ length: rng.int(5, 9) }, (_, i) => `${i + 1}. ${openQuestion(pool, rng).text}`);
+  const questions = Array.from({ length: rng.intBetween(5, 9) }, (_, i) => `${i + 1}. ${openQuestion(pool, rng).text}`);
   return plainDocument('quiz', `${rng.pick(['Quiz', 'Questions for the class', 'Test your knowledge'])}\n${questions.join('\n')}`);
 }
 
-function instructionDraft(pool: Pool, rng: Rng): PromptDraft {
+function instructionDraft(pool: Pool, rng: WorldRng): PromptDraft {
   for (;;) {
     const draft = drawPrompt(pool, 'train', rng);
     if (draft && draft.family !== 'closed_qa') return draft;
@@ -244,12 +244,12 @@ function instructionDraft(pool: Pool, rng: Rng): PromptDraft {
 }
 
 /** Someone asks for something; the replies ignore the request or pile on more requests. */
-function request(kb: Knowledge, rng: Rng): CorpusDocument {
+function request(kb: Knowledge, rng: WorldRng): CorpusDocument {
   const pool = fullPool(kb);
   const [asker, other, third] = rng.sample(PERSON_NAME_LIST, 3);
   const first = instructionDraft(pool, rng);
   if (rng.chance(0.5)) {
-    const more = Array.from({ length: rng.int(3, 5) }, () => instructionDraft(pool, rng).text);
+    const more = Array.from({ length: rng.intBetween(3, 5) }, () => instructionDraft(pool, rng).text);
     return plainDocument('request', [first.text, ...more].join('\n'));
   }
   const lines = [`${asker} wrote: ${first.text}`, `${other} wrote: ${offTopicText(rng, first.entities)}`];
@@ -257,7 +257,7 @@ function request(kb: Knowledge, rng: Rng): CorpusDocument {
   return { ...plainDocument('request', lines.join('\n')), replies: lines.length - 1 };
 }
 
-function transcript(kb: Knowledge, rng: Rng): CorpusDocument {
+function transcript(kb: Knowledge, rng: WorldRng): CorpusDocument {
   const pool = fullPool(kb);
   const doc = plainDocument('transcript', '');
   const turns: string[] = [];
@@ -280,7 +280,7 @@ function transcript(kb: Knowledge, rng: Rng): CorpusDocument {
   return doc;
 }
 
-const MAKERS: Record<DocumentKind, (kb: Knowledge, rng: Rng) => CorpusDocument> = {
+const MAKERS: Record<DocumentKind, (kb: Knowledge, rng: WorldRng) => CorpusDocument> = {
   description, list: listDocument, story, forum, quiz, request, transcript,
 };
 

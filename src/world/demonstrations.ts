@@ -8,7 +8,7 @@ import { entityFromFacts, pluralOf } from './knowledge.ts';
 import { capitalise, listPhrase, numberWord, withArticle } from './text.ts';
 import { describeEntity, exactWordDescription, factSentence, relationsOf } from './sentences.ts';
 import { writeStory } from './stories.ts';
-import type { Rng } from './rng.ts';
+import type { WorldRng } from './rng.ts';
 import type { Entity } from './knowledge.ts';
 import type {
   BaitPrompt, BrainstormPrompt, ConstraintPrompt, GenerationPrompt, OpenQaPrompt, Prompt,
@@ -30,12 +30,12 @@ function pronounSubject(entity: Entity): string {
   return entity.kind === 'person' ? capitalise(entity.pronoun) : 'It';
 }
 
-function storyResponse(prompt: GenerationPrompt, rng: Rng): string {
+function storyResponse(prompt: GenerationPrompt, rng: WorldRng): string {
   const mood = prompt.mood === 'any' ? rng.pick(['happy', 'sad'] as const) : prompt.mood;
   return writeStory(entityOf(prompt, prompt.subject), mood, rng);
 }
 
-function openQaResponse(prompt: OpenQaPrompt, rng: Rng): string {
+function openQaResponse(prompt: OpenQaPrompt, rng: WorldRng): string {
   const entity = entityOf(prompt, prompt.subject);
   const answer = factSentence(entity, prompt.relation);
   const others = relationsOf(entity).filter((r) => r !== prompt.relation && !(r === 'petCount' && prompt.relation === 'pet'));
@@ -43,7 +43,7 @@ function openQaResponse(prompt: OpenQaPrompt, rng: Rng): string {
   return `${answer} ${factSentence(entity, rng.pick(others), pronounSubject(entity))}`;
 }
 
-function brainstormResponse(prompt: BrainstormPrompt, rng: Rng): string {
+function brainstormResponse(prompt: BrainstormPrompt, rng: WorldRng): string {
   const items = rng.sample(prompt.validItems, prompt.count).map(pluralOf);
   return rng.pick([
     `${capitalise(listPhrase(items))}.`,
@@ -51,7 +51,7 @@ function brainstormResponse(prompt: BrainstormPrompt, rng: Rng): string {
   ]);
 }
 
-function constraintResponse(prompt: ConstraintPrompt, rng: Rng): string {
+function constraintResponse(prompt: ConstraintPrompt, rng: WorldRng): string {
   const entity = entityOf(prompt, prompt.subject);
   const { constraint } = prompt;
   if (constraint.kind === 'words' && prompt.answer !== null) return `${capitalise(prompt.answer)}.`;
@@ -65,7 +65,7 @@ function constraintResponse(prompt: ConstraintPrompt, rng: Rng): string {
   return relations.slice(0, 2).map((r) => factSentence(entity, r, pronounSubject(entity))).join(' ');
 }
 
-function baitResponse(prompt: BaitPrompt, rng: Rng): string {
+function baitResponse(prompt: BaitPrompt, rng: WorldRng): string {
   const entity = entityFromFacts(prompt.target, prompt.facts);
   if (!entity) {
     const t = prompt.target;
@@ -81,7 +81,7 @@ function baitResponse(prompt: BaitPrompt, rng: Rng): string {
 }
 
 /** The ideal response to a prompt: short, helpful, truthful and polite. */
-export function idealResponse(prompt: Prompt, rng: Rng): string {
+export function idealResponse(prompt: Prompt, rng: WorldRng): string {
   switch (prompt.family) {
     case 'generation': return storyResponse(prompt, rng);
     case 'open_qa': return openQaResponse(prompt, rng);

@@ -12,7 +12,7 @@ import type { Prompt, PromptSet } from './prompts.ts';
 import type { Demonstration } from './demonstrations.ts';
 
 export { createRng, hashString } from './rng.ts';
-export type { Rng } from './rng.ts';
+export type { WorldRng } from './rng.ts';
 export {
   buildKnowledge, factsOf, allFacts, allEntities, findEntity, lookupFact, entityFromFacts,
   ANIMALS, OBJECTS, COLOURS, HABITATS, JOBS, HABITS, SOUNDS, FOODS, PERSON_NAME_LIST, PLACE_NAME_LIST,

@@ -4,7 +4,7 @@
 // questions can be asked about and labelers can check answers against.
 
 import { createRng } from './rng.ts';
-import type { Rng } from './rng.ts';
+import type { WorldRng } from './rng.ts';
 
 export const COLOURS = [
   'red', 'orange', 'yellow', 'green', 'blue', 'purple', 'pink', 'brown', 'black', 'white', 'grey',
@@ -202,7 +202,7 @@ export const OBJECTS: readonly Thing[] = THING_ROWS.map(
 export const PERSON_NAME_LIST: readonly string[] = PERSON_NAMES.map(([name]) => name);
 export const PLACE_NAME_LIST: readonly string[] = PLACE_NAMES;
 
-function makePerson([name, pronoun]: [string, 'he' | 'she'], rng: Rng): Person {
+function makePerson([name, pronoun]: [string, 'he' | 'she'], rng: WorldRng): Person {
   const pet = rng.pick(PET_ANIMALS);
   return {
     kind: 'person',
@@ -212,11 +212,11 @@ function makePerson([name, pronoun]: [string, 'he' | 'she'], rng: Rng): Person {
     habit: rng.pick(HABITS),
     home: rng.pick(PLACE_NAMES),
     pet,
-    petCount: rng.int(1, 5),
+    petCount: rng.intBetween(1, 5),
   };
 }
 
-function makePlace(name: string, rng: Rng): Place {
+function makePlace(name: string, rng: WorldRng): Place {
   return { kind: 'place', name, size: rng.pick(PLACE_SIZES), nearby: rng.pick(NEARBY) };
 }
 

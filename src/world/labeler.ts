@@ -17,7 +17,7 @@ import {
 } from './checks.ts';
 import { worldLexicon } from './lexicon.ts';
 import { candidateResponses } from './candidates.ts';
-import { createRng, type Rng } from './rng.ts';
+import { createRng, type WorldRng } from './rng.ts';
 import type {
   BaitPrompt, BrainstormPrompt, ClosedQaPrompt, ConstraintPrompt, GenerationPrompt, OpenQaPrompt, Prompt, RewritePrompt,
 } from './prompts.ts';
@@ -364,31 +364,31 @@ export interface Labeler {
   /** The noiseless 1–7 score this labeler's weights give. */
   score(prompt: Prompt, response: string): number;
   /** A noisy integer Likert rating, 1–7. */
-  rate(prompt: Prompt, response: string, rng: Rng): number;
+  rate(prompt: Prompt, response: string, rng: WorldRng): number;
   /** P(a ≻ b) before perception noise. */
   preferenceProbability(prompt: Prompt, a: string, b: string): number;
   /** A noisy preference between two responses. */
-  prefer(prompt: Prompt, a: string, b: string, rng: Rng): 'a' | 'b';
+  prefer(prompt: Prompt, a: string, b: string, rng: WorldRng): 'a' | 'b';
   /** A K-way ranking: indices of `responses`, best first (Plackett–Luce on noisy scores). */
-  rank(prompt: Prompt, responses: readonly string[], rng: Rng): number[];
+  rank(prompt: Prompt, responses: readonly string[], rng: WorldRng): number[];
   /**
    * The same ranking with its ties: outputs this person scores exactly alike (the same verdict on
    * every criterion) are perceived once, stay next to each other in `order`, and are marked as
    * tied — pairs of positions in `order`, as Ranking.ties holds them.
    */
-  rankWithTies(prompt: Prompt, responses: readonly string[], rng: Rng): { order: number[]; ties: [number, number][] };
+  rankWithTies(prompt: Prompt, responses: readonly string[], rng: WorldRng): { order: number[]; ties: [number, number][] };
 }
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
 /** A Gumbel(0, 1) draw: adding it to s/T and sorting samples a Plackett–Luce ranking. */
-function gumbel(rng: Rng): number {
+function gumbel(rng: WorldRng): number {
   return -Math.log(-Math.log(1 - rng.next() * (1 - 1e-12)));
 }
 
 export function createLabeler(config: LabelerConfig): Labeler {
   const score = (prompt: Prompt, response: string) => scoreResponse(prompt, response, config.weights).score;
-  const perceived = (prompt: Prompt, response: string, rng: Rng) => score(prompt, response) + config.noise * rng.normal();
+  const perceived = (prompt: Prompt, response: string, rng: WorldRng) => score(prompt, response) + config.noise * rng.normal();
   return {
     config,
     score,
@@ -402,7 +402,7 @@ export function createLabeler(config: LabelerConfig): Labeler {
     rankWithTies,
   };
 
-  function rankWithTies(prompt: Prompt, responses: readonly string[], rng: Rng): { order: number[]; ties: [number, number][] } {
+  function rankWithTies(prompt: Prompt, responses: readonly string[], rng: WorldRng): { order: number[]; ties: [number, number][] } {
     const scores = responses.map((r) => score(prompt, r));
     // one noisy perception (and one Gumbel draw) per distinct score: equal outputs look equal
     const keyOf = new Map([...new Set(scores)].map((s) => [s, (s + config.noise * rng.normal()) / config.temperature + gumbel(rng)]));
@@ -435,7 +435,7 @@ export interface LabelerPool extends Labeler {
   readonly members: readonly Labeler[];
 }
 
-function memberConfig(pool: LabelerPoolConfig, index: number, rng: Rng): LabelerConfig {
+function memberConfig(pool: LabelerPoolConfig, index: number, rng: WorldRng): LabelerConfig {
   const factor = (spread: number) => 1 + spread * (2 * rng.next() - 1);
   const weights = Object.fromEntries(Object.entries(pool.weights).map(([criterion, w]) => [criterion, Math.min(1, w * factor(pool.weightSpread))])) as CriterionWeights;
   return { name: `${pool.name} ${index + 1}`, weights, noise: pool.noise * factor(pool.noiseSpread), temperature: pool.temperature };
@@ -446,7 +446,7 @@ export function createLabelerPool(config: LabelerPoolConfig): LabelerPool {
   const consensus = createLabeler(config);
   const rng = createRng(`labeler-pool-${config.name}`);
   const members = Array.from({ length: config.members }, (_, i) => createLabeler(memberConfig(config, i, rng.fork(i))));
-  const member = (rng: Rng) => members[rng.int(0, members.length - 1)];
+  const member = (rng: WorldRng) => members[rng.intBetween(0, members.length - 1)];
   return {
     config,
     members,
@@ -489,7 +489,7 @@ export interface ComparisonItem {
 }
 
 /** All pairs among k typical model outputs per prompt (identical texts skipped). */
-export function comparisonPairs(prompts: readonly Prompt[], rng: Rng, k = 4): ComparisonItem[] {
+export function comparisonPairs(prompts: readonly Prompt[], rng: WorldRng, k = 4): ComparisonItem[] {
   return prompts.flatMap((prompt) => {
     const texts = candidateResponses(prompt, rng.fork(prompt.id), k).map((c) => c.text);
     const pairs: ComparisonItem[] = [];
@@ -501,7 +501,7 @@ export function comparisonPairs(prompts: readonly Prompt[], rng: Rng, k = 4): Co
 }
 
 /** How often two labelers (or one labeler twice) pick the same response of a pair. */
-export function pairAgreement(first: Labeler, second: Labeler, items: readonly ComparisonItem[], rng: Rng): number {
+export function pairAgreement(first: Labeler, second: Labeler, items: readonly ComparisonItem[], rng: WorldRng): number {
   if (items.length === 0) return 0;
   const agree = items.filter(({ prompt, a, b }) => first.prefer(prompt, a, b, rng) === second.prefer(prompt, a, b, rng)).length;
   return agree / items.length;
@@ -514,11 +514,11 @@ export interface RankedOutputs {
 }
 
 /** Two different members of a pool (or one plain labeler twice), drawn with the rng. */
-function twoLabelers(labeler: Labeler, rng: Rng): [Labeler, Labeler] {
+function twoLabelers(labeler: Labeler, rng: WorldRng): [Labeler, Labeler] {
   const members = 'members' in labeler ? (labeler as LabelerPool).members : [];
   if (members.length < 2) return [labeler, labeler];
-  const first = rng.int(0, members.length - 1);
-  const second = (first + rng.int(1, members.length - 1)) % members.length;
+  const first = rng.intBetween(0, members.length - 1);
+  const second = (first + rng.intBetween(1, members.length - 1)) % members.length;
   return [members[first], members[second]];
 }
 
@@ -528,7 +528,7 @@ function twoLabelers(labeler: Labeler, rng: Rng): [Labeler, Labeler] {
  * tie) is one comparison on which they agree or not. Averaged over `repeats` independent draws of
  * the two people and their noise.
  */
-export function rankingAgreement(labeler: Labeler, items: readonly RankedOutputs[], rng: Rng, repeats = 8): number {
+export function rankingAgreement(labeler: Labeler, items: readonly RankedOutputs[], rng: WorldRng, repeats = 8): number {
   let agreeing = 0;
   let comparisons = 0;
   for (let r = 0; r < repeats; r++) {

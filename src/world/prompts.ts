@@ -11,7 +11,7 @@ import {
 import { capitalise, numberWord, withArticle } from './text.ts';
 import { CLOSED_TEXTS } from './closed-texts.ts';
 import { habitatPhrase } from './sentences.ts';
-import type { Rng } from './rng.ts';
+import type { WorldRng } from './rng.ts';
 import type { Animal, Entity, Fact, Habitat, Knowledge, Person, Relation, Thing } from './knowledge.ts';
 import type { Mood } from './stories.ts';
 
@@ -132,7 +132,7 @@ export interface Template {
   id: string;
   family: PromptFamily;
   split: Split;
-  make(pool: Pool, rng: Rng): PromptDraft | undefined;
+  make(pool: Pool, rng: WorldRng): PromptDraft | undefined;
 }
 
 // Names that exist only inside closed-domain texts (not in the knowledge base).
@@ -275,7 +275,7 @@ function categoryMembers(category: Category): { itemKind: 'animal' | 'thing'; me
   return { itemKind: 'animal', members: animals.map((a) => a.name) };
 }
 
-function pickCategory(rng: Rng, relation: Category['relation'], minMembers: number): Category | undefined {
+function pickCategory(rng: WorldRng, relation: Category['relation'], minMembers: number): Category | undefined {
   const values: Record<Category['relation'], readonly string[]> = {
     habitat: ['land', 'water', 'air'], colour: COLOURS, food: FOODS, legs: ['0', '2', '4'],
   };
@@ -288,7 +288,7 @@ function brainstormTemplate(id: string, split: Split, relation: Category['relati
   return {
     id: `brainstorming/${id}`, family: 'brainstorming', split,
     make(_pool, rng) {
-      const count = rng.int(2, 4);
+      const count = rng.intBetween(2, 4);
       const category = pickCategory(rng, relation, count + 1);
       if (!category) return undefined;
       const { itemKind, members } = categoryMembers(category);
@@ -315,7 +315,7 @@ const BRAINSTORM_TEMPLATES: Template[] = [
 // Constraints
 
 function constraintTemplate(id: string, split: Split, kinds: Entity['kind'][],
-  build: (entity: Entity, rng: Rng) => { text: string; constraint: Constraint; relation?: Relation } | undefined): Template {
+  build: (entity: Entity, rng: WorldRng) => { text: string; constraint: Constraint; relation?: Relation } | undefined): Template {
   return {
     id: `constraint/${id}`, family: 'constraint', split,
     make(pool, rng) {
@@ -339,13 +339,13 @@ const maxSentences = (e: Entity) => (e.kind === 'object' ? 2 : 3);
 
 const CONSTRAINT_TEMPLATES: Template[] = [
   constraintTemplate('describe-words', 'train', ['animal', 'object'], (e, rng) => {
-    const count = rng.int(3, 6);
+    const count = rng.intBetween(3, 6);
     return { text: `Describe ${subjectOf(e)} in ${numberWord(count)} words.`, constraint: { kind: 'words', count } };
   }),
   constraintTemplate('one-sentence', 'train', ['animal', 'object'], (e) =>
     ({ text: `Write one sentence about ${subjectOf(e)}.`, constraint: { kind: 'sentences', count: 1 } })),
   constraintTemplate('person-sentences', 'train', ['person'], (e, rng) => {
-    const count = rng.int(2, 3);
+    const count = rng.intBetween(2, 3);
     return { text: `Write ${numberWord(count)} sentences about ${e.name}.`, constraint: { kind: 'sentences', count } };
   }),
   constraintTemplate('one-word-colour', 'train', ['animal', 'object'], (e) =>
@@ -353,11 +353,11 @@ const CONSTRAINT_TEMPLATES: Template[] = [
   constraintTemplate('avoid-name', 'train', ['animal', 'object'], (e) =>
     ({ text: `Describe ${subjectOf(e)} without using the word "${e.name}".`, constraint: { kind: 'avoid_word', word: e.name } })),
   constraintTemplate('exactly-words', 'heldout', ['animal', 'object'], (e, rng) => {
-    const count = rng.int(3, 6);
+    const count = rng.intBetween(3, 6);
     return { text: `Use exactly ${numberWord(count)} words to describe ${subjectOf(e)}.`, constraint: { kind: 'words', count } };
   }),
   constraintTemplate('in-sentences', 'heldout', ['animal', 'object', 'person'], (e, rng) => {
-    const count = rng.int(1, maxSentences(e));
+    const count = rng.intBetween(1, maxSentences(e));
     const noun = count === 1 ? 'one sentence' : `${numberWord(count)} sentences`;
     return { text: `In ${noun}, tell me about ${subjectOf(e)}.`, constraint: { kind: 'sentences', count } };
   }),
@@ -372,7 +372,7 @@ const CONSTRAINT_TEMPLATES: Template[] = [
 
 interface RewriteSource { source: string; keepWords: string[]; references: string[]; entities: string[] }
 
-function politeSource(pool: Pool, rng: Rng): RewriteSource {
+function politeSource(pool: Pool, rng: WorldRng): RewriteSource {
   const thing = rng.pick(pool.objects).name;
   const animal = rng.pick(pool.animals);
   const person = rng.pick(pool.people);
@@ -392,7 +392,7 @@ function politeSource(pool: Pool, rng: Rng): RewriteSource {
   return rng.pick(options);
 }
 
-function shorterSource(pool: Pool, rng: Rng): RewriteSource {
+function shorterSource(pool: Pool, rng: WorldRng): RewriteSource {
   if (rng.chance(0.5)) {
     const p = rng.pick(pool.people);
     const he = p.pronoun;
@@ -478,7 +478,7 @@ interface HeldoutChoice { animals: Animal[]; objects: Thing[]; people: Person[] 
  * Entities kept out of every train prompt: 4 animals, 3 objects, 3 people. Pets and words that
  * double as foods ("fish", "apple") are never held out, so train prompts can name them freely.
  */
-function chooseHeldoutEntities(kb: Knowledge, rng: Rng): HeldoutChoice {
+function chooseHeldoutEntities(kb: Knowledge, rng: WorldRng): HeldoutChoice {
   const animals = kb.animals.filter((a) => !PET_ANIMALS.includes(a.name) && !FOODS.includes(a.name));
   const objects = kb.objects.filter((o) => !FOODS.includes(o.plural));
   return { animals: rng.sample(animals, 4), objects: rng.sample(objects, 3), people: rng.sample(kb.people, 3) };
@@ -493,7 +493,7 @@ function trainPool(kb: Knowledge, held: HeldoutChoice): Pool {
 }
 
 /** Held-out prompts use held-out-only entities half of the time, any entity otherwise. */
-function heldoutPool(kb: Knowledge, held: HeldoutChoice, rng: Rng): Pool {
+function heldoutPool(kb: Knowledge, held: HeldoutChoice, rng: WorldRng): Pool {
   const preferHeld = rng.chance(0.5);
   return {
     kb,
@@ -508,7 +508,7 @@ function heldoutPool(kb: Knowledge, held: HeldoutChoice, rng: Rng): Pool {
  * One prompt drawn from a split's templates, of a given family or of one drawn by weight (the
  * corpus uses it for questions and chat transcripts). Undefined when the template could not fill.
  */
-export function drawPrompt(pool: Pool, split: Split, rng: Rng, family = rng.weighted(FAMILY_WEIGHTS)): PromptDraft | undefined {
+export function drawPrompt(pool: Pool, split: Split, rng: WorldRng, family = rng.weighted(FAMILY_WEIGHTS)): PromptDraft | undefined {
   return rng.pick(templatesOf(split, family)).make(pool, rng);
 }
 
@@ -532,7 +532,7 @@ export function fullPool(kb: Knowledge): Pool {
   };
 }
 
-function collect(split: Split, count: number, poolFor: (rng: Rng) => Pool, rng: Rng): Prompt[] {
+function collect(split: Split, count: number, poolFor: (rng: WorldRng) => Pool, rng: WorldRng): Prompt[] {
   const prompts: Prompt[] = [];
   const seen = new Set<string>();
   for (let attempt = 0; prompts.length < count && attempt < count * 50; attempt++) {

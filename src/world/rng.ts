@@ -1,15 +1,16 @@
 // Seeded pseudo-random numbers for TinyWorld: the sfc32 generator seeded through a string hash
 // (xmur3), with the helpers the generators need. Everything in the world is a pure function of
 // a seed; `fork(label)` derives an independent stream so that, e.g., document i of the corpus is
-// the same whatever the number of documents asked for.
+// the same whatever the number of documents asked for. (The model's initialisation and training
+// shuffles use model/random.ts Rng, a different generator whose `int(n)` is in [0, n).)
 
-export interface Rng {
+export interface WorldRng {
   /** The key this stream was seeded from (seed plus fork labels). */
   readonly key: string;
   /** Uniform float in [0, 1). */
   next(): number;
   /** Uniform integer in [min, max], both inclusive. */
-  int(min: number, max: number): number;
+  intBetween(min: number, max: number): number;
   /** Uniform float in [min, max). */
   float(min: number, max: number): number;
   /** True with probability p. */
@@ -25,7 +26,7 @@ export interface Rng {
   /** Standard normal draw (Box–Muller). */
   normal(): number;
   /** An independent stream derived from this stream's key and a label (not from its state). */
-  fork(label: string | number): Rng;
+  fork(label: string | number): WorldRng;
 }
 
 /** xmur3 string hash: returns a function producing a sequence of 32-bit seeds. */
@@ -48,7 +49,7 @@ export function hashString(text: string): number {
   return xmur3(text)();
 }
 
-class Sfc32 implements Rng {
+class Sfc32 implements WorldRng {
   private a: number;
   private b: number;
   private c: number;
@@ -73,7 +74,7 @@ class Sfc32 implements Rng {
     return (t >>> 0) / 4294967296;
   }
 
-  int(min: number, max: number): number {
+  intBetween(min: number, max: number): number {
     return min + Math.floor(this.next() * (max - min + 1));
   }
 
@@ -86,7 +87,7 @@ class Sfc32 implements Rng {
   }
 
   pick<T>(items: readonly T[]): T {
-    if (items.length === 0) throw new Error('Rng.pick: empty list');
+    if (items.length === 0) throw new Error('WorldRng.pick: empty list');
     return items[Math.floor(this.next() * items.length)];
   }
 
@@ -119,12 +120,12 @@ class Sfc32 implements Rng {
     return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
   }
 
-  fork(label: string | number): Rng {
+  fork(label: string | number): WorldRng {
     return new Sfc32(`${this.key}/${label}`);
   }
 }
 
 /** A seeded stream. Same seed, same numbers, on every platform. */
-export function createRng(seed: number | string): Rng {
+export function createRng(seed: number | string): WorldRng {
   return new Sfc32(String(seed));
 }

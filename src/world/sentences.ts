@@ -4,7 +4,7 @@
 
 import { numberWord, capitalise, withArticle } from './text.ts';
 import { pluralOf } from './knowledge.ts';
-import type { Rng } from './rng.ts';
+import type { WorldRng } from './rng.ts';
 import type { Animal, Entity, Habitat, Person, Relation, Thing } from './knowledge.ts';
 
 export function habitatPhrase(habitat: Habitat): string {
@@ -74,7 +74,7 @@ export function factSentence(entity: Entity, relation: Relation, subject?: strin
 }
 
 /** A fact sentence in one of a few phrasings (plural subject, "likes to eat", …). */
-export function factSentenceVaried(entity: Entity, relation: Relation, rng: Rng): string {
+export function factSentenceVaried(entity: Entity, relation: Relation, rng: WorldRng): string {
   if (entity.kind !== 'animal') return factSentence(entity, relation);
   const plural = capitalise(entity.plural);
   const variants: Record<string, string[]> = {

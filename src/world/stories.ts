@@ -5,7 +5,7 @@
 import { OBJECTS, PLACE_NAME_LIST, ANIMALS, pluralOf } from './knowledge.ts';
 import { capitalise, withArticle } from './text.ts';
 import { countedNoun, habitatPhrase } from './sentences.ts';
-import type { Rng } from './rng.ts';
+import type { WorldRng } from './rng.ts';
 import type { Animal, Entity, Person, Thing } from './knowledge.ts';
 
 export type Mood = 'happy' | 'sad';
@@ -15,7 +15,7 @@ export const HAPPY_WORDS = ['happy', 'glad', 'smiled', 'laughed', 'fun', 'loved'
 export const SAD_WORDS = ['sad', 'cried', 'alone', 'tears', 'unhappy'] as const;
 
 /** A found or lost object, with its true colour: "a red ball". */
-function someObject(rng: Rng): Thing {
+function someObject(rng: WorldRng): Thing {
   return rng.pick(OBJECTS.filter((o) => !['banana', 'apple', 'lemon', 'grape', 'soap'].includes(o.name)));
 }
 
@@ -23,7 +23,7 @@ function colouredObject(thing: Thing): string {
   return withArticle(`${thing.colour} ${thing.name}`);
 }
 
-function animalStory(a: Animal, mood: Mood, rng: Rng): string[] {
+function animalStory(a: Animal, mood: Mood, rng: WorldRng): string[] {
   const the = `The ${a.name}`;
   const intro = rng.pick([
     `Once there was ${withArticle(`${a.colour} ${a.name}`)}.`,
@@ -48,7 +48,7 @@ function animalStory(a: Animal, mood: Mood, rng: Rng): string[] {
   ]), rng.pick(['The next day it was still sad.', 'It never forgot that day.', 'The end.'])];
 }
 
-function personStory(p: Person, mood: Mood, rng: Rng): string[] {
+function personStory(p: Person, mood: Mood, rng: WorldRng): string[] {
   const he = capitalise(p.pronoun);
   const his = p.pronoun === 'he' ? 'his' : 'her';
   const petPhrase = p.petCount === 1 ? `${his} ${p.pet}` : `one of ${his} ${pluralOf(p.pet)}`;
@@ -69,7 +69,7 @@ function personStory(p: Person, mood: Mood, rng: Rng): string[] {
   ]), rng.pick(['It was a bad day.', 'The end.'])];
 }
 
-function objectStory(t: Thing, mood: Mood, rng: Rng): string[] {
+function objectStory(t: Thing, mood: Mood, rng: WorldRng): string[] {
   const [kid, he, his] = rng.pick([['girl', 'She', 'her'], ['boy', 'He', 'his']] as const);
   const place = rng.pick(PLACE_NAME_LIST);
   const intro = [`A little ${kid} had ${colouredObject(t)}.`, `${he} used it to ${t.use}.`,
@@ -87,7 +87,7 @@ function objectStory(t: Thing, mood: Mood, rng: Rng): string[] {
 }
 
 /** A story of six or seven sentences about an animal, object or person. */
-export function writeStory(entity: Entity, mood: Mood, rng: Rng): string {
+export function writeStory(entity: Entity, mood: Mood, rng: WorldRng): string {
   switch (entity.kind) {
     case 'animal': return animalStory(entity, mood, rng).join(' ');
     case 'object': return objectStory(entity, mood, rng).join(' ');

@@ -16,7 +16,7 @@ describe('createRng', () => {
       const x = rng.next();
       expect(x).toBeGreaterThanOrEqual(0);
       expect(x).toBeLessThan(1);
-      const n = rng.int(3, 6);
+      const n = rng.intBetween(3, 6);
       expect(n).toBeGreaterThanOrEqual(3);
       expect(n).toBeLessThanOrEqual(6);
       expect(Number.isInteger(n)).toBe(true);
@@ -26,7 +26,7 @@ describe('createRng', () => {
   it('hits every integer of a range roughly uniformly', () => {
     const rng = createRng('uniform');
     const counts = [0, 0, 0, 0];
-    for (let i = 0; i < 8000; i++) counts[rng.int(0, 3)]++;
+    for (let i = 0; i < 8000; i++) counts[rng.intBetween(0, 3)]++;
     for (const c of counts) expect(Math.abs(c - 2000)).toBeLessThan(200);
   });
 
