@@ -11,7 +11,8 @@ import { makeConfig, initParameters, PRESETS, type PresetName } from '../model/c
 import { GptModel } from '../model/gpt.ts';
 import { evaluationLoss, evaluationWindows, heldoutCount, pretrain, tokenStream, type PretrainProgress } from '../model/lm-training.ts';
 import { readSafetensors, writeSafetensors } from '../model/safetensors.ts';
-import { trainBpe, type Tokenizer } from '../model/tokenizer.ts';
+import { trainBpe } from '../model/bpe-training.ts';
+import type { Tokenizer } from '../model/tokenizer.ts';
 import { generateWorld } from '../world/index.ts';
 import { MAX_READ_BYTES, readFileBytes, readFileText } from './files.ts';
 import { checkCheckpointOutput, readCheckpointDir, writeCheckpointDir } from './fs-checkpoint.ts';

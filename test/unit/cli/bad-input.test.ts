@@ -11,7 +11,7 @@ import { writeCheckpointDir } from '../../../src/cli/fs-checkpoint.ts';
 import { printable } from '../../../src/cli/main.ts';
 import { initParameters, makeConfig } from '../../../src/model/config.ts';
 import { readSafetensors, writeSafetensors } from '../../../src/model/safetensors.ts';
-import { trainBpe } from '../../../src/model/tokenizer.ts';
+import { trainBpe } from '../../../src/model/bpe-training.ts';
 import { runCli } from './run-cli.ts';
 
 process.env.RLHF_LAB_WEBGPU ??= 'llvmpipe';

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { writeCheckpointDir } from '../../../src/cli/fs-checkpoint.ts';
 import { initParameters, initScalarHead, makeConfig } from '../../../src/model/config.ts';
 import { forward, tokenLogprobs } from '../../../src/model/reference.ts';
-import { trainBpe } from '../../../src/model/tokenizer.ts';
+import { trainBpe } from '../../../src/model/bpe-training.ts';
 import { runCli } from './run-cli.ts';
 
 ort.env.wasm.numThreads = 1;

@@ -11,7 +11,7 @@ import { checkOutputFile, fileSystemError, readFileBytes, writeFileAtomically } 
 import { checkCheckpointOutput, readCheckpointDir, writeCheckpointDir } from '../../../src/cli/fs-checkpoint.ts';
 import type { Checkpoint } from '../../../src/model/checkpoint.ts';
 import { initParameters, makeConfig } from '../../../src/model/config.ts';
-import { trainBpe } from '../../../src/model/tokenizer.ts';
+import { trainBpe } from '../../../src/model/bpe-training.ts';
 
 vi.mock('node:fs/promises', async (importOriginal) => {
   const actual = await importOriginal<typeof fs>();

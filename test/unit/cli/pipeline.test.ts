@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { readCheckpointDir, writeCheckpointDir } from '../../../src/cli/fs-checkpoint.ts';
 import { initParameters, makeConfig } from '../../../src/model/config.ts';
 import { parseRankings } from '../../../src/rlhf/datasets.ts';
-import { trainBpe } from '../../../src/model/tokenizer.ts';
+import { trainBpe } from '../../../src/model/bpe-training.ts';
 import { buildDemonstrations, buildPromptSet, generateCorpus } from '../../../src/world/index.ts';
 
 // These end-to-end runs exercise the stages' plumbing, not the kernels (test/unit/engine checks those

@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { writeCheckpointDir } from '../../../src/cli/fs-checkpoint.ts';
 import { initParameters, makeConfig } from '../../../src/model/config.ts';
 import { forward, tokenLogprobs } from '../../../src/model/reference.ts';
-import { trainBpe } from '../../../src/model/tokenizer.ts';
+import { trainBpe } from '../../../src/model/bpe-training.ts';
 import { runCli } from './run-cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'rlhf-score-'));

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCheckpointDir, writeCheckpointDir } from '../../../src/cli/fs-checkpoint.ts';
 import { initParameters, makeConfig } from '../../../src/model/config.ts';
-import { trainBpe } from '../../../src/model/tokenizer.ts';
+import { trainBpe } from '../../../src/model/bpe-training.ts';
 import { comparisonsToJsonl, demonstrationRecord, demonstrationsToJsonl, parseRankings } from '../../../src/rlhf/datasets.ts';
 import { buildDemonstrations, buildPromptSet, generateCorpus } from '../../../src/world/index.ts';
 import { runCli, type CliRun } from './run-cli.ts';

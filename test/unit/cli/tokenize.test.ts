@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultModelDir, readCheckpointDir, readTokenizerDir, resolveModelDir, writeCheckpointDir } from '../../../src/cli/fs-checkpoint.ts';
 import type { Checkpoint } from '../../../src/model/checkpoint.ts';
 import { initParameters, initScalarHead, makeConfig } from '../../../src/model/config.ts';
-import { trainBpe } from '../../../src/model/tokenizer.ts';
+import { trainBpe } from '../../../src/model/bpe-training.ts';
 import { runCli } from './run-cli.ts';
 
 const TEXT = 'The fox lives in the forest. The fox eats berries. Mia has a red ball.';

@@ -6,7 +6,7 @@ import {
   findTensor, initParameters, initScalarHead, makeConfig, parameterLayout, scalarHeadLayout,
 } from '../../../src/model/config.ts';
 import { readSafetensors, writeSafetensors, type NamedTensor } from '../../../src/model/safetensors.ts';
-import { trainBpe } from '../../../src/model/tokenizer.ts';
+import { trainBpe } from '../../../src/model/bpe-training.ts';
 
 const TEXT = 'The cat sat on the mat. The dog ate the bone. A bird sang in the tree by the river.';
 const tokenizer = trainBpe([TEXT], 280);

@@ -5,7 +5,7 @@ import { initParameters, makeConfig } from '../../../src/model/config.ts';
 import { GptModel } from '../../../src/model/gpt.ts';
 import { evaluationWindows, learningRate, pretrain, sampleWindows, tokenStream } from '../../../src/model/lm-training.ts';
 import { Rng } from '../../../src/model/random.ts';
-import { trainBpe } from '../../../src/model/tokenizer.ts';
+import { trainBpe } from '../../../src/model/bpe-training.ts';
 import { testGpu } from '../engine/gpu-device.ts';
 
 const documents = ['the cat is red and the dog is brown.', 'a bird can fly over the house.', 'the fish lives in the water.'];

@@ -12,7 +12,7 @@ import { checkpointFiles, type Checkpoint } from '../../../src/model/checkpoint.
 import { findTensor, makeConfig, parameterLayout, scalarHeadLayout, type ParameterLayout } from '../../../src/model/config.ts';
 import { Rng } from '../../../src/model/random.ts';
 import { forward, scalarHeadForward, tokenLogprobs } from '../../../src/model/reference.ts';
-import { trainBpe } from '../../../src/model/tokenizer.ts';
+import { trainBpe } from '../../../src/model/bpe-training.ts';
 
 const SCRIPT = resolve(import.meta.dirname, '../../../tools/gpt2_numpy.py');
 const TOLERANCE = 1e-9;

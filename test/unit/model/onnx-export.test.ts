@@ -26,7 +26,7 @@ import { initParameters, initScalarHead, makeConfig } from '../../../src/model/c
 import { GptModel } from '../../../src/model/gpt.ts';
 import { exportOnnx, ONNX_OPSET, onnxPastName, onnxPresentName, type CacheTensor } from '../../../src/model/onnx/gpt2-graph.ts';
 import { forward } from '../../../src/model/reference.ts';
-import { trainBpe } from '../../../src/model/tokenizer.ts';
+import { trainBpe } from '../../../src/model/bpe-training.ts';
 import { testGpu } from '../engine/gpu-device.ts';
 
 ort.env.wasm.numThreads = 1;

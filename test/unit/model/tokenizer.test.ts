@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Rng } from '../../../src/model/random.ts';
-import { BYTE_SYMBOLS, ENDOFTEXT, Tokenizer, pretokenize, trainBpe } from '../../../src/model/tokenizer.ts';
+import { trainBpe } from '../../../src/model/bpe-training.ts';
+import { BYTE_SYMBOLS, ENDOFTEXT, Tokenizer, pretokenize } from '../../../src/model/tokenizer.ts';
 
 const ENGLISH = `Once upon a time there was a little dog named Pip. Pip lived in a small red house near the
 river. Every morning the dog ran to the river and looked at the water. "What do you see?" asked the cat.

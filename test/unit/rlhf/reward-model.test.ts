@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { initParameters, makeConfig, type GptConfig } from '../../../src/model/config.ts';
 import { GptModel } from '../../../src/model/gpt.ts';
-import { trainBpe } from '../../../src/model/tokenizer.ts';
+import { trainBpe } from '../../../src/model/bpe-training.ts';
 import { Rng } from '../../../src/model/random.ts';
 import { formatPrompt, formatResponse, type Ranking } from '../../../src/world/index.ts';
 import {
