@@ -10,7 +10,7 @@
 // The page lives in test/bench and is served by Vite; contenders run interleaved, each figure is the
 // median with the spread (min–max) of repeated runs. Positional words pick sections (`bench train
 // matmul`; `bench profile` adds per-kernel times of the lab's steps); `bench dawn` prints the
-// engine-only figures through Dawn in Node instead (no browser). Flags: BENCH_OPTIONS.
+// engine-only figures through Dawn in Node instead (no browser). Flags and sizes: commands.ts.
 // Printed, never judged: the goals (training ≥ 5× TF.js, sampling ≥ ort) are read off the table.
 import { fileURLToPath } from 'node:url';
 import { createStorageBuffer, createStorageBufferFrom } from '../engine/buffers.ts';
@@ -21,7 +21,8 @@ import { initParameters, makeConfig, PRESETS, type PresetName } from '../model/c
 import { PIPELINE_PRESETS, type PipelinePresetName } from '../rlhf/pipeline.ts';
 import { GptModel, DEFAULT_ADAMW } from '../model/gpt.ts';
 import { GptSampler, DEFAULT_SAMPLING } from '../model/sampler.ts';
-import { numberOption, stringOption } from './options.ts';
+import { BENCH_DEFAULTS } from './commands.ts';
+import { optionalNumberOption, optionalStringOption, stringOption } from './options.ts';
 import type { CommandContext } from './main.ts';
 import { withGpu } from './with-gpu.ts';
 
@@ -97,13 +98,14 @@ export async function benchMatmul(device: GPUDevice, n: number, repeats: number)
 }
 
 async function dawnBench(context: CommandContext): Promise<unknown> {
-  const presets = (stringOption(context, 'presets') ?? 'micro,small').split(',') as PresetName[];
+  const defaults = BENCH_DEFAULTS.dawn;
+  const presets = (optionalStringOption(context, 'presets') ?? defaults.presets).split(',') as PresetName[];
   for (const preset of presets) if (!(preset in PRESETS)) throw new Error(`unknown preset '${preset}' in --presets`);
-  const B = numberOption(context, 'batch', 8, { integer: true, min: 1 });
-  const T = numberOption(context, 'seq', 64, { integer: true, min: 2 });
-  const steps = numberOption(context, 'steps', 5, { integer: true, min: 1 });
-  const repeats = numberOption(context, 'repeats', 3, { integer: true, min: 1 });
-  const matmulSizes = (stringOption(context, 'matmul') ?? '256,512').split(',').map(Number);
+  const B = optionalNumberOption(context, 'batch') ?? defaults.batch;
+  const T = optionalNumberOption(context, 'seq') ?? defaults.seq;
+  const steps = optionalNumberOption(context, 'steps') ?? defaults.steps;
+  const repeats = optionalNumberOption(context, 'repeats') ?? defaults.repeats;
+  const matmulSizes = (optionalStringOption(context, 'matmul') ?? defaults.matmul).split(',').map(Number);
   return withGpu(async (gpu) => {
     const adapter = `${gpu.info.backend}: ${gpu.info.description || gpu.info.device}`;
     context.log(`adapter ${adapter}`);
@@ -253,59 +255,32 @@ function presetList(text: string, flag: string): PresetName[] {
   return presets;
 }
 
-/**
- * The bench command's flags, for the command table in main.ts (parseArgs rejects flags it is not
- * told about). Sizes default per adapter class, see DEFAULTS.
- */
-export const BENCH_OPTIONS = {
-  presets: { type: 'string' },
-  batch: { type: 'string' },
-  seq: { type: 'string' },
-  steps: { type: 'string' },
-  repeats: { type: 'string' },
-  matmul: { type: 'string' },
-  'sample-preset': { type: 'string' },
-  'sample-batches': { type: 'string' },
-  'new-tokens': { type: 'string' },
-  'ppo-preset': { type: 'string' },
-} as const;
-
-/**
- * Default sizes. SwiftShader runs WebGPU on the CPU (about 0.1–0.3 GFLOP/s, and the development
- * machine's 2 cores are shared), so its sizes are cut down to finish in minutes; a real GPU gets
- * the sizes issue 8 asks for (sampling batches 1 and 64, 64 new tokens).
- */
-const DEFAULTS = {
-  cpu: { batch: 2, seq: 16, steps: 1, repeats: 3, sampleBatches: '1,4', newTokens: 8, matmul: '256,512,32x512x128' },
-  gpu: { batch: 8, seq: 128, steps: 5, repeats: 5, sampleBatches: '1,64', newTokens: 64, matmul: '256,512,1024,2048,1024x512x128' },
-};
-
 /** Chromium is pinned to SwiftShader unless RLHF_LAB_CHROMIUM_WEBGPU_ADAPTER=default (a machine with a GPU). */
 function onSwiftShader(): boolean {
   return process.env.RLHF_LAB_CHROMIUM_WEBGPU_ADAPTER !== 'default';
 }
 
 function browserOptions(context: CommandContext): BrowserBenchOptions {
-  const defaults = onSwiftShader() ? DEFAULTS.cpu : DEFAULTS.gpu;
+  const defaults = onSwiftShader() ? BENCH_DEFAULTS.swiftshader : BENCH_DEFAULTS.gpu;
   const sections = context.positionals.length > 0 ? context.positionals : DEFAULT_SECTIONS;
   for (const section of sections) if (!SECTIONS.includes(section as BenchSection)) throw new Error(`unknown section '${section}': use ${SECTIONS.join(', ')} or dawn`);
-  const sampleBatches = (stringOption(context, 'sample-batches') ?? defaults.sampleBatches).split(',').map(Number);
+  const sampleBatches = (optionalStringOption(context, 'sample-batches') ?? defaults.sampleBatches).split(',').map(Number);
   if (sampleBatches.some((b) => !Number.isInteger(b) || b < 1)) throw new Error('--sample-batches must be positive integers, e.g. 1,64');
   return {
     sections: sections as BenchSection[],
-    trainPresets: presetList(stringOption(context, 'presets') ?? 'small,medium', 'presets'),
-    batch: numberOption(context, 'batch', defaults.batch, { integer: true, min: 1 }),
-    seq: numberOption(context, 'seq', defaults.seq, { integer: true, min: 2 }),
-    steps: numberOption(context, 'steps', defaults.steps, { integer: true, min: 1 }),
-    repeats: numberOption(context, 'repeats', defaults.repeats, { integer: true, min: 1 }),
-    samplePreset: presetList(stringOption(context, 'sample-preset') ?? 'small', 'sample-preset')[0],
+    trainPresets: presetList(optionalStringOption(context, 'presets') ?? defaults.presets, 'presets'),
+    batch: optionalNumberOption(context, 'batch') ?? defaults.batch,
+    seq: optionalNumberOption(context, 'seq') ?? defaults.seq,
+    steps: optionalNumberOption(context, 'steps') ?? defaults.steps,
+    repeats: optionalNumberOption(context, 'repeats') ?? defaults.repeats,
+    samplePreset: presetList(stringOption(context, 'sample-preset'), 'sample-preset')[0],
     sampleBatches,
-    newTokens: numberOption(context, 'new-tokens', defaults.newTokens, { integer: true, min: 1 }),
+    newTokens: optionalNumberOption(context, 'new-tokens') ?? defaults.newTokens,
     promptTokens: 8,
-    matmul: (stringOption(context, 'matmul') ?? defaults.matmul).split(',').map(parseShape),
+    matmul: (optionalStringOption(context, 'matmul') ?? defaults.matmul).split(',').map(parseShape),
     matmulSeconds: 1,
     vocab: 1024,
-    ppo: ppoShape(stringOption(context, 'ppo-preset') ?? 'small'),
+    ppo: ppoShape(stringOption(context, 'ppo-preset')),
   };
 }
 

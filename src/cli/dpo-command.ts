@@ -5,9 +5,9 @@
 // trains on (rlhf-lab rm's data options and defaults), the SFT model as the frozen reference.
 // Writes a 'dpo' checkpoint whose lineage names its SFT parent (the kind the pipeline and the lab give it).
 import { GptModel } from '../model/gpt.ts';
-import { encodePreferencePairs, evaluateDpo, trainDpo, TRL_DPO_BETA } from '../rlhf/dpo.ts';
+import { encodePreferencePairs, evaluateDpo, trainDpo } from '../rlhf/dpo.ts';
 import { writeCheckpointDir } from './fs-checkpoint.ts';
-import { numberOption, stringOption } from './options.ts';
+import { numberOption, optionalStringOption } from './options.ts';
 import type { CommandContext } from './main.ts';
 import { rankingData, rankingDataPlan } from './rm-command.ts';
 import { adapterName, lineage, logEveryFor, outOption, readLanguageModel, shapeOptions, worldSeedOption } from './sft-command.ts';
@@ -15,17 +15,17 @@ import { withGpu } from './with-gpu.ts';
 
 export async function dpoCommand(context: CommandContext): Promise<unknown> {
   const out = await outOption(context);
-  const modelDir = stringOption(context, 'model');
+  const modelDir = optionalStringOption(context, 'model');
   if (modelDir === undefined) throw new Error('--model SFT_DIR is required (the SFT checkpoint DPO starts from and keeps as its reference)');
   const sft = await readLanguageModel(modelDir, '--model');
   const worldSeed = worldSeedOption(context, sft);
   const { B, T } = shapeOptions(context, sft);
   if (B < 2) throw new Error('--batch must be at least 2 for DPO (each pair takes two rows)');
-  const beta = numberOption(context, 'beta', TRL_DPO_BETA, { min: 0 });
+  const beta = numberOption(context, 'beta');
   if (beta === 0) throw new Error('--beta must be > 0 (at 0 the DPO loss is constant)');
-  const lr = numberOption(context, 'lr', 3e-5, { min: 0 });
-  const epochs = numberOption(context, 'epochs', 2, { integer: true, min: 1 });
-  const seed = numberOption(context, 'seed', 1, { integer: true, min: 0 });
+  const lr = numberOption(context, 'lr');
+  const epochs = numberOption(context, 'epochs');
+  const seed = numberOption(context, 'seed');
   const plan = await rankingDataPlan(context);
   const started = performance.now();
 

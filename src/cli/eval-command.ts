@@ -11,7 +11,7 @@ import { generateResponses, labelerReport } from '../rlhf/evaluate.ts';
 import { promptsThatFit } from '../rlhf/model-outputs.ts';
 import { buildPromptSet, generateCorpus, heldoutLabeler } from '../world/index.ts';
 import { readCheckpointDir, resolveModelDir } from './fs-checkpoint.ts';
-import { numberOption } from './options.ts';
+import { numberOption, optionalNumberOption } from './options.ts';
 import { PRETRAIN_DOCUMENTS } from './pretrain-command.ts';
 import type { CommandContext } from './main.ts';
 import { withGpu } from './with-gpu.ts';
@@ -19,12 +19,12 @@ import { withGpu } from './with-gpu.ts';
 export async function evalCommand(context: CommandContext): Promise<unknown> {
   const dir = resolveModelDir(context.values.model);
   const checkpoint = await readCheckpointDir(dir);
-  const worldSeed = numberOption(context, 'world-seed', Number(checkpoint.meta?.seed ?? 1), { integer: true, min: 0 });
-  const count = numberOption(context, 'prompts', 100, { integer: true, min: 1 });
+  const worldSeed = optionalNumberOption(context, 'world-seed') ?? Number(checkpoint.meta?.seed ?? 1);
+  const count = numberOption(context, 'prompts');
   const sampling = {
     ...DEFAULT_SAMPLING,
-    temperature: numberOption(context, 'temperature', 0.7, { min: 0 }),
-    seed: numberOption(context, 'seed', 1, { integer: true, min: 0 }),
+    temperature: numberOption(context, 'temperature'),
+    seed: numberOption(context, 'seed'),
     maxNewTokens: 48,
   };
   const { config, tokenizer } = checkpoint;

@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { exportOnnx, ONNX_INPUT, ONNX_LOGITS, ONNX_OPSET, ONNX_VALUES, type OnnxHead } from '../model/onnx/gpt2-graph.ts';
 import { checkOutputFile, writeFileAtomically } from './files.ts';
 import { readCheckpointDir, resolveModelDir } from './fs-checkpoint.ts';
-import { stringOption } from './options.ts';
+import { optionalStringOption, stringOption } from './options.ts';
 import type { CommandContext } from './main.ts';
 
 export interface ExportOnnxResult {
@@ -23,7 +23,7 @@ export interface ExportOnnxResult {
 }
 
 export async function exportOnnxCommand(context: CommandContext): Promise<ExportOnnxResult> {
-  const out = stringOption(context, 'out');
+  const out = optionalStringOption(context, 'out');
   if (out === undefined) throw new Error('--out FILE.onnx is required');
   const head = parseHead(stringOption(context, 'head'));
   const path = resolve(out);
@@ -39,7 +39,7 @@ export async function exportOnnxCommand(context: CommandContext): Promise<Export
   return { model: modelDir, out: path, bytes: bytes.length, opset: ONNX_OPSET, head, kvCache, input: ONNX_INPUT, output };
 }
 
-function parseHead(value: string | undefined): OnnxHead {
-  if (value === undefined || value === 'lm' || value === 'scalar') return value ?? 'lm';
+function parseHead(value: string): OnnxHead {
+  if (value === 'lm' || value === 'scalar') return value;
   throw new Error(`--head must be lm or scalar, got '${value}'`);
 }

@@ -16,14 +16,10 @@ import { initParameters, makeConfig, PRESETS, type PresetName } from '../model/c
 import { DEFAULT_ADAMW, GptModel } from '../model/gpt.ts';
 import { DEFAULT_SAMPLING, GptSampler } from '../model/sampler.ts';
 import { benchMatmul, browserBench } from './bench-command.ts';
+import { COMMANDS } from './commands.ts';
 import type { CommandContext } from './main.ts';
 import { pipelineCommand } from './pipeline-command.ts';
 import { withGpu } from './with-gpu.ts';
-
-export const GPU_CHECK_OPTIONS = {
-  smoke: { type: 'boolean' },
-  pipeline: { type: 'boolean' },
-} as const;
 
 interface CheckSizes {
   peak: FmaPeakShape & { perSubmit: number };
@@ -135,12 +131,12 @@ export async function gpuCheckCommand(context: CommandContext): Promise<unknown>
     return { adapter, fma_peak_gflops: peak, matmul, peak_gpu_memory: memory };
   });
   context.log('ratios in headless Chromium (rlhf-lab bench):');
-  const ratios = (await browserBench({ ...context, ...sizes.bench })) as { adapter: string; train: unknown; sample: unknown };
+  const ratios = (await browserBench({ ...context, ...sizes.bench, options: COMMANDS.bench.options })) as { adapter: string; train: unknown; sample: unknown };
   let pipeline: { preset: string; seconds: number } | null = null;
   if (context.values.pipeline) {
     context.log(`pipeline ${sizes.pipelinePreset}:`);
     const started = performance.now();
-    await pipelineCommand({ ...context, positionals: [], values: { preset: sizes.pipelinePreset } });
+    await pipelineCommand({ ...context, positionals: [], values: { preset: sizes.pipelinePreset }, options: COMMANDS.pipeline.options });
     pipeline = { preset: sizes.pipelinePreset, seconds: (performance.now() - started) / 1000 };
     context.log(`pipeline ${sizes.pipelinePreset}: ${(pipeline.seconds / 60).toFixed(1)} min`);
   }

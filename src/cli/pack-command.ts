@@ -16,7 +16,6 @@ import {
   MAX_HAND_IN_BYTES,
   MAX_LINK_CODE_CHARS,
   MAX_PACK_BYTES,
-  MAX_PACK_PROMPTS,
   mergeHandIns,
   packLink,
   packToJson,
@@ -28,27 +27,10 @@ import {
 import { buildPromptSet } from '../world/index.ts';
 import { checkOutputFile, readFileText, writeFileAtomically } from './files.ts';
 import { resolveModelDir } from './fs-checkpoint.ts';
-import { numberOption, stringOption } from './options.ts';
+import { numberOption, optionalStringOption } from './options.ts';
 import type { CommandContext } from './main.ts';
 import { adapterName, readLanguageModel, shapeOptions, worldSeedOption } from './sft-command.ts';
 import { withGpu } from './with-gpu.ts';
-
-export const PACK_OPTIONS = {
-  model: { type: 'string' },
-  out: { type: 'string' },
-  prompts: { type: 'string' },
-  K: { type: 'string' },
-  'max-tokens': { type: 'string' },
-  temperature: { type: 'string' },
-  seed: { type: 'string' },
-  'world-seed': { type: 'string' },
-  batch: { type: 'string' },
-  seq: { type: 'string' },
-  exclude: { type: 'string' },
-} as const;
-
-export const PACK_SUMMARY =
-  'ranking packs for a class: `pack create --out pack.json [--model DIR[,DIR…] (outputs mixed from several models) --prompts N (default 10) --K 4 --max-tokens --temperature --seed --world-seed]` samples K outputs per TinyWorld train prompt (a link holds about 75 prompts × 4 of the base model’s outputs; longer outputs fit fewer, and the command says whether the pack fits); `pack merge pack.json FILES... [--exclude NAME,NAME --out rankings.jsonl]` validates and merges the students\' hand-ins and prints their agreement';
 
 export async function packCommand(context: CommandContext): Promise<unknown> {
   const [action, ...rest] = context.positionals;
@@ -58,7 +40,7 @@ export async function packCommand(context: CommandContext): Promise<unknown> {
 }
 
 async function createPack(context: CommandContext): Promise<unknown> {
-  const out = stringOption(context, 'out');
+  const out = optionalStringOption(context, 'out');
   if (out === undefined) throw new Error('--out pack.json is required (the pack file to write)');
   await checkOutputFile(out, '--out');
   const modelDirs = resolveModelDir(context.values.model).split(',').map((dir) => dir.trim()).filter((dir) => dir !== '');
@@ -66,14 +48,14 @@ async function createPack(context: CommandContext): Promise<unknown> {
   const worldSeed = worldSeedOption(context, checkpoints[0]);
   const shortest = checkpoints.reduce((a, b) => (b.config.nCtx < a.config.nCtx ? b : a));
   const { B, T } = shapeOptions(context, shortest);
-  const count = numberOption(context, 'prompts', 10, { integer: true, min: 1, max: MAX_PACK_PROMPTS });
-  const K = numberOption(context, 'K', 4, { integer: true, min: 2, max: 9 });
+  const count = numberOption(context, 'prompts');
+  const K = numberOption(context, 'K');
   if (K < checkpoints.length) throw new Error(`--K ${K} is fewer outputs than the ${checkpoints.length} models of --model`);
   const sampling = {
     ...DEFAULT_SAMPLING,
-    maxNewTokens: numberOption(context, 'max-tokens', DEFAULT_SAMPLING.maxNewTokens, { integer: true, min: 1 }),
-    temperature: numberOption(context, 'temperature', DEFAULT_SAMPLING.temperature, { min: 0 }),
-    seed: numberOption(context, 'seed', DEFAULT_SAMPLING.seed, { integer: true, min: 0 }),
+    maxNewTokens: numberOption(context, 'max-tokens'),
+    temperature: numberOption(context, 'temperature'),
+    seed: numberOption(context, 'seed'),
   };
   const prompts = checkpoints.reduce((fitting, c) => promptsThatFit(c.tokenizer, fitting, sampling.maxNewTokens, T), buildPromptSet(worldSeed).train).slice(0, count);
   if (prompts.length === 0) throw new Error(`no TinyWorld train prompt leaves room for ${sampling.maxNewTokens} new tokens within --seq ${T}`);
@@ -113,9 +95,9 @@ async function createPack(context: CommandContext): Promise<unknown> {
 async function mergePack(context: CommandContext, paths: string[]): Promise<unknown> {
   const [packPath, ...files] = paths;
   if (packPath === undefined || files.length === 0) throw new Error('usage: rlhf-lab pack merge pack.json FILES... (the students\' rankings files or text codes)');
-  const out = stringOption(context, 'out');
+  const out = optionalStringOption(context, 'out');
   if (out !== undefined) await checkOutputFile(out, '--out');
-  const exclude = (stringOption(context, 'exclude') ?? '').split(',').map((name) => name.trim()).filter((name) => name !== '');
+  const exclude = (optionalStringOption(context, 'exclude') ?? '').split(',').map((name) => name.trim()).filter((name) => name !== '');
   const packText = await readFileText(packPath, MAX_PACK_BYTES, 'ranking pack');
   const pack = await readPack(packText).catch((error: Error) => {
     throw new Error(`${packPath}: ${error.message}`, { cause: error });

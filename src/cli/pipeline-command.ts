@@ -21,7 +21,7 @@ import type { PpoMetrics } from '../rlhf/ppo.ts';
 import { readCheckpointDir, resolveModelDir, writeCheckpointDir } from './fs-checkpoint.ts';
 import { fileSystemError, readFileText, writeFileAtomically } from './files.ts';
 import { adapterName } from './sft-command.ts';
-import { numberOption, stringOption } from './options.ts';
+import { numberOption, optionalNumberOption, optionalStringOption, stringOption } from './options.ts';
 import type { CommandContext } from './main.ts';
 import { withGpu } from './with-gpu.ts';
 
@@ -113,14 +113,14 @@ async function saveStage<S extends PipelineStage>(out: string, base: Checkpoint,
 }
 
 export async function pipelineCommand(context: CommandContext): Promise<unknown> {
-  const presetName = (stringOption(context, 'preset') ?? 'small') as PipelinePresetName;
+  const presetName = stringOption(context, 'preset') as PipelinePresetName;
   if (!(presetName in PIPELINE_PRESETS)) throw new Error(`--preset must be one of ${Object.keys(PIPELINE_PRESETS).join(', ')}, got '${presetName}'`);
   const base = await readCheckpointDir(resolveModelDir(context.values.model));
   const preset = PIPELINE_PRESETS[presetName];
   const settings = { ...preset, T: Math.min(preset.T, base.config.nCtx) };
-  const seed = numberOption(context, 'seed', 1, { integer: true, min: 0 });
-  const worldSeed = numberOption(context, 'world-seed', Number(base.meta?.seed ?? 1), { integer: true, min: 0 });
-  const out = stringOption(context, 'out');
+  const seed = numberOption(context, 'seed');
+  const worldSeed = optionalNumberOption(context, 'world-seed') ?? Number(base.meta?.seed ?? 1);
+  const out = optionalStringOption(context, 'out');
   const run = { seed: String(worldSeed), training_seed: String(seed), pipeline_preset: presetName, base: resolve(resolveModelDir(context.values.model)) };
   let saved: Partial<StageOutputs> = {};
   let onStage: (<S extends PipelineStage>(stage: S, output: StageOutputs[S]) => Promise<void>) | undefined;

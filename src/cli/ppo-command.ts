@@ -12,7 +12,7 @@ import { promptsThatFit } from '../rlhf/model-outputs.ts';
 import { buildPromptSet, createRng, formatPrompt } from '../world/index.ts';
 import { checkOutputFile, writeFileAtomically } from './files.ts';
 import { writeCheckpointDir } from './fs-checkpoint.ts';
-import { numberOption, stringOption } from './options.ts';
+import { numberOption, optionalNumberOption, optionalStringOption } from './options.ts';
 import type { CommandContext } from './main.ts';
 import { readRewardModelFor } from './rm-command.ts';
 import { adapterName, lineage, outOption, pretrainingStream, readLanguageModel, shapeOptions, worldSeedOption } from './sft-command.ts';
@@ -29,24 +29,24 @@ interface SampleRow {
 
 export async function ppoCommand(context: CommandContext): Promise<unknown> {
   const out = await outOption(context);
-  const metricsPath = stringOption(context, 'metrics');
+  const metricsPath = optionalStringOption(context, 'metrics');
   if (metricsPath) await checkOutputFile(metricsPath, '--metrics');
-  const policyDir = stringOption(context, 'policy');
+  const policyDir = optionalStringOption(context, 'policy');
   if (policyDir === undefined) throw new Error('--policy SFT_DIR is required (the SFT checkpoint PPO starts from)');
-  const rewardDir = stringOption(context, 'reward-model');
+  const rewardDir = optionalStringOption(context, 'reward-model');
   if (rewardDir === undefined) throw new Error('--reward-model RM_DIR is required (a checkpoint written by rlhf-lab rm)');
   const sft = await readLanguageModel(policyDir, '--policy');
   const rewardModel = await readRewardModelFor(rewardDir, sft);
   const worldSeed = worldSeedOption(context, sft);
   const { B, T } = shapeOptions(context, sft);
-  const iterations = numberOption(context, 'iterations', 60, { integer: true, min: 1 });
-  const beta = numberOption(context, 'beta', 0.02, { min: 0 });
-  const klTarget = context.values['kl-target'] === undefined ? undefined : numberOption(context, 'kl-target', 0, { min: 0 });
-  const lr = numberOption(context, 'lr', 3e-5, { min: 0 });
-  const ptx = numberOption(context, 'ptx', 0, { min: 0 });
-  const ppoEpochs = numberOption(context, 'epochs', 4, { integer: true, min: 1 });
-  const maxNewTokens = numberOption(context, 'max-tokens', 48, { integer: true, min: 1 });
-  const seed = numberOption(context, 'seed', 1, { integer: true, min: 0 });
+  const iterations = numberOption(context, 'iterations');
+  const beta = numberOption(context, 'beta');
+  const klTarget = optionalNumberOption(context, 'kl-target');
+  const lr = numberOption(context, 'lr');
+  const ptx = numberOption(context, 'ptx');
+  const ppoEpochs = numberOption(context, 'epochs');
+  const maxNewTokens = numberOption(context, 'max-tokens');
+  const seed = numberOption(context, 'seed');
   if (B < 2) throw new Error('--batch must be at least 2 for PPO (advantages are whitened over the batch)');
 
   const { tokenizer, config } = sft;

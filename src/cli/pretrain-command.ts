@@ -16,7 +16,7 @@ import type { Tokenizer } from '../model/tokenizer.ts';
 import { generateWorld } from '../world/index.ts';
 import { MAX_READ_BYTES, readFileBytes, readFileText } from './files.ts';
 import { checkCheckpointOutput, readCheckpointDir, writeCheckpointDir } from './fs-checkpoint.ts';
-import { numberOption, stringOption } from './options.ts';
+import { numberOption, optionalNumberOption, optionalStringOption, stringOption } from './options.ts';
 import { adapterName } from './sft-command.ts';
 import type { CommandContext } from './main.ts';
 import { withGpu } from './with-gpu.ts';
@@ -54,18 +54,18 @@ const CHANGEABLE_ON_RESUME: readonly (keyof RunSettings)[] = ['steps', 'checkpoi
 export const PRETRAIN_DOCUMENTS = 20000;
 
 function settingsFrom(context: CommandContext): RunSettings {
-  const preset = (stringOption(context, 'preset') ?? 'small') as PresetName;
+  const preset = stringOption(context, 'preset') as PresetName;
   if (!(preset in PRESETS)) throw new Error(`--preset must be one of ${Object.keys(PRESETS).join(', ')}, got '${preset}'`);
   return {
     preset,
-    seed: numberOption(context, 'seed', 1, { integer: true, min: 0 }),
-    steps: numberOption(context, 'steps', 3000, { integer: true, min: 1 }),
-    batch: numberOption(context, 'batch', 16, { integer: true, min: 1 }),
-    seq: numberOption(context, 'seq', PRESETS[preset].nCtx, { integer: true, min: 2, max: PRESETS[preset].nCtx }),
-    lr: numberOption(context, 'lr', 3e-3, { min: 0 }),
-    vocab: numberOption(context, 'vocab', 1024, { integer: true, min: 258 }),
-    documents: numberOption(context, 'documents', PRETRAIN_DOCUMENTS, { integer: true, min: 20 }),
-    checkpointEvery: numberOption(context, 'checkpoint-every', 250, { integer: true, min: 1 }),
+    seed: numberOption(context, 'seed'),
+    steps: numberOption(context, 'steps'),
+    batch: numberOption(context, 'batch'),
+    seq: optionalNumberOption(context, 'seq', { max: PRESETS[preset].nCtx }) ?? PRESETS[preset].nCtx,
+    lr: numberOption(context, 'lr'),
+    vocab: numberOption(context, 'vocab'),
+    documents: numberOption(context, 'documents'),
+    checkpointEvery: numberOption(context, 'checkpoint-every'),
   };
 }
 
@@ -121,7 +121,7 @@ function resumedSettings(context: CommandContext, out: string, state: TrainState
 }
 
 export async function pretrainCommand(context: CommandContext): Promise<unknown> {
-  const out = stringOption(context, 'out');
+  const out = optionalStringOption(context, 'out');
   if (!out) throw new Error('--out DIR is required (the checkpoint folder to write)');
   await checkCheckpointOutput(out, '--out');
   const previous = await readState(out);

@@ -20,25 +20,10 @@ import { encodeRanking, evaluateRankings, initRewardModel, trainRewardModel } fr
 import { buildDemonstrations, buildPromptSet, createRng, heldoutLabeler, trainingLabeler, type Labeler, type Prompt, type Ranking } from '../world/index.ts';
 import { checkOutputFile, writeFileAtomically } from './files.ts';
 import { readCheckpointDir, writeCheckpointDir } from './fs-checkpoint.ts';
-import { numberOption, stringOption } from './options.ts';
+import { numberOption, optionalStringOption } from './options.ts';
 import type { CommandContext } from './main.ts';
 import { adapterName, lineage, logEveryFor, outOption, readJsonlFile, readLanguageModel, shapeOptions, worldSeedOption } from './sft-command.ts';
 import { withGpu } from './with-gpu.ts';
-
-/** The options of the comparison data, shared by rm and dpo. */
-export const RANKING_DATA_OPTIONS = {
-  rankings: { type: 'string' },
-  comparisons: { type: 'string' },
-  'heldout-rankings': { type: 'string' },
-  'heldout-comparisons': { type: 'string' },
-  K: { type: 'string' },
-  prompts: { type: 'string' },
-  'heldout-prompts': { type: 'string' },
-  'max-tokens': { type: 'string' },
-  temperature: { type: 'string' },
-  'save-rankings': { type: 'string' },
-  'world-seed': { type: 'string' },
-} as const;
 
 /** Rankings of one split and where they came from. */
 interface RankingSet {
@@ -65,12 +50,12 @@ export interface RankingDataPlan {
 /** Reads --rankings/--comparisons (and the held-out ones) and the sampling options. */
 export async function rankingDataPlan(context: CommandContext): Promise<RankingDataPlan> {
   const plan: RankingDataPlan = {
-    K: numberOption(context, 'K', 4, { integer: true, min: 2, max: 9 }),
-    trainPrompts: numberOption(context, 'prompts', 200, { integer: true, min: 1 }),
-    heldoutPrompts: numberOption(context, 'heldout-prompts', 50, { integer: true, min: 0 }),
-    maxNewTokens: numberOption(context, 'max-tokens', 48, { integer: true, min: 1 }),
-    temperature: numberOption(context, 'temperature', 1, { min: 0 }),
-    saveTo: stringOption(context, 'save-rankings'),
+    K: numberOption(context, 'K'),
+    trainPrompts: numberOption(context, 'prompts'),
+    heldoutPrompts: numberOption(context, 'heldout-prompts'),
+    maxNewTokens: numberOption(context, 'max-tokens'),
+    temperature: numberOption(context, 'temperature'),
+    saveTo: optionalStringOption(context, 'save-rankings'),
   };
   if (plan.saveTo) await checkOutputFile(plan.saveTo, '--save-rankings');
   const train = await rankingFile(context, 'rankings', 'comparisons');
@@ -81,8 +66,8 @@ export async function rankingDataPlan(context: CommandContext): Promise<RankingD
 }
 
 async function rankingFile(context: CommandContext, rankingsOption: string, comparisonsOption: string): Promise<RankingSet | undefined> {
-  const rankingsPath = stringOption(context, rankingsOption);
-  const comparisonsPath = stringOption(context, comparisonsOption);
+  const rankingsPath = optionalStringOption(context, rankingsOption);
+  const comparisonsPath = optionalStringOption(context, comparisonsOption);
   if (rankingsPath && comparisonsPath) throw new Error(`give --${rankingsOption} or --${comparisonsOption}, not both`);
   if (rankingsPath) return { rankings: await readJsonlFile(rankingsPath, parseRankings), source: rankingsPath };
   if (comparisonsPath) return { rankings: rankingsFromComparisons(await readJsonlFile(comparisonsPath, parseComparisons)), source: comparisonsPath };
@@ -141,14 +126,14 @@ export function rewardModelParamsOf(checkpoint: Checkpoint, dir: string): Float3
 
 export async function rmCommand(context: CommandContext): Promise<unknown> {
   const out = await outOption(context);
-  const modelDir = stringOption(context, 'model');
+  const modelDir = optionalStringOption(context, 'model');
   if (modelDir === undefined) throw new Error('--model SFT_DIR is required (the SFT checkpoint whose trunk the reward model starts from)');
   const sft = await readLanguageModel(modelDir, '--model');
   const worldSeed = worldSeedOption(context, sft);
   const { B, T } = shapeOptions(context, sft);
-  const lr = numberOption(context, 'lr', 3e-4, { min: 0 });
-  const epochs = numberOption(context, 'epochs', 1, { integer: true, min: 1 });
-  const seed = numberOption(context, 'seed', 1, { integer: true, min: 0 });
+  const lr = numberOption(context, 'lr');
+  const epochs = numberOption(context, 'epochs');
+  const seed = numberOption(context, 'seed');
   const plan = await rankingDataPlan(context);
   const started = performance.now();
 

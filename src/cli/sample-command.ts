@@ -2,23 +2,23 @@
 // --max-tokens]`: a continuation from the GPU sampler. --chat frames the prompt as the lab's
 // instruction format (Human: ... Assistant:) and stops at the end of the response.
 import { createStorageBufferFrom } from '../engine/buffers.ts';
-import { GptSampler, DEFAULT_SAMPLING } from '../model/sampler.ts';
+import { GptSampler } from '../model/sampler.ts';
 import { formatPrompt } from '../world/index.ts';
 import { readCheckpointDir, resolveModelDir } from './fs-checkpoint.ts';
-import { numberOption, stringOption } from './options.ts';
+import { numberOption, optionalStringOption } from './options.ts';
 import type { CommandContext } from './main.ts';
 import { withGpu } from './with-gpu.ts';
 
 export async function sampleCommand(context: CommandContext): Promise<{ prompt: string; completion: string; ids: number[]; ended: boolean }> {
-  const prompt = stringOption(context, 'prompt');
+  const prompt = optionalStringOption(context, 'prompt');
   if (prompt === undefined) throw new Error('--prompt "..." is required');
   const checkpoint = await readCheckpointDir(resolveModelDir(context.values.model));
   const options = {
-    maxNewTokens: numberOption(context, 'max-tokens', DEFAULT_SAMPLING.maxNewTokens, { integer: true, min: 1 }),
-    temperature: numberOption(context, 'temperature', DEFAULT_SAMPLING.temperature, { min: 0 }),
-    topK: numberOption(context, 'top-k', DEFAULT_SAMPLING.topK, { integer: true, min: 0 }),
-    topP: numberOption(context, 'top-p', DEFAULT_SAMPLING.topP, { min: 0, max: 1 }),
-    seed: numberOption(context, 'seed', DEFAULT_SAMPLING.seed, { integer: true, min: 0 }),
+    maxNewTokens: numberOption(context, 'max-tokens'),
+    temperature: numberOption(context, 'temperature'),
+    topK: numberOption(context, 'top-k'),
+    topP: numberOption(context, 'top-p'),
+    seed: numberOption(context, 'seed'),
   };
   const text = context.values.chat ? formatPrompt(prompt) : prompt;
   const promptIds = checkpoint.tokenizer.encode(text);

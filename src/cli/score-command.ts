@@ -2,12 +2,12 @@
 // checkpoint, computed by the WGSL engine: logprobs[i] = log p(ids[i+1] | ids[0..i]).
 import { GptModel } from '../model/gpt.ts';
 import { readCheckpointDir, resolveModelDir } from './fs-checkpoint.ts';
-import { stringOption } from './options.ts';
+import { optionalStringOption } from './options.ts';
 import type { CommandContext } from './main.ts';
 import { withGpu } from './with-gpu.ts';
 
 export async function scoreCommand(context: CommandContext): Promise<{ ids: number[]; logprobs: number[] }> {
-  const text = stringOption(context, 'text');
+  const text = optionalStringOption(context, 'text');
   if (text === undefined) throw new Error('--text "..." is required');
   const checkpoint = await readCheckpointDir(resolveModelDir(context.values.model));
   const ids = checkpoint.tokenizer.encode(text);

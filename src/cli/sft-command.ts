@@ -15,7 +15,7 @@ import { trainSft, type SftProgress } from '../rlhf/sft.ts';
 import { buildDemonstrations, buildPromptSet, generateCorpus } from '../world/index.ts';
 import { readFileText } from './files.ts';
 import { checkCheckpointOutput, readCheckpointDir, resolveModelDir, writeCheckpointDir } from './fs-checkpoint.ts';
-import { numberOption, stringOption } from './options.ts';
+import { numberOption, optionalNumberOption, optionalStringOption } from './options.ts';
 import type { CommandContext } from './main.ts';
 import { withGpu } from './with-gpu.ts';
 
@@ -24,7 +24,7 @@ export const MIX_DOCUMENTS = 2000;
 
 /** The --out folder; required, and checked (its parents created) before any training. */
 export async function outOption(context: CommandContext): Promise<string> {
-  const out = stringOption(context, 'out');
+  const out = optionalStringOption(context, 'out');
   if (out === undefined) throw new Error('--out DIR is required (the checkpoint folder to write)');
   await checkCheckpointOutput(out, '--out');
   return out;
@@ -32,15 +32,15 @@ export async function outOption(context: CommandContext): Promise<string> {
 
 /** --world-seed, else the seed in the checkpoint's lineage (the TinyWorld its base was trained on), else 1. */
 export function worldSeedOption(context: CommandContext, checkpoint: Checkpoint): number {
-  return numberOption(context, 'world-seed', Number(checkpoint.meta?.seed ?? 1), { integer: true, min: 0 });
+  return optionalNumberOption(context, 'world-seed') ?? Number(checkpoint.meta?.seed ?? 1);
 }
 
-/** --batch (default 16) and --seq (default 128, at most the model's context). */
+/** --batch, and --seq (at most the model's context; 128 when not given, or the context when shorter). */
 export function shapeOptions(context: CommandContext, checkpoint: Checkpoint): { B: number; T: number } {
   const { nCtx } = checkpoint.config;
   return {
-    B: numberOption(context, 'batch', 16, { integer: true, min: 1 }),
-    T: numberOption(context, 'seq', Math.min(128, nCtx), { integer: true, min: 2, max: nCtx }),
+    B: numberOption(context, 'batch'),
+    T: optionalNumberOption(context, 'seq', { max: nCtx }) ?? Math.min(128, nCtx),
   };
 }
 
@@ -101,12 +101,12 @@ export async function sftCommand(context: CommandContext): Promise<unknown> {
   const base = await readLanguageModel(modelDir, '--model');
   const worldSeed = worldSeedOption(context, base);
   const { B, T } = shapeOptions(context, base);
-  const epochs = numberOption(context, 'epochs', 3, { integer: true, min: 1 });
-  const lr = numberOption(context, 'lr', 1e-3, { min: 0 });
-  const seed = numberOption(context, 'seed', 1, { integer: true, min: 0 });
-  const limit = numberOption(context, 'limit', Infinity, { integer: true, min: 1 });
-  const pretrainMix = numberOption(context, 'pretrain-mix', 0, { min: 0 });
-  const dataPath = stringOption(context, 'data');
+  const epochs = numberOption(context, 'epochs');
+  const lr = numberOption(context, 'lr');
+  const seed = numberOption(context, 'seed');
+  const limit = optionalNumberOption(context, 'limit');
+  const pretrainMix = numberOption(context, 'pretrain-mix');
+  const dataPath = optionalStringOption(context, 'data');
 
   const demonstrations = dataPath
     ? (await readJsonlFile(dataPath, parseDemonstrations)).map(unframeDemonstration)

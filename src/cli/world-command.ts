@@ -13,12 +13,8 @@ import { corpusDocument, generateWorld, worldFiles } from '../world/index.ts';
 import { readTokenizerDir, resolveModelDir } from './fs-checkpoint.ts';
 import { fileSystemError, MAX_READ_BYTES, readFileBytes, writeFileAtomically } from './files.ts';
 import type { CommandContext } from './main.ts';
-import { numberOption, stringOption } from './options.ts';
+import { numberOption, optionalStringOption, stringOption } from './options.ts';
 
-/** The seed used when --seed is not given (the one docs/tinyworld.md describes). */
-export const DEFAULT_WORLD_SEED = '1';
-/** Pretraining documents when --documents is not given (generateWorld's default). */
-export const DEFAULT_WORLD_DOCUMENTS = 20_000;
 /** The manifest's format name; tools/pretrain.py refuses any other. */
 export const TOKENS_FORMAT = 'rlhf-lab-tokens-v1';
 
@@ -47,10 +43,10 @@ export interface TokensManifest {
 }
 
 export async function worldCommand(context: CommandContext): Promise<WorldResult | TokensManifest> {
-  const out = stringOption(context, 'out');
+  const out = optionalStringOption(context, 'out');
   if (out === undefined) throw new Error('--out DIR is required');
-  const seed = stringOption(context, 'seed') ?? DEFAULT_WORLD_SEED;
-  const documents = numberOption(context, 'documents', DEFAULT_WORLD_DOCUMENTS, { integer: true, min: 1 });
+  const seed = stringOption(context, 'seed');
+  const documents = numberOption(context, 'documents');
   await mkdir(out, { recursive: true }).catch((error: unknown) => {
     throw fileSystemError('create', out, error);
   });
@@ -102,7 +98,7 @@ function encodeDocuments(context: CommandContext, seed: string, from: number, to
 }
 
 async function writeTokens(context: CommandContext, out: string, seed: string, documents: number): Promise<TokensManifest> {
-  const modelDir = resolveModelDir(stringOption(context, 'model'));
+  const modelDir = resolveModelDir(optionalStringOption(context, 'model'));
   const tokenizer = await readTokenizerDir(modelDir);
   if (documents < 2) throw new Error('--tokens needs --documents 2 or more (the first are held out, the rest are trained on)');
   const heldoutDocuments = heldoutCount(documents);

@@ -82,7 +82,9 @@ describe('rlhf-lab pack', () => {
       expect(run.code).toBe(1);
       return (run.result as { error: string }).error;
     };
-    expect(await error([])).toMatch(/^usage: rlhf-lab pack create/);
+    const noAction = await runCli(['pack', '--json']);
+    expect(noAction.code).toBe(2); // a usage error, as an unknown option is
+    expect(noAction.stderr.join('\n')).toMatch(/missing required argument 'action'/);
     expect(await error(['create', ...MICRO])).toMatch(/--out pack.json is required/);
     expect(await error(['create', ...MICRO, '--out', at('x.json'), '--K', '12'])).toBe("--K must be an integer ≥ 2 and ≤ 9, got '12'");
     expect(await error(['merge', at('pack.json')])).toMatch(/^usage: rlhf-lab pack merge/);

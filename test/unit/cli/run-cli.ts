@@ -1,5 +1,5 @@
 // Runs the CLI in-process for tests: main(argv) with console.log and console.error captured, and the
-// last stdout line (the JSON result under --json) parsed.
+// last stdout line parsed when --json asked for it (the JSON result).
 import { vi } from 'vitest';
 import { main } from '../../../src/cli/main.ts';
 
@@ -7,7 +7,7 @@ export interface CliRun {
   code: number;
   stdout: string[];
   stderr: string[];
-  /** The last stdout line parsed as JSON. */
+  /** Under --json, the last stdout line parsed as JSON. */
   result: unknown;
 }
 
@@ -19,7 +19,7 @@ export async function runCli(argv: string[]): Promise<CliRun> {
   try {
     const code = await main(argv);
     const last = stdout.at(-1);
-    return { code, stdout, stderr, result: last === undefined ? undefined : JSON.parse(last) };
+    return { code, stdout, stderr, result: last === undefined || !argv.includes('--json') ? undefined : JSON.parse(last) };
   } finally {
     log.mockRestore();
     error.mockRestore();
