@@ -309,45 +309,6 @@ useLessonStore.subscribe((lesson, previous) => {
   if (lesson.seed !== previous.seed && useLabDataStore.getState().loaded) void useLabDataStore.getState().load();
 });
 
-// ---------------------------------------------------------------------------------------------
-// Ranking drafts (the Rank panel's pure helpers)
-
-/** The order with the item at position `from` moved to position `to` (clamped to the ends). */
-export function moveInOrder(order: readonly number[], from: number, to: number): number[] {
-  const target = Math.min(order.length - 1, Math.max(0, to));
-  const moved = [...order];
-  const [item] = moved.splice(from, 1);
-  moved.splice(target, 0, item);
-  return moved;
-}
-
-/**
- * Ties as Ranking.ties from per-position marks ("equally good as the output above"): every pair of
- * positions inside a run of marked neighbours, so A = B = C ties (0,1), (0,2) and (1,2).
- */
-export function tiesFromMarks(tiedWithAbove: readonly boolean[]): [number, number][] {
-  const ties: [number, number][] = [];
-  let groupStart = 0;
-  for (let position = 1; position <= tiedWithAbove.length; position++) {
-    if (position < tiedWithAbove.length && tiedWithAbove[position]) continue;
-    for (let a = groupStart; a < position; a++) for (let b = a + 1; b < position; b++) ties.push([a, b]);
-    groupStart = position;
-  }
-  return ties;
-}
-
-/** The next `count` prompts to rank: the user's own first, then TinyWorld's, skipping ranked and skipped ones. */
-export function promptsToRank(prompts: readonly StoredPrompt[], rankings: readonly StoredRanking[], skipped: ReadonlySet<string>, count: number): StoredPrompt[] {
-  const ranked = new Set(rankings.map((r) => r.promptId));
-  const open = prompts.filter((p) => !ranked.has(p.id) && !skipped.has(p.id));
-  return [...open.filter(isOwnPrompt), ...open.filter((p) => !isOwnPrompt(p))].slice(0, count);
-}
-
-/** The next prompt to rank (promptsToRank's first). */
-export function nextPromptToRank(prompts: readonly StoredPrompt[], rankings: readonly StoredRanking[], skipped: ReadonlySet<string>): StoredPrompt | undefined {
-  return promptsToRank(prompts, rankings, skipped, 1)[0];
-}
-
 export const selectLoaded = (state: LabDataState) => state.loaded;
 export const selectDemonstrations = (state: LabDataState) => state.demonstrations;
 export const selectRankings = (state: LabDataState) => state.rankings;

@@ -17,7 +17,7 @@ import { ModelPanel } from './ModelPanel.tsx';
 import { NoWebGpu } from './NoWebGpu.tsx';
 import { PanelTabs, tabId, tabPanelId } from './PanelTabs.tsx';
 import { PpoPanel } from './PpoPanel.tsx';
-import { RankPanel } from './RankPanel.tsx';
+import { RankPanel } from './rank/RankPanel.tsx';
 import { RewardModelPanel } from './RewardModelPanel.tsx';
 
 function OpenPanel({ panel, gpu }: { panel: PanelId; gpu: GpuStatus }) {

@@ -8,7 +8,8 @@ import { useEffect, useState, type ChangeEvent } from 'react';
 import { anonymousCode, checkLabelerName, handIn, MAX_PACK_BYTES, readPack, saveAnswers, savedAnswers, type PackAnswer, type RankingPack } from '../store/classStore.ts';
 import { chosenFileText } from './chosenFile.ts';
 import { downloadBlob } from './downloadBlob.ts';
-import { draftJudgement, newDraft, RankingBoard, type Draft } from './RankingBoard.tsx';
+import { draftJudgement, newDraft, type Draft } from './rank/draft.ts';
+import { RankingBoard } from './rank/RankingBoard.tsx';
 import { errorMessage } from '../store/errorMessage.ts';
 import { ErrorLine } from './ErrorLine.tsx';
 

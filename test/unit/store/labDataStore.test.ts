@@ -5,7 +5,7 @@ import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
 import { openLabDb } from '../../../src/data/lab-db.ts';
 import { DatasetError } from '../../../src/rlhf/datasets.ts';
-import { createLabDataStore, moveInOrder, nextPromptToRank, promptsToRank, rankingAuthors, tiesFromMarks, USER_FAMILY, type Generate } from '../../../src/store/labDataStore.ts';
+import { createLabDataStore, rankingAuthors, USER_FAMILY, type Generate } from '../../../src/store/labDataStore.ts';
 
 let dbCount = 0;
 
@@ -153,31 +153,7 @@ describe('labDataStore', () => {
   });
 });
 
-describe('ranking draft helpers', () => {
-  it('moves an item within the order', () => {
-    expect(moveInOrder([0, 1, 2, 3], 2, 0)).toEqual([2, 0, 1, 3]);
-    expect(moveInOrder([0, 1, 2, 3], 0, 1)).toEqual([1, 0, 2, 3]);
-    expect(moveInOrder([0, 1, 2, 3], 3, 9)).toEqual([0, 1, 2, 3]);
-    expect(moveInOrder([0, 1, 2, 3], 1, -1)).toEqual([1, 0, 2, 3]);
-  });
-
-  it('turns "tied with the one above" marks into every tied pair of positions', () => {
-    expect(tiesFromMarks([false, false, false, false])).toEqual([]);
-    expect(tiesFromMarks([false, true, false, false])).toEqual([[0, 1]]);
-    expect(tiesFromMarks([false, true, true, false, true])).toEqual([[0, 1], [0, 2], [1, 2], [3, 4]]);
-  });
-
-  it("offers the user's own unranked prompts first, then TinyWorld's, never a ranked or skipped one", () => {
-    const prompt = (id: string, family: string) => ({ id, text: id, family, createdAt: 0 });
-    const prompts = [prompt('train-0000', 'open_qa'), prompt('train-0001', 'bait'), prompt('mine', USER_FAMILY)];
-    const ranked = [{ id: 'r', createdAt: 1, promptId: 'train-0000', prompt: '', responses: ['a', 'b'], order: [0, 1], source: 'human' as const }];
-    expect(nextPromptToRank(prompts, ranked, new Set())?.id).toBe('mine');
-    expect(nextPromptToRank(prompts, ranked, new Set(['mine']))?.id).toBe('train-0001');
-    expect(nextPromptToRank(prompts, ranked, new Set(['mine', 'train-0001']))).toBeUndefined();
-    expect(promptsToRank(prompts, ranked, new Set(), 5).map((p) => p.id)).toEqual(['mine', 'train-0001']);
-    expect(promptsToRank(prompts, [], new Set(), 2).map((p) => p.id)).toEqual(['mine', 'train-0000']);
-  });
-
+describe('rankings', () => {
   it('names who made the rankings, most first', () => {
     const ranking = (source: 'human' | 'simulated', labeler?: string) => ({ promptId: 'p', prompt: 'p', responses: ['a', 'b'], order: [0, 1], source, ...(labeler && { labeler }) });
     const rankings = [ranking('human', 'Ada'), ranking('simulated'), ranking('human'), ranking('simulated'), ranking('human', 'Ada'), ranking('human', 'Ben'), ranking('simulated')];

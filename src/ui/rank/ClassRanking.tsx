@@ -17,14 +17,15 @@ import {
   type ClassMerge,
   type RankingPack,
   type Submission,
-} from '../store/classStore.ts';
-import { promptsToRank, selectPrompts, selectRankings, useLabDataStore, type Generate } from '../store/labDataStore.ts';
-import { selectHyper, selectSeed, useLessonStore } from '../store/lessonStore.ts';
-import { selectActive, useTrainingStore } from '../store/trainingStore.ts';
-import { chosenFileText } from './chosenFile.ts';
-import { downloadBlob } from './downloadBlob.ts';
-import { errorMessage } from '../store/errorMessage.ts';
-import { ErrorLine } from './ErrorLine.tsx';
+} from '../../store/classStore.ts';
+import { selectPrompts, selectRankings, useLabDataStore, type Generate } from '../../store/labDataStore.ts';
+import { selectHyper, selectSeed, useLessonStore } from '../../store/lessonStore.ts';
+import { selectActive, useTrainingStore } from '../../store/trainingStore.ts';
+import { chosenFileText } from '../chosenFile.ts';
+import { downloadBlob } from '../downloadBlob.ts';
+import { errorMessage } from '../../store/errorMessage.ts';
+import { ErrorLine } from '../ErrorLine.tsx';
+import { promptsToRank } from './draft.ts';
 
 const DEFAULT_PACK_PROMPTS = 8;
 

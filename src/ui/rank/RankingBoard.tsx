@@ -1,16 +1,10 @@
 // The ranking board shared by the Rank panel and a student's ranking pack: K outputs of one prompt
 // ordered best first by drag and drop or by keyboard alone (focus an output, Alt+↑/↓, or its move
 // buttons), ties marked, a 1–7 quality rating and the labelers' flags per output. Output text is
-// rendered as text. draftJudgement turns a finished board into a ranking's fields.
+// rendered as text. The draft it edits and its pure helpers are in draft.ts.
 import { useEffect, useRef, useState, type DragEvent, type KeyboardEvent } from 'react';
-import { moveInOrder, tiesFromMarks } from '../store/labDataStore.ts';
-import type { Flags, Ranking } from '../world/index.ts';
-
-/** The prompt a draft ranks: its id and instruction. */
-export interface DraftPrompt {
-  id: string;
-  text: string;
-}
+import type { Flags } from '../../world/index.ts';
+import { letter, moveInOrder, type Draft } from './draft.ts';
 
 type BooleanFlag = Exclude<keyof Flags, 'satisfiesConstraint'>;
 const FLAG_LABELS: [BooleanFlag, string][] = [
@@ -23,33 +17,6 @@ const FLAG_LABELS: [BooleanFlag, string][] = [
   ['offTopic', 'Off topic'],
 ];
 const LIKERT = [1, 2, 3, 4, 5, 6, 7];
-
-/** Outputs are named by letter (A, B, …) so they keep their name while they move. */
-export const letter = (response: number) => String.fromCharCode(65 + response);
-
-export interface Draft {
-  prompt: DraftPrompt;
-  responses: string[];
-  /** Response indices, best first. */
-  order: number[];
-  /** By position: equally good as the output above (position 0 unused). */
-  tiedWithAbove: boolean[];
-  /** By response index. */
-  likert: (number | undefined)[];
-  flags: Partial<Flags>[];
-}
-
-export function newDraft(prompt: DraftPrompt, responses: string[]): Draft {
-  const K = responses.length;
-  return {
-    prompt,
-    responses,
-    order: responses.map((_, i) => i),
-    tiedWithAbove: new Array<boolean>(K).fill(false),
-    likert: new Array<number | undefined>(K).fill(undefined),
-    flags: responses.map(() => ({})),
-  };
-}
 
 function OutputFlags({ response, flags, onChange }: { response: number; flags: Partial<Flags>; onChange(flags: Partial<Flags>): void }) {
   const constraint = flags.satisfiesConstraint === undefined || flags.satisfiesConstraint === null ? '' : String(flags.satisfiesConstraint);
@@ -188,20 +155,4 @@ export function RankingBoard({ draft, onChange }: { draft: Draft; onChange(draft
       </p>
     </>
   );
-}
-
-/** A board's judgement as a ranking's fields (order, ties, Likert and flags as far as given), or why it cannot be saved yet. */
-export function draftJudgement(draft: Draft): { judgement: Pick<Ranking, 'order' | 'ties' | 'likert' | 'flags'> } | { problem: string } {
-  const rated = draft.likert.filter((v) => v !== undefined).length;
-  if (rated !== 0 && rated !== draft.likert.length) return { problem: 'Rate the quality of every output (1–7), or of none.' };
-  const ties = tiesFromMarks(draft.tiedWithAbove);
-  const flagged = draft.flags.some((f) => Object.keys(f).length > 0);
-  return {
-    judgement: {
-      order: draft.order,
-      ...(ties.length > 0 && { ties }),
-      ...(rated > 0 && { likert: draft.likert as number[] }),
-      ...(flagged && { flags: draft.flags }),
-    },
-  };
 }
