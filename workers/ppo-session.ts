@@ -1,16 +1,16 @@
 // A PPO run the page can start, pause, step and reset: the four models of PpoTrainer built from
 // the "sft" and "reward_model" checkpoints (the policy from "policy" when resuming), prompts drawn
-// each iteration from the lesson's prompt list, the PPO-ptx mix from TinyWorld's corpus when
-// γ_ptx > 0, and per iteration the metrics, a samples table beside the SFT model's answer to the
+// each iteration from the lesson's prompt list (resumablePromptOrder), the PPO-ptx mix from
+// TinyWorld's corpus when γ_ptx > 0, and per iteration the metrics, a samples table beside the SFT model's answer to the
 // same prompts, and every few iterations a "policy" checkpoint the page persists.
 import type { Checkpoint } from '../src/model/checkpoint.ts';
 import { GptSampler } from '../src/model/sampler.ts';
-import { Rng } from '../src/model/random.ts';
-import { heldoutCount, tokenStream } from '../src/model/lm-training.ts';
-import { extractResponse, formatPrompt, generateCorpus } from '../src/world/index.ts';
-import { createPpoModels, DEFAULT_PPO_ADAMW, PpoTrainer, type PpoMetrics, type PpoModels, type PpoPhase } from '../src/rlhf/ppo.ts';
+import { extractResponse, formatPrompt } from '../src/world/index.ts';
+import { DEFAULT_PPO_ADAMW, type PpoMetrics, type PpoPhase } from '../src/rlhf/ppo.ts';
+import { PpoStage, resumablePromptOrder } from '../src/rlhf/ppo-stage.ts';
+import { pretrainingMixStream } from '../src/rlhf/pretraining-text.ts';
 import { lineageMeta, type CheckpointRegistry, type CheckpointSummary } from './checkpoints.ts';
-import { checkpointOf, scalarParams, trainingShape } from './training.ts';
+import { checkpointOf, rewardModelWeights, trainingShape } from './training.ts';
 
 export interface PpoSettings {
   /** Instructions (not yet in the chat frame) the policy answers; those leaving no room for a response are skipped. */
@@ -53,8 +53,6 @@ export interface PpoIterationReport {
   saved?: CheckpointSummary;
 }
 
-/** Pretraining documents drawn for the PPO-ptx stream (the held-out prefix is left out). */
-const PTX_DOCUMENTS = 1000;
 const SAMPLES_PER_ITERATION = 4;
 /**
  * Prompts must leave room for this many response tokens (or maxNewTokens if fewer); longer
@@ -66,41 +64,40 @@ export class PpoSession {
   private paused = false;
   private running = false;
   private iteration: number;
-  private readonly prompts: { text: string; ids: number[] }[];
 
   private constructor(
     private readonly registry: CheckpointRegistry,
     private readonly base: Checkpoint,
-    private readonly models: PpoModels,
-    private readonly trainer: PpoTrainer,
+    private readonly stage: PpoStage,
+    private readonly prompts: readonly { text: string; ids: number[] }[],
     private readonly sftSampler: GptSampler,
     private readonly settings: PpoSettings,
   ) {
     this.iteration = settings.resumeAt ?? 0;
-    const { T } = models.policy;
-    const { tokenizer } = base;
-    this.prompts = settings.prompts
-      .map((text) => ({ text, ids: tokenizer.encode(formatPrompt(text)) }))
-      .filter((p) => p.ids.length + Math.min(settings.maxNewTokens, MIN_RESPONSE_ROOM) <= T);
-    if (this.prompts.length < 2) throw new Error(`PPO needs at least 2 prompts short enough to leave room for a response in the model's ${T} tokens`);
   }
 
   /** Builds the models from the registry's checkpoints (SFT reference, reward model, policy). */
   static create(device: GPUDevice, registry: CheckpointRegistry, settings: PpoSettings): PpoSession {
     const base = registry.base();
-    const sft = registry.get('sft');
-    const rewardModel = scalarParams(registry.get('reward_model'));
+    const { tokenizer } = base;
     const { B, T } = trainingShape(base.config);
-    const models = createPpoModels(device, base.config, { sft: sft.params, rewardModel }, B, T);
+    const prompts = settings.prompts
+      .map((text) => ({ text, ids: tokenizer.encode(formatPrompt(text)) }))
+      .filter((p) => p.ids.length + Math.min(settings.maxNewTokens, MIN_RESPONSE_ROOM) <= T);
+    if (prompts.length < 2) throw new Error(`PPO needs at least 2 prompts short enough to leave room for a response in the model's ${T} tokens`);
     const resuming = settings.resumeAt !== undefined && registry.has('policy');
-    if (resuming) models.policy.writeParams(registry.get('policy').params);
     const adamw = { ...DEFAULT_PPO_ADAMW, lr: settings.lr };
-    const batchSize = Math.max(2, settings.batch);
-    let trainer: PpoTrainer | undefined;
-    try {
-      trainer = new PpoTrainer(models, {
-        eosId: base.tokenizer.eosId,
-        batchSize,
+    const stage = PpoStage.create(
+      device,
+      { config: base.config, params: registry.get('sft').params },
+      rewardModelWeights(registry.get('reward_model')),
+      prompts.map((p) => p.ids),
+      resumablePromptOrder(settings.seed),
+      {
+        B,
+        T,
+        eosId: tokenizer.eosId,
+        batchSize: Math.max(2, settings.batch),
         maxNewTokens: settings.maxNewTokens,
         temperature: settings.temperature,
         ppoEpochs: settings.ppoEpochs,
@@ -110,13 +107,15 @@ export class PpoSession {
         valueOptimizer: adamw,
         seed: settings.seed + (resuming ? (settings.resumeAt ?? 0) : 0),
         samplesPerIteration: SAMPLES_PER_ITERATION,
-        ptx: settings.ptxCoef > 0 ? { stream: ptxStream(base, settings.worldSeed), coef: settings.ptxCoef } : undefined,
-      });
-      const sftSampler = new GptSampler(device, base.config, models.reference.params, 'lm', SAMPLES_PER_ITERATION, T, base.tokenizer.eosId, 'ppo.sft-sampler');
-      return new PpoSession(registry, base, models, trainer, sftSampler, { ...settings, resumeAt: resuming ? settings.resumeAt : undefined });
+        ptx: settings.ptxCoef > 0 ? { stream: pretrainingMixStream(tokenizer, settings.worldSeed), coef: settings.ptxCoef } : undefined,
+      },
+      resuming ? registry.get('policy').params : undefined,
+    );
+    try {
+      const sftSampler = new GptSampler(device, base.config, stage.models.reference.params, 'lm', SAMPLES_PER_ITERATION, T, tokenizer.eosId, 'ppo.sft-sampler');
+      return new PpoSession(registry, base, stage, prompts, sftSampler, { ...settings, resumeAt: resuming ? settings.resumeAt : undefined });
     } catch (error) {
-      trainer?.destroy();
-      Object.values(models).forEach((m) => m.destroy());
+      stage.destroy();
       throw error;
     }
   }
@@ -166,9 +165,8 @@ export class PpoSession {
 
   private async iterate(onPhase?: (phase: PpoPhase) => void): Promise<PpoIterationReport> {
     const iteration = this.iteration;
-    const rng = new Rng(this.settings.seed * 7919 + iteration);
-    const batch = Array.from({ length: this.trainer.options.batchSize }, () => this.prompts[rng.int(this.prompts.length)]);
-    const result = await this.trainer.iterate(batch.map((p) => p.ids), onPhase);
+    const result = await this.stage.iterate(iteration, onPhase);
+    const batch = result.batch.map((p) => this.prompts[p]);
     const { tokenizer } = this.base;
     const shown = result.samples.map((s) => batch[s.promptIndex]);
     const sft = await this.sftSampler.generate(
@@ -190,20 +188,13 @@ export class PpoSession {
 
   /** Snapshots the live policy as the "policy" checkpoint (step = iterations done). */
   async save(): Promise<CheckpointSummary> {
-    const params = await this.models.policy.readParams();
+    const params = await this.stage.readPolicy();
     const meta = lineageMeta({ kind: 'policy', parent: 'sft', step: this.iteration }, { beta: String(this.settings.beta), ptx_coef: String(this.settings.ptxCoef) });
-    return this.registry.put('policy', checkpointOf(this.base, params, false, meta));
+    return this.registry.put('policy', checkpointOf(this.base, params, meta));
   }
 
   destroy(): void {
-    this.trainer.destroy();
+    this.stage.destroy();
     this.sftSampler.destroy();
-    Object.values(this.models).forEach((m) => m.destroy());
   }
-}
-
-/** The pretraining token stream PPO-ptx mixes in: TinyWorld's corpus without its held-out prefix. */
-function ptxStream(base: Checkpoint, worldSeed: number): Int32Array {
-  const corpus = generateCorpus(worldSeed, PTX_DOCUMENTS);
-  return tokenStream(base.tokenizer, corpus.slice(heldoutCount(corpus.length)));
 }

@@ -2,30 +2,20 @@
 // → K outputs per prompt ranked by the training labeler → reward model → PPO and PPO-ptx, and DPO
 // on the same comparisons → evaluation of every model on held-out prompts by the held-out labeler
 // (the paper's Figure 2 and its evaluation, in miniature). Deterministic for a seed on one adapter.
-import { createStorageBufferFrom } from '../engine/buffers.ts';
-import { GptModel } from '../model/gpt.ts';
-import { evaluationLoss, evaluationWindows, heldoutCount, tokenStream } from '../model/lm-training.ts';
-import { DEFAULT_SAMPLING } from '../model/sampler.ts';
 import type { Checkpoint } from '../model/checkpoint.ts';
-import {
-  buildDemonstrations,
-  buildPromptSet,
-  createRng,
-  formatPrompt,
-  generateCorpus,
-  heldoutLabeler,
-  trainingLabeler,
-  type Prompt,
-  type Ranking,
-} from '../world/index.ts';
-import { labelerReport, winRate, type LabelerReport, type Response } from './evaluate.ts';
+import { DEFAULT_SAMPLING } from '../model/sampler.ts';
+import { buildDemonstrations, buildPromptSet, createRng, formatPrompt, heldoutLabeler, trainingLabeler, type Prompt, type Ranking } from '../world/index.ts';
 import { demonstrationSequences } from './datasets.ts';
-import { promptsThatFit, sampleOutputs, sampleRankings } from './model-outputs.ts';
-import { labelerAgreement, labelerCeiling } from './rankings.ts';
-import { trainSft } from './sft.ts';
-import { encodeRanking, initRewardModel, trainRewardModel } from './reward-model.ts';
-import { createPpoModels, DEFAULT_PPO_ADAMW, PpoTrainer, type PpoMetrics } from './ppo.ts';
-import { encodePreferencePairs, trainDpo } from './dpo.ts';
+import { encodePreferencePairs } from './dpo.ts';
+import { runDpoStage } from './dpo-stage.ts';
+import { evaluationRow, runEvaluationStage, type EvaluationMetrics } from './evaluation-stage.ts';
+import { promptsThatFit } from './model-outputs.ts';
+import { DEFAULT_PPO_ADAMW, type PpoMetrics } from './ppo.ts';
+import { PpoStage, streamPromptOrder } from './ppo-stage.ts';
+import { pretrainingMixStream } from './pretraining-text.ts';
+import { rankingQuality, runRankingsStage } from './rankings-stage.ts';
+import { runRewardModelStage } from './reward-model-stage.ts';
+import { runSftStage } from './sft-stage.ts';
 
 /** Sizes and hyperparameters of a run; `pipelinePreset` gives the named ones. */
 export interface PipelineSettings {
@@ -118,11 +108,8 @@ export interface StageOutputs {
   dpo: { params: Float32Array };
 }
 
-export interface ModelEvaluation extends Omit<LabelerReport, 'samples'> {
-  win_rate_vs_sft: number;
-  win_rate_vs_base: number;
-  pretrain_loss: number;
-}
+/** A line of the pipeline's table: every model has both win rates (SFT and the base always answer). */
+export type ModelEvaluation = Required<EvaluationMetrics>;
 
 export interface PipelineReport {
   /**
@@ -188,81 +175,40 @@ export async function runPipeline(
   const { tokenizer, config } = base;
   const promptSet = buildPromptSet(options.worldSeed);
   const fitting = (prompts: readonly Prompt[]) => promptsThatFit(tokenizer, prompts, s.maxNewTokens, s.T);
-  const samplingModel = (params: GPUBuffer) => ({ config, tokenizer, params, B: s.B, T: s.T });
-  const sampling = { ...DEFAULT_SAMPLING, maxNewTokens: s.maxNewTokens, temperature: 1, seed };
-  // The held-out prefix measures the alignment tax; PPO-ptx trains on the rest.
-  const corpus = generateCorpus(options.worldSeed, s.corpusDocuments);
-  const heldoutDocs = heldoutCount(corpus.length);
-  const corpusStream = tokenStream(tokenizer, corpus.slice(heldoutDocs));
+  const shape = { B: s.B, T: s.T };
 
   // 1. SFT on the starter demonstrations
   const demonstrations = demonstrationSequences(tokenizer, buildDemonstrations(options.worldSeed, promptSet.train.slice(0, s.demonstrations)));
   const { params: sftParams } = await stage('sft', async () => {
-    const sftModel = new GptModel(device, config, 'lm', s.B, s.T, 'sft');
-    try {
-      sftModel.writeParams(base.params);
-      await trainSft(sftModel, demonstrations, { epochs: s.sftEpochs, lr: s.sftLr, seed, logEvery: 10, onProgress: (p) => report('sft', `SFT step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)}`) });
-      return { params: await sftModel.readParams() };
-    } finally {
-      sftModel.destroy();
-    }
+    const onProgress = (p: { step: number; totalSteps: number; loss: number }) => report('sft', `SFT step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)}`);
+    const { params } = await runSftStage(device, { config, params: base.params }, demonstrations, { ...shape, epochs: s.sftEpochs, lr: s.sftLr, seed, logEvery: 10 }, { onProgress });
+    return { params };
   });
+  const sft = { config, tokenizer, params: sftParams };
 
   // 2. Rankings of the SFT model's outputs: training labeler on train prompts, held-out labeler on held-out prompts
-  const rng = createRng(`pipeline-${seed}`);
   const rankedTrain = rounds(fitting(promptSet.train), s.rankedPrompts);
   const rankedHeldout = fitting(promptSet.heldout).slice(0, s.heldoutRankedPrompts);
   const rankings = await stage('rankings', async () => {
     report('rankings', `sampling ${s.K} outputs for ${rankedTrain.length + rankedHeldout.length} prompts`);
-    const params = createStorageBufferFrom(device, 'pipeline.sft-params', sftParams);
-    try {
-      const train = await sampleRankings(device, samplingModel(params), rankedTrain, { K: s.K, sampling, labeler: trainingLabeler, rng: rng.fork('train') });
-      const heldout = await sampleRankings(device, samplingModel(params), rankedHeldout, {
-        K: s.K,
-        sampling: { ...sampling, seed: seed + 7 },
-        labeler: heldoutLabeler,
-        rng: rng.fork('heldout'),
-      });
-      return { train, heldout };
-    } finally {
-      params.destroy();
-    }
+    const ranked = await runRankingsStage(device, sft, { train: rankedTrain, heldout: rankedHeldout }, { ...shape, K: s.K, maxNewTokens: s.maxNewTokens, temperature: 1, seed });
+    return { train: ranked.train ?? [], heldout: ranked.heldout ?? [] };
   });
 
   // 3. Reward model from the SFT trunk
   const rm = await stage('reward_model', async () => {
-    const rmModel = new GptModel(device, config, 'scalar', Math.max(s.B, s.K), s.T, 'reward-model');
-    try {
-      initRewardModel(rmModel, sftParams, seed);
-      const result = await trainRewardModel(rmModel, rankings.train.map((r) => encodeRanking(tokenizer, r)), {
-        lr: s.rmLr,
-        epochs: s.rmEpochs,
-        seed,
-        heldout: rankings.heldout.map((r) => encodeRanking(tokenizer, r)),
-        demonstrations,
-        onProgress: (p) => report('reward_model', `RM epoch ${p.epoch} step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)} accuracy ${p.accuracy.toFixed(2)}`),
-      });
-      const flat = await rmModel.readParams();
-      return {
-        params: flat.slice(0, sftParams.length),
-        scalarHead: flat.slice(sftParams.length),
-        train_accuracy: result.train.accuracy,
-        heldout_accuracy: result.heldout?.accuracy ?? NaN,
-      };
-    } finally {
-      rmModel.destroy();
-    }
+    const onProgress = (p: { epoch: number; step: number; totalSteps: number; loss: number; accuracy: number }) =>
+      report('reward_model', `RM epoch ${p.epoch} step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)} accuracy ${p.accuracy.toFixed(2)}`);
+    const { model, result } = await runRewardModelStage(device, sft, { ...rankings, demonstrations }, { ...shape, lr: s.rmLr, epochs: s.rmEpochs, seed }, { onProgress });
+    return { ...model, train_accuracy: result.train.accuracy, heldout_accuracy: result.heldout?.accuracy ?? NaN };
   });
-  const rmParams = new Float32Array(rm.params.length + rm.scalarHead.length);
-  rmParams.set(rm.params);
-  rmParams.set(rm.scalarHead, rm.params.length);
 
   // 4. PPO and PPO-ptx from SFT against the reward model
   const trainPromptIds = fitting(promptSet.train).map((p) => tokenizer.encode(formatPrompt(p.text)));
   const runPpo = async (name: 'ppo' | 'ppo_ptx') => {
-    const models = createPpoModels(device, config, { sft: sftParams, rewardModel: rmParams }, s.B, s.T);
     const lr = { ...DEFAULT_PPO_ADAMW, lr: s.ppoLr };
-    const trainer = new PpoTrainer(models, {
+    const ppo = PpoStage.create(device, sft, rm, trainPromptIds, streamPromptOrder(name, seed), {
+      ...shape,
       eosId: tokenizer.eosId,
       maxNewTokens: s.maxNewTokens,
       klCoef: s.klCoef,
@@ -270,22 +216,19 @@ export async function runPipeline(
       valueOptimizer: lr,
       seed,
       ppoEpochs: s.ppoEpochs,
-      ptx: name === 'ppo_ptx' ? { stream: corpusStream, coef: s.ptxCoef } : undefined,
+      ptx: name === 'ppo_ptx' ? { stream: pretrainingMixStream(tokenizer, options.worldSeed, s.corpusDocuments), coef: s.ptxCoef } : undefined,
     });
     try {
       const history: PpoMetrics[] = [];
-      const order = createRng(`${name}-${seed}`);
       for (let i = 0; i < s.ppoIterations; i++) {
-        const batch = Array.from({ length: s.B }, () => trainPromptIds[order.intBetween(0, trainPromptIds.length - 1)]);
-        const { metrics } = await trainer.iterate(batch);
+        const { metrics } = await ppo.iterate(i);
         history.push(metrics);
         options.onPpoMetrics?.(name, metrics);
         report(name, `${name} iteration ${i + 1}/${s.ppoIterations} score ${metrics['objective/scores'].toFixed(3)} kl ${metrics['objective/kl'].toFixed(3)}`);
       }
-      return { params: await models.policy.readParams(), history };
+      return { params: await ppo.readPolicy(), history };
     } finally {
-      trainer.destroy();
-      Object.values(models).forEach((m) => m.destroy());
+      ppo.destroy();
     }
   };
   const ppo = await stage('ppo', () => runPpo('ppo'));
@@ -293,59 +236,35 @@ export async function runPipeline(
 
   // 5. DPO from SFT on the same comparisons
   const { params: dpoParams } = await stage('dpo', async () => {
-    const policy = new GptModel(device, config, 'lm', s.B, s.T, 'dpo-policy');
-    const reference = new GptModel(device, config, 'lm', s.B, s.T, 'dpo-reference');
-    try {
-      policy.writeParams(sftParams);
-      reference.writeParams(sftParams);
-      const dpoPairs = rng.fork('dpo').shuffle(encodePreferencePairs(tokenizer, rankings.train)).slice(0, s.dpoPairs);
-      await trainDpo(policy, reference, dpoPairs, {
-        epochs: s.dpoEpochs,
-        lr: s.dpoLr,
-        seed,
-        onProgress: (p) => report('dpo', `DPO step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)} accuracy ${p.accuracy.toFixed(2)}`),
-      });
-      return { params: await policy.readParams() };
-    } finally {
-      policy.destroy();
-      reference.destroy();
-    }
+    const pairs = createRng(`pipeline-${seed}`).fork('dpo').shuffle(encodePreferencePairs(tokenizer, rankings.train)).slice(0, s.dpoPairs);
+    const onProgress = (p: { step: number; totalSteps: number; loss: number; accuracy: number }) =>
+      report('dpo', `DPO step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)} accuracy ${p.accuracy.toFixed(2)}`);
+    const { params } = await runDpoStage(device, sft, { train: pairs }, { ...shape, epochs: s.dpoEpochs, lr: s.dpoLr, seed }, { onProgress });
+    return { params };
   });
 
   // 6. Evaluation on held-out prompts by the held-out labeler
   const evalPrompts = fitting(promptSet.heldout).slice(0, s.evalPrompts);
   const candidates: Record<ModelName, Float32Array> = { base: base.params, sft: sftParams, ppo: ppo.params, ppo_ptx: ppoPtx.params, dpo: dpoParams };
-  const evaluator = new GptModel(device, config, 'lm', s.B, Math.min(64, s.T), 'evaluation');
-  const heldoutWindows = evaluationWindows(tokenStream(tokenizer, corpus.slice(0, heldoutDocs)), evaluator.B, evaluator.T, s.lossBatches);
-  const responses = {} as Record<ModelName, Response[]>;
-  const losses = {} as Record<ModelName, number>;
-  for (const [name, params] of Object.entries(candidates) as [ModelName, Float32Array][]) {
-    report('evaluation', `evaluating ${name}`);
-    evaluator.writeParams(params);
-    losses[name] = await evaluationLoss(evaluator, heldoutWindows);
-    const outputs = await sampleOutputs(device, samplingModel(evaluator.params), evalPrompts, 1, { ...sampling, temperature: 0.7, seed: seed + 99 });
-    responses[name] = outputs.map(([response]) => response);
-  }
-  evaluator.destroy();
+  const answers = await runEvaluationStage(device, base, candidates, evalPrompts, {
+    sampler: shape,
+    sampling: { ...DEFAULT_SAMPLING, maxNewTokens: s.maxNewTokens, temperature: 0.7, seed: seed + 99 },
+    loss: { B: s.B, T: Math.min(64, s.T), batches: s.lossBatches, documents: s.corpusDocuments, worldSeed: options.worldSeed },
+  }, { onProgress: (message) => report('evaluation', message) });
   const models = {} as Record<ModelName, ModelEvaluation>;
   for (const name of Object.keys(candidates) as ModelName[]) {
-    const { samples, ...metrics } = labelerReport(evalPrompts, responses[name], heldoutLabeler);
-    report('evaluation', `${name}: ${samples.length} answers judged`);
-    models[name] = {
-      ...metrics,
-      win_rate_vs_sft: winRate(evalPrompts, responses[name], responses.sft, heldoutLabeler),
-      win_rate_vs_base: winRate(evalPrompts, responses[name], responses.base, heldoutLabeler),
-      pretrain_loss: losses[name],
-    };
+    report('evaluation', `${name}: ${answers[name].responses.length} answers judged`);
+    models[name] = evaluationRow(evalPrompts, answers[name], { sft: answers.sft.responses, base: answers.base.responses }) as ModelEvaluation;
   }
+  const heldoutQuality = rankingQuality('heldout', rankings.heldout, rankedHeldout, seed);
   return {
     reward_model: {
       heldout_accuracy: rm.heldout_accuracy,
       train_accuracy: rm.train_accuracy,
-      heldout_ceiling: labelerCeiling(rankings.heldout, rankedHeldout, heldoutLabeler),
+      heldout_ceiling: heldoutQuality.labelerCeiling,
       labeler_agreement: {
-        training: labelerAgreement(rankings.train, rankedTrain, trainingLabeler, rng.fork('agreement-train')),
-        heldout: labelerAgreement(rankings.heldout, rankedHeldout, heldoutLabeler, rng.fork('agreement-heldout')),
+        training: rankingQuality('train', rankings.train, rankedTrain, seed).labelerAgreement,
+        heldout: heldoutQuality.labelerAgreement,
       },
     },
     models,
