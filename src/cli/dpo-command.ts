@@ -1,6 +1,4 @@
-// `rlhf-lab dpo --model SFT_DIR --out DIR [--rankings r.jsonl | --comparisons c.jsonl]
-// [--heldout-rankings | --heldout-comparisons] [--beta --lr --epochs --seed --batch --seq --K
-// --prompts --heldout-prompts --max-tokens --temperature --save-rankings FILE --world-seed]`:
+// `rlhf-lab dpo` (options and defaults: commands.ts, `rlhf-lab dpo --help`):
 // Direct Preference Optimization from the SFT model on the same comparison data the reward model
 // trains on (rlhf-lab rm's data options and defaults), the SFT model as the frozen reference.
 // Writes a 'dpo' checkpoint whose lineage names its SFT parent (the kind the pipeline and the lab give it).

@@ -1,4 +1,4 @@
-// `rlhf-lab eval [--model DIR] [--world-seed S --prompts N --temperature T --seed S]`: answers
+// `rlhf-lab eval` (options and defaults: commands.ts, `rlhf-lab eval --help`): answers
 // TinyWorld's held-out instruction prompts with a checkpoint and reports the held-out labeler's
 // judgement (Likert, instruction following, truthfulness, hallucination, toxicity) and the
 // held-out pretraining-corpus loss, with a few sample answers. Prompts too long for the model's

@@ -1,4 +1,4 @@
-// `rlhf-lab export-onnx [--model DIR] --out FILE.onnx [--head lm|scalar] [--kv-cache]`: writes a
+// `rlhf-lab export-onnx` (options and defaults: commands.ts, `rlhf-lab export-onnx --help`): writes a
 // checkpoint's GPT-2 as an ONNX model (opset 17, float32; input_ids → logits, or → values for a
 // reward model's scalar head) that onnxruntime and other ONNX runtimes load. No GPU is needed.
 // --kv-cache adds Optimum's decoder inputs and outputs (attention_mask, position_ids,

@@ -1,4 +1,4 @@
-// `rlhf-lab pipeline [--preset micro|small] [--seed S] [--model DIR] [--world-seed S] [--out DIR]`:
+// `rlhf-lab pipeline` (options and defaults: commands.ts, `rlhf-lab pipeline --help`):
 // the whole InstructGPT recipe from a base checkpoint (the shipped one by default) — SFT, rankings
 // by the training labeler, reward model, PPO, PPO-ptx, DPO — and the held-out evaluation table.
 // With --out, each stage's output is saved as it finishes (OUT/sft, OUT/rankings.jsonl and

@@ -1,5 +1,4 @@
-// `rlhf-lab ppo --policy SFT_DIR --reward-model RM_DIR --out DIR [--iterations N --beta --kl-target
-// --lr --ptx γ --epochs --max-tokens --seed --batch --seq --world-seed --metrics FILE.jsonl]`: PPO
+// `rlhf-lab ppo` (options and defaults: commands.ts, `rlhf-lab ppo --help`): PPO
 // (InstructGPT §3.5) from the SFT policy against the reward model, on TinyWorld's train prompts,
 // with the per-token KL penalty β and, when --ptx γ > 0, the pretraining mix (PPO-ptx). Each
 // iteration's TRL metrics stream to stderr and, with --metrics, as one JSON line per iteration

@@ -1,5 +1,5 @@
-// `rlhf-lab pretrain --out DIR [--preset small --seed 1 --steps N --batch B --seq T --lr X
-// --vocab V --documents N --checkpoint-every N]`: trains the base model on TinyWorld's corpus with the lab's own engine.
+// `rlhf-lab pretrain` (options and defaults: commands.ts, `rlhf-lab pretrain --help`): trains the
+// base model on TinyWorld's corpus with the lab's own engine.
 // Deterministic from the seed; progress is printed; a checkpoint (plus optimizer state and
 // train_state.json, in the same folder written whole or not at all) is written every
 // --checkpoint-every steps, and a rerun with the same --out resumes from it: options it gives must

@@ -1,6 +1,4 @@
-// `rlhf-lab rm --model SFT_DIR --out DIR [--rankings r.jsonl | --comparisons c.jsonl]
-// [--heldout-rankings r.jsonl | --heldout-comparisons c.jsonl] [--K --prompts --heldout-prompts
-// --max-tokens --temperature --save-rankings FILE --lr --epochs --seed --batch --seq --world-seed]`:
+// `rlhf-lab rm` (options and defaults: commands.ts, `rlhf-lab rm --help`):
 // the reward model of InstructGPT §3.5 — the SFT trunk with a scalar head trained on K-way
 // rankings — written as a 'reward_model' checkpoint (score.weight/score.bias beside the trunk). Without a
 // data file, K outputs of the SFT model per TinyWorld train prompt are ranked by the training

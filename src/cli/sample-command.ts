@@ -1,6 +1,6 @@
-// `rlhf-lab sample [--model DIR] --prompt "..." [--chat] [--temperature --top-k --top-p --seed
-// --max-tokens]`: a continuation from the GPU sampler. --chat frames the prompt as the lab's
-// instruction format (Human: ... Assistant:) and stops at the end of the response.
+// `rlhf-lab sample` (options and defaults: commands.ts, `rlhf-lab sample --help`): a continuation
+// from the GPU sampler. --chat frames the prompt as the lab's instruction format (Human: ...
+// Assistant:) and stops at the end of the response.
 import { createStorageBufferFrom } from '../engine/buffers.ts';
 import { GptSampler } from '../model/sampler.ts';
 import { formatPrompt } from '../world/index.ts';

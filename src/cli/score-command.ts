@@ -1,4 +1,4 @@
-// `rlhf-lab score [--model DIR] --text "..."`: per-token log-probabilities of a text under a
+// `rlhf-lab score --text "..."` (options: commands.ts, `rlhf-lab score --help`): per-token log-probabilities of a text under a
 // checkpoint, computed by the WGSL engine: logprobs[i] = log p(ids[i+1] | ids[0..i]).
 import { GptModel } from '../model/gpt.ts';
 import { readCheckpointDir, resolveModelDir } from './fs-checkpoint.ts';

@@ -1,5 +1,4 @@
-// `rlhf-lab sft [--model DIR] [--data demos.jsonl] --out DIR [--epochs --lr --seed --batch --seq
-// --limit N --pretrain-mix X --world-seed S]`: supervised fine-tuning (InstructGPT §3.5) of a base
+// `rlhf-lab sft` (options and defaults: commands.ts, `rlhf-lab sft --help`): supervised fine-tuning (InstructGPT §3.5) of a base
 // checkpoint (the shipped one by default) on demonstrations — a TRL prompt–completion JSONL file,
 // or TinyWorld's starter demonstrations — written as an 'sft' checkpoint whose lineage names its
 // parent. Also home to what every training command shares: --out, the world seed, the (B, T)

@@ -1,4 +1,4 @@
-// `rlhf-lab tokenize [--model DIR] --text "..."`: the token ids of a text under a checkpoint's
+// `rlhf-lab tokenize --text "..."` (options: commands.ts, `rlhf-lab tokenize --help`): the token ids of a text under a checkpoint's
 // tokenizer (only its tokenizer.json is read) and the text those ids decode back to.
 import { readTokenizerDir, resolveModelDir } from './fs-checkpoint.ts';
 import type { CommandContext } from './main.ts';

@@ -1,4 +1,4 @@
-// `rlhf-lab world --out DIR [--seed S] [--documents N] [--tokens [--model DIR]]`: writes the
+// `rlhf-lab world --out DIR` (options and defaults: commands.ts, `rlhf-lab world --help`): writes the
 // TinyWorld of a seed as corpus.jsonl, prompts.jsonl and demonstrations.jsonl, and reports how
 // many records each holds. With --tokens it writes the pretraining corpus as token ids instead
 // (what tools/pretrain.py trains on): train.bin and heldout.bin (uint16 little-endian, each
