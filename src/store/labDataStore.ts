@@ -16,7 +16,7 @@ import {
   rankingsToJsonl,
   unframeDemonstration,
 } from '../rlhf/datasets.ts';
-import { checkRanking, simulatedRankings } from '../rlhf/rankings.ts';
+import { checkRanking, rankingPairs, simulatedRankings } from '../rlhf/rankings.ts';
 import { buildDemonstrations, buildPromptSet, createLabeler, createRng, trainingLabeler, type Prompt, type Ranking } from '../world/index.ts';
 import { useLessonStore } from './lessonStore.ts';
 import { announceChange, onOtherTabChange } from './tabs.ts';
@@ -323,4 +323,9 @@ export function rankingAuthors(rankings: readonly Ranking[]): string {
     counts.set(author, (counts.get(author) ?? 0) + 1);
   }
   return [...counts].sort((a, b) => b[1] - a[1]).map(([author, count]) => `${author} (${count})`).join(', ');
+}
+
+/** The chosen/rejected pairs the rankings give (ties and identical outputs give none). */
+export function comparisonCount(rankings: readonly Ranking[]): number {
+  return rankings.reduce((sum, ranking) => sum + rankingPairs(ranking).length, 0);
 }

@@ -4,7 +4,7 @@
 // the saved checkpoints and runs, and watches the GPU device if there is one. Selectors are defined at module level.
 import { create } from 'zustand';
 import type { DownloadProgress } from '../data/fetch-checkpoint.ts';
-import type { SamplingOptions } from '../model/sampler.ts';
+import { DEFAULT_SAMPLING, type SamplingOptions } from '../model/sampler.ts';
 import type { ModelSummary } from '../../workers/lab.worker.ts';
 import { Comlink, labWorker } from './bridge.ts';
 import { useGpuStore } from './gpuStore.ts';
@@ -77,3 +77,8 @@ export const selectModelError = (state: ModelState) => state.error;
 export const selectModelProgress = (state: ModelState) => state.progress;
 export const selectSamples = (state: ModelState) => state.samples;
 export const selectSampling = (state: ModelState) => state.sampling;
+
+/** The Model panel's sampling form at first: temperature 0.8, top-k 40, top-p 0.95, a response of at most half the context. */
+export function samplingFormDefaults(contextLength: number): SamplingOptions {
+  return { ...DEFAULT_SAMPLING, temperature: 0.8, topK: 40, topP: 0.95, maxNewTokens: Math.min(DEFAULT_SAMPLING.maxNewTokens, Math.floor(contextLength / 2)) };
+}

@@ -7,14 +7,12 @@
 import { useEffect, useMemo, useState, type ChangeEvent, type FormEvent } from 'react';
 import type { StoredRun } from '../data/lab-db.ts';
 import type { CheckpointInput } from '../model/checkpoint.ts';
-import { selectDemonstrations, selectRankings, useLabDataStore, type DatasetKind, type ImportSummary } from '../store/labDataStore.ts';
+import { comparisonCount, selectDemonstrations, selectRankings, useLabDataStore, type DatasetKind, type ImportSummary } from '../store/labDataStore.ts';
 import { checkpointZip, MAX_BUNDLE_BYTES, readCheckpointZip } from '../store/lessonBundle.ts';
 import { useTrainingStore } from '../store/trainingStore.ts';
 import { metricsCsv } from '../store/runRecords.ts';
-import { MAX_DATASET_CHARS } from '../rlhf/datasets.ts';
-import { rankingPairs } from '../rlhf/rankings.ts';
 import { CHECKPOINT_KIND_TEXT } from './checkpointKinds.ts';
-import { chosenFileBytes, chosenFileText } from './chosenFile.ts';
+import { chosenDatasetText, chosenFileBytes, chosenFileText } from '../store/chosenFile.ts';
 import { downloadBlob } from './downloadBlob.ts';
 import { LabDataError } from './LabDataError.tsx';
 import { LessonBundle } from './LessonBundle.tsx';
@@ -65,7 +63,7 @@ function DatasetRow({ info, count, onOutcome }: { info: DatasetInfo; count: numb
     if (!file) return;
     setBusy(true);
     try {
-      onOutcome({ ok: true, text: importedText(await importJsonl(info.kind, await chosenFileText(file, MAX_DATASET_CHARS)), file.name) });
+      onOutcome({ ok: true, text: importedText(await importJsonl(info.kind, await chosenDatasetText(file)), file.name) });
     } catch (error) {
       onOutcome({ ok: false, text: `Nothing was imported from ${file.name}: ${errorMessage(error)}` });
     } finally {
@@ -102,7 +100,7 @@ function DatasetRow({ info, count, onOutcome }: { info: DatasetInfo; count: numb
 function Datasets() {
   const demonstrations = useLabDataStore(selectDemonstrations).length;
   const rankings = useLabDataStore(selectRankings);
-  const comparisons = useMemo(() => rankings.reduce((sum, r) => sum + rankingPairs(r).length, 0), [rankings]);
+  const comparisons = useMemo(() => comparisonCount(rankings), [rankings]);
   const counts: Record<DatasetKind, number> = { demonstrations, comparisons, rankings: rankings.length };
   const [outcome, setOutcome] = useState<Outcome>();
   return (

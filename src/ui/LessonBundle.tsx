@@ -7,7 +7,7 @@ import { useState, type ChangeEvent } from 'react';
 import { MAX_BUNDLE_BYTES } from '../store/lessonBundle.ts';
 import { applyLessonImport, exportLessonBundle, planLessonImport, type LessonImportPlan } from '../store/lessonBundleStore.ts';
 import { selectCheckpoints, useTrainingStore } from '../store/trainingStore.ts';
-import { chosenFileBytes } from './chosenFile.ts';
+import { chosenFileBytes } from '../store/chosenFile.ts';
 import { downloadBlob } from './downloadBlob.ts';
 import { errorMessage } from '../store/errorMessage.ts';
 import { ErrorLine } from './ErrorLine.tsx';

@@ -4,9 +4,8 @@
 // temperature, top-k and top-p (on the GPU, or on the CPU with onnxruntime-web where the browser has
 // no WebGPU). Text is rendered as text.
 import { useState, type FormEvent } from 'react';
-import { DEFAULT_SAMPLING } from '../model/sampler.ts';
 import { PRESETS, selectPreset, useLessonStore, type Preset } from '../store/lessonStore.ts';
-import { selectModelError, selectModelProgress, selectModelStatus, selectModelSummary, selectSamples, selectSampling, useModelStore } from '../store/modelStore.ts';
+import { samplingFormDefaults, selectModelError, selectModelProgress, selectModelStatus, selectModelSummary, selectSamples, selectSampling, useModelStore } from '../store/modelStore.ts';
 import { selectActive, selectCheckpoints, useTrainingStore } from '../store/trainingStore.ts';
 import { selectWebGpuMissing, useGpuStore } from '../store/gpuStore.ts';
 import { CHECKPOINT_KIND_TEXT } from './checkpointKinds.ts';
@@ -95,13 +94,7 @@ function SampleForm({ contextLength }: { contextLength: number }) {
   const [checkpoint, setCheckpoint] = useState('');
   const [text, setText] = useState(EXAMPLE_PROMPT);
   const [chat, setChat] = useState(true);
-  const [options, setOptions] = useState({
-    ...DEFAULT_SAMPLING,
-    temperature: 0.8,
-    topK: 40,
-    topP: 0.95,
-    maxNewTokens: Math.min(DEFAULT_SAMPLING.maxNewTokens, Math.floor(contextLength / 2)),
-  });
+  const [options, setOptions] = useState(() => samplingFormDefaults(contextLength));
   const from = checkpoint || 'base';
   const field = (key: keyof typeof options, label: string, step: number, min: number, max?: number) => (
     <label className="field">

@@ -6,7 +6,7 @@
 // untrusted and rendered as text.
 import { useEffect, useState, type ChangeEvent } from 'react';
 import { anonymousCode, checkLabelerName, handIn, MAX_PACK_BYTES, readPack, saveAnswers, savedAnswers, type PackAnswer, type RankingPack } from '../store/classStore.ts';
-import { chosenFileText } from './chosenFile.ts';
+import { chosenFileText } from '../store/chosenFile.ts';
 import { downloadBlob } from './downloadBlob.ts';
 import { draftJudgement, newDraft, type Draft } from './rank/draft.ts';
 import { RankingBoard } from './rank/RankingBoard.tsx';

@@ -21,7 +21,7 @@ import {
 import { selectPrompts, selectRankings, useLabDataStore, type Generate } from '../../store/labDataStore.ts';
 import { selectHyper, selectSeed, useLessonStore } from '../../store/lessonStore.ts';
 import { selectActive, useTrainingStore } from '../../store/trainingStore.ts';
-import { chosenFileText } from '../chosenFile.ts';
+import { chosenFileText } from '../../store/chosenFile.ts';
 import { downloadBlob } from '../downloadBlob.ts';
 import { errorMessage } from '../../store/errorMessage.ts';
 import { ErrorLine } from '../ErrorLine.tsx';

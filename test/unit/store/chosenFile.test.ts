@@ -1,7 +1,7 @@
 // Tests for files picked in the page (src/ui/chosenFile.ts, issue 17): the size is checked before
 // the file is read (file.size, not file.text()), and text is strict UTF-8 with the line named.
 import { describe, expect, it, vi } from 'vitest';
-import { chosenFileBytes, chosenFileText } from '../../../src/ui/chosenFile.ts';
+import { chosenFileBytes, chosenFileText } from '../../../src/store/chosenFile.ts';
 
 describe('chosen files', () => {
   it('refuses a file over the limit without reading it', async () => {
