@@ -8,6 +8,7 @@
 // How failures reach the screen: training/state.ts. The worker's progress reports become TRL-named
 // metric rows in runRecords.ts (sftMetricRow, rewardModelMetricRow, dpoMetricRow, ppoMetricRow).
 import { create } from 'zustand';
+import type { GpuError } from '../engine/gpu.ts';
 import { labDb } from '../data/lab-db.ts';
 import { Comlink, labWorker } from './bridge.ts';
 import { errorMessage } from './errorMessage.ts';
@@ -64,7 +65,7 @@ function createSessionSlice(store: TrainingStore): SessionSlice {
 
     async watchDevice() {
       await labWorker().onGpuError(
-        Comlink.proxy((error: { kind: string; message: string }) => {
+        Comlink.proxy((error: GpuError) => {
           if (error.kind === 'device-lost') store.setState({ deviceLost: error.message });
         }),
       );
