@@ -12,7 +12,7 @@ import { recordDispatches, type Dispatch } from '../engine/kernel.ts';
 import { matmulDispatch } from '../engine/ops/matmul.ts';
 import { encoderBackwardDispatches, encoderForwardDispatch, bucketTokens } from '../engine/ops/encoder.ts';
 import { layernormBackwardDispatches, layernormForwardDispatch } from '../engine/ops/layernorm.ts';
-import { biasBackwardDispatches, geluBackwardDispatch, geluForwardDispatch, residualForwardDispatch } from '../engine/ops/pointwise.ts';
+import { biasBackwardDispatches } from '../engine/ops/columnsum.ts';
 import { attentionBackwardDispatches, attentionForwardDispatches } from '../engine/ops/attention.ts';
 import { crossEntropyDispatch, tokenStatsDispatch } from '../engine/ops/crossentropy.ts';
 import { scalarHeadBackwardDispatches, scalarHeadForwardDispatch } from '../engine/ops/scalarhead.ts';
@@ -73,10 +73,10 @@ interface BlockBuffers {
   ln1: GPUBuffer; ln1Mean: GPUBuffer; ln1Rstd: GPUBuffer; // (BT,C) (BT) (BT)
   qkv: GPUBuffer; // (BT,3C)
   preatt: GPUBuffer; att: GPUBuffer; // (B,NH,T,T)
-  atty: GPUBuffer; attproj: GPUBuffer; residual2: GPUBuffer; // (BT,C)
+  atty: GPUBuffer; residual2: GPUBuffer; // (BT,C) residual2 = input + attention projection
   ln2: GPUBuffer; ln2Mean: GPUBuffer; ln2Rstd: GPUBuffer; // (BT,C) (BT) (BT)
   fch: GPUBuffer; fchGelu: GPUBuffer; // (BT,4C)
-  fcproj: GPUBuffer; residual3: GPUBuffer; // (BT,C)
+  residual3: GPUBuffer; // (BT,C) residual2 + MLP projection
 }
 
 /**
@@ -187,10 +187,10 @@ export class GptModel {
       ln1: this.buffer(name('ln1'), BT * C), ln1Mean: this.buffer(name('ln1.mean'), BT), ln1Rstd: this.buffer(name('ln1.rstd'), BT),
       qkv: this.buffer(name('qkv'), BT * 3 * C),
       preatt: this.buffer(name('preatt'), B * NH * T * T), att: this.buffer(name('att'), B * NH * T * T),
-      atty: this.buffer(name('atty'), BT * C), attproj: this.buffer(name('attproj'), BT * C), residual2: this.buffer(name('residual2'), BT * C),
+      atty: this.buffer(name('atty'), BT * C), residual2: this.buffer(name('residual2'), BT * C),
       ln2: this.buffer(name('ln2'), BT * C), ln2Mean: this.buffer(name('ln2.mean'), BT), ln2Rstd: this.buffer(name('ln2.rstd'), BT),
       fch: this.buffer(name('fch'), BT * 4 * C), fchGelu: this.buffer(name('fch.gelu'), BT * 4 * C),
-      fcproj: this.buffer(name('fcproj'), BT * C), residual3: this.buffer(name('residual3'), BT * C),
+      residual3: this.buffer(name('residual3'), BT * C),
     };
   }
 
@@ -220,13 +220,12 @@ export class GptModel {
         layernormForwardDispatch(device, at(l, 'ln1'), { out: a.ln1, mean: a.ln1Mean, rstd: a.ln1Rstd, inp: x, weight: w('ln_1.weight'), bias: w('ln_1.bias') }, BT, C),
         matmulDispatch(device, at(l, 'qkv'), { out: a.qkv, a: a.ln1, b: w('attn.c_attn.weight'), bias: w('attn.c_attn.bias') }, BT, 3 * C, C),
         ...attentionForwardDispatches(device, at(l, 'attention'), { out: a.atty, preatt: a.preatt, att: a.att, qkv: a.qkv }, B, T, C, NH),
-        matmulDispatch(device, at(l, 'attproj'), { out: a.attproj, a: a.atty, b: w('attn.c_proj.weight'), bias: w('attn.c_proj.bias') }, BT, C, C),
-        residualForwardDispatch(device, at(l, 'residual2'), { out: a.residual2, inp1: x, inp2: a.attproj }, BT * C),
+        // residual2 = x + (atty @ Wproj + b): the residual connection is the projection's epilogue
+        matmulDispatch(device, at(l, 'attproj'), { out: a.residual2, a: a.atty, b: w('attn.c_proj.weight'), bias: w('attn.c_proj.bias'), residual: x }, BT, C, C),
         layernormForwardDispatch(device, at(l, 'ln2'), { out: a.ln2, mean: a.ln2Mean, rstd: a.ln2Rstd, inp: a.residual2, weight: w('ln_2.weight'), bias: w('ln_2.bias') }, BT, C),
-        matmulDispatch(device, at(l, 'fc'), { out: a.fch, a: a.ln2, b: w('mlp.c_fc.weight'), bias: w('mlp.c_fc.bias') }, BT, 4 * C, C),
-        geluForwardDispatch(device, at(l, 'gelu'), { out: a.fchGelu, inp: a.fch }, BT * 4 * C),
-        matmulDispatch(device, at(l, 'fcproj'), { out: a.fcproj, a: a.fchGelu, b: w('mlp.c_proj.weight'), bias: w('mlp.c_proj.bias') }, BT, C, 4 * C),
-        residualForwardDispatch(device, at(l, 'residual3'), { out: a.residual3, inp1: a.residual2, inp2: a.fcproj }, BT * C),
+        // fch = ln2 @ Wfc + b, and fchGelu = gelu(fch) in the same epilogue
+        matmulDispatch(device, at(l, 'fc'), { out: a.fch, a: a.ln2, b: w('mlp.c_fc.weight'), bias: w('mlp.c_fc.bias'), geluOut: a.fchGelu }, BT, 4 * C, C),
+        matmulDispatch(device, at(l, 'fcproj'), { out: a.residual3, a: a.fchGelu, b: w('mlp.c_proj.weight'), bias: w('mlp.c_proj.bias'), residual: a.residual2 }, BT, C, 4 * C),
       );
       x = a.residual3;
     });
@@ -280,7 +279,6 @@ export class GptModel {
     const dpreatt = this.buffer('d.preatt', B * NH * T * T); // (B,NH,T,T)
     const datt = this.buffer('d.att', B * NH * T * T); // (B,NH,T,T)
     const dfch = this.buffer('d.fch', BT * 4 * C); // (BT,4C)
-    const dfchGelu = this.buffer('d.fch.gelu', BT * 4 * C); // (BT,4C)
     const dlnf = this.buffer('d.lnf', BT * C); // (BT,C)
     const wte = this.tensor(p, 'transformer.wte.weight');
     const dwte = this.tensor(g, 'transformer.wte.weight');
@@ -322,10 +320,10 @@ export class GptModel {
       const dw = (name: string) => this.block(g, l, name);
       dispatches.push(
         // residual3 = residual2 + fcproj: both receive dresidual. fcproj = fchGelu @ Wproj + b
-        matmulDispatch(device, at(l, 'fcproj.dinp'), { out: dfchGelu, a: dresidual, b: w('mlp.c_proj.weight') }, BT, 4 * C, C, { transB: true }),
+        // d fch = gelu'(fch) · (dresidual @ Wproj^T): the GELU's backward is the product's epilogue
+        matmulDispatch(device, at(l, 'fcproj.dinp'), { out: dfch, a: dresidual, b: w('mlp.c_proj.weight'), geluInput: a.fch }, BT, 4 * C, C, { transB: true }),
         matmulDispatch(device, at(l, 'fcproj.dweight'), { out: dw('mlp.c_proj.weight'), a: a.fchGelu, b: dresidual }, 4 * C, C, BT, { transA: true, accumulate: true }),
         ...biasBackwardDispatches(device, at(l, 'fcproj.dbias'), { dbias: dw('mlp.c_proj.bias'), dout: dresidual }, BT, C),
-        geluBackwardDispatch(device, at(l, 'gelu'), { dinp: dfch, inp: a.fch, dout: dfchGelu }, BT * 4 * C),
         matmulDispatch(device, at(l, 'fc.dinp'), { out: dln, a: dfch, b: w('mlp.c_fc.weight') }, BT, C, 4 * C, { transB: true }),
         matmulDispatch(device, at(l, 'fc.dweight'), { out: dw('mlp.c_fc.weight'), a: a.ln2, b: dfch }, C, 4 * C, BT, { transA: true, accumulate: true }),
         ...biasBackwardDispatches(device, at(l, 'fc.dbias'), { dbias: dw('mlp.c_fc.bias'), dout: dfch }, BT, 4 * C),

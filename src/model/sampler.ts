@@ -7,7 +7,6 @@ import { writeArray, createStorageBuffer, readFloat32, readUint32, FLOAT_BYTES }
 import { recordDispatches, type Dispatch } from '../engine/kernel.ts';
 import { matmulDispatch } from '../engine/ops/matmul.ts';
 import { layernormForwardDispatch } from '../engine/ops/layernorm.ts';
-import { geluForwardDispatch, residualForwardDispatch } from '../engine/ops/pointwise.ts';
 import { createSampleParamsBuffer, decodeAttentionDispatches, kvAppendDispatch, sampleDispatch, writeSampleParams } from '../engine/ops/decode.ts';
 import { decodeCommitDispatch, decodeEmbedDispatch } from '../engine/ops/sequence.ts';
 import { modelLayout, type ModelKind } from './layout.ts';
@@ -39,7 +38,7 @@ interface StepBuffers {
   x: GPUBuffer; // (B,C) residual stream
   ln: GPUBuffer; mean: GPUBuffer; rstd: GPUBuffer; // (B,C) (B) (B)
   qkv: GPUBuffer; // (B,3C)
-  atty: GPUBuffer; proj: GPUBuffer; residual: GPUBuffer; // (B,C)
+  atty: GPUBuffer; residual: GPUBuffer; // (B,C) residual: the stream after attention
   fch: GPUBuffer; fchGelu: GPUBuffer; // (B,4C)
   logits: GPUBuffer; // (B,V)
 }
@@ -83,7 +82,7 @@ export class GptSampler {
     this.sampled = this.buffer('sampled', B);
     this.step = {
       x: this.buffer('x', B * C), ln: this.buffer('ln', B * C), mean: this.buffer('ln.mean', B), rstd: this.buffer('ln.rstd', B),
-      qkv: this.buffer('qkv', B * 3 * C), atty: this.buffer('atty', B * C), proj: this.buffer('proj', B * C), residual: this.buffer('residual', B * C),
+      qkv: this.buffer('qkv', B * 3 * C), atty: this.buffer('atty', B * C), residual: this.buffer('residual', B * C),
       fch: this.buffer('fch', B * 4 * C), fchGelu: this.buffer('fch.gelu', B * 4 * C), logits: this.buffer('logits', B * V),
     };
     const caches = Array.from({ length: L }, (_, l) => ({ k: this.buffer(`h${l}.k-cache`, B * maxT * C), v: this.buffer(`h${l}.v-cache`, B * maxT * C) }));
@@ -119,13 +118,10 @@ export class GptSampler {
         matmulDispatch(device, at('qkv'), { out: s.qkv, a: s.ln, b: w('attn.c_attn.weight'), bias: w('attn.c_attn.bias') }, B, 3 * C, C),
         kvAppendDispatch(device, at('kv-append'), { kCache: cache.k, vCache: cache.v, qkv: s.qkv, positions: this.positions }, B, C, NH, maxT),
         ...decodeAttentionDispatches(device, at('attention'), { out: s.atty, qkv: s.qkv, kCache: cache.k, vCache: cache.v, positions: this.positions }, B, C, NH, maxT),
-        matmulDispatch(device, at('attproj'), { out: s.proj, a: s.atty, b: w('attn.c_proj.weight'), bias: w('attn.c_proj.bias') }, B, C, C),
-        residualForwardDispatch(device, at('residual2'), { out: s.residual, inp1: s.x, inp2: s.proj }, B * C),
+        matmulDispatch(device, at('attproj'), { out: s.residual, a: s.atty, b: w('attn.c_proj.weight'), bias: w('attn.c_proj.bias'), residual: s.x }, B, C, C),
         layernormForwardDispatch(device, at('ln2'), { out: s.ln, mean: s.mean, rstd: s.rstd, inp: s.residual, weight: w('ln_2.weight'), bias: w('ln_2.bias') }, B, C),
-        matmulDispatch(device, at('fc'), { out: s.fch, a: s.ln, b: w('mlp.c_fc.weight'), bias: w('mlp.c_fc.bias') }, B, 4 * C, C),
-        geluForwardDispatch(device, at('gelu'), { out: s.fchGelu, inp: s.fch }, B * 4 * C),
-        matmulDispatch(device, at('fcproj'), { out: s.proj, a: s.fchGelu, b: w('mlp.c_proj.weight'), bias: w('mlp.c_proj.bias') }, B, C, 4 * C),
-        residualForwardDispatch(device, at('residual3'), { out: s.x, inp1: s.residual, inp2: s.proj }, B * C),
+        matmulDispatch(device, at('fc'), { out: s.fch, a: s.ln, b: w('mlp.c_fc.weight'), bias: w('mlp.c_fc.bias'), geluOut: s.fchGelu }, B, 4 * C, C),
+        matmulDispatch(device, at('fcproj'), { out: s.x, a: s.fchGelu, b: w('mlp.c_proj.weight'), bias: w('mlp.c_proj.bias'), residual: s.residual }, B, C, 4 * C),
       );
     });
     dispatches.push(

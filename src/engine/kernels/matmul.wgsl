@@ -1,6 +1,11 @@
-// Tiled, register-blocked matrix multiply with optional bias and accumulation:
-//   out (M,N) = opA(a) (M,K) @ opB(b) (K,N) [+ bias (N)] [+ out (M,N)]
+// Tiled, register-blocked matrix multiply with a fused epilogue (bias, residual, GELU, accumulation):
+//   out (M,N) = opA(a) (M,K) @ opB(b) (K,N) [+ bias (N)] [+ aux (M,N)] [· gelu'(aux)] [+ out (M,N)]
+//   out_gelu (M,N) = gelu(out)                                     when GELU_OUT
 // opA(a) = a stored (M,K), or a stored (K,M) when TRANS_A; opB(b) = b stored (K,N), or (N,K) when TRANS_B.
+// The epilogue replaces separate elementwise passes with the same float32 operations:
+//   ADD_RESIDUAL — aux is the residual stream: out = x + (a @ W + bias), the residual connection;
+//   GELU_OUT     — the MLP's first matmul also writes its activation (gelu.wgsl), keeping out for backward;
+//   GELU_GRAD    — aux is the GELU's input: d fch = gelu'(fch) · (d fchGelu = dout @ Wproj^T).
 // A 16x16 workgroup computes a 64x64 output tile; each invocation holds a 4x4 block in registers,
 // with rows and columns strided by 16 so neighbouring invocations touch neighbouring addresses.
 // The K dimension is walked in slices of 16 staged through workgroup memory (8 KiB).
@@ -17,12 +22,15 @@
 // columns (strided by 32, so neighbouring invocations read neighbouring b addresses) in eight vec4
 // registers and walks K alone: per k, 4 b reads and 8 a reads (shared by the workgroup) feed 32 fma.
 //
-// All three entry points sum over k in the same order (k ascending, one fma per term, then bias,
-// then the accumulated output), so they round alike and give bit-identical results.
+// All three entry points sum over k in the same order (k ascending, one fma per term) and share the
+// epilogue (finish), so they round alike and give bit-identical results.
 
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 override HAS_BIAS: bool = false;
+override ADD_RESIDUAL: bool = false;
+override GELU_GRAD: bool = false;
+override GELU_OUT: bool = false;
 override ACCUMULATE: bool = false;
 
 struct Dims {
@@ -36,6 +44,8 @@ struct Dims {
 @group(0) @binding(2) var<storage, read> b: array<f32>;         // (K,N) or (N,K)
 @group(0) @binding(3) var<storage, read> bias: array<f32>;      // (N), read only when HAS_BIAS
 @group(0) @binding(4) var<uniform> dims: Dims;
+@group(0) @binding(5) var<storage, read> aux: array<f32>;            // (M,N), read only when ADD_RESIDUAL or GELU_GRAD
+@group(0) @binding(6) var<storage, read_write> out_gelu: array<f32>; // (M,N), written only when GELU_OUT
 
 const TILE_M = 64u;
 const TILE_N = 64u;
@@ -70,16 +80,26 @@ fn stage_tiles(index: u32, row0: u32, col0: u32, k0: u32) {
   }
 }
 
-// Writes one row's four outputs (columns col + stride·j, j = 0..3), with bias and accumulation.
+// The epilogue of output (m, n) given its dot product: bias, residual, GELU gradient, accumulation,
+// in that order; then the stores.
+fn finish(m: u32, n: u32, dot: f32) {
+  let o = m * dims.N + n;
+  var value = dot;
+  if (HAS_BIAS) { value += bias[n]; }
+  if (ADD_RESIDUAL) { value += aux[o]; }
+  if (GELU_GRAD) { value = gelu_derivative(vec4f(aux[o])).x * value; }
+  if (ACCUMULATE) { value += out[o]; }
+  out[o] = value;
+  if (GELU_OUT) { out_gelu[o] = gelu(vec4f(value)).x; }
+}
+
+// Finishes one row's four outputs (columns col + stride·j, j = 0..3).
 fn store_row(m: u32, col: u32, stride: u32, values: vec4f) {
   if (m >= dims.M) { return; }
   for (var j = 0u; j < 4u; j++) {
     let n = col + stride * j;
     if (n >= dims.N) { return; }
-    var value = values[j];
-    if (HAS_BIAS) { value += bias[n]; }
-    if (ACCUMULATE) { value += out[m * dims.N + n]; }
-    out[m * dims.N + n] = value;
+    finish(m, n, values[j]);
   }
 }
 
@@ -150,10 +170,7 @@ fn skinny(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) 
   for (var r = 0u; r < SKINNY_ROWS; r++) {
     let m = row0 + r;
     if (m >= dims.M) { return; }
-    var value = acc[r];
-    if (HAS_BIAS) { value += bias[n]; }
-    if (ACCUMULATE) { value += out[m * dims.N + n]; }
-    out[m * dims.N + n] = value;
+    finish(m, n, acc[r]);
   }
 }
 

@@ -4,7 +4,7 @@
 import encoderWgsl from '../kernels/encoder.wgsl?raw';
 import { bindKernel, getKernel, type BindingResource, type Dispatch } from '../kernel.ts';
 import { createUniformBuffer } from '../buffers.ts';
-import { workgroupGrid } from './pointwise.ts';
+import { workgroupGrid } from './columnsum.ts';
 
 const FORWARD_WORKGROUP = 256;
 const BACKWARD_COLUMNS = 32;

@@ -1,10 +1,10 @@
 // LayerNorm forward and backward over N rows of C channels (C ≤ 1024), eps 1e-5, as reference.ts.
 // The backward writes dinp and per-row-group partial sums for dweight and dbias in one pass, then
-// sums the partials into dweight and dbias with the deterministic column sum of pointwise.ts.
+// sums the partials into dweight and dbias with the deterministic column sum of columnsum.ts.
 import layernormWgsl from '../kernels/layernorm.wgsl?raw';
 import { bindKernel, getKernel, type BindingResource, type Dispatch } from '../kernel.ts';
 import { createStorageBuffer, createUniformBuffer, FLOAT_BYTES } from '../buffers.ts';
-import { biasBackwardDispatches, workgroupGrid } from './pointwise.ts';
+import { biasBackwardDispatches, workgroupGrid } from './columnsum.ts';
 
 const LANES = 64;
 const MAX_C = LANES * 16;

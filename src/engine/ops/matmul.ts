@@ -1,5 +1,6 @@
-// The matmul kernel's TypeScript side: specialisations, dispatch geometry, and a CPU reference used
-// by tests and by the GPU self-check that the app and the CLI run.
+// The matmul kernel's TypeScript side: specialisations (layout, transposes, epilogue), dispatch
+// geometry, and a CPU reference used by tests and by the GPU self-check that the app and the CLI run.
+import geluWgsl from '../kernels/gelu.wgsl?raw';
 import matmulWgsl from '../kernels/matmul.wgsl?raw';
 import { bindKernel, getKernel, kernelLayoutFor, type BindingResource, type Dispatch, type KernelLayout } from '../kernel.ts';
 import { createUniformBuffer } from '../buffers.ts';
@@ -13,12 +14,34 @@ export interface MatmulOptions {
   accumulate?: boolean;
 }
 
-/** The operands of a product; without `bias` nothing is added to the rows. */
+/**
+ * The operands of a product and its optional epilogue (matmul.wgsl), each fused into the store of
+ * out instead of a separate elementwise pass:
+ *   bias      — added to every row;
+ *   residual  — added after the bias: out = residual + (a @ b + bias), a residual connection;
+ *   geluInput — out = gelu'(geluInput) · (a @ b), the GELU's backward (not with residual);
+ *   geluOut   — also written: geluOut = gelu(out), the MLP's activation beside its input.
+ */
 export interface MatmulBuffers {
   out: BindingResource; // (M,N)
   a: BindingResource; // (M,K), or (K,M) when transA
   b: BindingResource; // (K,N), or (N,K) when transB
   bias?: BindingResource; // (N)
+  residual?: BindingResource; // (M,N)
+  geluInput?: BindingResource; // (M,N)
+  geluOut?: BindingResource; // (M,N)
+}
+
+/** Bound in the out_gelu slot of products without geluOut (the layout has the slot; never written). */
+const unusedGeluOut = new WeakMap<GPUDevice, GPUBuffer>();
+
+function unusedGeluOutBuffer(device: GPUDevice): GPUBuffer {
+  let buffer = unusedGeluOut.get(device);
+  if (!buffer) {
+    buffer = device.createBuffer({ label: 'matmul.unused-gelu-out', size: 16, usage: GPUBufferUsage.STORAGE });
+    unusedGeluOut.set(device, buffer);
+  }
+  return buffer;
 }
 
 const TILE = 64;
@@ -53,30 +76,36 @@ export function matmulDispatch(
   options: MatmulOptions = {},
   layout: KernelLayout = kernelLayoutFor(device),
 ): Dispatch {
+  if (buffers.residual && buffers.geluInput) throw new Error(`${label}: a product takes a residual or a GELU input, not both`);
   const { entryPoint, workgroups } = matmulShape(layout, M, N);
   const kernel = getKernel(device, {
     label: 'matmul',
-    code: matmulWgsl,
+    code: geluWgsl + matmulWgsl,
     entryPoint,
     constants: {
       TRANS_A: options.transA ?? false,
       TRANS_B: options.transB ?? false,
       HAS_BIAS: buffers.bias !== undefined,
+      ADD_RESIDUAL: buffers.residual !== undefined,
+      GELU_GRAD: buffers.geluInput !== undefined,
+      GELU_OUT: buffers.geluOut !== undefined,
       ACCUMULATE: options.accumulate ?? false,
     },
-    bindings: ['storage', 'read-only-storage', 'read-only-storage', 'read-only-storage', 'uniform'],
+    bindings: ['storage', 'read-only-storage', 'read-only-storage', 'read-only-storage', 'uniform', 'read-only-storage', 'storage'],
   });
   const dims = createUniformBuffer(device, `${label}.dims`, new Uint32Array([M, N, K, 0]));
-  // The layout always has the bias slot; without a bias it holds b, which the kernel never reads there.
+  // The layout always has every slot; an unused read slot holds b, which the kernel never reads there.
   const bias = buffers.bias ?? buffers.b;
+  const aux = buffers.residual ?? buffers.geluInput ?? buffers.b;
+  const geluOut = buffers.geluOut ?? unusedGeluOutBuffer(device);
   return {
     kernel,
-    bindGroup: bindKernel(device, kernel, [buffers.out, buffers.a, buffers.b, bias, dims], label),
+    bindGroup: bindKernel(device, kernel, [buffers.out, buffers.a, buffers.b, bias, dims, aux, geluOut], label),
     workgroups,
   };
 }
 
-/** CPU reference in float64 with the same conventions as the kernel; `biasValues` (N) when there is a bias. */
+/** CPU reference in float64 of the product with bias and accumulation; `biasValues` (N) when there is a bias. */
 export function matmulReference(
   a: ArrayLike<number>,
   b: ArrayLike<number>,

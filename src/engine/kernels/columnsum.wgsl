@@ -1,0 +1,47 @@
+// A deterministic column sum (the bias gradient):
+// column_sum — dst[chunk, col] (= or += when ACCUMULATE) Σ src[row, col] over the rows of one
+// chunk of chunk_rows rows. A 64x4 workgroup covers 64 columns of one chunk: the 4 row lanes stride
+// through the chunk and are added in a fixed order, so the result is the same on every run. Two
+// passes (chunks into a scratch, then the scratch's single chunk into the destination) give a
+// parallel column reduction without atomics.
+
+override ACCUMULATE: bool = false;
+
+const SUM_COLUMNS = 64u;
+const SUM_LANES = 4u;
+
+struct Sizes {
+  rows: u32,       // rows of src
+  cols: u32,       // columns of src and dst
+  chunk_rows: u32, // rows summed into one dst row
+}
+
+@group(0) @binding(0) var<storage, read_write> dst: array<f32>; // (chunks, cols)
+@group(0) @binding(1) var<storage, read> src: array<f32>;       // (rows, cols)
+@group(0) @binding(2) var<uniform> sizes: Sizes;
+
+var<workgroup> lane_sums: array<f32, 256>; // (SUM_LANES, SUM_COLUMNS)
+
+@compute @workgroup_size(64, 4)
+fn column_sum(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_id) local: vec3u) {
+  let col = group.x * SUM_COLUMNS + local.x;
+  let chunk = group.y;
+  let row_end = min((chunk + 1u) * sizes.chunk_rows, sizes.rows);
+  var sum = 0.0;
+  if (col < sizes.cols) {
+    for (var row = chunk * sizes.chunk_rows + local.y; row < row_end; row += SUM_LANES) {
+      sum += src[row * sizes.cols + col];
+    }
+  }
+  lane_sums[local.y * SUM_COLUMNS + local.x] = sum;
+  workgroupBarrier();
+  if (local.y == 0u && col < sizes.cols) {
+    var total = lane_sums[local.x];
+    for (var lane = 1u; lane < SUM_LANES; lane++) {
+      total += lane_sums[lane * SUM_COLUMNS + local.x];
+    }
+    let o = chunk * sizes.cols + col;
+    if (ACCUMULATE) { total += dst[o]; }
+    dst[o] = total;
+  }
+}
