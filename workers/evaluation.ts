@@ -1,14 +1,16 @@
 // Evaluation in the worker, as the pipeline's step 6 does it: each checkpoint answers TinyWorld's
-// held-out prompts and the held-out labeler judges the answers (Likert, instruction following,
-// truthfulness, hallucination, toxicity, win rates against SFT and base), plus the pretraining
-// loss on the corpus's held-out documents (the alignment tax). Also the answer pairs a person
+// held-out prompts and the held-out labeler judges the answers (evaluationRow: Likert, instruction
+// following, truthfulness, hallucination, toxicity, win rates against SFT and base), plus the
+// pretraining loss on the corpus's held-out documents (the alignment tax). Also the answer pairs a person
 // judges blind in the A/B comparison. With a GPU device the answers and losses come from the GPU;
 // without one (no WebGPU in this browser) from onnxruntime-web on the checkpoints' ONNX export.
 import { GptModel, type Batch } from '../src/model/gpt.ts';
-import { evaluationLoss, evaluationWindows, heldoutCount, tokenStream } from '../src/model/lm-training.ts';
+import { evaluationLoss } from '../src/model/lm-training.ts';
 import type { OrtSampler } from '../src/model/ort-sampler.ts';
-import { buildPromptSet, extractResponse, formatPrompt, generateCorpus, heldoutLabeler, type Prompt } from '../src/world/index.ts';
-import { labelerReport, winRate, type LabelerReport, type Response } from '../src/rlhf/evaluate.ts';
+import { buildPromptSet, extractResponse, formatPrompt, type Prompt } from '../src/world/index.ts';
+import type { Response } from '../src/rlhf/evaluate.ts';
+import { evaluationRow, type EvaluationMetrics } from '../src/rlhf/evaluation-stage.ts';
+import { heldoutPretrainingWindows } from '../src/rlhf/pretraining-text.ts';
 import { SAMPLER_ROWS, type CheckpointRegistry } from './checkpoints.ts';
 import { trainingShape } from './training.ts';
 import { MIN_RESPONSE_ROOM } from './ppo-session.ts';
@@ -23,13 +25,8 @@ export interface EvaluationSettings {
   seed: number;
 }
 
-export interface EvaluationRow extends Omit<LabelerReport, 'samples'> {
+export interface EvaluationRow extends EvaluationMetrics {
   name: string;
-  /** Share of prompts where the held-out labeler scores this answer above SFT's (ties count half). */
-  win_rate_vs_sft?: number;
-  win_rate_vs_base?: number;
-  /** Mean −log p per token on held-out pretraining text. */
-  pretrain_loss: number;
 }
 
 export interface BlindPair {
@@ -121,9 +118,7 @@ export async function evaluateCheckpoints(
   if (models.length === 0) throw new Error('choose at least one language model to evaluate (a reward model writes no answers)');
   const base = registry.base();
   const prompts = heldoutPrompts(registry, settings, settings.prompts);
-  const corpus = generateCorpus(settings.worldSeed, LOSS_DOCUMENTS);
-  const { B, T } = trainingShape(base.config);
-  const windows = evaluationWindows(tokenStream(base.tokenizer, corpus.slice(0, heldoutCount(corpus.length))), B, T, LOSS_BATCHES);
+  const windows = heldoutPretrainingWindows(base.tokenizer, settings.worldSeed, LOSS_DOCUMENTS, { ...trainingShape(base.config), batches: LOSS_BATCHES });
   const responses = new Map<string, Response[]>();
   const needed = [...new Set([...models, ...['sft', 'base'].filter((n) => registry.has(n))])];
   for (const name of needed) {
@@ -132,13 +127,8 @@ export async function evaluateCheckpoints(
   }
   onProgress?.('measuring the pretraining loss on held-out text');
   const losses = await pretrainLosses(device, registry, models, windows);
-  return models.map((name) => {
-    const mine = responses.get(name)!;
-    const { prompts: count, likert, follows_instruction, truthful, hallucination, toxicity, ended } = labelerReport(prompts, mine, heldoutLabeler);
-    const report = { prompts: count, likert, follows_instruction, truthful, hallucination, toxicity, ended };
-    const versus = (other: string) => (responses.has(other) ? winRate(prompts, mine, responses.get(other)!, heldoutLabeler) : undefined);
-    return { name, ...report, win_rate_vs_sft: versus('sft'), win_rate_vs_base: versus('base'), pretrain_loss: losses.get(name)! };
-  });
+  const against = { sft: responses.get('sft'), base: responses.get('base') };
+  return models.map((name) => ({ name, ...evaluationRow(prompts, { responses: responses.get(name)!, pretrainLoss: losses.get(name)! }, against) }));
 }
 
 /** Answers of two checkpoints to the same held-out prompts, for a person to judge blind (no device: onnxruntime-web). */

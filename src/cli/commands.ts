@@ -7,7 +7,7 @@ import { PRESETS } from '../model/config.ts';
 import { DEFAULT_SAMPLING } from '../model/sampler.ts';
 import { TRL_DPO_BETA } from '../rlhf/dpo.ts';
 import { MAX_PACK_PROMPTS } from '../rlhf/ranking-packs.ts';
-import { PRETRAIN_DOCUMENTS } from './pretrain-command.ts';
+import { PRETRAIN_DOCUMENTS } from './common.ts';
 import { flag, integer, real, text, type OptionSpecs } from './options.ts';
 
 export interface CommandSpec {

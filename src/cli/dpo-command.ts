@@ -2,28 +2,24 @@
 // Direct Preference Optimization from the SFT model on the same comparison data the reward model
 // trains on (rlhf-lab rm's data options and defaults), the SFT model as the frozen reference.
 // Writes a 'dpo' checkpoint whose lineage names its SFT parent (the kind the pipeline and the lab give it).
-import { GptModel } from '../model/gpt.ts';
-import { encodePreferencePairs, evaluateDpo, trainDpo } from '../rlhf/dpo.ts';
+import { encodePreferencePairs, type DpoProgress } from '../rlhf/dpo.ts';
+import { runDpoStage } from '../rlhf/dpo-stage.ts';
+import { adapterName, lineage, logEveryFor, outOption, requiredSftModel, shapeOptions, trainingOptions, worldSeedOption } from './common.ts';
 import { writeCheckpointDir } from './fs-checkpoint.ts';
-import { numberOption, optionalStringOption } from './options.ts';
+import { numberOption } from './options.ts';
 import type { CommandContext } from './main.ts';
-import { rankingData, rankingDataPlan } from './rm-command.ts';
-import { adapterName, lineage, logEveryFor, outOption, readLanguageModel, shapeOptions, worldSeedOption } from './sft-command.ts';
+import { rankingData, rankingDataPlan } from './ranking-data.ts';
 import { withGpu } from './with-gpu.ts';
 
 export async function dpoCommand(context: CommandContext): Promise<unknown> {
   const out = await outOption(context);
-  const modelDir = optionalStringOption(context, 'model');
-  if (modelDir === undefined) throw new Error('--model SFT_DIR is required (the SFT checkpoint DPO starts from and keeps as its reference)');
-  const sft = await readLanguageModel(modelDir, '--model');
+  const { dir: modelDir, checkpoint: sft } = await requiredSftModel(context, 'model', 'the SFT checkpoint DPO starts from and keeps as its reference');
   const worldSeed = worldSeedOption(context, sft);
   const { B, T } = shapeOptions(context, sft);
   if (B < 2) throw new Error('--batch must be at least 2 for DPO (each pair takes two rows)');
   const beta = numberOption(context, 'beta');
   if (beta === 0) throw new Error('--beta must be > 0 (at 0 the DPO loss is constant)');
-  const lr = numberOption(context, 'lr');
-  const epochs = numberOption(context, 'epochs');
-  const seed = numberOption(context, 'seed');
+  const { lr, epochs, seed } = trainingOptions(context);
   const plan = await rankingDataPlan(context);
   const started = performance.now();
 
@@ -34,28 +30,15 @@ export async function dpoCommand(context: CommandContext): Promise<unknown> {
     const heldout = data.heldout ? encodePreferencePairs(tokenizer, data.heldout.rankings) : [];
     context.log(`DPO from ${modelDir} on ${pairs.length} pairs (${data.train.source}), ${heldout.length} held-out; β ${beta}, ${epochs} epochs, lr ${lr}`);
 
-    const policy = new GptModel(gpu.device, config, 'lm', B, T, 'dpo-policy');
-    const reference = new GptModel(gpu.device, config, 'lm', B, T, 'dpo-reference');
-    policy.writeParams(sft.params);
-    reference.writeParams(sft.params);
     const losses: number[] = [];
-    const result = await trainDpo(policy, reference, pairs, {
-      epochs,
-      lr,
-      seed,
-      beta,
-      ...(heldout.length > 0 && { heldout }),
-      logEvery: logEveryFor(epochs * Math.ceil(pairs.length / Math.floor(B / 2))),
-      onProgress: (p) => {
-        gpu.assertHealthy();
-        losses.push(p.loss);
-        context.log(`DPO epoch ${p.epoch} step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)} accuracy ${p.accuracy.toFixed(2)} margin ${p.margin.toFixed(3)}`);
-      },
-    });
-    const train = await evaluateDpo(policy, reference, pairs, beta);
-    const params = await policy.readParams();
-    policy.destroy();
-    reference.destroy();
+    const onProgress = (p: DpoProgress) => {
+      gpu.assertHealthy();
+      losses.push(p.loss);
+      context.log(`DPO epoch ${p.epoch} step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)} accuracy ${p.accuracy.toFixed(2)} margin ${p.margin.toFixed(3)}`);
+    };
+    const settings = { B, T, epochs, lr, seed, beta, logEvery: logEveryFor(epochs * Math.ceil(pairs.length / Math.floor(B / 2))), evaluateTrain: true };
+    const { params, result, train: trained } = await runDpoStage(gpu.device, sft, { train: pairs, heldout }, settings, { onProgress });
+    const train = trained!;
     const meta = lineage('dpo', modelDir, sft, worldSeed, seed, { algorithm: 'dpo', data: data.train.source, pairs: pairs.length, beta, epochs, lr });
     await writeCheckpointDir(out, { config, params, tokenizer, meta });
     const heldoutText = result.heldout ? `, held-out accuracy ${result.heldout.accuracy.toFixed(3)}` : '';

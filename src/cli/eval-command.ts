@@ -3,23 +3,21 @@
 // judgement (Likert, instruction following, truthfulness, hallucination, toxicity) and the
 // held-out pretraining-corpus loss, with a few sample answers. Prompts too long for the model's
 // context are skipped and counted.
-import { GptModel } from '../model/gpt.ts';
-import { evaluationLoss, evaluationWindows, heldoutCount, tokenStream } from '../model/lm-training.ts';
-import { GptSampler, DEFAULT_SAMPLING } from '../model/sampler.ts';
-import { createStorageBufferFrom } from '../engine/buffers.ts';
-import { generateResponses, labelerReport } from '../rlhf/evaluate.ts';
+import { DEFAULT_SAMPLING } from '../model/sampler.ts';
+import { labelerReport } from '../rlhf/evaluate.ts';
+import { runEvaluationStage } from '../rlhf/evaluation-stage.ts';
 import { promptsThatFit } from '../rlhf/model-outputs.ts';
-import { buildPromptSet, generateCorpus, heldoutLabeler } from '../world/index.ts';
+import { buildPromptSet, heldoutLabeler } from '../world/index.ts';
+import { PRETRAIN_DOCUMENTS, worldSeedOption } from './common.ts';
 import { readCheckpointDir, resolveModelDir } from './fs-checkpoint.ts';
-import { numberOption, optionalNumberOption } from './options.ts';
-import { PRETRAIN_DOCUMENTS } from './pretrain-command.ts';
+import { numberOption } from './options.ts';
 import type { CommandContext } from './main.ts';
 import { withGpu } from './with-gpu.ts';
 
 export async function evalCommand(context: CommandContext): Promise<unknown> {
   const dir = resolveModelDir(context.values.model);
   const checkpoint = await readCheckpointDir(dir);
-  const worldSeed = optionalNumberOption(context, 'world-seed') ?? Number(checkpoint.meta?.seed ?? 1);
+  const worldSeed = worldSeedOption(context, checkpoint);
   const count = numberOption(context, 'prompts');
   const sampling = {
     ...DEFAULT_SAMPLING,
@@ -34,14 +32,13 @@ export async function evalCommand(context: CommandContext): Promise<unknown> {
   if (prompts.length === 0) throw new Error(`none of the ${candidates.length} held-out prompts leaves room for an answer in ${dir}'s context of ${config.nCtx} tokens: evaluate a model with a longer context`);
   if (skipped > 0) context.log(`skipping ${skipped} of ${candidates.length} held-out prompts: they leave no room for an answer in the context of ${config.nCtx} tokens`);
   return withGpu(async (gpu) => {
-    const params = createStorageBufferFrom(gpu.device, 'eval.params', checkpoint.params);
-    const sampler = new GptSampler(gpu.device, config, params, 'lm', 16, config.nCtx, tokenizer.eosId, 'eval.sampler');
-    const responses = await generateResponses(sampler, tokenizer, prompts, sampling);
-    const report = labelerReport(prompts, responses, heldoutLabeler);
-    const model = new GptModel(gpu.device, config, 'lm', 8, Math.min(64, config.nCtx), 'eval.lm');
-    model.writeParams(checkpoint.params);
-    const corpus = generateCorpus(worldSeed, heldoutCount(PRETRAIN_DOCUMENTS));
-    const pretrainLoss = await evaluationLoss(model, evaluationWindows(tokenStream(tokenizer, corpus), model.B, model.T, 8));
+    const { model: answers } = await runEvaluationStage(gpu.device, checkpoint, { model: checkpoint.params }, prompts, {
+      sampler: { B: 16, T: config.nCtx },
+      sampling,
+      loss: { B: 8, T: Math.min(64, config.nCtx), batches: 8, documents: PRETRAIN_DOCUMENTS, worldSeed },
+    });
+    const { pretrainLoss } = answers;
+    const report = labelerReport(prompts, answers.responses, heldoutLabeler);
     const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
     context.log(
       `${dir}: Likert ${report.likert.toFixed(2)}, follows ${pct(report.follows_instruction)}, truthful ${pct(report.truthful)}, ` +

@@ -15,10 +15,10 @@ import { measureFmaPeak, type FmaPeakShape } from '../engine/fma-peak.ts';
 import { initParameters, makeConfig, PRESETS, type PresetName } from '../model/config.ts';
 import { DEFAULT_ADAMW, GptModel } from '../model/gpt.ts';
 import { DEFAULT_SAMPLING, GptSampler } from '../model/sampler.ts';
-import { benchMatmul, browserBench } from './bench-command.ts';
+import { benchMatmul, browserBench } from './bench.ts';
 import { COMMANDS } from './commands.ts';
 import type { CommandContext } from './main.ts';
-import { pipelineCommand } from './pipeline-command.ts';
+import { runPipelineCommand } from './pipeline-run.ts';
 import { withGpu } from './with-gpu.ts';
 
 interface CheckSizes {
@@ -136,7 +136,7 @@ export async function gpuCheckCommand(context: CommandContext): Promise<unknown>
   if (context.values.pipeline) {
     context.log(`pipeline ${sizes.pipelinePreset}:`);
     const started = performance.now();
-    await pipelineCommand({ ...context, positionals: [], values: { preset: sizes.pipelinePreset }, options: COMMANDS.pipeline.options });
+    await runPipelineCommand({ ...context, positionals: [], values: { preset: sizes.pipelinePreset }, options: COMMANDS.pipeline.options });
     pipeline = { preset: sizes.pipelinePreset, seconds: (performance.now() - started) / 1000 };
     context.log(`pipeline ${sizes.pipelinePreset}: ${(pipeline.seconds / 60).toFixed(1)} min`);
   }

@@ -29,7 +29,7 @@ import { checkOutputFile, readFileText, writeFileAtomically } from './files.ts';
 import { resolveModelDir } from './fs-checkpoint.ts';
 import { numberOption, optionalStringOption } from './options.ts';
 import type { CommandContext } from './main.ts';
-import { adapterName, readLanguageModel, shapeOptions, worldSeedOption } from './sft-command.ts';
+import { adapterName, readLanguageModel, shapeOptions, worldSeedOption } from './common.ts';
 import { withGpu } from './with-gpu.ts';
 
 export async function packCommand(context: CommandContext): Promise<unknown> {

@@ -6,15 +6,16 @@
 // 'policy' checkpoint whose lineage names the SFT parent and the reward model.
 import { appendFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { createPpoModels, DEFAULT_PPO_ADAMW, PpoTrainer, type PpoIterationResult, type PpoMetrics } from '../rlhf/ppo.ts';
+import { DEFAULT_PPO_ADAMW, type PpoMetrics } from '../rlhf/ppo.ts';
+import { PpoStage, streamPromptOrder, type PpoStageIteration } from '../rlhf/ppo-stage.ts';
 import { promptsThatFit } from '../rlhf/model-outputs.ts';
-import { buildPromptSet, createRng, formatPrompt } from '../world/index.ts';
+import { pretrainingMixStream } from '../rlhf/pretraining-text.ts';
+import { buildPromptSet, formatPrompt } from '../world/index.ts';
+import { adapterName, lineage, outOption, readLanguageModel, readRewardModelFor, shapeOptions, worldSeedOption } from './common.ts';
 import { checkOutputFile, writeFileAtomically } from './files.ts';
 import { writeCheckpointDir } from './fs-checkpoint.ts';
 import { numberOption, optionalNumberOption, optionalStringOption } from './options.ts';
 import type { CommandContext } from './main.ts';
-import { readRewardModelFor } from './rm-command.ts';
-import { adapterName, lineage, outOption, pretrainingStream, readLanguageModel, shapeOptions, worldSeedOption } from './sft-command.ts';
 import { withGpu } from './with-gpu.ts';
 
 /** An iteration's sample completions as text. */
@@ -58,11 +59,10 @@ export async function ppoCommand(context: CommandContext): Promise<unknown> {
   const started = performance.now();
 
   return withGpu(async (gpu) => {
-    const models = createPpoModels(gpu.device, config, { sft: sft.params, rewardModel: rewardModel.params }, B, T);
     const optimizer = { ...DEFAULT_PPO_ADAMW, lr };
     const history: PpoMetrics[] = [];
     let samples: SampleRow[] = [];
-    const onMetrics = async ({ iteration, metrics, samples: rows }: PpoIterationResult, batch: number[]) => {
+    const onMetrics = async ({ iteration, metrics, samples: rows, batch }: PpoStageIteration) => {
       gpu.assertHealthy();
       history.push(metrics);
       samples = rows.map((row) => ({
@@ -79,7 +79,11 @@ export async function ppoCommand(context: CommandContext): Promise<unknown> {
       );
       if (metricsPath) await appendFile(metricsPath, `${JSON.stringify({ iteration: iteration + 1, ...metrics, samples })}\n`);
     };
-    const trainer = new PpoTrainer(models, {
+    // the pipeline's prompt order: B train prompts drawn uniformly per iteration
+    const order = streamPromptOrder(algorithm === 'ppo' ? 'ppo' : 'ppo_ptx', seed);
+    const ppo = PpoStage.create(gpu.device, sft, rewardModel.weights, promptIds, order, {
+      B,
+      T,
       eosId: tokenizer.eosId,
       maxNewTokens,
       klCoef: beta,
@@ -88,17 +92,15 @@ export async function ppoCommand(context: CommandContext): Promise<unknown> {
       policyOptimizer: optimizer,
       valueOptimizer: optimizer,
       seed,
-      ...(ptx > 0 && { ptx: { stream: pretrainingStream(sft, worldSeed), coef: ptx } }),
+      ...(ptx > 0 && { ptx: { stream: pretrainingMixStream(tokenizer, worldSeed), coef: ptx } }),
     });
-    // the pipeline's prompt order: B train prompts drawn uniformly per iteration
-    const order = createRng(`${algorithm === 'ppo' ? 'ppo' : 'ppo_ptx'}-${seed}`);
-    for (let i = 0; i < iterations; i++) {
-      const batch = Array.from({ length: B }, () => order.intBetween(0, promptIds.length - 1));
-      await onMetrics(await trainer.iterate(batch.map((p) => promptIds[p])), batch);
+    let params: Float32Array;
+    try {
+      for (let i = 0; i < iterations; i++) await onMetrics(await ppo.iterate(i));
+      params = await ppo.readPolicy();
+    } finally {
+      ppo.destroy();
     }
-    const params = await models.policy.readParams();
-    trainer.destroy();
-    Object.values(models).forEach((m) => m.destroy());
     const meta = lineage('policy', policyDir, sft, worldSeed, seed, {
       algorithm,
       reward_model: resolve(rewardDir),

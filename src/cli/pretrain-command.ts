@@ -17,7 +17,7 @@ import { generateWorld } from '../world/index.ts';
 import { MAX_READ_BYTES, readFileBytes, readFileText } from './files.ts';
 import { checkCheckpointOutput, readCheckpointDir, writeCheckpointDir } from './fs-checkpoint.ts';
 import { numberOption, optionalNumberOption, optionalStringOption, stringOption } from './options.ts';
-import { adapterName } from './sft-command.ts';
+import { adapterName } from './common.ts';
 import type { CommandContext } from './main.ts';
 import { withGpu } from './with-gpu.ts';
 
@@ -50,8 +50,6 @@ const OPTION_OF: Record<keyof RunSettings, string> = {
 };
 /** The settings a resume may change: they do not change the steps already taken. */
 const CHANGEABLE_ON_RESUME: readonly (keyof RunSettings)[] = ['steps', 'checkpointEvery'];
-/** Corpus documents of a default run (its first heldoutCount(...) are held out). */
-export const PRETRAIN_DOCUMENTS = 20000;
 
 function settingsFrom(context: CommandContext): RunSettings {
   const preset = stringOption(context, 'preset') as PresetName;

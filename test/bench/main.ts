@@ -5,7 +5,7 @@
 // "[bench] ..." lines, which the CLI prints.
 import { createStorageBufferFrom } from '../../src/engine/buffers.ts';
 import { acquireGpu, type GpuInfo } from '../../src/engine/gpu.ts';
-import type { BenchPage, BrowserBenchOptions, BrowserBenchReport, MatmulRow, SampleRow, TrainRow } from '../../src/cli/bench-command.ts';
+import type { BenchPage, BrowserBenchOptions, BrowserBenchReport, MatmulRow, SampleRow, TrainRow } from '../../src/cli/bench.ts';
 import type { Checkpoint } from '../../src/model/checkpoint.ts';
 import { initParameters, makeConfig, type PresetName } from '../../src/model/config.ts';
 import { DEFAULT_ADAMW } from '../../src/model/gpt.ts';

@@ -1,7 +1,7 @@
 // Timing for the browser benchmark: contenders of one comparison run interleaved (A B, then B A,
 // ...) after their warm-up, so a slow phase of a shared CPU or GPU hits both alike; each run's rate
 // is work / wall-clock seconds, and a comparison reports the median and the spread (min–max).
-import type { Spread } from '../../src/cli/bench-command.ts';
+import type { Spread } from '../../src/cli/bench.ts';
 
 /** One side of a comparison: a repeatable run that waits for its GPU work and resolves with the work done (tokens or FLOPs). */
 export interface Contender {

@@ -11,7 +11,7 @@
 //   CPU              the rest: rewards, GAE, the clipped losses, minibatch assembly, metrics.
 // The models are random-initialised at the shipped model's size (the work does not depend on the
 // weights: every decode step runs for every row, as GptSampler does).
-import type { PpoPhase, PpoRow, PpoShape } from '../../src/cli/bench-command.ts';
+import type { PpoPhase, PpoRow, PpoShape } from '../../src/cli/bench.ts';
 import { initParameters, initScalarHead, makeConfig } from '../../src/model/config.ts';
 import type { GptModel } from '../../src/model/gpt.ts';
 import type { GptSampler } from '../../src/model/sampler.ts';
