@@ -34,7 +34,7 @@ export async function dpoCommand(context: CommandContext): Promise<unknown> {
     const onProgress = (p: DpoProgress) => {
       gpu.assertHealthy();
       losses.push(p.loss);
-      context.log(`DPO epoch ${p.epoch} step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)} accuracy ${p.accuracy.toFixed(2)} margin ${p.margin.toFixed(3)}`);
+      context.log(`DPO epoch ${p.epoch} step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)} accuracy ${p['rewards/accuracies'].toFixed(2)} margin ${p['rewards/margins'].toFixed(3)}`);
     };
     const settings = { B, T, epochs, lr, seed, beta, logEvery: logEveryFor(epochs * Math.ceil(pairs.length / Math.floor(B / 2))), evaluateTrain: true };
     const { params, result, train: trained } = await runDpoStage(gpu.device, sft, { train: pairs, heldout }, settings, { onProgress });

@@ -39,8 +39,8 @@ export async function sftCommand(context: CommandContext): Promise<unknown> {
       gpu.assertHealthy();
       losses.push(p.loss);
       last = p;
-      const mix = p.pretrainLoss === undefined ? '' : ` pretrain ${p.pretrainLoss.toFixed(3)}`;
-      context.log(`SFT epoch ${p.epoch} step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)} token accuracy ${p.tokenAccuracy.toFixed(3)}${mix} lr ${p.lr.toExponential(2)}`);
+      const mix = p.pretrain_loss === undefined ? '' : ` pretrain ${p.pretrain_loss.toFixed(3)}`;
+      context.log(`SFT epoch ${p.epoch} step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)} token accuracy ${p.mean_token_accuracy.toFixed(3)}${mix} lr ${p.learning_rate.toExponential(2)}`);
     };
     const settings = {
       B,
@@ -64,7 +64,7 @@ export async function sftCommand(context: CommandContext): Promise<unknown> {
       steps: result.steps,
       first_loss: losses[0],
       loss: result.loss,
-      token_accuracy: last?.tokenAccuracy,
+      token_accuracy: last?.mean_token_accuracy,
       truncated: result.truncated,
       dropped: result.dropped,
       seconds: (performance.now() - started) / 1000,

@@ -38,7 +38,7 @@ export function encodePreferencePairs(tokenizer: Tokenizer, rankings: readonly R
   });
 }
 
-/** DPO statistics over a set of pairs, named after TRL's logs. */
+/** DPO statistics over a set of pairs (a run's result; DpoProgress logs them under TRL's names). */
 export interface DpoMetrics {
   /** −mean log σ(margin). */
   loss: number;
@@ -57,13 +57,21 @@ export interface DpoMetrics {
   pairs: number;
 }
 
-export interface DpoProgress extends DpoMetrics {
+/** A DPO step's log, under TRL's DPOTrainer names. */
+export interface DpoProgress {
   epoch: number;
   /** 1-based optimizer step. */
   step: number;
   totalSteps: number;
-  lr: number;
-  gradNorm: number;
+  loss: number;
+  'rewards/accuracies': number;
+  'rewards/margins': number;
+  'rewards/chosen': number;
+  'rewards/rejected': number;
+  'logps/chosen': number;
+  'logps/rejected': number;
+  learning_rate: number;
+  grad_norm: number;
   /** Held-out pairs' metrics, on evaluation steps. */
   heldout?: DpoMetrics;
 }
@@ -129,7 +137,7 @@ export async function trainDpo(policy: GptModel, reference: GptModel, pairs: rea
   const { steps, loss, stopped } = await trainingLoop(loop, async (indices, { epoch, step, lr, report, evaluate }) => {
     const { metrics, gradNorm } = await dpoStep(policy, reference, indices.map((i) => data[i]), beta, { ...adamw, lr }, step);
     if (!report) return metrics.loss;
-    const progress: DpoProgress = { epoch, step, totalSteps, ...metrics, lr, gradNorm };
+    const progress: DpoProgress = { epoch, step, totalSteps, ...trlLog(metrics), learning_rate: lr, grad_norm: gradNorm };
     if (evaluate) progress.heldout = await evaluateDpo(policy, reference, options.heldout!, beta);
     await options.onProgress?.(progress);
     return metrics.loss;
@@ -208,6 +216,19 @@ async function pairLogps(policy: GptModel, reference: GptModel, batch: SequenceB
     policyRejected: column(pol.logprobs!, 1),
     refChosen: column(ref.logprobs!, 0),
     refRejected: column(ref.logprobs!, 1),
+  };
+}
+
+/** The metrics under TRL's DPOTrainer log names. */
+function trlLog(m: DpoMetrics): Omit<DpoProgress, 'epoch' | 'step' | 'totalSteps' | 'learning_rate' | 'grad_norm' | 'heldout'> {
+  return {
+    loss: m.loss,
+    'rewards/accuracies': m.accuracy,
+    'rewards/margins': m.margin,
+    'rewards/chosen': m.chosenReward,
+    'rewards/rejected': m.rejectedReward,
+    'logps/chosen': m.chosenLogp,
+    'logps/rejected': m.rejectedLogp,
   };
 }
 

@@ -6,7 +6,7 @@ import type { Checkpoint } from '../model/checkpoint.ts';
 import { DEFAULT_SAMPLING } from '../model/sampler.ts';
 import { buildDemonstrations, buildPromptSet, createRng, formatPrompt, heldoutLabeler, trainingLabeler, type Prompt, type Ranking } from '../world/index.ts';
 import { demonstrationSequences } from './datasets.ts';
-import { encodePreferencePairs } from './dpo.ts';
+import { encodePreferencePairs, type DpoProgress } from './dpo.ts';
 import { runDpoStage } from './dpo-stage.ts';
 import { evaluationRow, runEvaluationStage, type EvaluationMetrics } from './evaluation-stage.ts';
 import { promptsThatFit } from './model-outputs.ts';
@@ -237,8 +237,7 @@ export async function runPipeline(
   // 5. DPO from SFT on the same comparisons
   const { params: dpoParams } = await stage('dpo', async () => {
     const pairs = createRng(`pipeline-${seed}`).fork('dpo').shuffle(encodePreferencePairs(tokenizer, rankings.train)).slice(0, s.dpoPairs);
-    const onProgress = (p: { step: number; totalSteps: number; loss: number; accuracy: number }) =>
-      report('dpo', `DPO step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)} accuracy ${p.accuracy.toFixed(2)}`);
+    const onProgress = (p: DpoProgress) => report('dpo', `DPO step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)} accuracy ${p['rewards/accuracies'].toFixed(2)}`);
     const { params } = await runDpoStage(device, sft, { train: pairs }, { ...shape, epochs: s.dpoEpochs, lr: s.dpoLr, seed }, { onProgress });
     return { params };
   });

@@ -51,6 +51,7 @@ export function initRewardModel(model: GptModel, trunk: Float32Array, seed: numb
   model.writeParams(rewardModelParams(model.config, trunk, seed));
 }
 
+/** A reward-model step's log, under TRL's RewardTrainer names where it has one. */
 export interface RewardModelProgress {
   epoch: number;
   /** 1-based step; one step is one batch of whole rankings. */
@@ -62,11 +63,11 @@ export interface RewardModelProgress {
   accuracy: number;
   /** Mean r_better − r_worse over this batch's comparisons. */
   margin: number;
-  lr: number;
-  gradNorm: number;
+  learning_rate: number;
+  grad_norm: number;
   /** Pairwise accuracy on the held-out rankings, on evaluation steps. */
-  heldoutAccuracy?: number;
-  heldoutLoss?: number;
+  heldout_accuracy?: number;
+  heldout_loss?: number;
 }
 
 export interface RewardModelOptions extends StageHooks<RewardModelProgress> {
@@ -142,16 +143,16 @@ export async function trainRewardModel(model: GptModel, rankings: readonly Encod
     shouldStop: options.shouldStop,
   };
   const { steps, loss, stopped } = await trainingLoop(loop, async (group, { epoch, step, totalSteps, lr, report, evaluate }) => {
-    const stats = await rankingStep(model, group.map((i) => data[i]), { ...adamw, lr }, step);
-    if (!report) return stats.loss;
-    const progress: RewardModelProgress = { epoch, step, totalSteps, ...stats, lr };
+    const { loss, accuracy, margin, gradNorm } = await rankingStep(model, group.map((i) => data[i]), { ...adamw, lr }, step);
+    if (!report) return loss;
+    const progress: RewardModelProgress = { epoch, step, totalSteps, loss, accuracy, margin, learning_rate: lr, grad_norm: gradNorm };
     if (evaluate) {
       const heldout = await evaluateRankings(model, options.heldout!);
-      progress.heldoutAccuracy = heldout.accuracy;
-      progress.heldoutLoss = heldout.loss;
+      progress.heldout_accuracy = heldout.accuracy;
+      progress.heldout_loss = heldout.loss;
     }
     await options.onProgress?.(progress);
-    return stats.loss;
+    return loss;
   });
 
   const result: RewardModelResult = {

@@ -22,7 +22,7 @@ export interface SftStageSettings extends Omit<SftOptions, keyof StageHooks<SftP
 /** SFT's progress: the trainer's, with the held-out loss at some steps. */
 export interface SftReport extends SftProgress {
   /** Mean loss on the held-out demonstrations' response tokens. */
-  heldoutLoss?: number;
+  heldout_loss?: number;
 }
 
 /** Fine-tunes a copy of `start` on the demonstrations and returns the trained parameters. */
@@ -41,7 +41,7 @@ export async function runSftStage(
     const onProgress = async (p: SftProgress) => {
       const every = Math.max(1, Math.round(p.totalSteps / SFT_HELDOUT_EVALUATIONS));
       const due = heldout.length > 0 && (p.step % every === 0 || p.step === p.totalSteps);
-      await hooks.onProgress?.(due ? { ...p, heldoutLoss: await responseLoss(model, heldout) } : p);
+      await hooks.onProgress?.(due ? { ...p, heldout_loss: await responseLoss(model, heldout) } : p);
     };
     const result = await trainSft(model, demonstrations, { ...options, shouldStop: hooks.shouldStop, onProgress });
     return { params: await model.readParams(), result };

@@ -11,6 +11,7 @@ import { sampleWindows } from '../model/lm-training.ts';
 import { sequenceBatch, type Sequence, type SequenceBatch } from './batches.ts';
 import { assertCount, assertFinite, fitSequences, PAD_ID, paperLearningRates, planSteps, shuffledEpochs, trainingLoop, type StageHooks } from './training-loop.ts';
 
+/** An SFT step's log, under TRL's SFTTrainer names where it has one. */
 export interface SftProgress {
   /** 1-based epoch. */
   epoch: number;
@@ -19,12 +20,12 @@ export interface SftProgress {
   totalSteps: number;
   /** Mean cross-entropy over this batch's response tokens. */
   loss: number;
-  lr: number;
-  gradNorm: number;
-  /** Share of this batch's response tokens whose most likely prediction is the target (TRL's mean_token_accuracy). */
-  tokenAccuracy: number;
+  learning_rate: number;
+  grad_norm: number;
+  /** Share of this batch's response tokens whose most likely prediction is the target. */
+  mean_token_accuracy: number;
   /** Loss of the latest pretraining-mix batch, once there has been one. */
-  pretrainLoss?: number;
+  pretrain_loss?: number;
 }
 
 export interface SftOptions extends StageHooks<SftProgress> {
@@ -84,7 +85,7 @@ export async function trainSft(model: GptModel, data: readonly Sequence[], optio
     const batch = sequenceBatch(indices.map((i) => examples[i]), model.B, model.T, PAD_ID);
     model.setBatch(batch);
     // On reporting steps the forward runs first so the logits can be read for token accuracy.
-    const tokenAccuracy = report ? await responseTokenAccuracy(model, batch) : NaN;
+    const accuracy = report ? await responseTokenAccuracy(model, batch) : NaN;
     const { loss, gradNorm } = await model.step({ reuseForward: report, optimizer: { ...adamw, lr } });
     assertFinite('loss', loss, { stage: 'SFT', step });
     for (let extra = pretrainBatchesAfter(step, mix); extra > 0; extra--) {
@@ -92,7 +93,9 @@ export async function trainSft(model: GptModel, data: readonly Sequence[], optio
       pretrainLoss = (await model.step({ optimizer: { ...adamw, lr } })).loss;
       assertFinite('loss', pretrainLoss, { stage: 'SFT pretraining mix', step });
     }
-    if (report) await options.onProgress?.({ epoch, step, totalSteps, loss, lr, gradNorm, tokenAccuracy, ...(pretrainLoss === undefined ? {} : { pretrainLoss }) });
+    const progress: SftProgress = { epoch, step, totalSteps, loss, learning_rate: lr, grad_norm: gradNorm, mean_token_accuracy: accuracy };
+    if (pretrainLoss !== undefined) progress.pretrain_loss = pretrainLoss;
+    if (report) await options.onProgress?.(progress);
     return loss;
   });
   return { steps, loss, truncated: fitted.truncated, dropped: fitted.dropped, stopped };

@@ -103,32 +103,33 @@ export function resumePoint(run: RunState, policyStep: number | undefined): { it
   return { iteration, metrics: run.metrics.filter((m) => m.iteration < iteration), samples: run.samples.filter((s) => s.iteration < iteration) };
 }
 
-// Metric rows: each stage's progress report from the worker (its own callback types, read off its
-// API) under TRL's metric names, as the charts, the CSV export and the saved runs use them.
+// Metric rows: the part of each stage's progress report from the worker (its own callback types,
+// read off its API, already under TRL's metric names) that the charts, the CSV export and the saved
+// runs keep.
 
 /** What the worker reports after each step of SFT, reward-model and DPO training (its onProgress arguments). */
 type SftProgressReport = Parameters<Parameters<LabWorkerApi['trainSft']>[2]>[0];
 type RewardModelProgressReport = Parameters<Parameters<LabWorkerApi['trainRewardModel']>[3]>[0];
 type DpoProgressReport = Parameters<Parameters<LabWorkerApi['trainDpo']>[2]>[0];
 
-/** An SFT step under TRL's SFTTrainer names. */
+/** The metrics an SFT step's row keeps (the worker reports them under TRL's SFTTrainer names). */
 export function sftMetricRow(p: SftProgressReport): MetricRow {
-  const row: MetricRow = { step: p.step, epoch: p.epoch, loss: p.loss, learning_rate: p.lr, grad_norm: p.gradNorm, mean_token_accuracy: p.tokenAccuracy };
-  if (p.heldoutLoss !== undefined) row.heldout_loss = p.heldoutLoss;
+  const row: MetricRow = { step: p.step, epoch: p.epoch, loss: p.loss, learning_rate: p.learning_rate, grad_norm: p.grad_norm, mean_token_accuracy: p.mean_token_accuracy };
+  if (p.heldout_loss !== undefined) row.heldout_loss = p.heldout_loss;
   return row;
 }
 
-/** A reward-model step under TRL's RewardTrainer names. */
+/** The metrics a reward-model step's row keeps (TRL's RewardTrainer names). */
 export function rewardModelMetricRow(p: RewardModelProgressReport): MetricRow {
-  const row: MetricRow = { step: p.step, loss: p.loss, accuracy: p.accuracy, margin: p.margin, learning_rate: p.lr };
-  if (p.heldoutAccuracy !== undefined) row.heldout_accuracy = p.heldoutAccuracy;
-  if (p.heldoutLoss !== undefined) row.heldout_loss = p.heldoutLoss;
+  const row: MetricRow = { step: p.step, loss: p.loss, accuracy: p.accuracy, margin: p.margin, learning_rate: p.learning_rate };
+  if (p.heldout_accuracy !== undefined) row.heldout_accuracy = p.heldout_accuracy;
+  if (p.heldout_loss !== undefined) row.heldout_loss = p.heldout_loss;
   return row;
 }
 
-/** A DPO step under TRL's DPOTrainer names. */
+/** The metrics a DPO step's row keeps (TRL's DPOTrainer names). */
 export function dpoMetricRow(p: DpoProgressReport): MetricRow {
-  return { step: p.step, loss: p.loss, 'rewards/accuracies': p.accuracy, 'rewards/margins': p.margin, learning_rate: p.lr };
+  return { step: p.step, loss: p.loss, 'rewards/accuracies': p['rewards/accuracies'], 'rewards/margins': p['rewards/margins'], learning_rate: p.learning_rate };
 }
 
 /** A PPO iteration as one metric row: the iteration number and TRL's metric names. */

@@ -43,12 +43,12 @@ describe('DPO', () => {
 
     const progress: DpoProgress[] = [];
     const result = await trainDpo(policy, reference, pairs, { epochs: 4, lr: 1e-2, seed: 1, beta: 0.5, heldout: pairs, onProgress: (p) => void progress.push(p) });
-    console.log('DPO loss', progress.map((p) => p.loss.toFixed(3)).join(' '), '| accuracy', progress.map((p) => p.accuracy.toFixed(2)).join(' '));
+    console.log('DPO loss', progress.map((p) => p.loss.toFixed(3)).join(' '), '| accuracy', progress.map((p) => p['rewards/accuracies'].toFixed(2)).join(' '));
     expect(result.steps).toBe(8); // 2 pairs (4 rows) per step
     expect(progress[0].loss).toBeCloseTo(Math.log(2), 12); // the first batch is scored before any update
-    expect(progress[0].chosenReward).toBe(0);
-    expect(progress[0].lr).toBeCloseTo(1e-2, 12);
-    expect(progress[7].lr).toBeCloseTo(1e-2 / 8, 12); // linear decay to 0 at the end
+    expect(progress[0]['rewards/chosen']).toBe(0);
+    expect(progress[0].learning_rate).toBeCloseTo(1e-2, 12);
+    expect(progress[7].learning_rate).toBeCloseTo(1e-2 / 8, 12); // linear decay to 0 at the end
     const end = result.heldout!;
     console.log(`after: loss ${end.loss.toFixed(3)} accuracy ${end.accuracy} rewards chosen ${end.chosenReward.toFixed(3)} rejected ${end.rejectedReward.toFixed(3)}`);
     expect(end.loss).toBeLessThan(0.5 * Math.log(2));

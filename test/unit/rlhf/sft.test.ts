@@ -87,17 +87,17 @@ describe('trainSft', () => {
       pretrainMix: 0.25,
       onProgress: (p) => void progress.push(p),
     });
-    console.log('SFT loss', progress.map((p) => p.loss.toFixed(3)).join(' '), '| token accuracy', progress.map((p) => p.tokenAccuracy.toFixed(2)).join(' '));
+    console.log('SFT loss', progress.map((p) => p.loss.toFixed(3)).join(' '), '| token accuracy', progress.map((p) => p.mean_token_accuracy.toFixed(2)).join(' '));
     expect(result).toMatchObject({ steps: 12, dropped: 1, truncated: 0, stopped: false });
     expect(progress.map((p) => p.step)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
     expect(progress.every((p) => p.totalSteps === 12 && p.epoch === p.step)).toBe(true);
     expect(progress[0].loss).toBeGreaterThan(2); // ≈ ln 16 at initialisation
     expect(result.loss).toBeLessThan(0.6 * progress[0].loss);
-    expect(progress[11].tokenAccuracy).toBeGreaterThan(progress[0].tokenAccuracy);
-    expect(progress[0].lr).toBeCloseTo(1e-2, 12);
-    expect(progress[11].lr).toBeLessThan(2e-3); // cosine towards 10% of the peak
-    expect(progress[2].pretrainLoss).toBeUndefined();
-    expect(progress[3].pretrainLoss).toBeGreaterThan(0); // one pretraining batch after every fourth SFT batch
+    expect(progress[11].mean_token_accuracy).toBeGreaterThan(progress[0].mean_token_accuracy);
+    expect(progress[0].learning_rate).toBeCloseTo(1e-2, 12);
+    expect(progress[11].learning_rate).toBeLessThan(2e-3); // cosine towards 10% of the peak
+    expect(progress[2].pretrain_loss).toBeUndefined();
+    expect(progress[3].pretrain_loss).toBeGreaterThan(0); // one pretraining batch after every fourth SFT batch
     model.destroy();
   });
 

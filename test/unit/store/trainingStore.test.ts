@@ -155,8 +155,8 @@ describe('persistence', () => {
 
   it('writes the SFT checkpoint to IndexedDB before the state calls it saved, then the run as done', async () => {
     worker.trainSft.mockImplementation(async (_demos: unknown, _settings: unknown, onProgress: (p: object) => void) => {
-      onProgress({ step: 1, totalSteps: 2, epoch: 1, loss: 3, lr: 1e-3, gradNorm: 1, tokenAccuracy: 0.1 });
-      onProgress({ step: 2, totalSteps: 2, epoch: 1, loss: 2, lr: 1e-3, gradNorm: 1, tokenAccuracy: 0.2 });
+      onProgress({ step: 1, totalSteps: 2, epoch: 1, loss: 3, learning_rate: 1e-3, grad_norm: 1, mean_token_accuracy: 0.1 });
+      onProgress({ step: 2, totalSteps: 2, epoch: 1, loss: 2, learning_rate: 1e-3, grad_norm: 1, mean_token_accuracy: 0.2 });
       return { summary: summary('sft', 'sft', 2), result: { steps: 2, loss: 2.5, truncated: 0, dropped: 0, stopped: false } };
     });
     let storedWhenExported: boolean | undefined;

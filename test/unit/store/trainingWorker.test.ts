@@ -37,7 +37,7 @@ describe('the worker training jobs on a micro model', { timeout: 600_000 }, () =
     const sft = await runSft(device, registry, demonstrations, { epochs: 1, lr: 1e-3, seed: 1 }, {
       onProgress: (p) => {
         sftLosses.push(p.loss);
-        if (p.heldoutLoss !== undefined) heldoutLosses.push(p.heldoutLoss);
+        if (p.heldout_loss !== undefined) heldoutLosses.push(p.heldout_loss);
       },
     });
     expect(sft.summary).toMatchObject({ name: 'sft', kind: 'sft', parent: 'base', step: sft.result.steps });
