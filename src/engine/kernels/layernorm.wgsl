@@ -7,6 +7,11 @@
 // owns channels lane, lane+64, ... (PER_THREAD of them, C ≤ 64·16 = 1024) and keeps them in
 // registers. Row sums are tree reductions in workgroup memory, so every run gives the same result.
 // Workgroup counts above 65535 are folded into y: group index = id.y · grid_x + id.x.
+//
+// forward_registers — the forward for CPU adapters (kernel.ts KernelLayout), where each barrier of
+// the tree switches every invocation's context: one invocation per row computes the 64 lane sums
+// and the same tree in private memory, so it adds in the same order and gives bit-identical results
+// with no barrier at all.
 
 override PER_THREAD: u32 = 16u;          // ceil(C / 64), at most MAX_PER_THREAD
 override ACCUMULATE_INPUT: bool = false; // backward: dinp += instead of dinp =
@@ -94,6 +99,51 @@ fn forward(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_id) lo
     mean[row] = m;
     rstd[row] = s;
   }
+}
+
+const REGISTER_ROWS = 32u; // rows (invocations) per forward_registers workgroup
+
+// The 64-lane tree of row_sum over one invocation's lane sums, in the same order.
+fn lane_tree(sums: ptr<function, array<f32, 64>>) -> f32 {
+  for (var stride = LANES / 2u; stride > 0u; stride >>= 1u) {
+    for (var lane = 0u; lane < stride; lane++) { (*sums)[lane] += (*sums)[lane + stride]; }
+  }
+  return (*sums)[0];
+}
+
+@compute @workgroup_size(32)
+fn forward_registers(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) index: u32) {
+  let C = sizes.C;
+  let row = (group.y * sizes.grid_x + group.x) * REGISTER_ROWS + index;
+  if (row >= sizes.N) { return; }
+  var sums: array<f32, 64>;
+  for (var lane = 0u; lane < LANES; lane++) {
+    var sum = 0.0;
+    for (var k = 0u; k < PER_THREAD; k++) {
+      let c = lane + k * LANES;
+      var x = 0.0;
+      if (c < C) { x = inp[row * C + c]; }
+      sum += x;
+    }
+    sums[lane] = sum;
+  }
+  let m = lane_tree(&sums) / f32(C);
+  for (var lane = 0u; lane < LANES; lane++) {
+    var squares = 0.0;
+    for (var k = 0u; k < PER_THREAD; k++) {
+      let c = lane + k * LANES;
+      if (c < C) {
+        let x = inp[row * C + c];
+        squares += (x - m) * (x - m);
+      }
+    }
+    sums[lane] = squares;
+  }
+  let variance = lane_tree(&sums) / f32(C);
+  let s = 1.0 / sqrt(variance + EPS);
+  for (var c = 0u; c < C; c++) { out[row * C + c] = (inp[row * C + c] - m) * s * weight[c] + bias[c]; }
+  mean[row] = m;
+  rstd[row] = s;
 }
 
 @compute @workgroup_size(64, 4)

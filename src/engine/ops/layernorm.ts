@@ -2,20 +2,26 @@
 // The backward writes dinp and per-row-group partial sums for dweight and dbias in one pass, then
 // sums the partials into dweight and dbias with the deterministic column sum of columnsum.ts.
 import layernormWgsl from '../kernels/layernorm.wgsl?raw';
-import { bindKernel, getKernel, type BindingResource, type Dispatch } from '../kernel.ts';
+import { bindKernel, getKernel, kernelLayoutFor, type BindingResource, type Dispatch, type KernelLayout } from '../kernel.ts';
 import { createStorageBuffer, createUniformBuffer, FLOAT_BYTES } from '../buffers.ts';
 import { biasBackwardDispatches, workgroupGrid } from './columnsum.ts';
 
 const LANES = 64;
 const MAX_C = LANES * 16;
 const ROWS_AT_ONCE = 4;
+/** Rows per workgroup of the registers forward (one invocation per row). */
+const REGISTER_ROWS = 32;
 const BACKWARD_ROWS_PER_GROUP = ROWS_AT_ONCE * 4;
 
 function checkChannels(label: string, C: number): void {
   if (!(C >= 1 && C <= MAX_C)) throw new Error(`${label}: LayerNorm supports 1 ≤ C ≤ ${MAX_C}, got C=${C}`);
 }
 
-/** out (N,C) = (inp − mean)·rstd·weight + bias; saves mean (N) and rstd (N). */
+/**
+ * out (N,C) = (inp − mean)·rstd·weight + bias; saves mean (N) and rstd (N). `layout` (kernel.ts)
+ * picks the entry point: 'tiled' reduces each row across 64 invocations through workgroup memory,
+ * 'registers' gives each row one invocation and the same tree in private memory (bit-identical).
+ */
 export function layernormForwardDispatch(
   device: GPUDevice,
   label: string,
@@ -29,16 +35,18 @@ export function layernormForwardDispatch(
   },
   N: number,
   C: number,
+  layout: KernelLayout = kernelLayoutFor(device),
 ): Dispatch {
   checkChannels(label, C);
+  const registers = layout === 'registers';
   const kernel = getKernel(device, {
-    label: 'layernorm_forward',
+    label: registers ? 'layernorm_forward_registers' : 'layernorm_forward',
     code: layernormWgsl,
-    entryPoint: 'forward',
+    entryPoint: registers ? 'forward_registers' : 'forward',
     constants: { PER_THREAD: Math.ceil(C / LANES) },
     bindings: ['storage', 'storage', 'storage', 'read-only-storage', 'read-only-storage', 'read-only-storage', 'uniform'],
   });
-  const groups = Math.ceil(N / ROWS_AT_ONCE);
+  const groups = Math.ceil(N / (registers ? REGISTER_ROWS : ROWS_AT_ONCE));
   const grid = workgroupGrid(groups);
   const sizes = createUniformBuffer(device, `${label}.sizes`, new Uint32Array([N, C, grid[0], groups]));
   return {

@@ -1,7 +1,9 @@
-// The LayerNorm kernels (forward; backward with dinp overwritten or accumulated and dweight/dbias
-// accumulated) on a real WebGPU device against the float64 layer functions of reference.ts.
+// The LayerNorm kernels (forward in both layouts; backward with dinp overwritten or accumulated and
+// dweight/dbias accumulated) on a real WebGPU device against the float64 layer functions of
+// reference.ts, and the two forward layouts against each other (bit for bit).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gpu } from '../../../src/engine/gpu.ts';
+import type { KernelLayout } from '../../../src/engine/kernel.ts';
 import { layernormBackwardDispatches, layernormForwardDispatch } from '../../../src/engine/ops/layernorm.ts';
 import { uniformValues } from '../../../src/engine/selfcheck.ts';
 import { layernormBackward, layernormForward } from '../../../src/model/reference.ts';
@@ -34,6 +36,29 @@ const SHAPES: [number, number][] = [
   [300, 96],
   [4096, 256],
 ];
+
+describe('layernorm forward layouts', () => {
+  it('gives bit-identical results in the tiled and registers layouts (same lane sums, same tree)', async () => {
+    const { device } = gpu;
+    for (const [N, C] of SHAPES) {
+      const x = uniformValues(N * C, N + C).map((v, i) => 0.5 + v * (1 + (Math.floor(i / C) % 3)));
+      const inp = upload(device, 'inp', x);
+      const weight = upload(device, 'weight', uniformValues(C, 1).map((v) => 1 + 0.2 * v));
+      const bias = upload(device, 'bias', uniformValues(C, 2));
+      const forward = async (layout: KernelLayout) => {
+        const out = upload(device, 'out', new Float32Array(N * C));
+        const mean = upload(device, 'mean', new Float32Array(N));
+        const rstd = upload(device, 'rstd', new Float32Array(N));
+        await run(device, [layernormForwardDispatch(device, `ln.${layout}`, { out, mean, rstd, inp, weight, bias }, N, C, layout)]);
+        const result = [...(await download(device, out, N * C)), ...(await download(device, mean, N)), ...(await download(device, rstd, N))];
+        for (const buffer of [out, mean, rstd]) buffer.destroy();
+        return result;
+      };
+      expect(await forward('registers'), `N=${N} C=${C}`).toEqual(await forward('tiled'));
+      for (const buffer of [inp, weight, bias]) buffer.destroy();
+    }
+  });
+});
 
 describe('layernorm', () => {
   for (const [N, C] of SHAPES) {
