@@ -66,10 +66,13 @@ async function createPack(context: CommandContext): Promise<unknown> {
     const outputsByModel: string[][][] = [];
     for (const [j, checkpoint] of checkpoints.entries()) {
       const params = createStorageBufferFrom(gpu.device, 'pack.params', checkpoint.params);
-      const model = { config: checkpoint.config, tokenizer: checkpoint.tokenizer, params, B, T };
-      const outputs = await sampleOutputs(gpu.device, model, prompts, Math.ceil((K - j) / checkpoints.length), { ...sampling, seed: sampling.seed + j });
-      params.destroy();
-      outputsByModel.push(outputs.map((row) => row.map((r) => r.text)));
+      try {
+        const model = { config: checkpoint.config, tokenizer: checkpoint.tokenizer, params, B, T };
+        const outputs = await sampleOutputs(gpu.device, model, prompts, Math.ceil((K - j) / checkpoints.length), { ...sampling, seed: sampling.seed + j });
+        outputsByModel.push(outputs.map((row) => row.map((r) => r.text)));
+      } finally {
+        params.destroy();
+      }
     }
     const responses = (i: number) => Array.from({ length: K }, (_, k) => outputsByModel[k % checkpoints.length][i][Math.floor(k / checkpoints.length)]);
     const modelName = modelDirs.map((dir) => basename(resolve(dir))).join(' + ');

@@ -26,8 +26,16 @@ export async function sampleCommand(context: CommandContext): Promise<{ prompt: 
   if (promptIds.length >= nCtx) throw new Error(`the prompt has ${promptIds.length} tokens; the model's context is ${nCtx}`);
   return withGpu(async (gpu) => {
     const maxT = Math.min(nCtx, promptIds.length + options.maxNewTokens);
-    const sampler = new GptSampler(gpu.device, checkpoint.config, createStorageBufferFrom(gpu.device, 'sample.params', checkpoint.params), 'lm', 1, maxT, checkpoint.tokenizer.eosId);
-    const { tokens, ended } = await sampler.generate([promptIds], options);
+    const params = createStorageBufferFrom(gpu.device, 'sample.params', checkpoint.params);
+    const sampler = new GptSampler(gpu.device, checkpoint.config, params, 'lm', 1, maxT, checkpoint.tokenizer.eosId);
+    let generation: Awaited<ReturnType<GptSampler['generate']>>;
+    try {
+      generation = await sampler.generate([promptIds], options);
+    } finally {
+      sampler.destroy();
+      params.destroy();
+    }
+    const { tokens, ended } = generation;
     const ids = tokens[0];
     const completion = checkpoint.tokenizer.decode(ended[0] ? ids.slice(0, -1) : ids);
     context.log(`${text}${completion}${ended[0] ? ' ⏎' : ' …'}`);

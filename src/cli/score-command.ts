@@ -16,10 +16,14 @@ export async function scoreCommand(context: CommandContext): Promise<{ ids: numb
   return withGpu(async (gpu) => {
     const T = ids.length - 1;
     const model = new GptModel(gpu.device, checkpoint.config, 'lm', 1, T, 'score');
-    model.writeParams(checkpoint.params);
-    model.setBatch({ tokens: ids.slice(0, T), targets: ids.slice(1) });
-    const { logprobs } = await model.evaluate();
-    const values = Array.from(logprobs!);
+    let values: number[];
+    try {
+      model.writeParams(checkpoint.params);
+      model.setBatch({ tokens: ids.slice(0, T), targets: ids.slice(1) });
+      values = Array.from((await model.evaluate()).logprobs!);
+    } finally {
+      model.destroy();
+    }
     context.log(`${ids.length} tokens, total log-prob ${values.reduce((a, b) => a + b, 0).toFixed(4)}`);
     return { ids, logprobs: values };
   });
