@@ -8,10 +8,11 @@
 // registers. Row sums are tree reductions in workgroup memory, so every run gives the same result.
 // Workgroup counts above 65535 are folded into y: group index = id.y · grid_x + id.x.
 //
-// forward_registers — the forward for CPU adapters (kernel.ts KernelLayout), where each barrier of
-// the tree switches every invocation's context: one invocation per row computes the 64 lane sums
-// and the same tree in private memory, so it adds in the same order and gives bit-identical results
-// with no barrier at all.
+// forward_registers, backward_registers — the same passes for CPU adapters (kernel.ts KernelLayout),
+// where each barrier of the tree switches every invocation's context: one invocation per row
+// (backward: per partial row, walking its 4 rows in order) computes the 64 lane sums and the same
+// tree in private memory, so it adds in the same order and gives bit-identical results with no
+// barrier at all.
 
 override PER_THREAD: u32 = 16u;          // ceil(C / 64), at most MAX_PER_THREAD
 override ACCUMULATE_INPUT: bool = false; // backward: dinp += instead of dinp =
@@ -101,7 +102,7 @@ fn forward(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_id) lo
   }
 }
 
-const REGISTER_ROWS = 32u; // rows (invocations) per forward_registers workgroup
+const REGISTER_ROWS = 32u; // invocations per registers workgroup: rows (forward) or partial rows (backward)
 
 // The 64-lane tree of row_sum over one invocation's lane sums, in the same order.
 fn lane_tree(sums: ptr<function, array<f32, 64>>) -> f32 {
@@ -202,6 +203,73 @@ fn backward(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_id) l
     if (c < C) {
       dweight_partial[p * C + c] = dweight_acc[k];
       dbias_partial[p * C + c] = dbias_acc[k];
+    }
+  }
+}
+
+// The 64-lane tree of row_sum over one invocation's (dnorm, dnorm·norm) lane sums, in the same order.
+fn lane_tree2(sums: ptr<function, array<vec2f, 64>>) -> vec2f {
+  for (var stride = LANES / 2u; stride > 0u; stride >>= 1u) {
+    for (var lane = 0u; lane < stride; lane++) { (*sums)[lane] += (*sums)[lane + stride]; }
+  }
+  return (*sums)[0];
+}
+
+// Invocation p owns partial row p = g·4 + slot of backward's workgroup g and walks that workgroup's
+// rows of its slot in the same order, so every sum is formed as in backward.
+@compute @workgroup_size(32)
+fn backward_registers(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) index: u32) {
+  let C = backward_sizes.C;
+  let p = (group.y * backward_sizes.grid_x + group.x) * REGISTER_ROWS + index;
+  let g = p / ROWS_AT_ONCE;
+  if (g >= backward_sizes.groups) { return; }
+  let slot = p % ROWS_AT_ONCE;
+  for (var iteration = 0u; iteration < BACKWARD_ITERATIONS; iteration++) {
+    let row = (g * BACKWARD_ITERATIONS + iteration) * ROWS_AT_ONCE + slot;
+    let in_range = row < backward_sizes.N;
+    var m = 0.0;
+    var s = 0.0;
+    if (in_range) {
+      m = saved_mean[row];
+      s = saved_rstd[row];
+    }
+    var sums: array<vec2f, 64>;
+    for (var lane = 0u; lane < LANES; lane++) {
+      var lane_sums = vec2f(0.0);
+      for (var k = 0u; k < PER_THREAD; k++) {
+        let c = lane + k * LANES;
+        var norm = 0.0;
+        var dy = 0.0;
+        var w = 0.0;
+        if (c < C) { w = weight[c]; }
+        if (in_range && c < C) {
+          norm = (inp[row * C + c] - m) * s;
+          dy = dout[row * C + c];
+        }
+        let dnorm = dy * w;
+        lane_sums += vec2f(dnorm, dnorm * norm);
+      }
+      sums[lane] = lane_sums;
+    }
+    let means = lane_tree2(&sums) / f32(C);
+    for (var c = 0u; c < C; c++) {
+      var norm = 0.0;
+      var dy = 0.0;
+      if (in_range) {
+        norm = (inp[row * C + c] - m) * s;
+        dy = dout[row * C + c];
+        var d = (dy * weight[c] - means.x - norm * means.y) * s;
+        if (ACCUMULATE_INPUT) { d += dinp[row * C + c]; }
+        dinp[row * C + c] = d;
+      }
+      var dweight_acc = 0.0;
+      var dbias_acc = 0.0;
+      if (iteration > 0u) {
+        dweight_acc = dweight_partial[p * C + c];
+        dbias_acc = dbias_partial[p * C + c];
+      }
+      dweight_partial[p * C + c] = dweight_acc + dy * norm;
+      dbias_partial[p * C + c] = dbias_acc + dy;
     }
   }
 }

@@ -9,7 +9,7 @@ import { biasBackwardDispatches, workgroupGrid } from './columnsum.ts';
 const LANES = 64;
 const MAX_C = LANES * 16;
 const ROWS_AT_ONCE = 4;
-/** Rows per workgroup of the registers forward (one invocation per row). */
+/** Invocations per registers workgroup: one per row (forward) or per partial row (backward). */
 const REGISTER_ROWS = 32;
 const BACKWARD_ROWS_PER_GROUP = ROWS_AT_ONCE * 4;
 
@@ -58,7 +58,8 @@ export function layernormForwardDispatch(
 
 /**
  * LayerNorm backward: dinp (N,C) = (or += with accumulateInput) the input gradient; dweight (C) and
- * dbias (C) += the sums over the N rows. Allocates two scratch buffers for the partial sums.
+ * dbias (C) += the sums over the N rows. Allocates two scratch buffers for the partial sums. `layout`
+ * (kernel.ts) picks the first pass's entry point, bit-identical in both (see layernormForwardDispatch).
  */
 export function layernormBackwardDispatches(
   device: GPUDevice,
@@ -76,12 +77,14 @@ export function layernormBackwardDispatches(
   N: number,
   C: number,
   options: { accumulateInput: boolean },
+  layout: KernelLayout = kernelLayoutFor(device),
 ): Dispatch[] {
   checkChannels(label, C);
+  const registers = layout === 'registers';
   const kernel = getKernel(device, {
-    label: 'layernorm_backward',
+    label: registers ? 'layernorm_backward_registers' : 'layernorm_backward',
     code: layernormWgsl,
-    entryPoint: 'backward',
+    entryPoint: registers ? 'backward_registers' : 'backward',
     constants: { PER_THREAD: Math.ceil(C / LANES), ACCUMULATE_INPUT: options.accumulateInput },
     bindings: [
       'storage',
@@ -99,7 +102,7 @@ export function layernormBackwardDispatches(
   const partialRows = Math.max(1, groups) * ROWS_AT_ONCE;
   const dweightPartial = createStorageBuffer(device, `${label}.dweight-partial`, partialRows * C * FLOAT_BYTES); // (partialRows, C)
   const dbiasPartial = createStorageBuffer(device, `${label}.dbias-partial`, partialRows * C * FLOAT_BYTES); // (partialRows, C)
-  const grid = workgroupGrid(groups);
+  const grid = workgroupGrid(registers ? Math.ceil(partialRows / REGISTER_ROWS) : groups);
   const sizes = createUniformBuffer(device, `${label}.sizes`, new Uint32Array([N, C, grid[0], groups]));
   const rows: Dispatch = {
     kernel,

@@ -37,8 +37,8 @@ const SHAPES: [number, number][] = [
   [4096, 256],
 ];
 
-describe('layernorm forward layouts', () => {
-  it('gives bit-identical results in the tiled and registers layouts (same lane sums, same tree)', async () => {
+describe('layernorm layouts', () => {
+  it('forward: bit-identical in the tiled and registers layouts (same lane sums, same tree)', async () => {
     const { device } = gpu;
     for (const [N, C] of SHAPES) {
       const x = uniformValues(N * C, N + C).map((v, i) => 0.5 + v * (1 + (Math.floor(i / C) % 3)));
@@ -56,6 +56,33 @@ describe('layernorm forward layouts', () => {
       };
       expect(await forward('registers'), `N=${N} C=${C}`).toEqual(await forward('tiled'));
       for (const buffer of [inp, weight, bias]) buffer.destroy();
+    }
+  });
+
+  it('backward: bit-identical dinp, dweight and dbias in the tiled and registers layouts', async () => {
+    const { device } = gpu;
+    for (const [N, C] of SHAPES) {
+      for (const accumulateInput of [false, true]) {
+        const x = uniformValues(N * C, N + C).map((v, i) => 0.5 + v * (1 + (Math.floor(i / C) % 3)));
+        const inputs = {
+          inp: upload(device, 'inp', x),
+          weight: upload(device, 'weight', uniformValues(C, 1).map((v) => 1 + 0.2 * v)),
+          dout: upload(device, 'dout', uniformValues(N * C, 3)),
+          mean: upload(device, 'mean', uniformValues(N, 8).map((v) => 0.5 + 0.1 * v)),
+          rstd: upload(device, 'rstd', uniformValues(N, 9).map((v) => 1 + 0.5 * v)),
+        };
+        const backward = async (layout: KernelLayout) => {
+          const dinp = upload(device, 'dinp', uniformValues(N * C, 4));
+          const dweight = upload(device, 'dweight', uniformValues(C, 5));
+          const dbias = upload(device, 'dbias', uniformValues(C, 6));
+          await run(device, layernormBackwardDispatches(device, `ln.backward.${layout}`, { dinp, dweight, dbias, ...inputs }, N, C, { accumulateInput }, layout));
+          const result = [...(await download(device, dinp, N * C)), ...(await download(device, dweight, C)), ...(await download(device, dbias, C))];
+          for (const buffer of [dinp, dweight, dbias]) buffer.destroy();
+          return result;
+        };
+        expect(await backward('registers'), `N=${N} C=${C} accumulateInput=${accumulateInput}`).toEqual(await backward('tiled'));
+        Object.values(inputs).forEach((buffer) => buffer.destroy());
+      }
     }
   });
 });
