@@ -15,12 +15,14 @@ import { checkpointOf, rewardModelWeights, trainingShape } from './training.ts';
 export interface PpoSettings {
   /** Instructions (not yet in the chat frame) the policy answers; those leaving no room for a response are skipped. */
   prompts: string[];
-  beta: number;
+  /** β, the KL penalty coefficient (PpoOptions.klCoef). */
+  klCoef: number;
   lr: number;
-  clip: number;
+  /** Policy ratio clip ε (PpoOptions.clipRange). */
+  clipRange: number;
   ppoEpochs: number;
   /** Episodes per iteration (at least 2: advantages are whitened over the batch). */
-  batch: number;
+  batchSize: number;
   temperature: number;
   /** γ_ptx; 0 is plain PPO. */
   ptxCoef: number;
@@ -97,12 +99,12 @@ export class PpoSession {
         B,
         T,
         eosId: tokenizer.eosId,
-        batchSize: Math.max(2, settings.batch),
+        batchSize: Math.max(2, settings.batchSize),
         maxNewTokens: settings.maxNewTokens,
         temperature: settings.temperature,
         ppoEpochs: settings.ppoEpochs,
-        klCoef: settings.beta,
-        clipRange: settings.clip,
+        klCoef: settings.klCoef,
+        clipRange: settings.clipRange,
         policyOptimizer: adamw,
         valueOptimizer: adamw,
         seed: settings.seed + (resuming ? (settings.resumeAt ?? 0) : 0),
@@ -189,7 +191,7 @@ export class PpoSession {
   /** Snapshots the live policy as the "policy" checkpoint (step = iterations done). */
   async save(): Promise<CheckpointSummary> {
     const params = await this.stage.readPolicy();
-    const meta = lineageMeta({ kind: 'policy', parent: 'sft', step: this.iteration }, { beta: String(this.settings.beta), ptx_coef: String(this.settings.ptxCoef) });
+    const meta = lineageMeta({ kind: 'policy', parent: 'sft', step: this.iteration }, { beta: String(this.settings.klCoef), ptx_coef: String(this.settings.ptxCoef) });
     return this.registry.put('policy', checkpointOf(this.base, params, meta));
   }
 

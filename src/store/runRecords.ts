@@ -165,11 +165,11 @@ export function storedRun(run: RunState): StoredRun {
 export function ppoSettingsOf(hyper: Hyperparameters, seed: number, prompts: string[]): PpoSettings {
   return {
     prompts,
-    beta: hyper.beta,
+    klCoef: hyper.beta,
     lr: hyper.ppoLr,
-    clip: hyper.clip,
+    clipRange: hyper.clip,
     ppoEpochs: hyper.ppoEpochs,
-    batch: hyper.ppoBatch,
+    batchSize: hyper.ppoBatch,
     temperature: hyper.temperature,
     ptxCoef: hyper.ptxCoef,
     maxNewTokens: hyper.maxNewTokens,
@@ -177,6 +177,15 @@ export function ppoSettingsOf(hyper: Hyperparameters, seed: number, prompts: str
     worldSeed: seed,
     saveEvery: PPO_SAVE_EVERY,
   };
+}
+
+/** Runs stored before PPO's settings took the rlhf names kept β, ε and the batch as beta, clip and batch. */
+const LEGACY_PPO_SETTINGS: Record<string, keyof PpoSettings> = { beta: 'klCoef', clip: 'clipRange', batch: 'batchSize' };
+
+/** A stored PPO run's settings for the worker (without the prompts, which are not stored); older runs' names are read too. */
+export function storedPpoSettings(stored: Record<string, number | string>): Omit<PpoSettings, 'prompts'> {
+  const renamed = Object.entries(stored).map(([key, value]) => [LEGACY_PPO_SETTINGS[key] ?? key, value]);
+  return Object.fromEntries(renamed) as unknown as Omit<PpoSettings, 'prompts'>;
 }
 
 export function sameSettings(a: Record<string, number | string>, b: Record<string, number | string>): boolean {

@@ -6,7 +6,7 @@
 import type { PpoIterationReport, PpoPhase, PpoSettings } from '../../../workers/lab.worker.ts';
 import { Comlink, labWorker } from '../bridge.ts';
 import type { Hyperparameters } from '../hyperparameters.ts';
-import { formatDuration, MAX_PPO_SAMPLES, ppoMetricRow, ppoSettingsOf, resumePoint, sameSettings, storedSettingsOf, type RunState } from '../runRecords.ts';
+import { formatDuration, MAX_PPO_SAMPLES, ppoMetricRow, ppoSettingsOf, resumePoint, sameSettings, storedPpoSettings, storedSettingsOf, type RunState } from '../runRecords.ts';
 import { saveCheckpoint } from './checkpoints.ts';
 import { exclusively } from './failures.ts';
 import { failRun, finishRun, persistRun, setRun, startRun } from './runs.ts';
@@ -156,7 +156,7 @@ export function createPpoSlice(store: TrainingStore): PpoSlice {
       if (!run || loop) return;
       const policy = policyOf(run);
       const { iteration, metrics, samples } = resumePoint(run, policy?.step);
-      const settings = { ...(run.settings as unknown as Omit<PpoSettings, 'prompts'>), prompts, ...(policy && { resumeAt: iteration }) };
+      const settings = { ...storedPpoSettings(run.settings), prompts, ...(policy && { resumeAt: iteration }) };
       await exclusively(store, async () => {
         setRun(store, 'ppo', { metrics, samples, interrupted: false, error: undefined, message: `resuming at iteration ${iteration + 1}` });
         if (await startSession(settings)) await runIterations(PPO_MAX_ITERATIONS);

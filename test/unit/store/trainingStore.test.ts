@@ -194,6 +194,7 @@ describe('persistence', () => {
     const db = await labDb();
     await db.putCheckpoint({ name: 'sft', kind: 'sft', parent: 'base', createdAt: 5, step: 2, files: files('sft') });
     await db.putCheckpoint({ name: 'policy', kind: 'policy', parent: 'sft', createdAt: 6, step: 3, files: files('policy') });
+    // stored before the settings took the rlhf names: beta is read as klCoef
     await db.putRun({ ...storedRun(newRun('ppo', { beta: 0.02 }, 7)), metrics: [0, 1, 2, 3].map((iteration) => ({ iteration })) });
     worker.importCheckpoint.mockImplementation(async (name: string) => summary(name, name as CheckpointSummary['kind']));
     worker.checkpointsList.mockResolvedValue([summary('base', 'base'), summary('sft', 'sft', 2), summary('policy', 'policy', 3)]);
@@ -209,7 +210,7 @@ describe('persistence', () => {
     worker.ppoStart.mockResolvedValue({ nextIteration: 3 });
     worker.ppoRun.mockResolvedValue({ iterations: 0, paused: true });
     await useTrainingStore.getState().ppoResume(['a', 'b']);
-    expect(worker.ppoStart.mock.calls[0][0]).toMatchObject({ beta: 0.02, prompts: ['a', 'b'], resumeAt: 3 });
+    expect(worker.ppoStart.mock.calls[0][0]).toMatchObject({ klCoef: 0.02, prompts: ['a', 'b'], resumeAt: 3 });
     expect(useTrainingStore.getState().runs.ppo?.metrics.map((m) => m.iteration)).toEqual([0, 1, 2]);
     expect(useTrainingStore.getState().runs.ppo?.status).toBe('paused');
   });
@@ -225,9 +226,9 @@ describe('persistence', () => {
     await useTrainingStore.getState().ppoStep(DEFAULT_HYPERPARAMETERS, 1, ['a', 'b']);
     expect(worker.ppoStart).not.toHaveBeenCalled(); // same settings: the worker's session goes on
     await useTrainingStore.getState().ppoStep({ ...DEFAULT_HYPERPARAMETERS, beta: 0 }, 1, ['a', 'b']);
-    expect(worker.ppoStart.mock.calls[0][0]).toMatchObject({ beta: 0, resumeAt: 2 });
+    expect(worker.ppoStart.mock.calls[0][0]).toMatchObject({ klCoef: 0, resumeAt: 2 });
     expect(worker.ppoRun.mock.calls.map((c) => c[0])).toEqual([1, 1]);
-    expect(useTrainingStore.getState().runs.ppo?.settings.beta).toBe(0);
+    expect(useTrainingStore.getState().runs.ppo?.settings.klCoef).toBe(0);
   });
 });
 

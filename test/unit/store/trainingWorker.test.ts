@@ -62,7 +62,7 @@ describe('the worker training jobs on a micro model', { timeout: 600_000 }, () =
   it('PPO-ptx with β = 0 reports samples beside SFT, saves the policy and resumes from it', async () => {
     const { device } = await testGpu();
     const settings = {
-      prompts: prompts.map((p) => p.text), beta: 0, lr: 1e-4, clip: 0.2, ppoEpochs: 1, batch: 2, temperature: 1, ptxCoef: 1, maxNewTokens: 4, seed: 1, worldSeed: 1, saveEvery: 2,
+      prompts: prompts.map((p) => p.text), klCoef: 0, lr: 1e-4, clipRange: 0.2, ppoEpochs: 1, batchSize: 2, temperature: 1, ptxCoef: 1, maxNewTokens: 4, seed: 1, worldSeed: 1, saveEvery: 2,
     };
     const session = PpoSession.create(device, registry, settings);
     const reports: PpoIterationReport[] = [];
