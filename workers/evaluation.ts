@@ -7,8 +7,8 @@
 import { GptModel, type Batch } from '../src/model/gpt.ts';
 import { evaluationLoss } from '../src/model/lm-training.ts';
 import type { OrtSampler } from '../src/model/ort-sampler.ts';
-import { buildPromptSet, extractResponse, formatPrompt, type Prompt } from '../src/world/index.ts';
-import type { Response } from '../src/rlhf/evaluate.ts';
+import { buildPromptSet, formatPrompt, type Prompt } from '../src/world/index.ts';
+import { generateResponses, type Response } from '../src/rlhf/evaluate.ts';
 import { evaluationRow, type EvaluationMetrics } from '../src/rlhf/evaluation-stage.ts';
 import { heldoutPretrainingWindows } from '../src/rlhf/pretraining-text.ts';
 import { SAMPLER_ROWS, type CheckpointRegistry } from './checkpoints.ts';
@@ -49,18 +49,11 @@ function heldoutPrompts(registry: CheckpointRegistry, settings: Pick<EvaluationS
   return prompts;
 }
 
-/** A checkpoint's answers, SAMPLER_ROWS prompts at a time (seed + index of the first), as generateResponses gives them. */
+/** A checkpoint's answers, SAMPLER_ROWS prompts at a time (generateResponses: seed + index of the first). */
 async function answers(device: GPUDevice | undefined, registry: CheckpointRegistry, name: string, prompts: readonly Prompt[], settings: EvaluationSettings): Promise<Response[]> {
   const generator = await registry.generator(name, device);
-  const { tokenizer } = registry.base();
-  const responses: Response[] = [];
-  for (let first = 0; first < prompts.length; first += SAMPLER_ROWS) {
-    const ids = prompts.slice(first, first + SAMPLER_ROWS).map((prompt) => tokenizer.encode(formatPrompt(prompt.text)));
-    const options = { maxNewTokens: settings.maxNewTokens, temperature: settings.temperature, topK: 0, topP: 1, seed: settings.seed + first };
-    const generation = await generator.generate(ids, options);
-    generation.tokens.forEach((tokens, i) => responses.push({ text: extractResponse(tokenizer.decode(tokens)), ended: generation.ended[i] }));
-  }
-  return responses;
+  const options = { maxNewTokens: settings.maxNewTokens, temperature: settings.temperature, topK: 0, topP: 1, seed: settings.seed };
+  return generateResponses({ B: SAMPLER_ROWS, generate: (ids, o) => generator.generate(ids, o) }, registry.base().tokenizer, prompts, options);
 }
 
 /** Mean −log p per target token over the windows, from onnxruntime-web's logits (B,T,V). */

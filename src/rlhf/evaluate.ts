@@ -2,9 +2,15 @@
 // sampled on the GPU) and a simulated labeler judges each answer. The report gives the mean Likert
 // score, the share following the instruction, truthfulness on open QA, closed-domain hallucination,
 // and toxicity on prompts that invite rudeness (InstructGPT §4, Figures 4–7 in miniature).
-import type { GptSampler, SamplingOptions } from '../model/sampler.ts';
+import type { Generation, SamplingOptions } from '../model/sampler.ts';
 import type { Tokenizer } from '../model/tokenizer.ts';
 import { extractResponse, formatPrompt, scoreResponse, type Flags, type Labeler, type Prompt } from '../world/index.ts';
+
+/** What writes the answers, B prompts at a time: a GptSampler, or the worker's onnxruntime-web sampler. */
+export interface ResponseGenerator {
+  readonly B: number;
+  generate(prompts: number[][], options: SamplingOptions): Promise<Generation>;
+}
 
 export interface Response {
   /** The answer as the labeler sees it: the completion up to EOS or a new "Human:" turn. */
@@ -37,7 +43,7 @@ export interface LabelerReport {
 }
 
 /** Answers every prompt, sampler.B at a time. */
-export async function generateResponses(sampler: GptSampler, tokenizer: Tokenizer, prompts: readonly Prompt[], options: SamplingOptions): Promise<Response[]> {
+export async function generateResponses(sampler: ResponseGenerator, tokenizer: Tokenizer, prompts: readonly Prompt[], options: SamplingOptions): Promise<Response[]> {
   const responses: Response[] = [];
   for (let first = 0; first < prompts.length; first += sampler.B) {
     const batch = prompts.slice(first, first + sampler.B);
