@@ -14,7 +14,7 @@ import type { StageHooks } from './training-loop.ts';
 export type RankingSplit = 'train' | 'heldout';
 
 /** Which labeler ranks each split. */
-export const SPLIT_LABELER: Record<RankingSplit, Labeler> = { train: trainingLabeler, heldout: heldoutLabeler };
+const SPLIT_LABELER: Record<RankingSplit, Labeler> = { train: trainingLabeler, heldout: heldoutLabeler };
 
 export interface RankingsStageSettings {
   /** Outputs per prompt. */
