@@ -7,6 +7,10 @@
 // with clip_scale = grad_clip/grad_norm when clipping is on and grad_norm > grad_clip, else 1, and
 // decay = weight_decay on 64-float blocks whose decay_mask is 1. Reductions use a fixed tree order,
 // so the norm is the same on every run. Buffers are read as vec4 (the layout is a multiple of 64).
+// norm_partials_registers, norm_reduce_registers — the two reductions for CPU adapters (kernel.ts
+// KernelLayout), where every barrier of the tree switches each invocation's context: one invocation
+// forms all 256 lane sums of a workgroup and the same tree in private memory, so the norm is
+// bit-identical with no barrier.
 
 struct Hyper {
   lr: f32,
@@ -72,6 +76,43 @@ fn norm_reduce(@builtin(local_invocation_index) lid: u32) {
   scratch[lid] = sum;
   reduce_scratch(lid);
   if (lid == 0u) { grad_norm[0] = sqrt(scratch[0]); }
+}
+
+// reduce_scratch's tree over one invocation's 256 lane sums, in the same order.
+fn lane_tree(sums: ptr<function, array<f32, 256>>) -> f32 {
+  for (var stride = THREADS / 2u; stride > 0u; stride /= 2u) {
+    for (var lane = 0u; lane < stride; lane++) { (*sums)[lane] += (*sums)[lane + stride]; }
+  }
+  return (*sums)[0];
+}
+
+// Invocation w does workgroup w of norm_partials.
+@compute @workgroup_size(32)
+fn norm_partials_registers(@builtin(global_invocation_id) id: vec3u) {
+  let w = id.x;
+  if (w >= dims.num_partials) { return; }
+  let stride = dims.num_partials * THREADS;
+  var sums: array<f32, 256>;
+  for (var lane = 0u; lane < THREADS; lane++) {
+    var sum = 0.0;
+    for (var i = w * THREADS + lane; i < dims.total_vec4; i += stride) {
+      let g = grads[i];
+      sum += dot(g, g);
+    }
+    sums[lane] = sum;
+  }
+  partials[w] = lane_tree(&sums);
+}
+
+@compute @workgroup_size(1)
+fn norm_reduce_registers() {
+  var sums: array<f32, 256>;
+  for (var lane = 0u; lane < THREADS; lane++) {
+    var sum = 0.0;
+    for (var i = lane; i < dims.num_partials; i += THREADS) { sum += partials[i]; }
+    sums[lane] = sum;
+  }
+  grad_norm[0] = sqrt(lane_tree(&sums));
 }
 
 @compute @workgroup_size(64, 4)

@@ -1,8 +1,9 @@
 // AdamW on the GPU over one flat parameter buffer: global gradient-norm clipping, bias correction and
 // decoupled weight decay on the 64-float blocks a mask selects — the same step as reference.ts
-// adamwStep, in three dispatches (partial sums of squares, the norm, the update) with no readback.
+// adamwStep, in three dispatches (partial sums of squares, the norm, the update) with no readback;
+// on CPU adapters the two reductions run without barriers, bit-identically.
 import adamwWgsl from '../kernels/adamw.wgsl?raw';
-import { bindKernel, getKernel, type BindingKind, type BindingResource, type Dispatch } from '../kernel.ts';
+import { bindKernel, getKernel, kernelLayoutFor, type BindingKind, type BindingResource, type Dispatch, type KernelLayout } from '../kernel.ts';
 import { createStorageBuffer, createUniformBuffer, FLOAT_BYTES } from '../buffers.ts';
 
 /** Floats per decay-mask entry: the parameter layout aligns every tensor to this. */
@@ -15,6 +16,8 @@ const PARTIAL_STRETCH_FLOATS = THREADS * 4;
  * count keeps the number of tree reductions (8 barriers each) independent of the model size.
  */
 const MAX_PARTIALS = 64;
+/** Invocations per norm_partials_registers workgroup (one per norm_partials workgroup). */
+const REGISTER_INVOCATIONS = 32;
 const MAX_WORKGROUPS = 65535;
 
 const BINDINGS: BindingKind[] = [
@@ -54,8 +57,18 @@ export interface AdamwBuffers {
 /** Size in bytes of the hyperparameter uniform (9 words, padded to 16 bytes). */
 const HYPER_BYTES = 48;
 
-/** The dispatches of one AdamW step; record them after the gradients and before reading params. */
-export function adamwDispatches(device: GPUDevice, label: string, b: AdamwBuffers, totalFloats: number): Dispatch[] {
+/**
+ * The dispatches of one AdamW step; record them after the gradients and before reading params.
+ * `layout` (kernel.ts) picks the norm's reductions: workgroup trees ('tiled') or the same trees
+ * formed by one invocation each ('registers', bit-identical, no barriers).
+ */
+export function adamwDispatches(
+  device: GPUDevice,
+  label: string,
+  b: AdamwBuffers,
+  totalFloats: number,
+  layout: KernelLayout = kernelLayoutFor(device),
+): Dispatch[] {
   if (!Number.isInteger(totalFloats) || totalFloats <= 0 || totalFloats % MASK_BLOCK_FLOATS !== 0) {
     throw new Error(`${label}: totalFloats must be a positive multiple of ${MASK_BLOCK_FLOATS}, got ${totalFloats}`);
   }
@@ -70,6 +83,9 @@ export function adamwDispatches(device: GPUDevice, label: string, b: AdamwBuffer
     const kernel = getKernel(device, { label: `adamw_${entryPoint}`, code: adamwWgsl, entryPoint, bindings: BINDINGS });
     return { kernel, bindGroup: bindKernel(device, kernel, resources, `${label}.${entryPoint}`), workgroups: [workgroups] };
   };
+  if (layout === 'registers') {
+    return [pass('norm_partials_registers', Math.ceil(numPartials / REGISTER_INVOCATIONS)), pass('norm_reduce_registers', 1), pass('update', updateGroups)];
+  }
   return [pass('norm_partials', numPartials), pass('norm_reduce', 1), pass('update', updateGroups)];
 }
 

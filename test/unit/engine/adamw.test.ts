@@ -1,5 +1,6 @@
 // The AdamW kernels (norm partials, norm, update) on a Dawn device against reference.ts adamwStep in
-// float64, step by step: before each step the reference starts from the GPU's float32 state.
+// float64, step by step: before each step the reference starts from the GPU's float32 state; and the
+// two kernel layouts' reductions against each other (bit for bit).
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { adamwDispatches, createAdamwHyperBuffer, decayMaskFor, writeAdamwHyper, type AdamwHyperparams } from '../../../src/engine/ops/adamw.ts';
 import { createStorageBuffer } from '../../../src/engine/buffers.ts';
@@ -8,6 +9,7 @@ import { Rng } from '../../../src/model/random.ts';
 import { adamwStep } from '../../../src/model/reference.ts';
 import { testGpu } from './gpu-device.ts';
 import type { GpuError } from '../../../src/engine/gpu.ts';
+import type { KernelLayout } from '../../../src/engine/kernel.ts';
 import { download, maxAbsDiff, run, upload } from './gpu-run.ts';
 
 /** Random values in [-scale, scale) on the layout's tensors, 0 in the padding between them. */
@@ -117,6 +119,33 @@ describe('adamw kernels', () => {
   it('match adamwStep on a layout spanning many norm chunks', async () => {
     const layout = parameterLayout(makeConfig('small', 101));
     await checkSteps(layout, initParameters(makeConfig('small', 101), 5), [{ ...BASE, gradClip: 5 }], 300);
+  });
+
+  it('give bit-identical steps in the tiled and registers layouts (the same reduction trees)', async () => {
+    const { device } = await testGpu();
+    for (const layout of [raggedLayout(), parameterLayout(makeConfig('small', 101))]) {
+      const n = layout.totalFloats;
+      const grads = upload(device, 'grads', randomOnTensors(layout, 11, 0.5));
+      const decayMask = upload(device, 'decayMask', decayMaskFor(layout), 'u32');
+      const steps = async (kernelLayout: KernelLayout) => {
+        const params = upload(device, 'params', randomOnTensors(layout, 12, 1));
+        const m = upload(device, 'm', new Float32Array(n));
+        const v = upload(device, 'v', new Float32Array(n));
+        const gradNorm = createStorageBuffer(device, 'gradNorm', 4);
+        const hyper = createAdamwHyperBuffer(device, 'hyper');
+        const dispatches = adamwDispatches(device, `adamw.${kernelLayout}`, { params, grads, m, v, decayMask, hyper, gradNorm }, n, kernelLayout);
+        for (const step of [1, 2]) {
+          writeAdamwHyper(device.queue, hyper, BASE, step);
+          await run(device, dispatches);
+        }
+        const result = [...(await download(device, params, n)), ...(await download(device, m, n)), ...(await download(device, v, n)), ...(await download(device, gradNorm, 1))];
+        for (const buffer of [params, m, v, gradNorm, hyper]) buffer.destroy();
+        return result;
+      };
+      expect(await steps('registers')).toEqual(await steps('tiled'));
+      grads.destroy();
+      decayMask.destroy();
+    }
   });
 
   it('decayMaskFor marks exactly the blocks of tensors with 2+ dimensions', () => {
