@@ -8,6 +8,10 @@
 // row as (m, s, w) = (running max, Σ exp(x − m), Σ exp(x − m)·(x − m)), then combined across the
 // workgroup by a fixed tree, so results are the same every run. Rows are folded into
 // (grid_x, ceil(N / grid_x)) workgroups to stay under 65535 per dimension.
+// cross_entropy_registers, token_stats_registers — the same passes for CPU adapters (kernel.ts
+// KernelLayout), where every barrier of the tree switches each invocation's context: one invocation
+// per row (32 rows per workgroup) forms the 256 lane states and the same tree in private memory, so
+// the results are bit-identical with no barrier.
 // An out-of-range target_id (≥ V, e.g. padding written as −1) gives loss and logprob 0.
 
 override WRITE_GRADIENT: bool = false;
@@ -84,6 +88,22 @@ fn softmax_reduce(state: Softmax, index: u32) -> Softmax {
   return Softmax(total.x, total.y, total.z);
 }
 
+const REGISTER_ROWS = 32u; // rows (invocations) per registers workgroup
+
+// softmax_reduce's tree over one invocation's 256 lane states, in the same order.
+fn lane_softmax_tree(states: ptr<function, array<vec3f, 256>>) -> Softmax {
+  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
+    for (var lane = 0u; lane < stride; lane++) {
+      let a = (*states)[lane];
+      let b = (*states)[lane + stride];
+      let merged = softmax_merge(Softmax(a.x, a.y, a.z), Softmax(b.x, b.y, b.z));
+      (*states)[lane] = vec3f(merged.m, merged.s, merged.w);
+    }
+  }
+  let total = (*states)[0];
+  return Softmax(total.x, total.y, total.z);
+}
+
 fn row_of(group: vec3u) -> u32 {
   return group.y * dims.grid_x + group.x;
 }
@@ -117,6 +137,37 @@ fn cross_entropy(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_
   }
 }
 
+@compute @workgroup_size(32)
+fn cross_entropy_registers(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) index: u32) {
+  let row = row_of(group) * REGISTER_ROWS + index;
+  if (row >= dims.N) { return; }
+  let V = dims.V;
+  let base = row * V;
+  let target_id = targets[row];
+  var target_logit = 0.0;
+  var states: array<vec3f, 256>;
+  for (var lane = 0u; lane < WG; lane++) {
+    var state = Softmax(LOWEST, 0.0, 0.0);
+    for (var v = lane; v < V; v += WG) {
+      let x = logits_inout[base + v];
+      if (v == target_id) { target_logit = x; }
+      state = softmax_add(state, x);
+    }
+    states[lane] = vec3f(state.m, state.s, state.w);
+  }
+  let state = lane_softmax_tree(&states);
+  let lse = state.m + log(state.s);
+  losses[row] = select(0.0, lse - target_logit, target_id < V);
+  if (!WRITE_GRADIENT) { return; }
+  let weight = weights[row];
+  let g = weight * loss_scale[0];
+  for (var v = 0u; v < V; v++) {
+    let p = exp(logits_inout[base + v] - lse);
+    let d = (p - select(0.0, 1.0, v == target_id)) * g;
+    logits_inout[base + v] = select(d, 0.0, weight == 0.0);
+  }
+}
+
 @compute @workgroup_size(128, 2) // 256 invocations; x stays within compatibility mode's 128
 fn token_stats(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) index: u32) {
   let row = row_of(group);
@@ -131,6 +182,29 @@ fn token_stats(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_in
   if (index != 0u) { return; }
   let log_s = log(state.s);
   // H = −Σ p log p with p = exp(x − m) / s: H = log s − Σ exp(x − m)·(x − m) / s
+  entropy[row] = log_s - state.w / state.s;
+  let target_id = targets[row];
+  var logprob = 0.0;
+  if (target_id < V) { logprob = logits[base + target_id] / dims.temperature - state.m - log_s; }
+  logprobs[row] = logprob;
+}
+
+@compute @workgroup_size(32)
+fn token_stats_registers(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) index: u32) {
+  let row = row_of(group) * REGISTER_ROWS + index;
+  if (row >= dims.N) { return; }
+  let V = dims.V;
+  let base = row * V;
+  var states: array<vec3f, 256>;
+  for (var lane = 0u; lane < WG; lane++) {
+    var state = Softmax(LOWEST, 0.0, 0.0);
+    for (var v = lane; v < V; v += WG) {
+      state = softmax_add(state, logits[base + v] / dims.temperature);
+    }
+    states[lane] = vec3f(state.m, state.s, state.w);
+  }
+  let state = lane_softmax_tree(&states);
+  let log_s = log(state.s);
   entropy[row] = log_s - state.w / state.s;
   let target_id = targets[row];
   var logprob = 0.0;

@@ -1,5 +1,6 @@
 // The vocabulary-row kernels (cross-entropy + dlogits, token log-probs / entropy, argmax) on a real
-// WebGPU device (Dawn + SwiftShader in CI) against the float64 twin in reference.ts.
+// WebGPU device (Dawn + SwiftShader in CI) against the float64 twin in reference.ts, and the two
+// layouts of cross-entropy and token statistics against each other (bit for bit).
 import { describe, expect, it } from 'vitest';
 import { createStorageBuffer, createStorageBufferFrom } from '../../../src/engine/buffers.ts';
 import { argmaxDispatch, crossEntropyDispatch, tokenStatsDispatch } from '../../../src/engine/ops/crossentropy.ts';
@@ -7,6 +8,7 @@ import { uniformValues } from '../../../src/engine/selfcheck.ts';
 import { crossEntropyLoss, tokenEntropy, tokenLogprobs } from '../../../src/model/reference.ts';
 import { download, downloadU32, maxAbsDiff, run, upload } from './gpu-run.ts';
 import { testGpu } from './gpu-device.ts';
+import type { KernelLayout } from '../../../src/engine/kernel.ts';
 
 // [N, V]: one column, fewer columns than the 256 invocations of a row, ragged V, the typical
 // vocabulary (~1000), 4096, and GPT-2's 50257.
@@ -97,6 +99,36 @@ async function runCrossEntropy(device: GPUDevice, logits: Float32Array, targets:
   await run(device, [crossEntropyDispatch(device, 'ce', b, N, V, { writeGradient })]);
   return { losses: await download(device, losses, N), dlogits: await download(device, logitsBuffer, N * V) };
 }
+
+describe('row kernel layouts', () => {
+  it('cross-entropy (loss and dlogits) and token statistics are bit-identical in the tiled and registers layouts', async () => {
+    const { device } = await testGpu();
+    for (const [N, V] of [...SHAPES, [40, 300]] as [number, number][]) {
+      const logits = randomLogits(N, V, 303 + V);
+      const weights = weightsFor(N, true);
+      const targets = randomTargets(N, V, weights, 404 + V);
+      const inputs = {
+        targets: upload(device, 'targets', Uint32Array.from(targets, (t) => t >>> 0), 'u32'),
+        weights: upload(device, 'weights', weights),
+        scale: upload(device, 'scale', [0.25]),
+      };
+      const rows = async (layout: KernelLayout) => {
+        const inout = upload(device, 'logits', logits);
+        const stats = { logprobs: createStorageBuffer(device, 'logprobs', N * 4), entropy: createStorageBuffer(device, 'entropy', N * 4) };
+        const losses = createStorageBuffer(device, 'losses', N * 4);
+        await run(device, [
+          tokenStatsDispatch(device, `stats.${layout}`, { ...stats, logits: inout, targets: inputs.targets }, N, V, { temperature: 0.7 }, layout),
+          crossEntropyDispatch(device, `ce.${layout}`, { losses, logits: inout, ...inputs }, N, V, { writeGradient: true }, layout),
+        ]);
+        const result = [...(await download(device, stats.logprobs, N)), ...(await download(device, stats.entropy, N)), ...(await download(device, losses, N)), ...(await download(device, inout, N * V))];
+        for (const buffer of [inout, stats.logprobs, stats.entropy, losses]) buffer.destroy();
+        return result;
+      };
+      expect(await rows('registers'), `N=${N} V=${V}`).toEqual(await rows('tiled'));
+      Object.values(inputs).forEach((buffer) => buffer.destroy());
+    }
+  });
+});
 
 describe('cross-entropy kernel', () => {
   for (const [N, V] of SHAPES) {
