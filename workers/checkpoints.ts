@@ -8,18 +8,11 @@ import { GptSampler, type Generation, type SamplingOptions } from '../src/model/
 import type { OrtSampler } from '../src/model/ort-sampler.ts';
 import { exportOnnx } from '../src/model/onnx/index.ts';
 import { createStorageBufferFrom } from '../src/engine/buffers.ts';
-import { CHECKPOINT_KINDS, type CheckpointKind } from '../src/data/lab-db.ts';
+import { CHECKPOINT_KINDS, type CheckpointKind, type CheckpointLineage } from '../src/data/lab-db.ts';
 import { openOrtSampler } from './ort-runtime.ts';
 
-/** What the page knows of a checkpoint: its name, lineage and size. */
-export interface CheckpointSummary {
-  name: string;
-  kind: CheckpointKind;
-  /** The checkpoint it was trained from. */
-  parent?: string;
-  createdAt: number;
-  /** Training steps (or PPO iterations) behind it. */
-  step?: number;
+/** What the page knows of a checkpoint: its lineage (name, kind, parent, step) and its size. */
+export interface CheckpointSummary extends CheckpointLineage {
   parameters: number;
   config: GptConfig;
   /** True for a reward model (a scalar head: it scores text, it does not write it). */

@@ -46,8 +46,8 @@ export interface StoredCheckpoint {
   files: CheckpointFiles;
 }
 
-/** A checkpoint's lineage without its (large) files. */
-export type CheckpointSummary = Omit<StoredCheckpoint, 'files'>;
+/** A checkpoint's lineage without its (large) files: what the database lists. */
+export type CheckpointLineage = Omit<StoredCheckpoint, 'files'>;
 
 export type RunKind = 'sft' | 'reward_model' | 'ppo' | 'dpo';
 
@@ -102,7 +102,7 @@ interface LabSchema extends DBSchema {
   rankings: { key: string; value: StoredRanking };
   prompts: { key: string; value: StoredPrompt };
   /** Checkpoint lineage, small: listCheckpoints reads only this store. */
-  checkpoints: { key: string; value: CheckpointSummary };
+  checkpoints: { key: string; value: CheckpointLineage };
   /** Checkpoint files, keyed by checkpoint name. */
   checkpointFiles: { key: string; value: { name: string; files: CheckpointFiles } };
   runs: { key: string; value: StoredRun };
@@ -136,7 +136,7 @@ export interface LabDb {
   putCheckpoint(checkpoint: StoredCheckpoint): Promise<void>;
   getCheckpoint(name: string): Promise<StoredCheckpoint | undefined>;
   /** Lineage of every checkpoint, oldest first, without files. */
-  listCheckpoints(): Promise<CheckpointSummary[]>;
+  listCheckpoints(): Promise<CheckpointLineage[]>;
   deleteCheckpoint(name: string): Promise<void>;
   putRun(run: StoredRun): Promise<void>;
   /** Oldest first. */
