@@ -18,7 +18,7 @@ const FORBIDDEN_IMPORTS = {
   'src/world': ['engine', 'model', 'rlhf', 'data', 'store', 'ui', 'cli', 'workers'],
   'src/rlhf': ['data', 'store', 'ui', 'cli', 'workers'],
   'src/data': ['engine', 'rlhf', 'store', 'ui', 'cli', 'workers'],
-  'workers': ['store', 'ui', 'cli'],
+  workers: ['store', 'ui', 'cli'],
   'src/store': ['ui', 'cli'],
   'src/cli': ['store', 'ui', 'workers'],
 };

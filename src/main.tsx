@@ -8,7 +8,5 @@ import { StudentPack } from './ui/StudentPack.tsx';
 import './ui/styles.css';
 
 createRoot(document.getElementById('root')!).render(
-  <StrictMode>
-    {isStudentPage(window.location.hash) ? <StudentPack /> : <App />}
-  </StrictMode>,
+  <StrictMode>{isStudentPage(window.location.hash) ? <StudentPack /> : <App />}</StrictMode>,
 );

@@ -10,7 +10,16 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parseRankings } from '../src/rlhf/datasets.ts';
 import { labelerAgreement, labelerCeiling, simulatedRankings } from '../src/rlhf/rankings.ts';
-import { buildPromptSet, createLabelerPool, createRng, heldoutLabeler, trainingLabeler, type LabelerPool, type Prompt, type Ranking } from '../src/world/index.ts';
+import {
+  buildPromptSet,
+  createLabelerPool,
+  createRng,
+  heldoutLabeler,
+  trainingLabeler,
+  type LabelerPool,
+  type Prompt,
+  type Ranking,
+} from '../src/world/index.ts';
 
 /** The paper's inter-labeler agreement (InstructGPT §5.1 and Appendix B). */
 const TARGETS = { training: 0.726, heldout: 0.773 };
@@ -22,24 +31,47 @@ function rescaled(pool: LabelerPool, scale: number): LabelerPool {
   return createLabelerPool({ ...config, noise: config.noise * scale, temperature: config.temperature * scale });
 }
 
-function report(name: 'training' | 'heldout', pool: LabelerPool, rankings: Ranking[], prompts: readonly Prompt[]): void {
-  console.log(`\n${name} pool on ${rankings.length} prompts × ${rankings[0]?.responses.length ?? 0} outputs (target agreement ${(100 * TARGETS[name]).toFixed(1)}% ± 3)`);
+function report(
+  name: 'training' | 'heldout',
+  pool: LabelerPool,
+  rankings: Ranking[],
+  prompts: readonly Prompt[],
+): void {
+  console.log(
+    `\n${name} pool on ${rankings.length} prompts × ${rankings[0]?.responses.length ?? 0} outputs (target agreement ${(100 * TARGETS[name]).toFixed(1)}% ± 3)`,
+  );
   console.log('| scale | noise | temperature | agreement | ceiling |');
   console.log('|---:|---:|---:|---:|---:|');
   for (const scale of SCALES) {
     const labeler = rescaled(pool, scale);
     const agreement = labelerAgreement(rankings, prompts, labeler, createRng(`calibrate-${name}`));
-    const ranked = simulatedRankings(rankings.map((r) => prompts.find((p) => p.id === r.promptId)!), rankings.map((r) => r.responses), labeler, createRng(`rank-${name}`));
+    const ranked = simulatedRankings(
+      rankings.map((r) => prompts.find((p) => p.id === r.promptId)!),
+      rankings.map((r) => r.responses),
+      labeler,
+      createRng(`rank-${name}`),
+    );
     const ceiling = labelerCeiling(ranked, prompts, labeler);
     const mark = Math.abs(agreement - TARGETS[name]) <= 0.03 ? ' ←' : '';
-    console.log(`| ${scale} | ${labeler.config.noise.toFixed(3)} | ${labeler.config.temperature.toFixed(3)} | ${(100 * agreement).toFixed(1)}%${mark} | ${(100 * ceiling).toFixed(1)}% |`);
+    console.log(
+      `| ${scale} | ${labeler.config.noise.toFixed(3)} | ${labeler.config.temperature.toFixed(3)} | ${(100 * agreement).toFixed(1)}%${mark} | ${(100 * ceiling).toFixed(1)}% |`,
+    );
   }
 }
 
 function main(): void {
-  const { values } = parseArgs({ options: { rankings: { type: 'string' }, 'heldout-rankings': { type: 'string' }, 'world-seed': { type: 'string' }, help: { type: 'boolean' } } });
+  const { values } = parseArgs({
+    options: {
+      rankings: { type: 'string' },
+      'heldout-rankings': { type: 'string' },
+      'world-seed': { type: 'string' },
+      help: { type: 'boolean' },
+    },
+  });
   if (values.help || !values.rankings || !values['heldout-rankings']) {
-    console.log('usage: npx tsx tools/calibrate-labelers.ts --rankings train.jsonl --heldout-rankings heldout.jsonl [--world-seed 1]');
+    console.log(
+      'usage: npx tsx tools/calibrate-labelers.ts --rankings train.jsonl --heldout-rankings heldout.jsonl [--world-seed 1]',
+    );
     process.exit(values.help ? 0 : 2);
   }
   const prompts = buildPromptSet(Number(values['world-seed'] ?? 1));

@@ -24,7 +24,12 @@ function outputDirectory(argv: string[]): string {
 }
 
 /** Polls `read` until `done` holds for its value (SwiftShader makes every GPU step slow). */
-async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string, timeout = GPU_TIMEOUT): Promise<T> {
+async function until<T>(
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  what: string,
+  timeout = GPU_TIMEOUT,
+): Promise<T> {
   const deadline = Date.now() + timeout;
   for (;;) {
     const value = await read();
@@ -36,7 +41,8 @@ async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, wha
 
 const text = (locator: Locator) => locator.textContent().then((t) => t ?? '');
 const statusText = (page: Page, kind: string) => text(page.getByTestId(`${kind}-status`));
-const chartPoints = async (page: Page, title: string) => Number(await page.getByTestId(`chart-${title}`).getAttribute('data-points'));
+const chartPoints = async (page: Page, title: string) =>
+  Number(await page.getByTestId(`chart-${title}`).getAttribute('data-points'));
 
 async function shoot(page: Page, out: string, name: string): Promise<void> {
   const path = join(out, `${name}.png`);
@@ -52,14 +58,22 @@ async function lesson(page: Page, out: string): Promise<void> {
   await train.waitFor({ timeout: LOAD_TIMEOUT });
   await until(() => train.isEnabled(), Boolean, 'the SFT button', LOAD_TIMEOUT);
   await train.click();
-  await until(() => statusText(page, 'sft'), (s) => /Done.*checkpoint “sft” saved/.test(s), 'SFT');
+  await until(
+    () => statusText(page, 'sft'),
+    (s) => /Done.*checkpoint “sft” saved/.test(s),
+    'SFT',
+  );
   await shoot(page, out, 'demonstrations');
 
   // Rank: the simulated labeler ranks a few prompts, then a fresh set of outputs waits for a person.
   await openTab(page, 'Rank');
   await page.getByLabel('Prompts to auto-rank').fill('6');
   await page.getByRole('button', { name: 'Auto-rank 6 prompts' }).click();
-  await until(() => page.getByText('The simulated labeler ranked 6 more prompts.').count(), (n) => n === 1, 'auto-ranking');
+  await until(
+    () => page.getByText('The simulated labeler ranked 6 more prompts.').count(),
+    (n) => n === 1,
+    'auto-ranking',
+  );
   const sample = page.getByRole('button', { name: /^Sample \d+ outputs$/ });
   await until(() => sample.isEnabled(), Boolean, 'the sample button');
   await sample.click();
@@ -74,17 +88,33 @@ async function lesson(page: Page, out: string): Promise<void> {
   // Reward model: train it, score a response.
   await openTab(page, 'Reward model');
   await page.getByRole('button', { name: 'Train reward model' }).click();
-  await until(() => statusText(page, 'reward_model'), (s) => s.includes('Done'), 'reward model training');
+  await until(
+    () => statusText(page, 'reward_model'),
+    (s) => s.includes('Done'),
+    'reward model training',
+  );
   await page.getByRole('button', { name: 'Score', exact: true }).click();
-  await until(() => text(page.getByTestId('rm-score')), (s) => /Reward: -?\d+\.\d{3}/.test(s), 'a reward score');
+  await until(
+    () => text(page.getByTestId('rm-score')),
+    (s) => /Reward: -?\d+\.\d{3}/.test(s),
+    'a reward score',
+  );
   await shoot(page, out, 'reward-model');
 
   // PPO: run a few iterations so the curves and the samples table fill in, then pause.
   await openTab(page, 'PPO');
   await page.getByRole('button', { name: 'Start', exact: true }).click();
-  await until(() => chartPoints(page, 'Reward'), (n) => n >= PPO_ITERATIONS, `${PPO_ITERATIONS} PPO iterations`);
+  await until(
+    () => chartPoints(page, 'Reward'),
+    (n) => n >= PPO_ITERATIONS,
+    `${PPO_ITERATIONS} PPO iterations`,
+  );
   await page.getByRole('button', { name: 'Pause' }).click();
-  await until(() => statusText(page, 'ppo'), (s) => /Paused.*checkpoint “policy” saved/.test(s), 'PPO to pause');
+  await until(
+    () => statusText(page, 'ppo'),
+    (s) => /Paused.*checkpoint “policy” saved/.test(s),
+    'PPO to pause',
+  );
   await shoot(page, out, 'ppo');
 
   // Evaluate: the held-out labeler's table, and a blind A/B pair (policy vs base) waiting for a judgment.

@@ -3,7 +3,13 @@
 // samplers on the ONNX export where the browser has no WebGPU — and the ONNX export itself. The CPU
 // copies survive a lost GPU device; the GPU samplers do not and are dropped with it.
 import { parameterCount, type GptConfig } from '../src/model/config.ts';
-import { checkpointFiles, loadCheckpoint, type Checkpoint, type CheckpointFiles, type CheckpointInput } from '../src/model/checkpoint.ts';
+import {
+  checkpointFiles,
+  loadCheckpoint,
+  type Checkpoint,
+  type CheckpointFiles,
+  type CheckpointInput,
+} from '../src/model/checkpoint.ts';
 import { GptSampler, type Generation, type SamplingOptions } from '../src/model/sampler.ts';
 import type { OrtSampler } from '../src/model/ort-sampler.ts';
 import { exportOnnx } from '../src/model/onnx/index.ts';
@@ -35,7 +41,11 @@ function isKind(value: string | undefined): value is CheckpointKind {
 
 /** The lineage strings a checkpoint's config.json carries (meta), written so they survive export. */
 export function lineageMeta(lineage: Lineage, extra: Record<string, string> = {}): Record<string, string> {
-  const meta: Record<string, string> = { ...extra, kind: lineage.kind, created_at: String(lineage.createdAt ?? Date.now()) };
+  const meta: Record<string, string> = {
+    ...extra,
+    kind: lineage.kind,
+    created_at: String(lineage.createdAt ?? Date.now()),
+  };
   if (lineage.parent !== undefined) meta.parent = lineage.parent;
   if (lineage.step !== undefined) meta.steps = String(lineage.step);
   return meta;
@@ -59,7 +69,13 @@ export function summarize(name: string, checkpoint: Checkpoint): CheckpointSumma
 }
 
 function sameShape(a: GptConfig, b: GptConfig): boolean {
-  return a.nLayer === b.nLayer && a.nEmbd === b.nEmbd && a.nHead === b.nHead && a.nCtx === b.nCtx && a.vocabSize === b.vocabSize;
+  return (
+    a.nLayer === b.nLayer &&
+    a.nEmbd === b.nEmbd &&
+    a.nHead === b.nHead &&
+    a.nCtx === b.nCtx &&
+    a.vocabSize === b.vocabSize
+  );
 }
 
 /** What writes text from a checkpoint: its GPU sampler or its onnxruntime-web sampler (same semantics). */
@@ -83,7 +99,10 @@ export class CheckpointRegistry {
 
   get(name: string): Checkpoint {
     const checkpoint = this.entries.get(name);
-    if (!checkpoint) throw new Error(`there is no checkpoint named "${name}" yet: ${name === 'base' ? 'load the base model' : 'train it first'}`);
+    if (!checkpoint)
+      throw new Error(
+        `there is no checkpoint named "${name}" yet: ${name === 'base' ? 'load the base model' : 'train it first'}`,
+      );
     return checkpoint;
   }
 
@@ -129,7 +148,9 @@ export class CheckpointRegistry {
   private assertFitsBase(name: string, checkpoint: Checkpoint): void {
     if (name === 'base' || !this.entries.has('base') || sameShape(this.base().config, checkpoint.config)) return;
     const c = checkpoint.config;
-    throw new Error(`checkpoint "${name}" has another shape (${c.nLayer} layers, ${c.nEmbd} channels, context ${c.nCtx}, vocabulary ${c.vocabSize}) than the loaded base model; load its preset first`);
+    throw new Error(
+      `checkpoint "${name}" has another shape (${c.nLayer} layers, ${c.nEmbd} channels, context ${c.nCtx}, vocabulary ${c.vocabSize}) than the loaded base model; load its preset first`,
+    );
   }
 
   /** The checkpoint as ONNX (input_ids → logits; a reward model's scalar head → its scores). */
@@ -145,7 +166,16 @@ export class CheckpointRegistry {
     const checkpoint = this.languageModel(name);
     const { config, tokenizer } = checkpoint;
     const params = createStorageBufferFrom(device, `${name}.sampler-params`, checkpoint.params);
-    const sampler = new GptSampler(device, config, params, 'lm', SAMPLER_ROWS, config.nCtx, tokenizer.eosId, `${name}.sampler`);
+    const sampler = new GptSampler(
+      device,
+      config,
+      params,
+      'lm',
+      SAMPLER_ROWS,
+      config.nCtx,
+      tokenizer.eosId,
+      `${name}.sampler`,
+    );
     this.samplers.set(name, { params, sampler });
     return sampler;
   }

@@ -40,20 +40,42 @@ const LOSS_DOCUMENTS = 2000;
 const LOSS_BATCHES = 2;
 
 /** Held-out prompts whose chat frame leaves room for a response (cut at the context if longer). */
-function heldoutPrompts(registry: CheckpointRegistry, settings: Pick<EvaluationSettings, 'worldSeed' | 'maxNewTokens'>, count: number): Prompt[] {
+function heldoutPrompts(
+  registry: CheckpointRegistry,
+  settings: Pick<EvaluationSettings, 'worldSeed' | 'maxNewTokens'>,
+  count: number,
+): Prompt[] {
   const base = registry.base();
   const room = Math.min(settings.maxNewTokens, MIN_RESPONSE_ROOM);
   const fits = (p: Prompt) => base.tokenizer.encode(formatPrompt(p.text)).length + room <= base.config.nCtx;
   const prompts = buildPromptSet(settings.worldSeed).heldout.filter(fits).slice(0, count);
-  if (prompts.length === 0) throw new Error(`no held-out prompt leaves room for a response in the model's ${base.config.nCtx} tokens`);
+  if (prompts.length === 0)
+    throw new Error(`no held-out prompt leaves room for a response in the model's ${base.config.nCtx} tokens`);
   return prompts;
 }
 
 /** A checkpoint's answers, SAMPLER_ROWS prompts at a time (generateResponses: seed + index of the first). */
-async function answers(device: GPUDevice | undefined, registry: CheckpointRegistry, name: string, prompts: readonly Prompt[], settings: EvaluationSettings): Promise<Response[]> {
+async function answers(
+  device: GPUDevice | undefined,
+  registry: CheckpointRegistry,
+  name: string,
+  prompts: readonly Prompt[],
+  settings: EvaluationSettings,
+): Promise<Response[]> {
   const generator = await registry.generator(name, device);
-  const options = { maxNewTokens: settings.maxNewTokens, temperature: settings.temperature, topK: 0, topP: 1, seed: settings.seed };
-  return generateResponses({ B: SAMPLER_ROWS, generate: (ids, o) => generator.generate(ids, o) }, registry.base().tokenizer, prompts, options);
+  const options = {
+    maxNewTokens: settings.maxNewTokens,
+    temperature: settings.temperature,
+    topK: 0,
+    topP: 1,
+    seed: settings.seed,
+  };
+  return generateResponses(
+    { B: SAMPLER_ROWS, generate: (ids, o) => generator.generate(ids, o) },
+    registry.base().tokenizer,
+    prompts,
+    options,
+  );
 }
 
 /** Mean −log p per target token over the windows, from onnxruntime-web's logits (B,T,V). */
@@ -79,7 +101,12 @@ function negativeLogProb(logits: Float32Array, target: number): number {
 }
 
 /** The held-out pretraining loss of each named checkpoint: on the GPU, or with onnxruntime-web. */
-async function pretrainLosses(device: GPUDevice | undefined, registry: CheckpointRegistry, names: readonly string[], windows: readonly Batch[]): Promise<Map<string, number>> {
+async function pretrainLosses(
+  device: GPUDevice | undefined,
+  registry: CheckpointRegistry,
+  names: readonly string[],
+  windows: readonly Batch[],
+): Promise<Map<string, number>> {
   const base = registry.base();
   const { B, T } = trainingShape(base.config);
   const losses = new Map<string, number>();
@@ -108,10 +135,14 @@ export async function evaluateCheckpoints(
   onProgress?: (message: string) => void,
 ): Promise<EvaluationRow[]> {
   const models = names.filter((name) => !registry.get(name).scalarHead);
-  if (models.length === 0) throw new Error('choose at least one language model to evaluate (a reward model writes no answers)');
+  if (models.length === 0)
+    throw new Error('choose at least one language model to evaluate (a reward model writes no answers)');
   const base = registry.base();
   const prompts = heldoutPrompts(registry, settings, settings.prompts);
-  const windows = heldoutPretrainingWindows(base.tokenizer, settings.worldSeed, LOSS_DOCUMENTS, { ...trainingShape(base.config), batches: LOSS_BATCHES });
+  const windows = heldoutPretrainingWindows(base.tokenizer, settings.worldSeed, LOSS_DOCUMENTS, {
+    ...trainingShape(base.config),
+    batches: LOSS_BATCHES,
+  });
   const responses = new Map<string, Response[]>();
   const needed = [...new Set([...models, ...['sft', 'base'].filter((n) => registry.has(n))])];
   for (const name of needed) {
@@ -121,11 +152,21 @@ export async function evaluateCheckpoints(
   onProgress?.('measuring the pretraining loss on held-out text');
   const losses = await pretrainLosses(device, registry, models, windows);
   const against = { sft: responses.get('sft'), base: responses.get('base') };
-  return models.map((name) => ({ name, ...evaluationRow(prompts, { responses: responses.get(name)!, pretrainLoss: losses.get(name)! }, against) }));
+  return models.map((name) => ({
+    name,
+    ...evaluationRow(prompts, { responses: responses.get(name)!, pretrainLoss: losses.get(name)! }, against),
+  }));
 }
 
 /** Answers of two checkpoints to the same held-out prompts, for a person to judge blind (no device: onnxruntime-web). */
-export async function blindPairs(device: GPUDevice | undefined, registry: CheckpointRegistry, a: string, b: string, count: number, settings: EvaluationSettings): Promise<BlindPair[]> {
+export async function blindPairs(
+  device: GPUDevice | undefined,
+  registry: CheckpointRegistry,
+  a: string,
+  b: string,
+  count: number,
+  settings: EvaluationSettings,
+): Promise<BlindPair[]> {
   const prompts = heldoutPrompts(registry, settings, count);
   const first = await answers(device, registry, a, prompts, settings);
   const second = await answers(device, registry, b, prompts, settings);

@@ -34,7 +34,14 @@ import { interactively } from './priority.ts';
 
 export type { CheckpointSummary } from './checkpoints.ts';
 export type { CheckpointKind } from '../src/data/lab-db.ts';
-export type { DemonstrationText, DpoSettings, LabeledMisprediction, RewardModelOutcome, RewardModelSettings, SftSettings } from './training.ts';
+export type {
+  DemonstrationText,
+  DpoSettings,
+  LabeledMisprediction,
+  RewardModelOutcome,
+  RewardModelSettings,
+  SftSettings,
+} from './training.ts';
 export type { PpoIterationReport, PpoSampleRow, PpoSettings } from './ppo-session.ts';
 export type { PpoPhase } from '../src/rlhf/ppo.ts';
 export type { BlindPair, EvaluationRow, EvaluationSettings } from './evaluation.ts';
@@ -155,7 +162,8 @@ const api = {
   /** Downloads and validates a checkpoint folder (e.g. /models/base/) and registers it as "base". */
   async loadBase(baseUrl: string, onProgress: (progress: DownloadProgress) => void): Promise<ModelSummary> {
     const checkpoint = await fetchCheckpoint(new URL(baseUrl, self.location.href).href, onProgress);
-    const differs = registry.has('base') && JSON.stringify(registry.base().config) !== JSON.stringify(checkpoint.config);
+    const differs =
+      registry.has('base') && JSON.stringify(registry.base().config) !== JSON.stringify(checkpoint.config);
     if (differs) for (const { name } of registry.summaries()) registry.remove(name);
     registry.put('base', { ...checkpoint, meta: { kind: 'base', ...checkpoint.meta } });
     return modelSummary('base');
@@ -170,15 +178,26 @@ const api = {
   },
 
   /** Samples one response from a checkpoint; `chat` frames the text as an instruction (Human: … Assistant:). */
-  async sample(name: string, text: string, chat: boolean, options: SamplingOptions): Promise<{ prompt: string; completion: string; ended: boolean; tokens: number }> {
+  async sample(
+    name: string,
+    text: string,
+    chat: boolean,
+    options: SamplingOptions,
+  ): Promise<{ prompt: string; completion: string; ended: boolean; tokens: number }> {
     const sampler = await registry.generator(name, await samplingDevice());
     const { tokenizer, config } = registry.get(name);
     const prompt = chat ? formatPrompt(text) : text;
     const ids = tokenizer.encode(prompt);
-    if (ids.length >= config.nCtx) throw new Error(`the prompt has ${ids.length} tokens; the model's context is ${config.nCtx}`);
+    if (ids.length >= config.nCtx)
+      throw new Error(`the prompt has ${ids.length} tokens; the model's context is ${config.nCtx}`);
     const generation = await sampler.generate([ids], options);
     const raw = tokenizer.decode(generation.tokens[0]);
-    return { prompt, completion: chat ? extractResponse(raw) : raw.replace(/<\|endoftext\|>$/, ''), ended: generation.ended[0], tokens: generation.tokens[0].length };
+    return {
+      prompt,
+      completion: chat ? extractResponse(raw) : raw.replace(/<\|endoftext\|>$/, ''),
+      ended: generation.ended[0],
+      tokens: generation.tokens[0].length,
+    };
   },
 
   /** K responses per instruction from a checkpoint (the Rank panel's outputs), each from its own seed. */
@@ -187,12 +206,16 @@ const api = {
     const { tokenizer, config } = registry.get(name);
     const ids = prompts.map((text) => tokenizer.encode(formatPrompt(text)));
     ids.forEach((row, i) => {
-      if (row.length >= config.nCtx) throw new Error(`prompt ${i + 1} has ${row.length} tokens; the model's context is ${config.nCtx}`);
+      if (row.length >= config.nCtx)
+        throw new Error(`prompt ${i + 1} has ${row.length} tokens; the model's context is ${config.nCtx}`);
     });
     const outputs: string[][] = prompts.map(() => []);
     for (let k = 0; k < K; k++) {
       for (let first = 0; first < ids.length; first += SAMPLER_ROWS) {
-        const generation = await sampler.generate(ids.slice(first, first + SAMPLER_ROWS), { ...options, seed: options.seed + 1000 * k + first });
+        const generation = await sampler.generate(ids.slice(first, first + SAMPLER_ROWS), {
+          ...options,
+          seed: options.seed + 1000 * k + first,
+        });
         generation.tokens.forEach((tokens, i) => outputs[first + i].push(extractResponse(tokenizer.decode(tokens))));
       }
     }
@@ -211,7 +234,10 @@ const api = {
   },
 
   /** Validates checkpoint files (errors name the file at fault) without registering them: the page saves them first. */
-  async checkCheckpoint(name: string, files: CheckpointInput): Promise<{ summary: CheckpointSummary; files: CheckpointFiles }> {
+  async checkCheckpoint(
+    name: string,
+    files: CheckpointInput,
+  ): Promise<{ summary: CheckpointSummary; files: CheckpointFiles }> {
     const checkpoint = registry.check(name, files);
     return { summary: summarize(name, checkpoint), files: checkpointFiles(checkpoint) };
   },
@@ -233,12 +259,25 @@ const api = {
   },
 
   async trainSft(demonstrations: DemonstrationText[], settings: SftSettings, onProgress: (p: SftReport) => void) {
-    return exclusive('sft', async () => runSft(await device(), registry, demonstrations, settings, { onProgress: (p) => void onProgress(p), shouldStop: shouldStop('sft') }));
+    return exclusive('sft', async () =>
+      runSft(await device(), registry, demonstrations, settings, {
+        onProgress: (p) => void onProgress(p),
+        shouldStop: shouldStop('sft'),
+      }),
+    );
   },
 
-  async trainRewardModel(rankings: { train: Ranking[]; heldout: Ranking[] }, demonstrations: DemonstrationText[], settings: RewardModelSettings, onProgress: (p: RewardModelProgress) => void) {
+  async trainRewardModel(
+    rankings: { train: Ranking[]; heldout: Ranking[] },
+    demonstrations: DemonstrationText[],
+    settings: RewardModelSettings,
+    onProgress: (p: RewardModelProgress) => void,
+  ) {
     return exclusive('reward_model', async () =>
-      runRewardModel(await device(), registry, rankings, demonstrations, settings, { onProgress: (p) => void onProgress(p), shouldStop: shouldStop('reward_model') }),
+      runRewardModel(await device(), registry, rankings, demonstrations, settings, {
+        onProgress: (p) => void onProgress(p),
+        shouldStop: shouldStop('reward_model'),
+      }),
     );
   },
 
@@ -253,7 +292,12 @@ const api = {
   },
 
   async trainDpo(rankings: Ranking[], settings: DpoSettings, onProgress: (p: DpoProgress) => void) {
-    return exclusive('dpo', async () => runDpo(await device(), registry, rankings, settings, { onProgress: (p) => void onProgress(p), shouldStop: shouldStop('dpo') }));
+    return exclusive('dpo', async () =>
+      runDpo(await device(), registry, rankings, settings, {
+        onProgress: (p) => void onProgress(p),
+        shouldStop: shouldStop('dpo'),
+      }),
+    );
   },
 
   /** Builds a PPO run (replacing any other); resumeAt continues from the "policy" checkpoint. */
@@ -266,10 +310,16 @@ const api = {
   },
 
   /** Runs PPO iterations until `iterations` are done or it is paused; each is reported as it ends, and each phase as it begins. */
-  async ppoRun(iterations: number, onIteration: (report: PpoIterationReport) => void | Promise<void>, onPhase?: (phase: PpoPhase) => void) {
+  async ppoRun(
+    iterations: number,
+    onIteration: (report: PpoIterationReport) => void | Promise<void>,
+    onPhase?: (phase: PpoPhase) => void,
+  ) {
     const session = ppo;
     if (!session) throw new Error('PPO has not been started');
-    return exclusive('ppo', () => session.run(iterations, (report) => onIteration(report), onPhase && ((phase) => void onPhase(phase))));
+    return exclusive('ppo', () =>
+      session.run(iterations, (report) => onIteration(report), onPhase && ((phase) => void onPhase(phase))),
+    );
   },
 
   async ppoPause(): Promise<void> {
@@ -284,7 +334,9 @@ const api = {
   },
 
   async evaluate(names: string[], settings: EvaluationSettings, onProgress: (message: string) => void) {
-    return exclusive('evaluation', async () => evaluateCheckpoints(await samplingDevice(), registry, names, settings, (m) => void onProgress(m)));
+    return exclusive('evaluation', async () =>
+      evaluateCheckpoints(await samplingDevice(), registry, names, settings, (m) => void onProgress(m)),
+    );
   },
 
   async blindPairs(a: string, b: string, count: number, settings: EvaluationSettings) {

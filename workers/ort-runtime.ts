@@ -8,17 +8,22 @@ import type { InferenceSession } from 'onnxruntime-web';
 import type { Checkpoint } from '../src/model/checkpoint.ts';
 import type { OrtRuntime, OrtSampler } from '../src/model/ort-sampler.ts';
 
-const SESSION_OPTIONS: InferenceSession.SessionOptions = { executionProviders: ['wasm'], graphOptimizationLevel: 'all' };
+const SESSION_OPTIONS: InferenceSession.SessionOptions = {
+  executionProviders: ['wasm'],
+  graphOptimizationLevel: 'all',
+};
 
 let runtime: Promise<{ ort: OrtRuntime; Sampler: typeof OrtSampler }> | undefined;
 
 /** Imports onnxruntime-web/wasm once and sets it up for this worker. */
 function ortRuntime(): Promise<{ ort: OrtRuntime; Sampler: typeof OrtSampler }> {
-  runtime ??= Promise.all([import('onnxruntime-web/wasm'), import('../src/model/ort-sampler.ts')]).then(([ort, { OrtSampler }]) => {
-    ort.env.wasm.numThreads = globalThis.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
-    ort.env.wasm.proxy = false; // already off the page's thread
-    return { ort, Sampler: OrtSampler };
-  });
+  runtime ??= Promise.all([import('onnxruntime-web/wasm'), import('../src/model/ort-sampler.ts')]).then(
+    ([ort, { OrtSampler }]) => {
+      ort.env.wasm.numThreads = globalThis.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
+      ort.env.wasm.proxy = false; // already off the page's thread
+      return { ort, Sampler: OrtSampler };
+    },
+  );
   return runtime;
 }
 

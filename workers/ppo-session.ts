@@ -86,7 +86,10 @@ export class PpoSession {
     const prompts = settings.prompts
       .map((text) => ({ text, ids: tokenizer.encode(formatPrompt(text)) }))
       .filter((p) => p.ids.length + Math.min(settings.maxNewTokens, MIN_RESPONSE_ROOM) <= T);
-    if (prompts.length < 2) throw new Error(`PPO needs at least 2 prompts short enough to leave room for a response in the model's ${T} tokens`);
+    if (prompts.length < 2)
+      throw new Error(
+        `PPO needs at least 2 prompts short enough to leave room for a response in the model's ${T} tokens`,
+      );
     const resuming = settings.resumeAt !== undefined && registry.has('policy');
     const adamw = { ...DEFAULT_PPO_ADAMW, lr: settings.lr };
     const stage = PpoStage.create(
@@ -109,13 +112,28 @@ export class PpoSession {
         valueOptimizer: adamw,
         seed: settings.seed + (resuming ? (settings.resumeAt ?? 0) : 0),
         samplesPerIteration: SAMPLES_PER_ITERATION,
-        ptx: settings.ptxCoef > 0 ? { stream: pretrainingMixStream(tokenizer, settings.worldSeed), coef: settings.ptxCoef } : undefined,
+        ptx:
+          settings.ptxCoef > 0
+            ? { stream: pretrainingMixStream(tokenizer, settings.worldSeed), coef: settings.ptxCoef }
+            : undefined,
       },
       resuming ? registry.get('policy').params : undefined,
     );
     try {
-      const sftSampler = new GptSampler(device, base.config, stage.models.reference.params, 'lm', SAMPLES_PER_ITERATION, T, tokenizer.eosId, 'ppo.sft-sampler');
-      return new PpoSession(registry, base, stage, prompts, sftSampler, { ...settings, resumeAt: resuming ? settings.resumeAt : undefined });
+      const sftSampler = new GptSampler(
+        device,
+        base.config,
+        stage.models.reference.params,
+        'lm',
+        SAMPLES_PER_ITERATION,
+        T,
+        tokenizer.eosId,
+        'ppo.sft-sampler',
+      );
+      return new PpoSession(registry, base, stage, prompts, sftSampler, {
+        ...settings,
+        resumeAt: resuming ? settings.resumeAt : undefined,
+      });
     } catch (error) {
       stage.destroy();
       throw error;
@@ -173,7 +191,13 @@ export class PpoSession {
     const shown = result.samples.map((s) => batch[s.promptIndex]);
     const sft = await this.sftSampler.generate(
       shown.map((p) => p.ids),
-      { maxNewTokens: this.settings.maxNewTokens, temperature: this.settings.temperature, topK: 0, topP: 1, seed: this.settings.seed + iteration },
+      {
+        maxNewTokens: this.settings.maxNewTokens,
+        temperature: this.settings.temperature,
+        topK: 0,
+        topP: 1,
+        seed: this.settings.seed + iteration,
+      },
     );
     this.iteration += 1;
     const samples = result.samples.map((s, i) => ({
@@ -191,7 +215,10 @@ export class PpoSession {
   /** Snapshots the live policy as the "policy" checkpoint (step = iterations done). */
   async save(): Promise<CheckpointSummary> {
     const params = await this.stage.readPolicy();
-    const meta = lineageMeta({ kind: 'policy', parent: 'sft', step: this.iteration }, { beta: String(this.settings.klCoef), ptx_coef: String(this.settings.ptxCoef) });
+    const meta = lineageMeta(
+      { kind: 'policy', parent: 'sft', step: this.iteration },
+      { beta: String(this.settings.klCoef), ptx_coef: String(this.settings.ptxCoef) },
+    );
     return this.registry.put('policy', checkpointOf(this.base, params, meta));
   }
 

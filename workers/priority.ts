@@ -22,4 +22,3 @@ export function afterInteractive(): Promise<void> {
   if (interactiveRequests === 0) return Promise.resolve();
   return new Promise((resume) => waiting.push(resume));
 }
-

@@ -11,7 +11,13 @@ import { buildDemonstrations, buildPromptSet, type Ranking } from '../src/world/
 import { demonstrationSequences } from '../src/rlhf/datasets.ts';
 import type { SftResult } from '../src/rlhf/sft.ts';
 import { runSftStage, type SftReport } from '../src/rlhf/sft-stage.ts';
-import { mispredictedComparisons, scoreTexts, type MispredictedComparison, type RankingEvaluation, type RewardModelProgress } from '../src/rlhf/reward-model.ts';
+import {
+  mispredictedComparisons,
+  scoreTexts,
+  type MispredictedComparison,
+  type RankingEvaluation,
+  type RewardModelProgress,
+} from '../src/rlhf/reward-model.ts';
 import { runRewardModelStage } from '../src/rlhf/reward-model-stage.ts';
 import { encodePreferencePairs, type DpoProgress, type DpoResult } from '../src/rlhf/dpo.ts';
 import { runDpoStage } from '../src/rlhf/dpo-stage.ts';
@@ -33,7 +39,11 @@ export interface DemonstrationText {
 }
 
 /** A checkpoint of the base's shape and tokenizer holding `params` (and a score head for a reward model). */
-export function checkpointOf(base: Checkpoint, params: Float32Array | ScalarModelParams, meta: Record<string, string>): Checkpoint {
+export function checkpointOf(
+  base: Checkpoint,
+  params: Float32Array | ScalarModelParams,
+  meta: Record<string, string>,
+): Checkpoint {
   const weights = params instanceof Float32Array ? { params } : params;
   return { config: base.config, tokenizer: base.tokenizer, ...weights, meta };
 }
@@ -62,12 +72,19 @@ export async function runSft(
   settings: SftSettings,
   hooks: StageHooks<SftReport>,
 ): Promise<{ summary: CheckpointSummary; result: SftResult }> {
-  if (demonstrations.length === 0) throw new Error('SFT needs at least one demonstration: write one or add the starter set');
+  if (demonstrations.length === 0)
+    throw new Error('SFT needs at least one demonstration: write one or add the starter set');
   const base = registry.base();
   const heldoutPrompts = buildPromptSet(settings.seed).heldout.slice(0, SFT_HELDOUT_DEMONSTRATIONS);
   const heldout = demonstrationSequences(base.tokenizer, buildDemonstrations(settings.seed, heldoutPrompts));
   const data = demonstrationSequences(base.tokenizer, demonstrations);
-  const { params, result } = await runSftStage(device, base, data, { ...settings, ...trainingShape(base.config), heldout }, hooks);
+  const { params, result } = await runSftStage(
+    device,
+    base,
+    data,
+    { ...settings, ...trainingShape(base.config), heldout },
+    hooks,
+  );
   const meta = lineageMeta({ kind: 'sft', parent: 'base', step: result.steps });
   return { summary: registry.put('sft', checkpointOf(base, params, meta)), result };
 }
@@ -109,20 +126,39 @@ export async function runRewardModel(
   settings: RewardModelSettings,
   hooks: StageHooks<RewardModelProgress>,
 ): Promise<RewardModelOutcome> {
-  if (rankings.train.length === 0) throw new Error('the reward model needs rankings: rank some outputs or auto-rank them');
+  if (rankings.train.length === 0)
+    throw new Error('the reward model needs rankings: rank some outputs or auto-rank them');
   assertComparisons(rankings.train, 'the training rankings');
   const base = registry.base();
   const parent = trunkName(registry);
   const trunk = { ...base, params: registry.get(parent).params };
   const data = { ...rankings, demonstrations: demonstrationSequences(base.tokenizer, demonstrations) };
-  const { model, result } = await runRewardModelStage(device, trunk, data, { ...settings, ...trainingShape(base.config), heldoutEvaluations: HELDOUT_EVALUATIONS }, hooks);
+  const { model, result } = await runRewardModelStage(
+    device,
+    trunk,
+    data,
+    { ...settings, ...trainingShape(base.config), heldoutEvaluations: HELDOUT_EVALUATIONS },
+    hooks,
+  );
   const meta = lineageMeta({ kind: 'reward_model', parent, step: result.steps });
   const summary = registry.put('reward_model', checkpointOf(base, model, meta));
-  return { summary, steps: result.steps, train: result.train, heldout: result.heldout, truncated: result.truncated, dropped: result.dropped, stopped: result.stopped };
+  return {
+    summary,
+    steps: result.steps,
+    train: result.train,
+    heldout: result.heldout,
+    truncated: result.truncated,
+    dropped: result.dropped,
+    stopped: result.stopped,
+  };
 }
 
 /** Runs `use` on a 'scalar' model holding the reward model, then frees it. */
-async function withRewardModel<R>(device: GPUDevice, registry: CheckpointRegistry, use: (model: GptModel, tokenizer: Tokenizer) => Promise<R>): Promise<R> {
+async function withRewardModel<R>(
+  device: GPUDevice,
+  registry: CheckpointRegistry,
+  use: (model: GptModel, tokenizer: Tokenizer) => Promise<R>,
+): Promise<R> {
   const rm = registry.get('reward_model');
   const { B, T } = trainingShape(rm.config);
   const model = new GptModel(device, rm.config, 'scalar', B, T, 'reward-model.scorer');
@@ -135,7 +171,11 @@ async function withRewardModel<R>(device: GPUDevice, registry: CheckpointRegistr
 }
 
 /** The reward model's score of each (prompt, response) in the chat frame. */
-export function scoreWithRewardModel(device: GPUDevice, registry: CheckpointRegistry, items: readonly DemonstrationText[]): Promise<number[]> {
+export function scoreWithRewardModel(
+  device: GPUDevice,
+  registry: CheckpointRegistry,
+  items: readonly DemonstrationText[],
+): Promise<number[]> {
   return withRewardModel(device, registry, (model, tokenizer) => scoreTexts(model, tokenizer, items));
 }
 
@@ -155,7 +195,12 @@ export function rewardModelMistakes(
       if (rankings[split].length === 0) continue;
       for (let first = 0; first < rankings[split].length; first += MISTAKES_CHUNK) {
         await afterInteractive();
-        for (const m of await mispredictedComparisons(model, tokenizer, rankings[split].slice(first, first + MISTAKES_CHUNK))) wrong.push({ ...m, split });
+        for (const m of await mispredictedComparisons(
+          model,
+          tokenizer,
+          rankings[split].slice(first, first + MISTAKES_CHUNK),
+        ))
+          wrong.push({ ...m, split });
       }
     }
     const confidence = (m: MispredictedComparison) => m.rejectedReward - m.chosenReward;
@@ -184,7 +229,13 @@ export async function runDpo(
   const parent = trunkName(registry);
   const start = { config: base.config, params: registry.get(parent).params };
   const pairs = { train: encodePreferencePairs(base.tokenizer, rankings) };
-  const { params, result } = await runDpoStage(device, start, pairs, { ...settings, ...trainingShape(base.config) }, hooks);
+  const { params, result } = await runDpoStage(
+    device,
+    start,
+    pairs,
+    { ...settings, ...trainingShape(base.config) },
+    hooks,
+  );
   const meta = lineageMeta({ kind: 'dpo', parent, step: result.steps });
   return { summary: registry.put('dpo', checkpointOf(base, params, meta)), result };
 }

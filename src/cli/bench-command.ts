@@ -31,7 +31,8 @@ async function dawnBench(context: CommandContext): Promise<unknown> {
   return withGpu(async (gpu) => {
     const adapter = `${gpu.info.backend}: ${gpu.info.description || gpu.info.device}`;
     context.log(`adapter ${adapter}`);
-    const fmt = (s: Spread, unit: string) => `${s.median.toFixed(1)} ${unit} (min ${s.min.toFixed(1)}, max ${s.max.toFixed(1)})`;
+    const fmt = (s: Spread, unit: string) =>
+      `${s.median.toFixed(1)} ${unit} (min ${s.min.toFixed(1)}, max ${s.max.toFixed(1)})`;
     const train: Record<string, Spread> = {};
     const sample: Record<string, Spread> = {};
     /** The sequence length each preset trains at: --seq, clamped to the preset's context. */

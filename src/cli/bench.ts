@@ -25,7 +25,12 @@ export interface Spread {
 
 function spread(values: number[]): Spread {
   const sorted = [...values].sort((a, b) => a - b);
-  return { median: sorted[Math.floor(sorted.length / 2)], min: sorted[0], max: sorted[sorted.length - 1], runs: sorted.length };
+  return {
+    median: sorted[Math.floor(sorted.length / 2)],
+    min: sorted[0],
+    max: sorted[sorted.length - 1],
+    runs: sorted.length,
+  };
 }
 
 async function timeRuns(repeats: number, run: () => Promise<void>): Promise<number[]> {
@@ -39,7 +44,14 @@ async function timeRuns(repeats: number, run: () => Promise<void>): Promise<numb
   return seconds;
 }
 
-export async function benchTraining(device: GPUDevice, preset: PresetName, B: number, T: number, steps: number, repeats: number): Promise<Spread> {
+export async function benchTraining(
+  device: GPUDevice,
+  preset: PresetName,
+  B: number,
+  T: number,
+  steps: number,
+  repeats: number,
+): Promise<Spread> {
   const config = makeConfig(preset, 1024);
   const seq = Math.min(T, config.nCtx);
   const model = new GptModel(device, config, 'lm', B, seq, `bench-${preset}`);
@@ -55,13 +67,21 @@ export async function benchTraining(device: GPUDevice, preset: PresetName, B: nu
   return spread(seconds.map((s) => (steps * B * seq) / s));
 }
 
-export async function benchSampling(device: GPUDevice, preset: PresetName, B: number, newTokens: number, repeats: number): Promise<Spread> {
+export async function benchSampling(
+  device: GPUDevice,
+  preset: PresetName,
+  B: number,
+  newTokens: number,
+  repeats: number,
+): Promise<Spread> {
   const config = makeConfig(preset, 1024);
   const params = createStorageBufferFrom(device, 'bench.params', initParameters(config, 2));
   const maxT = Math.min(config.nCtx, 8 + newTokens);
   // Decoding runs every step for every row whether or not a row has ended, so EOS does not change the work.
   const sampler = new GptSampler(device, config, params, 'lm', B, maxT, config.vocabSize - 1);
-  const prompts = Array.from({ length: B }, (_, b) => Array.from({ length: 8 }, (_, t) => (b * 31 + t * 17) % config.vocabSize));
+  const prompts = Array.from({ length: B }, (_, b) =>
+    Array.from({ length: 8 }, (_, t) => (b * 31 + t * 17) % config.vocabSize),
+  );
   const seconds = await timeRuns(repeats, async () => {
     await sampler.generate(prompts, { ...DEFAULT_SAMPLING, maxNewTokens: newTokens, topK: 40 });
   });
@@ -202,7 +222,8 @@ function parseShape(text: string): { M: number; N: number; K: number } {
   const parts = text.split('x').map(Number);
   const [M, N, K] = parts.length === 1 ? [parts[0], parts[0], parts[0]] : parts;
   if (parts.length !== 1 && parts.length !== 3) throw new Error(`--matmul: '${text}' is neither N nor MxNxK`);
-  for (const n of [M, N, K]) if (!Number.isInteger(n) || n < 1) throw new Error(`--matmul: '${text}' has a size that is not a positive integer`);
+  for (const n of [M, N, K])
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--matmul: '${text}' has a size that is not a positive integer`);
   return { M, N, K };
 }
 
@@ -220,9 +241,14 @@ function onSwiftShader(): boolean {
 function browserOptions(context: CommandContext): BrowserBenchOptions {
   const defaults = onSwiftShader() ? BENCH_DEFAULTS.swiftshader : BENCH_DEFAULTS.gpu;
   const sections = context.positionals.length > 0 ? context.positionals : DEFAULT_SECTIONS;
-  for (const section of sections) if (!SECTIONS.includes(section as BenchSection)) throw new Error(`unknown section '${section}': use ${SECTIONS.join(', ')} or dawn`);
-  const sampleBatches = (optionalStringOption(context, 'sample-batches') ?? defaults.sampleBatches).split(',').map(Number);
-  if (sampleBatches.some((b) => !Number.isInteger(b) || b < 1)) throw new Error('--sample-batches must be positive integers, e.g. 1,64');
+  for (const section of sections)
+    if (!SECTIONS.includes(section as BenchSection))
+      throw new Error(`unknown section '${section}': use ${SECTIONS.join(', ')} or dawn`);
+  const sampleBatches = (optionalStringOption(context, 'sample-batches') ?? defaults.sampleBatches)
+    .split(',')
+    .map(Number);
+  if (sampleBatches.some((b) => !Number.isInteger(b) || b < 1))
+    throw new Error('--sample-batches must be positive integers, e.g. 1,64');
   return {
     sections: sections as BenchSection[],
     trainPresets: presetList(optionalStringOption(context, 'presets') ?? defaults.presets, 'presets'),
@@ -243,38 +269,75 @@ function browserOptions(context: CommandContext): BrowserBenchOptions {
 
 /** A pipeline preset's PPO iteration on the shipped model's size (the `small` model preset). */
 function ppoShape(pipelinePreset: string): PpoShape {
-  if (!(pipelinePreset in PIPELINE_PRESETS)) throw new Error(`unknown pipeline preset '${pipelinePreset}' in --ppo-preset: use ${Object.keys(PIPELINE_PRESETS).join(', ')}`);
+  if (!(pipelinePreset in PIPELINE_PRESETS))
+    throw new Error(
+      `unknown pipeline preset '${pipelinePreset}' in --ppo-preset: use ${Object.keys(PIPELINE_PRESETS).join(', ')}`,
+    );
   const { B, T, maxNewTokens, ppoEpochs } = PIPELINE_PRESETS[pipelinePreset as PipelinePresetName];
   // Chat-framed prompts of the small pipeline are 15–45 tokens; 24 leaves room for every response.
-  return { pipelinePreset, modelPreset: 'small', B, T, maxNewTokens, ppoEpochs, promptTokens: Math.min(24, T - maxNewTokens) };
+  return {
+    pipelinePreset,
+    modelPreset: 'small',
+    B,
+    T,
+    maxNewTokens,
+    ppoEpochs,
+    promptTokens: Math.min(24, T - maxNewTokens),
+  };
 }
 
-const fmtRate = (s: Spread, digits = 1) => `${s.median.toFixed(digits)} [${s.min.toFixed(digits)}–${s.max.toFixed(digits)}]`;
+const fmtRate = (s: Spread, digits = 1) =>
+  `${s.median.toFixed(digits)} [${s.min.toFixed(digits)}–${s.max.toFixed(digits)}]`;
 const fmtRatio = (a: Spread, b: Spread) => `${(a.median / b.median).toFixed(2)}×`;
 
 /** The human-readable table of a report. */
 export function reportTable(report: BrowserBenchReport, options: BrowserBenchOptions): string[] {
-  const lines = [`adapter: ${report.adapter} (lab kernel layout: ${report.kernelLayout})`, `browser: ${report.userAgent}`, `median [min–max] over ${options.repeats} interleaved runs per contender`];
+  const lines = [
+    `adapter: ${report.adapter} (lab kernel layout: ${report.kernelLayout})`,
+    `browser: ${report.userAgent}`,
+    `median [min–max] over ${options.repeats} interleaved runs per contender`,
+  ];
   if (report.train.length > 0) {
-    lines.push('', `training, tokens/s (forward + backward + optimizer; ${options.steps} step(s) per run)`, '| model | B×T | lab | TF.js WebGPU | lab / TF.js | first-step loss lab / TF.js |', '|---|---|---|---|---|---|');
+    lines.push(
+      '',
+      `training, tokens/s (forward + backward + optimizer; ${options.steps} step(s) per run)`,
+      '| model | B×T | lab | TF.js WebGPU | lab / TF.js | first-step loss lab / TF.js |',
+      '|---|---|---|---|---|---|',
+    );
     for (const r of report.train) {
-      lines.push(`| ${r.preset} | ${r.B}×${r.T} | ${fmtRate(r.lab)} | ${fmtRate(r.tfjs)} | ${fmtRatio(r.lab, r.tfjs)} | ${r.labLoss.toFixed(5)} / ${r.tfjsLoss.toFixed(5)} |`);
+      lines.push(
+        `| ${r.preset} | ${r.B}×${r.T} | ${fmtRate(r.lab)} | ${fmtRate(r.tfjs)} | ${fmtRatio(r.lab, r.tfjs)} | ${r.labLoss.toFixed(5)} / ${r.tfjsLoss.toFixed(5)} |`,
+      );
     }
   }
   if (report.sample.length > 0) {
-    lines.push('', `sampling, new tokens/s (${options.promptTokens}-token prompts, top-k 40; the peer samples the KV-cache export)`, '| model | B × new tokens | lab | peer | peer | lab / peer | rows identical |', '|---|---|---|---|---|---|---|');
+    lines.push(
+      '',
+      `sampling, new tokens/s (${options.promptTokens}-token prompts, top-k 40; the peer samples the KV-cache export)`,
+      '| model | B × new tokens | lab | peer | peer | lab / peer | rows identical |',
+      '|---|---|---|---|---|---|---|',
+    );
     for (const r of report.sample) {
-      lines.push(`| ${r.preset} | ${r.B}×${r.newTokens} | ${fmtRate(r.lab)} | ${r.peerName} | ${fmtRate(r.peer)} | ${fmtRatio(r.lab, r.peer)} | ${(100 * r.agreement).toFixed(0)}% |`);
+      lines.push(
+        `| ${r.preset} | ${r.B}×${r.newTokens} | ${fmtRate(r.lab)} | ${r.peerName} | ${fmtRate(r.peer)} | ${fmtRatio(r.lab, r.peer)} | ${(100 * r.agreement).toFixed(0)}% |`,
+      );
     }
   }
   if (report.matmul.length > 0) {
     lines.push('', 'matmul, GFLOP/s', '| M×N×K | lab | tf.matMul | lab / TF.js |', '|---|---|---|---|');
-    for (const r of report.matmul) lines.push(`| ${r.shape} | ${fmtRate(r.lab, 2)} | ${fmtRate(r.tfjs, 2)} | ${fmtRatio(r.lab, r.tfjs)} |`);
+    for (const r of report.matmul)
+      lines.push(`| ${r.shape} | ${fmtRate(r.lab, 2)} | ${fmtRate(r.tfjs, 2)} | ${fmtRatio(r.lab, r.tfjs)} |`);
   }
   for (const r of report.ppo) {
     const total = Object.values(r.phaseSeconds).reduce((sum, s) => sum + s, 0);
-    lines.push('', `PPO, episodes/s (one iteration of the ${r.pipelinePreset} pipeline: B=${r.B} episodes, T=${r.T}, ${r.maxNewTokens} new tokens, ${r.ppoEpochs} epochs): ${fmtRate(r.episodesPerSecond, 2)}`, '| phase | seconds | share |', '|---|---|---|');
-    for (const [phase, seconds] of Object.entries(r.phaseSeconds)) lines.push(`| ${phase} | ${seconds.toFixed(2)} | ${((100 * seconds) / total).toFixed(0)}% |`);
+    lines.push(
+      '',
+      `PPO, episodes/s (one iteration of the ${r.pipelinePreset} pipeline: B=${r.B} episodes, T=${r.T}, ${r.maxNewTokens} new tokens, ${r.ppoEpochs} epochs): ${fmtRate(r.episodesPerSecond, 2)}`,
+      '| phase | seconds | share |',
+      '|---|---|---|',
+    );
+    for (const [phase, seconds] of Object.entries(r.phaseSeconds))
+      lines.push(`| ${phase} | ${seconds.toFixed(2)} | ${((100 * seconds) / total).toFixed(0)}% |`);
   }
   if (report.notes.length > 0) lines.push('', ...report.notes.map((note) => `note: ${note}`));
   return lines;
@@ -287,25 +350,45 @@ export function reportTable(report: BrowserBenchReport, options: BrowserBenchOpt
  */
 export function reportSummary(report: BrowserBenchReport): Record<string, unknown> {
   const train = report.train[0];
-  const sample = report.sample.reduce<SampleRow | undefined>((largest, row) => (!largest || row.B > largest.B ? row : largest), undefined);
+  const sample = report.sample.reduce<SampleRow | undefined>(
+    (largest, row) => (!largest || row.B > largest.B ? row : largest),
+    undefined,
+  );
   const ratio = (a: number, b: number) => a / b;
-  const sampleFigures = (row: SampleRow) => ({ lab_tok_s: row.lab.median, ort_tok_s: row.peer.median, ratio_vs_ort: ratio(row.lab.median, row.peer.median) });
+  const sampleFigures = (row: SampleRow) => ({
+    lab_tok_s: row.lab.median,
+    ort_tok_s: row.peer.median,
+    ratio_vs_ort: ratio(row.lab.median, row.peer.median),
+  });
   const ppo = report.ppo[0];
   return {
     adapter: report.adapter,
-    train: train ? { lab_tok_s: train.lab.median, tfjs_tok_s: train.tfjs.median, ratio_vs_tfjs: ratio(train.lab.median, train.tfjs.median) } : null,
+    train: train
+      ? {
+          lab_tok_s: train.lab.median,
+          tfjs_tok_s: train.tfjs.median,
+          ratio_vs_tfjs: ratio(train.lab.median, train.tfjs.median),
+        }
+      : null,
     sample: sample
       ? {
           ...sampleFigures(sample),
           ort_kv_cache: sample.peerKvCache,
           ort_provider: sample.peerName,
-          by_batch: Object.fromEntries(report.sample.map((row) => [String(row.B), { ...sampleFigures(row), rows_identical: row.agreement }])),
+          by_batch: Object.fromEntries(
+            report.sample.map((row) => [String(row.B), { ...sampleFigures(row), rows_identical: row.agreement }]),
+          ),
         }
       : null,
     matmul: Object.fromEntries(
-      report.matmul.map((r) => [r.shape, { lab_gflops: r.lab.median, tfjs_gflops: r.tfjs.median, ratio_vs_tfjs: ratio(r.lab.median, r.tfjs.median) }]),
+      report.matmul.map((r) => [
+        r.shape,
+        { lab_gflops: r.lab.median, tfjs_gflops: r.tfjs.median, ratio_vs_tfjs: ratio(r.lab.median, r.tfjs.median) },
+      ]),
     ),
-    ppo: ppo ? { pipeline_preset: ppo.pipelinePreset, episodes_per_s: ppo.episodesPerSecond.median, phase_s: ppo.phaseSeconds } : null,
+    ppo: ppo
+      ? { pipeline_preset: ppo.pipelinePreset, episodes_per_s: ppo.episodesPerSecond.median, phase_s: ppo.phaseSeconds }
+      : null,
   };
 }
 
@@ -330,7 +413,11 @@ export async function browserBench(context: CommandContext): Promise<unknown> {
       headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' },
     },
     optimizeDeps: {
-      include: ['@tensorflow/tfjs-core', '@tensorflow/tfjs-core/dist/register_all_gradients', '@tensorflow/tfjs-backend-webgpu'],
+      include: [
+        '@tensorflow/tfjs-core',
+        '@tensorflow/tfjs-core/dist/register_all_gradients',
+        '@tensorflow/tfjs-backend-webgpu',
+      ],
       // Served as is, so that its wasm is found next to it (import.meta.url).
       exclude: ['onnxruntime-web'],
     },

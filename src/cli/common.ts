@@ -39,11 +39,19 @@ export function shapeOptions(context: CommandContext, checkpoint: Checkpoint): {
 
 /** --lr, --epochs and --seed (the training seed) of a training command. */
 export function trainingOptions(context: CommandContext): { lr: number; epochs: number; seed: number } {
-  return { lr: numberOption(context, 'lr'), epochs: numberOption(context, 'epochs'), seed: numberOption(context, 'seed') };
+  return {
+    lr: numberOption(context, 'lr'),
+    epochs: numberOption(context, 'epochs'),
+    seed: numberOption(context, 'seed'),
+  };
 }
 
 /** --NAME SFT_DIR, required: the SFT checkpoint a stage starts from (`purpose` says how, in the error). */
-export async function requiredSftModel(context: CommandContext, name: string, purpose: string): Promise<{ dir: string; checkpoint: Checkpoint }> {
+export async function requiredSftModel(
+  context: CommandContext,
+  name: string,
+  purpose: string,
+): Promise<{ dir: string; checkpoint: Checkpoint }> {
   const dir = optionalStringOption(context, name);
   if (dir === undefined) throw new Error(`--${name} SFT_DIR is required (${purpose})`);
   return { dir, checkpoint: await readLanguageModel(dir, `--${name}`) };
@@ -52,7 +60,8 @@ export async function requiredSftModel(context: CommandContext, name: string, pu
 /** Reads a checkpoint folder that must hold a language model (no scalar head). */
 export async function readLanguageModel(dir: string, option: string): Promise<Checkpoint> {
   const checkpoint = await readCheckpointDir(dir);
-  if (checkpoint.scalarHead) throw new Error(`${option} ${dir} is a reward model (it has a scalar head); a language model is needed`);
+  if (checkpoint.scalarHead)
+    throw new Error(`${option} ${dir} is a reward model (it has a scalar head); a language model is needed`);
   return checkpoint;
 }
 
@@ -73,7 +82,14 @@ export async function readJsonlFile<T>(path: string, parse: (text: string) => T[
  * Lineage of a trained checkpoint: kind, parent folder and its kind, seed (the TinyWorld seed, as
  * in the base's meta, which eval and pipeline read), training_seed (--seed), and the settings.
  */
-export function lineage(kind: CheckpointKind, parentDir: string, parent: Checkpoint, worldSeed: number, trainingSeed: number, settings: Record<string, string | number>): Record<string, string> {
+export function lineage(
+  kind: CheckpointKind,
+  parentDir: string,
+  parent: Checkpoint,
+  worldSeed: number,
+  trainingSeed: number,
+  settings: Record<string, string | number>,
+): Record<string, string> {
   const meta: Record<string, string> = {
     kind,
     parent: resolve(parentDir),
@@ -95,10 +111,19 @@ export function logEveryFor(totalSteps: number): number {
 }
 
 /** Reads a reward-model checkpoint folder (--reward-model) and checks it matches the policy's shape and tokenizer. */
-export async function readRewardModelFor(dir: string, policy: Checkpoint): Promise<{ checkpoint: Checkpoint; weights: ScalarModelParams }> {
+export async function readRewardModelFor(
+  dir: string,
+  policy: Checkpoint,
+): Promise<{ checkpoint: Checkpoint; weights: ScalarModelParams }> {
   const checkpoint = await readCheckpointDir(dir);
-  if (!checkpoint.scalarHead) throw new Error(`--reward-model ${dir} has no scalar head (score.weight): it is not a reward model`);
-  const same = JSON.stringify(checkpoint.config) === JSON.stringify(policy.config) && checkpoint.tokenizer.toJSON() === policy.tokenizer.toJSON();
-  if (!same) throw new Error(`--reward-model ${dir} does not match the policy: configs or tokenizers differ (train the reward model from the same SFT model)`);
+  if (!checkpoint.scalarHead)
+    throw new Error(`--reward-model ${dir} has no scalar head (score.weight): it is not a reward model`);
+  const same =
+    JSON.stringify(checkpoint.config) === JSON.stringify(policy.config) &&
+    checkpoint.tokenizer.toJSON() === policy.tokenizer.toJSON();
+  if (!same)
+    throw new Error(
+      `--reward-model ${dir} does not match the policy: configs or tokenizers differ (train the reward model from the same SFT model)`,
+    );
   return { checkpoint, weights: { params: checkpoint.params, scalarHead: checkpoint.scalarHead } };
 }

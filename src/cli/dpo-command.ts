@@ -4,7 +4,16 @@
 // Writes a 'dpo' checkpoint whose lineage names its SFT parent (the kind the pipeline and the lab give it).
 import { encodePreferencePairs, type DpoProgress } from '../rlhf/dpo.ts';
 import { runDpoStage } from '../rlhf/dpo-stage.ts';
-import { adapterName, lineage, logEveryFor, outOption, requiredSftModel, shapeOptions, trainingOptions, worldSeedOption } from './common.ts';
+import {
+  adapterName,
+  lineage,
+  logEveryFor,
+  outOption,
+  requiredSftModel,
+  shapeOptions,
+  trainingOptions,
+  worldSeedOption,
+} from './common.ts';
 import { writeCheckpointDir } from './fs-checkpoint.ts';
 import { numberOption } from './options.ts';
 import type { CommandContext } from './main.ts';
@@ -13,7 +22,11 @@ import { withGpu } from './with-gpu.ts';
 
 export async function dpoCommand(context: CommandContext): Promise<unknown> {
   const out = await outOption(context);
-  const { dir: modelDir, checkpoint: sft } = await requiredSftModel(context, 'model', 'the SFT checkpoint DPO starts from and keeps as its reference');
+  const { dir: modelDir, checkpoint: sft } = await requiredSftModel(
+    context,
+    'model',
+    'the SFT checkpoint DPO starts from and keeps as its reference',
+  );
   const worldSeed = worldSeedOption(context, sft);
   const { B, T } = shapeOptions(context, sft);
   if (B < 2) throw new Error('--batch must be at least 2 for DPO (each pair takes two rows)');
@@ -28,21 +41,47 @@ export async function dpoCommand(context: CommandContext): Promise<unknown> {
     const { tokenizer, config } = sft;
     const pairs = encodePreferencePairs(tokenizer, data.train.rankings);
     const heldout = data.heldout ? encodePreferencePairs(tokenizer, data.heldout.rankings) : [];
-    context.log(`DPO from ${modelDir} on ${pairs.length} pairs (${data.train.source}), ${heldout.length} held-out; β ${beta}, ${epochs} epochs, lr ${lr}`);
+    context.log(
+      `DPO from ${modelDir} on ${pairs.length} pairs (${data.train.source}), ${heldout.length} held-out; β ${beta}, ${epochs} epochs, lr ${lr}`,
+    );
 
     const losses: number[] = [];
     const onProgress = (p: DpoProgress) => {
       gpu.assertHealthy();
       losses.push(p.loss);
-      context.log(`DPO epoch ${p.epoch} step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)} accuracy ${p['rewards/accuracies'].toFixed(2)} margin ${p['rewards/margins'].toFixed(3)}`);
+      context.log(
+        `DPO epoch ${p.epoch} step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)} accuracy ${p['rewards/accuracies'].toFixed(2)} margin ${p['rewards/margins'].toFixed(3)}`,
+      );
     };
-    const settings = { B, T, epochs, lr, seed, beta, logEvery: logEveryFor(epochs * Math.ceil(pairs.length / Math.floor(B / 2))), evaluateTrain: true };
-    const { params, result, train: trained } = await runDpoStage(gpu.device, sft, { train: pairs, heldout }, settings, { onProgress });
+    const settings = {
+      B,
+      T,
+      epochs,
+      lr,
+      seed,
+      beta,
+      logEvery: logEveryFor(epochs * Math.ceil(pairs.length / Math.floor(B / 2))),
+      evaluateTrain: true,
+    };
+    const {
+      params,
+      result,
+      train: trained,
+    } = await runDpoStage(gpu.device, sft, { train: pairs, heldout }, settings, { onProgress });
     const train = trained!;
-    const meta = lineage('dpo', modelDir, sft, worldSeed, seed, { algorithm: 'dpo', data: data.train.source, pairs: pairs.length, beta, epochs, lr });
+    const meta = lineage('dpo', modelDir, sft, worldSeed, seed, {
+      algorithm: 'dpo',
+      data: data.train.source,
+      pairs: pairs.length,
+      beta,
+      epochs,
+      lr,
+    });
     await writeCheckpointDir(out, { config, params, tokenizer, meta });
     const heldoutText = result.heldout ? `, held-out accuracy ${result.heldout.accuracy.toFixed(3)}` : '';
-    context.log(`wrote ${out}: loss ${Math.LN2.toFixed(3)} (policy = reference) → ${train.loss.toFixed(3)}, accuracy ${train.accuracy.toFixed(3)}${heldoutText}`);
+    context.log(
+      `wrote ${out}: loss ${Math.LN2.toFixed(3)} (policy = reference) → ${train.loss.toFixed(3)}, accuracy ${train.accuracy.toFixed(3)}${heldoutText}`,
+    );
     return {
       out,
       model: modelDir,

@@ -29,8 +29,14 @@ export async function evalCommand(context: CommandContext): Promise<unknown> {
   const candidates = buildPromptSet(worldSeed).heldout.slice(0, count);
   const prompts = promptsThatFit(tokenizer, candidates, 1, config.nCtx);
   const skipped = candidates.length - prompts.length;
-  if (prompts.length === 0) throw new Error(`none of the ${candidates.length} held-out prompts leaves room for an answer in ${dir}'s context of ${config.nCtx} tokens: evaluate a model with a longer context`);
-  if (skipped > 0) context.log(`skipping ${skipped} of ${candidates.length} held-out prompts: they leave no room for an answer in the context of ${config.nCtx} tokens`);
+  if (prompts.length === 0)
+    throw new Error(
+      `none of the ${candidates.length} held-out prompts leaves room for an answer in ${dir}'s context of ${config.nCtx} tokens: evaluate a model with a longer context`,
+    );
+  if (skipped > 0)
+    context.log(
+      `skipping ${skipped} of ${candidates.length} held-out prompts: they leave no room for an answer in the context of ${config.nCtx} tokens`,
+    );
   return withGpu(async (gpu) => {
     const { model: answers } = await runEvaluationStage(gpu.device, checkpoint, { model: checkpoint.params }, prompts, {
       sampler: { B: 16, T: config.nCtx },
@@ -44,9 +50,18 @@ export async function evalCommand(context: CommandContext): Promise<unknown> {
       `${dir}: Likert ${report.likert.toFixed(2)}, follows ${pct(report.follows_instruction)}, truthful ${pct(report.truthful)}, ` +
         `hallucination ${pct(report.hallucination)}, toxicity ${pct(report.toxicity)}, ended ${pct(report.ended)}, pretrain loss ${pretrainLoss.toFixed(3)}`,
     );
-    for (const sample of report.samples.slice(0, 6)) context.log(`  [${sample.family}] ${sample.prompt} → ${JSON.stringify(sample.text)} (${sample.likert.toFixed(1)})`);
+    for (const sample of report.samples.slice(0, 6))
+      context.log(
+        `  [${sample.family}] ${sample.prompt} → ${JSON.stringify(sample.text)} (${sample.likert.toFixed(1)})`,
+      );
     const { samples, ...metrics } = report;
-    return { model: dir, world_seed: worldSeed, skipped_prompts: skipped, ...metrics, pretrain_loss: pretrainLoss, samples: samples.slice(0, 12) };
+    return {
+      model: dir,
+      world_seed: worldSeed,
+      skipped_prompts: skipped,
+      ...metrics,
+      pretrain_loss: pretrainLoss,
+      samples: samples.slice(0, 12),
+    };
   });
 }
-

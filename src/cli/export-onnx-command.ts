@@ -5,7 +5,14 @@
 // past_key_values.{i}.key|value → present.{i}.key|value), what transformers.js-style generation
 // needs; the default stays the one-input file, which scores whole sequences and loads anywhere.
 import { resolve } from 'node:path';
-import { exportOnnx, ONNX_INPUT, ONNX_LOGITS, ONNX_OPSET, ONNX_VALUES, type OnnxHead } from '../model/onnx/gpt2-graph.ts';
+import {
+  exportOnnx,
+  ONNX_INPUT,
+  ONNX_LOGITS,
+  ONNX_OPSET,
+  ONNX_VALUES,
+  type OnnxHead,
+} from '../model/onnx/gpt2-graph.ts';
 import { checkOutputFile, writeFileAtomically } from './files.ts';
 import { readCheckpointDir, resolveModelDir } from './fs-checkpoint.ts';
 import { optionalStringOption, stringOption } from './options.ts';
@@ -35,8 +42,19 @@ export async function exportOnnxCommand(context: CommandContext): Promise<Export
   await writeFileAtomically(path, bytes);
   const output = head === 'lm' ? ONNX_LOGITS : ONNX_VALUES;
   const cache = kvCache ? [', attention_mask, position_ids, past_key_values.*', ', present.*'] : ['', ''];
-  context.log(`wrote ${path} (${(bytes.length / 2 ** 20).toFixed(2)} MiB, opset ${ONNX_OPSET}): ${ONNX_INPUT}${cache[0]} → ${output}${cache[1]}`);
-  return { model: modelDir, out: path, bytes: bytes.length, opset: ONNX_OPSET, head, kvCache, input: ONNX_INPUT, output };
+  context.log(
+    `wrote ${path} (${(bytes.length / 2 ** 20).toFixed(2)} MiB, opset ${ONNX_OPSET}): ${ONNX_INPUT}${cache[0]} → ${output}${cache[1]}`,
+  );
+  return {
+    model: modelDir,
+    out: path,
+    bytes: bytes.length,
+    opset: ONNX_OPSET,
+    head,
+    kvCache,
+    input: ONNX_INPUT,
+    output,
+  };
 }
 
 function parseHead(value: string): OnnxHead {

@@ -48,7 +48,10 @@ export async function readFileBytes(path: string, maxBytes: number, what: string
   });
   if (info.isDirectory()) throw new Error(`cannot read ${path}: it is a folder, not a file`);
   if (!info.isFile()) throw new Error(`cannot read ${path}: it is not a regular file`);
-  if (info.size > maxBytes) throw new Error(`${path} has ${info.size} bytes, over the ${byteText(maxBytes)} a ${what} may have: check that it is the right file`);
+  if (info.size > maxBytes)
+    throw new Error(
+      `${path} has ${info.size} bytes, over the ${byteText(maxBytes)} a ${what} may have: check that it is the right file`,
+    );
   const buffer = await readFile(path).catch((error: unknown) => {
     throw fileSystemError('read', path, error);
   });
@@ -131,7 +134,10 @@ export async function writeFolderAtomically(dir: string, files: Record<string, s
 }
 
 async function exists(path: string): Promise<boolean> {
-  return stat(path).then(() => true, () => false);
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 /**
@@ -152,11 +158,14 @@ export async function checkOutputFile(path: string, option: string): Promise<voi
 export async function checkOutputFolder(dir: string, option: string, replaceable: readonly string[]): Promise<void> {
   await recoverInterruptedFolder(dir);
   const info = await stat(dir).catch(() => undefined);
-  if (info && !info.isDirectory()) throw new Error(`${option} ${dir} is a file; a folder is needed: choose a new folder name`);
+  if (info && !info.isDirectory())
+    throw new Error(`${option} ${dir} is a file; a folder is needed: choose a new folder name`);
   if (info) {
     const others = (await readdir(dir)).filter((name) => !replaceable.includes(name));
     if (others.length > 0) {
-      throw new Error(`${option} ${dir} holds ${others.slice(0, 3).join(', ')}${others.length > 3 ? ', …' : ''}, not only the files it would write (a save replaces the folder): choose a new folder`);
+      throw new Error(
+        `${option} ${dir} holds ${others.slice(0, 3).join(', ')}${others.length > 3 ? ', …' : ''}, not only the files it would write (a save replaces the folder): choose a new folder`,
+      );
     }
   }
   await checkWritableFolder(dirname(dir), option, dir);
@@ -167,6 +176,9 @@ async function checkWritableFolder(folder: string, option: string, path: string)
     throw new Error(`${option} ${path}: ${fileSystemError('create', folder, error).message}`, { cause: error });
   });
   await access(folder, constants.W_OK).catch((error: unknown) => {
-    throw new Error(`${option} ${path}: folder ${folder} is not writable (${basename(path)} could not be saved there): choose another place`, { cause: error });
+    throw new Error(
+      `${option} ${path}: folder ${folder} is not writable (${basename(path)} could not be saved there): choose another place`,
+      { cause: error },
+    );
   });
 }

@@ -6,9 +6,23 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CHECKPOINT_FILE_NAMES, checkpointFiles, loadCheckpoint, type Checkpoint, type CheckpointInput } from '../model/checkpoint.ts';
+import {
+  CHECKPOINT_FILE_NAMES,
+  checkpointFiles,
+  loadCheckpoint,
+  type Checkpoint,
+  type CheckpointInput,
+} from '../model/checkpoint.ts';
 import { Tokenizer } from '../model/tokenizer.ts';
-import { checkOutputFolder, fileSystemError, MAX_READ_BYTES, readFileBytes, readFileText, recoverInterruptedFolder, writeFolderAtomically } from './files.ts';
+import {
+  checkOutputFolder,
+  fileSystemError,
+  MAX_READ_BYTES,
+  readFileBytes,
+  readFileText,
+  recoverInterruptedFolder,
+  writeFolderAtomically,
+} from './files.ts';
 
 /** Largest config.json or tokenizer.json read (GPT-2's own tokenizer.json has 1.4 MB). */
 const MAX_JSON_BYTES = 64 * 2 ** 20;
@@ -59,7 +73,11 @@ export async function readTokenizerDir(dir: string): Promise<Tokenizer> {
  * Writes a checkpoint's four files (and `extraFiles`, such as pretrain's optimizer state) as the
  * folder DIR, whole or not at all; its parents are created when needed.
  */
-export async function writeCheckpointDir(dir: string, ckpt: Checkpoint, extraFiles: Record<string, string | Uint8Array> = {}): Promise<void> {
+export async function writeCheckpointDir(
+  dir: string,
+  ckpt: Checkpoint,
+  extraFiles: Record<string, string | Uint8Array> = {},
+): Promise<void> {
   await checkCheckpointOutput(dir, 'checkpoint folder');
   await writeFolderAtomically(dir, { ...checkpointFiles(ckpt), ...extraFiles });
 }
@@ -85,7 +103,8 @@ async function readTextOf(dir: string, name: string): Promise<string> {
 /** Reads a file of the folder; a missing one is "checkpoint folder DIR has no NAME". */
 async function fileOf<T>(dir: string, name: string, read: (path: string) => Promise<T>): Promise<T> {
   return read(join(dir, name)).catch((error: Error) => {
-    if ((error.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') throw new Error(`checkpoint folder ${dir} has no ${name}`, { cause: error });
+    if ((error.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT')
+      throw new Error(`checkpoint folder ${dir} has no ${name}`, { cause: error });
     throw error;
   });
 }

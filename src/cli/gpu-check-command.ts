@@ -52,7 +52,19 @@ const SIZES: Record<'full' | 'smoke', CheckSizes> = {
     memoryBatch: 2,
     memorySeq: 16,
     repeats: 1,
-    bench: { positionals: ['train', 'sample'], values: { presets: 'micro', batch: '1', seq: '8', steps: '1', repeats: '1', 'sample-preset': 'micro', 'sample-batches': '1', 'new-tokens': '2' } },
+    bench: {
+      positionals: ['train', 'sample'],
+      values: {
+        presets: 'micro',
+        batch: '1',
+        seq: '8',
+        steps: '1',
+        repeats: '1',
+        'sample-preset': 'micro',
+        'sample-batches': '1',
+        'new-tokens': '2',
+      },
+    },
     pipelinePreset: 'micro',
   },
 };
@@ -84,7 +96,13 @@ function trackBufferBytes(device: GPUDevice): { reset(): void; readonly peak: nu
 }
 
 /** Peak live buffer bytes of one training step and of one generation at a preset's size. */
-async function presetMemory(device: GPUDevice, tracker: ReturnType<typeof trackBufferBytes>, preset: PresetName, B: number, maxSeq: number): Promise<{ train: number; sample: number; T: number }> {
+async function presetMemory(
+  device: GPUDevice,
+  tracker: ReturnType<typeof trackBufferBytes>,
+  preset: PresetName,
+  B: number,
+  maxSeq: number,
+): Promise<{ train: number; sample: number; T: number }> {
   const config = makeConfig(preset, 1024);
   const T = Math.min(maxSeq, config.nCtx);
   tracker.reset();
@@ -98,7 +116,10 @@ async function presetMemory(device: GPUDevice, tracker: ReturnType<typeof trackB
   tracker.reset();
   const params = createStorageBufferFrom(device, 'gpu-check.params', initParameters(config, 2));
   const sampler = new GptSampler(device, config, params, 'lm', B, T, config.vocabSize - 1);
-  await sampler.generate(Array.from({ length: B }, () => [1, 2]), { ...DEFAULT_SAMPLING, maxNewTokens: T - 2 });
+  await sampler.generate(
+    Array.from({ length: B }, () => [1, 2]),
+    { ...DEFAULT_SAMPLING, maxNewTokens: T - 2 },
+  );
   const sample = tracker.peak;
   sampler.destroy();
   params.destroy();
@@ -112,7 +133,8 @@ export async function gpuCheckCommand(context: CommandContext): Promise<unknown>
   const engine = await withGpu(async (gpu) => {
     const adapter = `${gpu.info.backend}: ${[gpu.info.vendor, gpu.info.architecture, gpu.info.device, gpu.info.description].filter(Boolean).join(' · ')}`;
     context.log(`adapter (Dawn): ${adapter}`);
-    if (gpu.info.backend !== 'native' && !context.values.smoke) context.log('note: not a native GPU backend; set RLHF_LAB_WEBGPU=native on a machine with a GPU');
+    if (gpu.info.backend !== 'native' && !context.values.smoke)
+      context.log('note: not a native GPU backend; set RLHF_LAB_WEBGPU=native on a machine with a GPU');
     const peak = await measureFmaPeak(gpu.device, sizes.peak, sizes.peak.perSubmit, sizes.repeats);
     context.log(`float32 peak (FMA probe): ${peak.toFixed(1)} GFLOP/s`);
     const matmul: Record<string, { gflops: number; share_of_peak: number }> = {};
@@ -126,17 +148,28 @@ export async function gpuCheckCommand(context: CommandContext): Promise<unknown>
     for (const preset of sizes.memoryPresets) {
       const { train, sample, T } = await presetMemory(gpu.device, tracker, preset, sizes.memoryBatch, sizes.memorySeq);
       memory[preset] = { B: sizes.memoryBatch, T, train_step_mib: train / MIB, sampler_mib: sample / MIB };
-      context.log(`peak GPU buffers ${preset} (${PRESETS[preset].nLayer} layers, C=${PRESETS[preset].nEmbd}) B=${sizes.memoryBatch} T=${T}: training step ${(train / MIB).toFixed(1)} MiB, sampler ${(sample / MIB).toFixed(1)} MiB`);
+      context.log(
+        `peak GPU buffers ${preset} (${PRESETS[preset].nLayer} layers, C=${PRESETS[preset].nEmbd}) B=${sizes.memoryBatch} T=${T}: training step ${(train / MIB).toFixed(1)} MiB, sampler ${(sample / MIB).toFixed(1)} MiB`,
+      );
     }
     return { adapter, fma_peak_gflops: peak, matmul, peak_gpu_memory: memory };
   });
   context.log('ratios in headless Chromium (rlhf-lab bench):');
-  const ratios = (await browserBench({ ...context, ...sizes.bench, options: COMMANDS.bench.options })) as { adapter: string; train: unknown; sample: unknown };
+  const ratios = (await browserBench({ ...context, ...sizes.bench, options: COMMANDS.bench.options })) as {
+    adapter: string;
+    train: unknown;
+    sample: unknown;
+  };
   let pipeline: { preset: string; seconds: number } | null = null;
   if (context.values.pipeline) {
     context.log(`pipeline ${sizes.pipelinePreset}:`);
     const started = performance.now();
-    await runPipelineCommand({ ...context, positionals: [], values: { preset: sizes.pipelinePreset }, options: COMMANDS.pipeline.options });
+    await runPipelineCommand({
+      ...context,
+      positionals: [],
+      values: { preset: sizes.pipelinePreset },
+      options: COMMANDS.pipeline.options,
+    });
     pipeline = { preset: sizes.pipelinePreset, seconds: (performance.now() - started) / 1000 };
     context.log(`pipeline ${sizes.pipelinePreset}: ${(pipeline.seconds / 60).toFixed(1)} min`);
   }

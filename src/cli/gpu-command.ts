@@ -8,7 +8,9 @@ export async function gpuCommand(context: CommandContext): Promise<unknown> {
   return withGpu(async (gpu) => {
     if (!context.values.check) return gpu.info;
     const check = await runMatmulCheck(gpu.device, 256, 256, 256, { bias: true });
-    context.log(`matmul 256x256x256: max |Δ| ${check.maxAbsDiff.toExponential(2)} (bound ${check.tolerance.toExponential(2)}), ${check.gflops.toFixed(2)} GFLOP/s`);
+    context.log(
+      `matmul 256x256x256: max |Δ| ${check.maxAbsDiff.toExponential(2)} (bound ${check.tolerance.toExponential(2)}), ${check.gflops.toFixed(2)} GFLOP/s`,
+    );
     return { ...gpu.info, matmulCheck: check };
   });
 }

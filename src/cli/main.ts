@@ -87,12 +87,19 @@ function buildProgram(onParsed: (parsed: Parsed) => void): Command {
   const program = new Command('rlhf-lab')
     .description("RLHF Lab's engine without the browser: headless runs through Dawn (WebGPU in Node)")
     .usage('<command> [options] [--json]')
-    .configureOutput({ writeOut: (text) => console.log(printable(text.trimEnd())), writeErr: (text) => console.error(printable(text.trimEnd())) })
+    .configureOutput({
+      writeOut: (text) => console.log(printable(text.trimEnd())),
+      writeErr: (text) => console.error(printable(text.trimEnd())),
+    })
     .exitOverride()
     .showSuggestionAfterError()
     .addHelpText('after', ENVIRONMENT);
   for (const [name, spec] of Object.entries(COMMANDS) as [CommandName, CommandSpec][]) {
-    const command = program.command(name).summary(spec.summary).description(spec.summary).showHelpAfterError(`(rlhf-lab ${name} --help shows its options and examples)`);
+    const command = program
+      .command(name)
+      .summary(spec.summary)
+      .description(spec.summary)
+      .showHelpAfterError(`(rlhf-lab ${name} --help shows its options and examples)`);
     for (const [argument, description] of spec.arguments ?? []) command.argument(argument, description);
     for (const [option, declared] of Object.entries(spec.options)) command.addOption(parserOption(option, declared));
     command.option('--json', 'print one JSON object as the last line of stdout (progress goes to stderr)');

@@ -53,29 +53,46 @@ export function defaultText(spec: OptionSpec): string | undefined {
   return spec.default !== undefined ? String(spec.default) : spec.defaultNote;
 }
 
-function declared<K extends OptionSpec['kind']>(context: CommandContext, name: string, kind: K): Extract<OptionSpec, { kind: K }> {
+function declared<K extends OptionSpec['kind']>(
+  context: CommandContext,
+  name: string,
+  kind: K,
+): Extract<OptionSpec, { kind: K }> {
   const spec = context.options[name];
   if (spec?.kind !== kind) throw new Error(`--${name} is not a declared ${kind} option of this command`);
   return spec as Extract<OptionSpec, { kind: K }>;
 }
 
 /** --NAME as given (checked against its declared bounds and `limits`), else its declared default, else undefined. */
-export function optionalNumberOption(context: CommandContext, name: string, limits: NumberRules = {}): number | undefined {
+export function optionalNumberOption(
+  context: CommandContext,
+  name: string,
+  limits: NumberRules = {},
+): number | undefined {
   const spec = declared(context, name, 'number');
   const raw = context.values[name] ?? (spec.default === undefined ? undefined : String(spec.default));
   if (raw === undefined) return undefined;
   const rules = { ...spec, ...limits };
   const value = Number(raw);
-  const bounds = [rules.min !== undefined ? `≥ ${rules.min}` : '', rules.max !== undefined ? `≤ ${rules.max}` : ''].filter(Boolean).join(' and ');
+  const bounds = [rules.min !== undefined ? `≥ ${rules.min}` : '', rules.max !== undefined ? `≤ ${rules.max}` : '']
+    .filter(Boolean)
+    .join(' and ');
   const kind = rules.integer ? 'an integer' : 'a number';
-  const bad = typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(value) || (rules.integer && !Number.isInteger(value)) || (rules.min !== undefined && value < rules.min) || (rules.max !== undefined && value > rules.max);
+  const bad =
+    typeof raw !== 'string' ||
+    raw.trim() === '' ||
+    !Number.isFinite(value) ||
+    (rules.integer && !Number.isInteger(value)) ||
+    (rules.min !== undefined && value < rules.min) ||
+    (rules.max !== undefined && value > rules.max);
   if (bad) throw new Error(`--${name} must be ${kind}${bounds ? ` ${bounds}` : ''}, got '${String(raw)}'`);
   return value;
 }
 
 /** Checks every number option given against its declared bounds, so a bad value fails before the command starts. */
 export function checkGivenNumbers(context: CommandContext): void {
-  for (const [name, spec] of Object.entries(context.options)) if (spec.kind === 'number' && context.values[name] !== undefined) optionalNumberOption(context, name);
+  for (const [name, spec] of Object.entries(context.options))
+    if (spec.kind === 'number' && context.values[name] !== undefined) optionalNumberOption(context, name);
 }
 
 /** As optionalNumberOption, for an option declared with a default (or required). */

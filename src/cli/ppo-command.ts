@@ -11,7 +11,15 @@ import { PpoStage, streamPromptOrder, type PpoStageIteration } from '../rlhf/ppo
 import { promptsThatFit } from '../rlhf/model-outputs.ts';
 import { pretrainingMixStream } from '../rlhf/pretraining-text.ts';
 import { buildPromptSet, formatPrompt } from '../world/index.ts';
-import { adapterName, lineage, outOption, readLanguageModel, readRewardModelFor, shapeOptions, worldSeedOption } from './common.ts';
+import {
+  adapterName,
+  lineage,
+  outOption,
+  readLanguageModel,
+  readRewardModelFor,
+  shapeOptions,
+  worldSeedOption,
+} from './common.ts';
 import { checkOutputFile, writeFileAtomically } from './files.ts';
 import { writeCheckpointDir } from './fs-checkpoint.ts';
 import { numberOption, optionalNumberOption, optionalStringOption } from './options.ts';
@@ -34,7 +42,8 @@ export async function ppoCommand(context: CommandContext): Promise<unknown> {
   const policyDir = optionalStringOption(context, 'policy');
   if (policyDir === undefined) throw new Error('--policy SFT_DIR is required (the SFT checkpoint PPO starts from)');
   const rewardDir = optionalStringOption(context, 'reward-model');
-  if (rewardDir === undefined) throw new Error('--reward-model RM_DIR is required (a checkpoint written by rlhf-lab rm)');
+  if (rewardDir === undefined)
+    throw new Error('--reward-model RM_DIR is required (a checkpoint written by rlhf-lab rm)');
   const sft = await readLanguageModel(policyDir, '--policy');
   const rewardModel = await readRewardModelFor(rewardDir, sft);
   const worldSeed = worldSeedOption(context, sft);
@@ -51,11 +60,14 @@ export async function ppoCommand(context: CommandContext): Promise<unknown> {
 
   const { tokenizer, config } = sft;
   const prompts = promptsThatFit(tokenizer, buildPromptSet(worldSeed).train, maxNewTokens, T);
-  if (prompts.length === 0) throw new Error(`no TinyWorld train prompt leaves room for ${maxNewTokens} new tokens within --seq ${T}`);
+  if (prompts.length === 0)
+    throw new Error(`no TinyWorld train prompt leaves room for ${maxNewTokens} new tokens within --seq ${T}`);
   const promptIds = prompts.map((p) => tokenizer.encode(formatPrompt(p.text)));
   if (metricsPath) await writeFileAtomically(metricsPath, '');
   const algorithm = ptx > 0 ? 'ppo-ptx' : 'ppo';
-  context.log(`${algorithm} from ${policyDir} against ${rewardDir}: ${iterations} iterations of ${B} episodes, β ${beta}${klTarget === undefined ? '' : ` (adaptive, target ${klTarget})`}, lr ${lr}${ptx > 0 ? `, γ_ptx ${ptx}` : ''}`);
+  context.log(
+    `${algorithm} from ${policyDir} against ${rewardDir}: ${iterations} iterations of ${B} episodes, β ${beta}${klTarget === undefined ? '' : ` (adaptive, target ${klTarget})`}, lr ${lr}${ptx > 0 ? `, γ_ptx ${ptx}` : ''}`,
+  );
   const started = performance.now();
 
   return withGpu(async (gpu) => {
@@ -77,7 +89,8 @@ export async function ppoCommand(context: CommandContext): Promise<unknown> {
           `entropy ${metrics['objective/entropy'].toFixed(3)} rlhf_reward ${metrics['objective/rlhf_reward'].toFixed(3)} clipfrac ${metrics['policy/clipfrac_avg'].toFixed(3)} ` +
           `value loss ${metrics['loss/value_avg'].toFixed(3)} length ${metrics.response_length_mean.toFixed(1)} ended ${(100 * metrics.ended_share).toFixed(0)}%`,
       );
-      if (metricsPath) await appendFile(metricsPath, `${JSON.stringify({ iteration: iteration + 1, ...metrics, samples })}\n`);
+      if (metricsPath)
+        await appendFile(metricsPath, `${JSON.stringify({ iteration: iteration + 1, ...metrics, samples })}\n`);
     };
     // the pipeline's prompt order: B train prompts drawn uniformly per iteration
     const order = streamPromptOrder(algorithm === 'ppo' ? 'ppo' : 'ppo_ptx', seed);
@@ -112,8 +125,11 @@ export async function ppoCommand(context: CommandContext): Promise<unknown> {
     });
     await writeCheckpointDir(out, { config, params, tokenizer, meta });
     const last = history.at(-1)!;
-    context.log(`wrote ${out}: score ${history[0]['objective/scores'].toFixed(3)} → ${last['objective/scores'].toFixed(3)}, kl ${last['objective/kl'].toFixed(3)}`);
-    for (const s of samples) context.log(`  ${s.prompt} → ${JSON.stringify(s.response)} (reward ${s.reward.toFixed(3)})`);
+    context.log(
+      `wrote ${out}: score ${history[0]['objective/scores'].toFixed(3)} → ${last['objective/scores'].toFixed(3)}, kl ${last['objective/kl'].toFixed(3)}`,
+    );
+    for (const s of samples)
+      context.log(`  ${s.prompt} → ${JSON.stringify(s.response)} (reward ${s.reward.toFixed(3)})`);
     return {
       out,
       policy: policyDir,

@@ -9,7 +9,14 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeConfig, initParameters, PRESETS, type PresetName } from '../model/config.ts';
 import { GptModel } from '../model/gpt.ts';
-import { evaluationLoss, evaluationWindows, heldoutCount, pretrain, tokenStream, type PretrainProgress } from '../model/lm-training.ts';
+import {
+  evaluationLoss,
+  evaluationWindows,
+  heldoutCount,
+  pretrain,
+  tokenStream,
+  type PretrainProgress,
+} from '../model/lm-training.ts';
 import { readSafetensors, writeSafetensors } from '../model/safetensors.ts';
 import { trainBpe } from '../model/bpe-training.ts';
 import type { Tokenizer } from '../model/tokenizer.ts';
@@ -46,14 +53,23 @@ const OPTIMIZER_FILE = 'optimizer.safetensors';
 const MAX_STATE_BYTES = 64 * 2 ** 20;
 /** Each setting's command-line option. */
 const OPTION_OF: Record<keyof RunSettings, string> = {
-  preset: 'preset', seed: 'seed', steps: 'steps', batch: 'batch', seq: 'seq', lr: 'lr', vocab: 'vocab', documents: 'documents', checkpointEvery: 'checkpoint-every',
+  preset: 'preset',
+  seed: 'seed',
+  steps: 'steps',
+  batch: 'batch',
+  seq: 'seq',
+  lr: 'lr',
+  vocab: 'vocab',
+  documents: 'documents',
+  checkpointEvery: 'checkpoint-every',
 };
 /** The settings a resume may change: they do not change the steps already taken. */
 const CHANGEABLE_ON_RESUME: readonly (keyof RunSettings)[] = ['steps', 'checkpointEvery'];
 
 function settingsFrom(context: CommandContext): RunSettings {
   const preset = stringOption(context, 'preset') as PresetName;
-  if (!(preset in PRESETS)) throw new Error(`--preset must be one of ${Object.keys(PRESETS).join(', ')}, got '${preset}'`);
+  if (!(preset in PRESETS))
+    throw new Error(`--preset must be one of ${Object.keys(PRESETS).join(', ')}, got '${preset}'`);
   return {
     preset,
     seed: numberOption(context, 'seed'),
@@ -71,26 +87,37 @@ function settingsFrom(context: CommandContext): RunSettings {
 async function readState(out: string): Promise<TrainState | undefined> {
   const path = join(out, STATE_FILE);
   if (!existsSync(path)) {
-    if (existsSync(join(out, 'model.safetensors'))) throw new Error(`--out ${out} holds a checkpoint but no ${STATE_FILE}, so it is not a pretraining run to resume: choose another --out`);
+    if (existsSync(join(out, 'model.safetensors')))
+      throw new Error(
+        `--out ${out} holds a checkpoint but no ${STATE_FILE}, so it is not a pretraining run to resume: choose another --out`,
+      );
     return undefined;
   }
   const text = await readFileText(path, MAX_STATE_BYTES, STATE_FILE);
   try {
     return checkedState(JSON.parse(text));
   } catch (error) {
-    throw new Error(`${path} is damaged (${(error as Error).message}): delete ${out} to start the run again, or choose another --out`, { cause: error });
+    throw new Error(
+      `${path} is damaged (${(error as Error).message}): delete ${out} to start the run again, or choose another --out`,
+      { cause: error },
+    );
   }
 }
 
 function checkedState(json: unknown): TrainState {
   const state = json as Partial<TrainState> | null;
-  if (typeof state !== 'object' || state === null || typeof state.settings !== 'object' || state.settings === null) throw new Error('no "settings" object');
+  if (typeof state !== 'object' || state === null || typeof state.settings !== 'object' || state.settings === null)
+    throw new Error('no "settings" object');
   for (const key of Object.keys(OPTION_OF) as (keyof RunSettings)[]) {
     const value = state.settings[key];
-    const valid = key === 'preset' ? typeof value === 'string' && value in PRESETS : typeof value === 'number' && Number.isFinite(value);
+    const valid =
+      key === 'preset'
+        ? typeof value === 'string' && value in PRESETS
+        : typeof value === 'number' && Number.isFinite(value);
     if (!valid) throw new Error(`settings.${key} is ${JSON.stringify(value)}`);
   }
-  if (!Number.isSafeInteger(state.step) || state.step! < 0 || state.step! > state.settings.steps) throw new Error(`"step" is ${JSON.stringify(state.step)}`);
+  if (!Number.isSafeInteger(state.step) || state.step! < 0 || state.step! > state.settings.steps)
+    throw new Error(`"step" is ${JSON.stringify(state.step)}`);
   if (!Array.isArray(state.history)) throw new Error('no "history" list');
   return state as TrainState;
 }
@@ -101,19 +128,27 @@ function checkedState(json: unknown): TrainState {
  */
 function resumedSettings(context: CommandContext, out: string, state: TrainState): RunSettings {
   const asked = settingsFrom(context);
-  const changed = (Object.keys(OPTION_OF) as (keyof RunSettings)[]).filter((key) => context.values[OPTION_OF[key]] !== undefined && asked[key] !== state.settings[key]);
+  const changed = (Object.keys(OPTION_OF) as (keyof RunSettings)[]).filter(
+    (key) => context.values[OPTION_OF[key]] !== undefined && asked[key] !== state.settings[key],
+  );
   const refused = changed.filter((key) => !CHANGEABLE_ON_RESUME.includes(key));
   if (refused.length > 0) {
     const of = (settings: RunSettings) => refused.map((key) => `--${OPTION_OF[key]} ${settings[key]}`).join(' ');
-    throw new Error(`${out} is a run with ${of(state.settings)}; this command asks for ${of(asked)}: resume with the run's options (only --steps and --checkpoint-every may change) or choose another --out`);
+    throw new Error(
+      `${out} is a run with ${of(state.settings)}; this command asks for ${of(asked)}: resume with the run's options (only --steps and --checkpoint-every may change) or choose another --out`,
+    );
   }
   const settings = { ...state.settings };
   for (const key of changed) {
-    context.log(`--${OPTION_OF[key]} ${asked[key]} replaces the run's ${state.settings[key]}${key === 'steps' ? ` (the learning-rate schedule now ends at step ${asked.steps})` : ''}`);
+    context.log(
+      `--${OPTION_OF[key]} ${asked[key]} replaces the run's ${state.settings[key]}${key === 'steps' ? ` (the learning-rate schedule now ends at step ${asked.steps})` : ''}`,
+    );
     Object.assign(settings, { [key]: asked[key] });
   }
   if (changed.includes('steps') && settings.steps <= state.step) {
-    throw new Error(`${out} is already at step ${state.step}; --steps ${settings.steps} asks for no more: give --steps above ${state.step}`);
+    throw new Error(
+      `${out} is already at step ${state.step}; --steps ${settings.steps} asks for no more: give --steps above ${state.step}`,
+    );
   }
   return settings;
 }
@@ -132,10 +167,14 @@ export async function pretrainCommand(context: CommandContext): Promise<unknown>
   const heldoutDocuments = heldoutCount(world.corpus.length);
   const trainDocs = world.corpus.slice(heldoutDocuments);
   const heldoutDocs = world.corpus.slice(0, heldoutDocuments);
-  const tokenizer: Tokenizer = previous ? (await readCheckpointDir(out)).tokenizer : trainBpe(trainDocs, settings.vocab);
+  const tokenizer: Tokenizer = previous
+    ? (await readCheckpointDir(out)).tokenizer
+    : trainBpe(trainDocs, settings.vocab);
   const stream = tokenStream(tokenizer, trainDocs);
   const heldoutStream = tokenStream(tokenizer, heldoutDocs);
-  context.log(`tokenizer: ${tokenizer.vocabSize} tokens; corpus ${stream.length} train tokens, ${heldoutStream.length} held-out`);
+  context.log(
+    `tokenizer: ${tokenizer.vocabSize} tokens; corpus ${stream.length} train tokens, ${heldoutStream.length} held-out`,
+  );
 
   const config = makeConfig(settings.preset, tokenizer.vocabSize);
   return withGpu(async (gpu) => {
@@ -144,7 +183,9 @@ export async function pretrainCommand(context: CommandContext): Promise<unknown>
     const history = previous?.history ?? [];
     if (previous) {
       model.writeParams((await readCheckpointDir(out)).params);
-      const optimizer = readSafetensors(await readFileBytes(join(out, OPTIMIZER_FILE), MAX_READ_BYTES, OPTIMIZER_FILE)).tensors;
+      const optimizer = readSafetensors(
+        await readFileBytes(join(out, OPTIMIZER_FILE), MAX_READ_BYTES, OPTIMIZER_FILE),
+      ).tensors;
       model.writeOptimizerState({ m: optimizer.get('m')!.data, v: optimizer.get('v')!.data, step: previous.step });
     } else {
       model.writeParams(initParameters(config, settings.seed));
@@ -155,16 +196,28 @@ export async function pretrainCommand(context: CommandContext): Promise<unknown>
       const params = await model.readParams();
       const meta = { kind: 'base', preset: settings.preset, seed: String(settings.seed), steps: String(step) };
       const { m, v } = await model.readOptimizerState();
-      await writeCheckpointDir(out, { config, params, tokenizer, meta }, {
-        [OPTIMIZER_FILE]: writeSafetensors([{ name: 'm', shape: [m.length], data: m }, { name: 'v', shape: [v.length], data: v }]),
-        [STATE_FILE]: JSON.stringify({ settings, step, history } satisfies TrainState, null, 1),
-      });
+      await writeCheckpointDir(
+        out,
+        { config, params, tokenizer, meta },
+        {
+          [OPTIMIZER_FILE]: writeSafetensors([
+            { name: 'm', shape: [m.length], data: m },
+            { name: 'v', shape: [v.length], data: v },
+          ]),
+          [STATE_FILE]: JSON.stringify({ settings, step, history } satisfies TrainState, null, 1),
+        },
+      );
       savedStep = step;
     };
     const result = await pretrain(model, {
       stream,
       heldout,
-      schedule: { maxLr: settings.lr, minLr: settings.lr / 10, warmupSteps: Math.min(100, Math.ceil(settings.steps / 10)), totalSteps: settings.steps },
+      schedule: {
+        maxLr: settings.lr,
+        minLr: settings.lr / 10,
+        warmupSteps: Math.min(100, Math.ceil(settings.steps / 10)),
+        totalSteps: settings.steps,
+      },
       seed: settings.seed,
       startStep: previous?.step ?? 0,
       logEvery: Math.min(25, settings.checkpointEvery),
@@ -175,10 +228,13 @@ export async function pretrainCommand(context: CommandContext): Promise<unknown>
         gpu.assertHealthy();
         history.push(p);
         const heldoutText = p.heldoutLoss !== undefined ? ` held-out ${p.heldoutLoss.toFixed(3)}` : '';
-        context.log(`step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)}${heldoutText} lr ${p.lr.toExponential(2)} |g| ${p.gradNorm.toFixed(2)} ${p.tokensPerSecond.toFixed(0)} tok/s`);
+        context.log(
+          `step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)}${heldoutText} lr ${p.lr.toExponential(2)} |g| ${p.gradNorm.toFixed(2)} ${p.tokensPerSecond.toFixed(0)} tok/s`,
+        );
       },
     }).catch((error: Error) => {
-      const kept = savedStep === undefined ? 'no checkpoint was saved' : `${out} keeps the checkpoint of step ${savedStep}`;
+      const kept =
+        savedStep === undefined ? 'no checkpoint was saved' : `${out} keeps the checkpoint of step ${savedStep}`;
       throw new Error(`${error.message} (${kept})`, { cause: error });
     });
     const heldoutLoss = await evaluationLoss(model, heldout);

@@ -53,12 +53,20 @@ export async function rankingDataPlan(context: CommandContext): Promise<RankingD
   return plan;
 }
 
-async function rankingFile(context: CommandContext, rankingsOption: string, comparisonsOption: string): Promise<RankingSet | undefined> {
+async function rankingFile(
+  context: CommandContext,
+  rankingsOption: string,
+  comparisonsOption: string,
+): Promise<RankingSet | undefined> {
   const rankingsPath = optionalStringOption(context, rankingsOption);
   const comparisonsPath = optionalStringOption(context, comparisonsOption);
   if (rankingsPath && comparisonsPath) throw new Error(`give --${rankingsOption} or --${comparisonsOption}, not both`);
   if (rankingsPath) return { rankings: await readJsonlFile(rankingsPath, parseRankings), source: rankingsPath };
-  if (comparisonsPath) return { rankings: rankingsFromComparisons(await readJsonlFile(comparisonsPath, parseComparisons)), source: comparisonsPath };
+  if (comparisonsPath)
+    return {
+      rankings: rankingsFromComparisons(await readJsonlFile(comparisonsPath, parseComparisons)),
+      source: comparisonsPath,
+    };
   return undefined;
 }
 
@@ -77,11 +85,17 @@ export async function rankingData(
 ): Promise<{ train: RankingSet; heldout?: RankingSet }> {
   const promptSet = buildPromptSet(settings.worldSeed);
   const stageSettings = { ...settings, K: plan.K, maxNewTokens: plan.maxNewTokens, temperature: plan.temperature };
-  const onProgress = (p: RankingsProgress) => context.log(`sampling ${p.K} outputs for ${p.prompts} ${p.split} prompts, ranked by the ${p.labeler} labeler`);
+  const onProgress = (p: RankingsProgress) =>
+    context.log(`sampling ${p.K} outputs for ${p.prompts} ${p.split} prompts, ranked by the ${p.labeler} labeler`);
   const sample = async (split: RankingSplit, count: number): Promise<RankingSet> => {
     const fitting = promptsThatFit(model.tokenizer, promptSet[split], plan.maxNewTokens, settings.T).slice(0, count);
-    if (fitting.length === 0) throw new Error(`no TinyWorld ${split} prompt leaves room for ${plan.maxNewTokens} new tokens within --seq ${settings.T}`);
-    const rankings = (await runRankingsStage(gpu.device, model, { [split]: fitting }, stageSettings, { onProgress }))[split]!;
+    if (fitting.length === 0)
+      throw new Error(
+        `no TinyWorld ${split} prompt leaves room for ${plan.maxNewTokens} new tokens within --seq ${settings.T}`,
+      );
+    const rankings = (await runRankingsStage(gpu.device, model, { [split]: fitting }, stageSettings, { onProgress }))[
+      split
+    ]!;
     return {
       rankings,
       source: `${plan.K} sampled outputs on ${fitting.length} TinyWorld ${settings.worldSeed} ${split} prompts, ${split === 'train' ? 'training' : 'held-out'} labeler`,

@@ -8,7 +8,16 @@ import { demonstrationSequences } from '../rlhf/datasets.ts';
 import type { RewardModelProgress } from '../rlhf/reward-model.ts';
 import { rewardModelRows, runRewardModelStage } from '../rlhf/reward-model-stage.ts';
 import { buildDemonstrations, buildPromptSet } from '../world/index.ts';
-import { adapterName, lineage, logEveryFor, outOption, requiredSftModel, shapeOptions, trainingOptions, worldSeedOption } from './common.ts';
+import {
+  adapterName,
+  lineage,
+  logEveryFor,
+  outOption,
+  requiredSftModel,
+  shapeOptions,
+  trainingOptions,
+  worldSeedOption,
+} from './common.ts';
 import { writeCheckpointDir } from './fs-checkpoint.ts';
 import type { CommandContext } from './main.ts';
 import { rankingData, rankingDataPlan } from './ranking-data.ts';
@@ -16,7 +25,11 @@ import { withGpu } from './with-gpu.ts';
 
 export async function rmCommand(context: CommandContext): Promise<unknown> {
   const out = await outOption(context);
-  const { dir: modelDir, checkpoint: sft } = await requiredSftModel(context, 'model', 'the SFT checkpoint whose trunk the reward model starts from');
+  const { dir: modelDir, checkpoint: sft } = await requiredSftModel(
+    context,
+    'model',
+    'the SFT checkpoint whose trunk the reward model starts from',
+  );
   const worldSeed = worldSeedOption(context, sft);
   const { B, T } = shapeOptions(context, sft);
   const { lr, epochs, seed } = trainingOptions(context);
@@ -31,16 +44,26 @@ export async function rmCommand(context: CommandContext): Promise<unknown> {
     const starter = buildDemonstrations(worldSeed, buildPromptSet(worldSeed).train.slice(0, 2 * B));
     const demonstrations = demonstrationSequences(tokenizer, starter).filter((d) => d.prompt.length < T);
     const heldoutCount = rankings.heldout?.length ?? 0;
-    context.log(`reward model from ${modelDir} on ${rankings.train.length} rankings (${data.train.source}), ${heldoutCount} held-out; ${epochs} epoch(s), lr ${lr}`);
+    context.log(
+      `reward model from ${modelDir} on ${rankings.train.length} rankings (${data.train.source}), ${heldoutCount} held-out; ${epochs} epoch(s), lr ${lr}`,
+    );
 
     const rows = rewardModelRows(B, [...rankings.train, ...(rankings.heldout ?? [])]);
     const totalSteps = epochs * Math.ceil(rankings.train.reduce((sum, r) => sum + r.responses.length, 0) / rows);
     const onProgress = (p: RewardModelProgress) => {
       gpu.assertHealthy();
-      context.log(`RM epoch ${p.epoch} step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)} accuracy ${p.accuracy.toFixed(2)} margin ${p.margin.toFixed(3)}`);
+      context.log(
+        `RM epoch ${p.epoch} step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)} accuracy ${p.accuracy.toFixed(2)} margin ${p.margin.toFixed(3)}`,
+      );
     };
     const settings = { B, T, epochs, lr, seed, logEvery: logEveryFor(totalSteps), evaluateBefore: true };
-    const { model, result, before } = await runRewardModelStage(gpu.device, sft, { ...rankings, demonstrations }, settings, { onProgress });
+    const { model, result, before } = await runRewardModelStage(
+      gpu.device,
+      sft,
+      { ...rankings, demonstrations },
+      settings,
+      { onProgress },
+    );
     const initial = before!;
     const heldoutAccuracy = result.heldout?.accuracy ?? null;
     const meta = lineage('reward_model', modelDir, sft, worldSeed, seed, {
@@ -54,9 +77,17 @@ export async function rmCommand(context: CommandContext): Promise<unknown> {
     });
     await writeCheckpointDir(out, { config, ...model, tokenizer, meta });
     const ceiling = data.heldout?.labelerCeiling;
-    const ceilingText = ceiling === undefined ? '' : `; the held-out labeler's own noise-free score orders ${ceiling.toFixed(3)} of them as it ranked them`;
-    const heldoutText = heldoutAccuracy === null ? 'no held-out rankings' : `held-out accuracy ${heldoutAccuracy.toFixed(3)} (${result.heldout!.pairs} comparisons${ceilingText})`;
-    context.log(`wrote ${out}: train loss ${initial.loss.toFixed(3)} → ${result.train.loss.toFixed(3)}, accuracy ${result.train.accuracy.toFixed(3)} (${result.train.pairs} comparisons), ${heldoutText}`);
+    const ceilingText =
+      ceiling === undefined
+        ? ''
+        : `; the held-out labeler's own noise-free score orders ${ceiling.toFixed(3)} of them as it ranked them`;
+    const heldoutText =
+      heldoutAccuracy === null
+        ? 'no held-out rankings'
+        : `held-out accuracy ${heldoutAccuracy.toFixed(3)} (${result.heldout!.pairs} comparisons${ceilingText})`;
+    context.log(
+      `wrote ${out}: train loss ${initial.loss.toFixed(3)} → ${result.train.loss.toFixed(3)}, accuracy ${result.train.accuracy.toFixed(3)} (${result.train.pairs} comparisons), ${heldoutText}`,
+    );
     return {
       out,
       model: modelDir,
@@ -75,7 +106,10 @@ export async function rmCommand(context: CommandContext): Promise<unknown> {
       reward_model: {
         heldout_accuracy: heldoutAccuracy,
         heldout_ceiling: ceiling ?? null,
-        labeler_agreement: { training: data.train.labelerAgreement ?? null, heldout: data.heldout?.labelerAgreement ?? null },
+        labeler_agreement: {
+          training: data.train.labelerAgreement ?? null,
+          heldout: data.heldout?.labelerAgreement ?? null,
+        },
       },
       reward_shift: result.biasShift ?? null,
       truncated: result.truncated,

@@ -9,7 +9,9 @@ import { numberOption, optionalStringOption } from './options.ts';
 import type { CommandContext } from './main.ts';
 import { withGpu } from './with-gpu.ts';
 
-export async function sampleCommand(context: CommandContext): Promise<{ prompt: string; completion: string; ids: number[]; ended: boolean }> {
+export async function sampleCommand(
+  context: CommandContext,
+): Promise<{ prompt: string; completion: string; ids: number[]; ended: boolean }> {
   const prompt = optionalStringOption(context, 'prompt');
   if (prompt === undefined) throw new Error('--prompt "..." is required');
   const checkpoint = await readCheckpointDir(resolveModelDir(context.values.model));
@@ -23,7 +25,8 @@ export async function sampleCommand(context: CommandContext): Promise<{ prompt: 
   const text = context.values.chat ? formatPrompt(prompt) : prompt;
   const promptIds = checkpoint.tokenizer.encode(text);
   const { nCtx } = checkpoint.config;
-  if (promptIds.length >= nCtx) throw new Error(`the prompt has ${promptIds.length} tokens; the model's context is ${nCtx}`);
+  if (promptIds.length >= nCtx)
+    throw new Error(`the prompt has ${promptIds.length} tokens; the model's context is ${nCtx}`);
   return withGpu(async (gpu) => {
     const maxT = Math.min(nCtx, promptIds.length + options.maxNewTokens);
     const params = createStorageBufferFrom(gpu.device, 'sample.params', checkpoint.params);

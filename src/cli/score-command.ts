@@ -12,7 +12,8 @@ export async function scoreCommand(context: CommandContext): Promise<{ ids: numb
   const checkpoint = await readCheckpointDir(resolveModelDir(context.values.model));
   const ids = checkpoint.tokenizer.encode(text);
   if (ids.length < 2) throw new Error(`the text has ${ids.length} token(s); scoring needs at least 2`);
-  if (ids.length - 1 > checkpoint.config.nCtx) throw new Error(`the text has ${ids.length} tokens, over the model's context of ${checkpoint.config.nCtx} + 1`);
+  if (ids.length - 1 > checkpoint.config.nCtx)
+    throw new Error(`the text has ${ids.length} tokens, over the model's context of ${checkpoint.config.nCtx} + 1`);
   return withGpu(async (gpu) => {
     const T = ids.length - 1;
     const model = new GptModel(gpu.device, checkpoint.config, 'lm', 1, T, 'score');

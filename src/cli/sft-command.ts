@@ -7,7 +7,17 @@ import { pretrainingMixStream } from '../rlhf/pretraining-text.ts';
 import type { SftProgress } from '../rlhf/sft.ts';
 import { runSftStage } from '../rlhf/sft-stage.ts';
 import { buildDemonstrations, buildPromptSet } from '../world/index.ts';
-import { adapterName, lineage, logEveryFor, outOption, readJsonlFile, readLanguageModel, shapeOptions, trainingOptions, worldSeedOption } from './common.ts';
+import {
+  adapterName,
+  lineage,
+  logEveryFor,
+  outOption,
+  readJsonlFile,
+  readLanguageModel,
+  shapeOptions,
+  trainingOptions,
+  worldSeedOption,
+} from './common.ts';
 import { resolveModelDir, writeCheckpointDir } from './fs-checkpoint.ts';
 import { numberOption, optionalNumberOption, optionalStringOption } from './options.ts';
 import type { CommandContext } from './main.ts';
@@ -29,7 +39,9 @@ export async function sftCommand(context: CommandContext): Promise<unknown> {
     : buildDemonstrations(worldSeed, buildPromptSet(worldSeed).train);
   const data = demonstrationSequences(base.tokenizer, demonstrations.slice(0, limit));
   const dataName = dataPath ?? `TinyWorld ${worldSeed} starter demonstrations`;
-  context.log(`SFT of ${modelDir} on ${data.length} demonstrations (${dataName}), ${epochs} epochs, lr ${lr}, batch ${B}×${T}`);
+  context.log(
+    `SFT of ${modelDir} on ${data.length} demonstrations (${dataName}), ${epochs} epochs, lr ${lr}, batch ${B}×${T}`,
+  );
   const started = performance.now();
 
   return withGpu(async (gpu) => {
@@ -40,7 +52,9 @@ export async function sftCommand(context: CommandContext): Promise<unknown> {
       losses.push(p.loss);
       last = p;
       const mix = p.pretrain_loss === undefined ? '' : ` pretrain ${p.pretrain_loss.toFixed(3)}`;
-      context.log(`SFT epoch ${p.epoch} step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)} token accuracy ${p.mean_token_accuracy.toFixed(3)}${mix} lr ${p.learning_rate.toExponential(2)}`);
+      context.log(
+        `SFT epoch ${p.epoch} step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)} token accuracy ${p.mean_token_accuracy.toFixed(3)}${mix} lr ${p.learning_rate.toExponential(2)}`,
+      );
     };
     const settings = {
       B,
@@ -52,8 +66,17 @@ export async function sftCommand(context: CommandContext): Promise<unknown> {
       logEvery: logEveryFor(epochs * Math.ceil(data.length / B)),
     };
     const { params, result } = await runSftStage(gpu.device, base, data, settings, { onProgress });
-    if (result.truncated + result.dropped > 0) context.log(`${result.truncated} responses cut to fit T=${T}, ${result.dropped} demonstrations dropped (no room)`);
-    const meta = lineage('sft', modelDir, base, worldSeed, seed, { data: dataName, demonstrations: data.length, epochs, lr, steps: result.steps });
+    if (result.truncated + result.dropped > 0)
+      context.log(
+        `${result.truncated} responses cut to fit T=${T}, ${result.dropped} demonstrations dropped (no room)`,
+      );
+    const meta = lineage('sft', modelDir, base, worldSeed, seed, {
+      data: dataName,
+      demonstrations: data.length,
+      epochs,
+      lr,
+      steps: result.steps,
+    });
     await writeCheckpointDir(out, { config: base.config, params, tokenizer: base.tokenizer, meta });
     context.log(`wrote ${out}: loss ${losses[0]?.toFixed(3)} → ${result.loss.toFixed(3)}`);
     return {

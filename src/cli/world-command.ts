@@ -78,7 +78,13 @@ export async function worldCommand(context: CommandContext): Promise<WorldResult
 const ENCODE_CHUNK = 20_000;
 
 /** Documents [from, to) of the corpus as one uint16 stream (tokenStream: each followed by EOS). */
-function encodeDocuments(context: CommandContext, seed: string, from: number, to: number, tokenizer: Tokenizer): Uint16Array {
+function encodeDocuments(
+  context: CommandContext,
+  seed: string,
+  from: number,
+  to: number,
+  tokenizer: Tokenizer,
+): Uint16Array {
   if (tokenizer.vocabSize > 65536) throw new Error(`a vocabulary of ${tokenizer.vocabSize} does not fit uint16 ids`);
   const chunks: Uint16Array[] = [];
   const started = performance.now();
@@ -86,7 +92,10 @@ function encodeDocuments(context: CommandContext, seed: string, from: number, to
     const last = Math.min(to, first + ENCODE_CHUNK);
     const documents = Array.from({ length: last - first }, (_, i) => corpusDocument(seed, first + i).text);
     chunks.push(Uint16Array.from(tokenStream(tokenizer, documents)));
-    if (last < to) context.log(`encoded ${last - from} of ${to - from} documents (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+    if (last < to)
+      context.log(
+        `encoded ${last - from} of ${to - from} documents (${((performance.now() - started) / 1000).toFixed(0)} s)`,
+      );
   }
   const ids = new Uint16Array(chunks.reduce((n, chunk) => n + chunk.length, 0));
   let offset = 0;
@@ -97,17 +106,28 @@ function encodeDocuments(context: CommandContext, seed: string, from: number, to
   return ids;
 }
 
-async function writeTokens(context: CommandContext, out: string, seed: string, documents: number): Promise<TokensManifest> {
+async function writeTokens(
+  context: CommandContext,
+  out: string,
+  seed: string,
+  documents: number,
+): Promise<TokensManifest> {
   const modelDir = resolveModelDir(optionalStringOption(context, 'model'));
   const tokenizer = await readTokenizerDir(modelDir);
-  if (documents < 2) throw new Error('--tokens needs --documents 2 or more (the first are held out, the rest are trained on)');
+  if (documents < 2)
+    throw new Error('--tokens needs --documents 2 or more (the first are held out, the rest are trained on)');
   const heldoutDocuments = heldoutCount(documents);
-  context.log(`encoding TinyWorld seed ${seed}: ${documents} documents (the first ${heldoutDocuments} held out) with ${join(modelDir, 'tokenizer.json')}`);
+  context.log(
+    `encoding TinyWorld seed ${seed}: ${documents} documents (the first ${heldoutDocuments} held out) with ${join(modelDir, 'tokenizer.json')}`,
+  );
   const heldout = encodeDocuments(context, seed, 0, heldoutDocuments, tokenizer);
   const train = encodeDocuments(context, seed, heldoutDocuments, documents, tokenizer);
   await writeFileAtomically(join(out, 'heldout.bin'), littleEndianBytes(heldout));
   await writeFileAtomically(join(out, 'train.bin'), littleEndianBytes(train));
-  await writeFileAtomically(join(out, 'tokenizer.json'), await readFileBytes(join(modelDir, 'tokenizer.json'), MAX_READ_BYTES, 'tokenizer.json'));
+  await writeFileAtomically(
+    join(out, 'tokenizer.json'),
+    await readFileBytes(join(modelDir, 'tokenizer.json'), MAX_READ_BYTES, 'tokenizer.json'),
+  );
   const manifest: TokensManifest = {
     format: TOKENS_FORMAT,
     world_seed: seed,

@@ -11,7 +11,11 @@ export interface DownloadProgress {
   totalBytes?: number;
 }
 
-async function fetchBytes(url: string, file: string, onProgress: (progress: DownloadProgress) => void): Promise<Uint8Array> {
+async function fetchBytes(
+  url: string,
+  file: string,
+  onProgress: (progress: DownloadProgress) => void,
+): Promise<Uint8Array> {
   const response = await fetch(url);
   if (!response.ok) throw new Error(`${url}: HTTP ${response.status} ${response.statusText}`);
   const totalBytes = Number(response.headers.get('content-length')) || undefined;
@@ -36,12 +40,21 @@ async function fetchBytes(url: string, file: string, onProgress: (progress: Down
 }
 
 /** Downloads model.safetensors, config.json and tokenizer.json from `baseUrl` (ending in '/'). */
-export async function fetchCheckpoint(baseUrl: string, onProgress: (progress: DownloadProgress) => void = () => undefined): Promise<Checkpoint> {
+export async function fetchCheckpoint(
+  baseUrl: string,
+  onProgress: (progress: DownloadProgress) => void = () => undefined,
+): Promise<Checkpoint> {
   const [model, config, tokenizer] = await Promise.all(
-    ['model.safetensors', 'config.json', 'tokenizer.json'].map((file) => fetchBytes(new URL(file, baseUrl).href, file, onProgress)),
+    ['model.safetensors', 'config.json', 'tokenizer.json'].map((file) =>
+      fetchBytes(new URL(file, baseUrl).href, file, onProgress),
+    ),
   );
   try {
-    return loadCheckpoint({ 'model.safetensors': model, 'config.json': decodeUtf8(config, 'config.json'), 'tokenizer.json': decodeUtf8(tokenizer, 'tokenizer.json') });
+    return loadCheckpoint({
+      'model.safetensors': model,
+      'config.json': decodeUtf8(config, 'config.json'),
+      'tokenizer.json': decodeUtf8(tokenizer, 'tokenizer.json'),
+    });
   } catch (error) {
     throw new Error(`checkpoint at ${baseUrl}: ${(error as Error).message}`, { cause: error });
   }

@@ -177,7 +177,12 @@ function abandon(tx: WriteTransaction): void {
 }
 
 /** Queues `body`'s requests in one readwrite transaction and resolves once it has committed. */
-async function write(db: IDBPDatabase<LabSchema>, stores: LabStore[], what: string, body: (tx: WriteTransaction) => void): Promise<void> {
+async function write(
+  db: IDBPDatabase<LabSchema>,
+  stores: LabStore[],
+  what: string,
+  body: (tx: WriteTransaction) => void,
+): Promise<void> {
   const tx = db.transaction(stores, 'readwrite');
   try {
     body(tx);
@@ -201,7 +206,8 @@ export async function openLabDb(name = 'rlhf-lab'): Promise<LabDb> {
   const db = await openDB<LabSchema>(name, SCHEMA_VERSION, {
     upgrade(database) {
       for (const store of ALL_STORES) {
-        if (!database.objectStoreNames.contains(store)) database.createObjectStore(store, { keyPath: KEY_PATHS[store] });
+        if (!database.objectStoreNames.contains(store))
+          database.createObjectStore(store, { keyPath: KEY_PATHS[store] });
       }
     },
     blocking() {
@@ -209,9 +215,12 @@ export async function openLabDb(name = 'rlhf-lab'): Promise<LabDb> {
       db.close();
     },
   });
-  const put = <S extends Exclude<LabStore, 'checkpoints' | 'checkpointFiles'>>(store: S, what: string) =>
-    (value: LabSchema[S]['value']) => write(db, [store], what, (tx) => queue(tx.objectStore(store).put(value)));
-  const remove = (store: LabStore, what: string) => (key: string) => write(db, [store], `the deletion of ${what}`, (tx) => queue(tx.objectStore(store).delete(key)));
+  const put =
+    <S extends Exclude<LabStore, 'checkpoints' | 'checkpointFiles'>>(store: S, what: string) =>
+    (value: LabSchema[S]['value']) =>
+      write(db, [store], what, (tx) => queue(tx.objectStore(store).put(value)));
+  const remove = (store: LabStore, what: string) => (key: string) =>
+    write(db, [store], `the deletion of ${what}`, (tx) => queue(tx.objectStore(store).delete(key)));
 
   return {
     putDemonstration: put('demonstrations', 'the demonstration'),
@@ -231,7 +240,10 @@ export async function openLabDb(name = 'rlhf-lab'): Promise<LabDb> {
     },
     async getCheckpoint(name) {
       const tx = db.transaction(['checkpoints', 'checkpointFiles'], 'readonly');
-      const [summary, stored] = await Promise.all([tx.objectStore('checkpoints').get(name), tx.objectStore('checkpointFiles').get(name)]);
+      const [summary, stored] = await Promise.all([
+        tx.objectStore('checkpoints').get(name),
+        tx.objectStore('checkpointFiles').get(name),
+      ]);
       if (!summary || !stored) return undefined;
       return { ...summary, files: stored.files };
     },
@@ -249,11 +261,16 @@ export async function openLabDb(name = 'rlhf-lab'): Promise<LabDb> {
     allJudgments: async () => (await db.getAll('judgments')).sort(byTime((j) => j.createdAt)),
     putMany({ demonstrations = [], rankings = [], prompts = [] }) {
       const count = demonstrations.length + rankings.length + prompts.length;
-      return write(db, ['demonstrations', 'rankings', 'prompts'], `the ${count} imported records (none were saved)`, (tx) => {
-        for (const d of demonstrations) queue(tx.objectStore('demonstrations').put(d));
-        for (const r of rankings) queue(tx.objectStore('rankings').put(r));
-        for (const p of prompts) queue(tx.objectStore('prompts').put(p));
-      });
+      return write(
+        db,
+        ['demonstrations', 'rankings', 'prompts'],
+        `the ${count} imported records (none were saved)`,
+        (tx) => {
+          for (const d of demonstrations) queue(tx.objectStore('demonstrations').put(d));
+          for (const r of rankings) queue(tx.objectStore('rankings').put(r));
+          for (const p of prompts) queue(tx.objectStore('prompts').put(p));
+        },
+      );
     },
     clearAll() {
       return write(db, ALL_STORES, 'the deletion of all lab data', (tx) => {

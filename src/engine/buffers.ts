@@ -13,12 +13,21 @@ export function createStorageBuffer(device: GPUDevice, label: string, byteLength
 }
 
 /** Writes a typed array into a buffer at a byte offset (queue-ordered before the next submit). */
-export function writeArray(queue: GPUQueue, buffer: GPUBuffer, data: Float32Array | Int32Array | Uint32Array, byteOffset = 0): void {
+export function writeArray(
+  queue: GPUQueue,
+  buffer: GPUBuffer,
+  data: Float32Array | Int32Array | Uint32Array,
+  byteOffset = 0,
+): void {
   queue.writeBuffer(buffer, byteOffset, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
 }
 
 /** A storage buffer initialised with data. */
-export function createStorageBufferFrom(device: GPUDevice, label: string, data: Float32Array | Int32Array | Uint32Array): GPUBuffer {
+export function createStorageBufferFrom(
+  device: GPUDevice,
+  label: string,
+  data: Float32Array | Int32Array | Uint32Array,
+): GPUBuffer {
   const buffer = createStorageBuffer(device, label, data.byteLength);
   writeArray(device.queue, buffer, data);
   return buffer;
@@ -40,7 +49,12 @@ export function alignTo(value: number, alignment: number): number {
 }
 
 /** Copies `byteLength` bytes from `source` at `offset` and resolves with them once the GPU is done. */
-export async function readBytes(device: GPUDevice, source: GPUBuffer, offset = 0, byteLength = source.size - offset): Promise<ArrayBuffer> {
+export async function readBytes(
+  device: GPUDevice,
+  source: GPUBuffer,
+  offset = 0,
+  byteLength = source.size - offset,
+): Promise<ArrayBuffer> {
   const staging = device.createBuffer({
     label: `${source.label}.readback`,
     size: alignTo(byteLength, 4),
@@ -57,12 +71,22 @@ export async function readBytes(device: GPUDevice, source: GPUBuffer, offset = 0
   }
 }
 
-export async function readFloat32(device: GPUDevice, source: GPUBuffer, offsetFloats = 0, count?: number): Promise<Float32Array> {
+export async function readFloat32(
+  device: GPUDevice,
+  source: GPUBuffer,
+  offsetFloats = 0,
+  count?: number,
+): Promise<Float32Array> {
   const byteLength = (count ?? source.size / FLOAT_BYTES - offsetFloats) * FLOAT_BYTES;
   return new Float32Array(await readBytes(device, source, offsetFloats * FLOAT_BYTES, byteLength));
 }
 
-export async function readUint32(device: GPUDevice, source: GPUBuffer, offsetWords = 0, count?: number): Promise<Uint32Array> {
+export async function readUint32(
+  device: GPUDevice,
+  source: GPUBuffer,
+  offsetWords = 0,
+  count?: number,
+): Promise<Uint32Array> {
   const byteLength = (count ?? source.size / 4 - offsetWords) * 4;
   return new Uint32Array(await readBytes(device, source, offsetWords * 4, byteLength));
 }

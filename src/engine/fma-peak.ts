@@ -21,9 +21,23 @@ export function fmaPeakFlops({ workgroups, iterations }: FmaPeakShape): number {
 }
 
 /** The probe on `out` (workgroups·64 floats) with its coefficients in `coefficients` (2 floats). */
-export function fmaPeakDispatch(device: GPUDevice, label: string, buffers: { out: GPUBuffer; coefficients: GPUBuffer }, shape: FmaPeakShape): Dispatch {
-  const kernel = getKernel(device, { label, code: fmaPeakWgsl, bindings: ['storage', 'read-only-storage'], constants: { ITERATIONS: shape.iterations } });
-  return { kernel, bindGroup: bindKernel(device, kernel, [buffers.out, buffers.coefficients], label), workgroups: [shape.workgroups] };
+export function fmaPeakDispatch(
+  device: GPUDevice,
+  label: string,
+  buffers: { out: GPUBuffer; coefficients: GPUBuffer },
+  shape: FmaPeakShape,
+): Dispatch {
+  const kernel = getKernel(device, {
+    label,
+    code: fmaPeakWgsl,
+    bindings: ['storage', 'read-only-storage'],
+    constants: { ITERATIONS: shape.iterations },
+  });
+  return {
+    kernel,
+    bindGroup: bindKernel(device, kernel, [buffers.out, buffers.coefficients], label),
+    workgroups: [shape.workgroups],
+  };
 }
 
 /** What invocation i writes, in float64: Σ over chains and lanes of the recurrence from its start. */
@@ -41,7 +55,12 @@ export function fmaPeakReference(invocation: number, iterations: number): number
 }
 
 /** The best GFLOP/s of `repeats` submits of `perSubmit` probe dispatches each (after a warm-up). */
-export async function measureFmaPeak(device: GPUDevice, shape: FmaPeakShape, perSubmit: number, repeats: number): Promise<number> {
+export async function measureFmaPeak(
+  device: GPUDevice,
+  shape: FmaPeakShape,
+  perSubmit: number,
+  repeats: number,
+): Promise<number> {
   const out = createStorageBuffer(device, 'fma-peak.out', shape.workgroups * WORKGROUP * 4);
   const coefficients = createStorageBufferFrom(device, 'fma-peak.coefficients', FMA_COEFFICIENTS);
   const dispatch = fmaPeakDispatch(device, 'fma-peak', { out, coefficients }, shape);

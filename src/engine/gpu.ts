@@ -81,7 +81,10 @@ const WANTED_LIMITS: Record<string, number> = {
   maxComputeWorkgroupSizeX: 256,
 };
 
-const NODE_BACKENDS: Record<Exclude<GpuBackend, 'browser'>, { dawnFlags: string[]; featureLevel: 'core' | 'compatibility'; env: Record<string, string> }> = {
+const NODE_BACKENDS: Record<
+  Exclude<GpuBackend, 'browser'>,
+  { dawnFlags: string[]; featureLevel: 'core' | 'compatibility'; env: Record<string, string> }
+> = {
   swiftshader: {
     dawnFlags: [],
     featureLevel: 'core',
@@ -138,7 +141,12 @@ function wantedLimits(adapter: GPUAdapter): Record<string, number> {
   return limits;
 }
 
-function describe(adapter: GPUAdapter, device: GPUDevice, backend: GpuBackend, featureLevel: 'core' | 'compatibility'): GpuInfo {
+function describe(
+  adapter: GPUAdapter,
+  device: GPUDevice,
+  backend: GpuBackend,
+  featureLevel: 'core' | 'compatibility',
+): GpuInfo {
   const info = adapter.info;
   const limits = {} as GpuKeyLimits;
   for (const key of KEY_LIMITS) limits[key] = (device.limits as unknown as Record<string, number>)[key];
@@ -177,7 +185,9 @@ export async function acquireGpu(options: { nodeBackend?: Exclude<GpuBackend, 'b
         'WebGPU also needs a secure context (https:// or http://localhost).',
     );
   }
-  const adapter = await gpu.requestAdapter(featureLevel === 'compatibility' ? ({ featureLevel } as GPURequestAdapterOptions) : {});
+  const adapter = await gpu.requestAdapter(
+    featureLevel === 'compatibility' ? ({ featureLevel } as GPURequestAdapterOptions) : {},
+  );
   if (!adapter) {
     throw new NoWebGpuError(
       `WebGPU is present but no adapter was found (backend: ${backend}). ` +
@@ -187,7 +197,11 @@ export async function acquireGpu(options: { nodeBackend?: Exclude<GpuBackend, 'b
     );
   }
   const requiredFeatures: GPUFeatureName[] = adapter.features.has('shader-f16') ? ['shader-f16'] : [];
-  const device = await adapter.requestDevice({ label: 'rlhf-lab', requiredLimits: wantedLimits(adapter), requiredFeatures });
+  const device = await adapter.requestDevice({
+    label: 'rlhf-lab',
+    requiredLimits: wantedLimits(adapter),
+    requiredFeatures,
+  });
   return wrapDevice(device, describe(adapter, device, backend, featureLevel));
 }
 
@@ -203,7 +217,11 @@ function wrapDevice(device: GPUDevice, info: GpuInfo): Gpu {
   device.addEventListener('uncapturederror', (event) => {
     const error = (event as GPUUncapturedErrorEvent).error;
     const kind: GpuErrorKind =
-      error instanceof GPUValidationError ? 'validation' : error instanceof GPUOutOfMemoryError ? 'out-of-memory' : 'internal';
+      error instanceof GPUValidationError
+        ? 'validation'
+        : error instanceof GPUOutOfMemoryError
+          ? 'out-of-memory'
+          : 'internal';
     emit({ kind, message: error.message });
   });
   const lost = device.lost.then((loss) => {

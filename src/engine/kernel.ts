@@ -96,7 +96,12 @@ export function getKernel(device: GPUDevice, spec: KernelSpec): Kernel {
 }
 
 /** Creates a bind group for a kernel from resources in binding order. */
-export function bindKernel(device: GPUDevice, kernel: Kernel, resources: BindingResource[], label = kernel.label): GPUBindGroup {
+export function bindKernel(
+  device: GPUDevice,
+  kernel: Kernel,
+  resources: BindingResource[],
+  label = kernel.label,
+): GPUBindGroup {
   return device.createBindGroup({
     label: `${label}.bind-group`,
     layout: kernel.layout,

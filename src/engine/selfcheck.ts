@@ -82,5 +82,14 @@ export async function runMatmulCheck(
     absDotMax = Math.max(absDotMax, absDot[i]);
   }
   const tolerance = errorBound(absDotMax, K + (options.bias ? 1 : 0));
-  return { M, N, K, maxAbsDiff, tolerance, ok: maxAbsDiff <= tolerance, gpuMs, gflops: (2 * M * N * K) / (gpuMs * 1e6) };
+  return {
+    M,
+    N,
+    K,
+    maxAbsDiff,
+    tolerance,
+    ok: maxAbsDiff <= tolerance,
+    gpuMs,
+    gflops: (2 * M * N * K) / (gpuMs * 1e6),
+  };
 }

@@ -1,6 +1,16 @@
 // Training a byte-level BPE tokenizer (tokenizer.ts) on raw text, deterministically: the vocabulary
 // the lab's models are built on (`rlhf-lab pretrain` trains it on the TinyWorld corpus).
-import { bytesToSymbols, ENDOFTEXT, MAX_VOCAB, mergePair, pairKey, pairOf, pretokenize, specialTokenSplitter, Tokenizer } from './tokenizer.ts';
+import {
+  bytesToSymbols,
+  ENDOFTEXT,
+  MAX_VOCAB,
+  mergePair,
+  pairKey,
+  pairOf,
+  pretokenize,
+  specialTokenSplitter,
+  Tokenizer,
+} from './tokenizer.ts';
 
 const utf8Encoder = new TextEncoder();
 
@@ -14,7 +24,9 @@ const utf8Encoder = new TextEncoder();
 export function trainBpe(texts: string[], vocabSize: number, specialTokens: string[] = [ENDOFTEXT]): Tokenizer {
   const minimum = 256 + specialTokens.length;
   if (!Number.isSafeInteger(vocabSize) || vocabSize < minimum || vocabSize > MAX_VOCAB) {
-    throw new Error(`vocabSize must be an integer from ${minimum} (256 bytes + ${specialTokens.length} special tokens) to ${MAX_VOCAB}, got ${vocabSize}`);
+    throw new Error(
+      `vocabSize must be an integer from ${minimum} (256 bytes + ${specialTokens.length} special tokens) to ${MAX_VOCAB}, got ${vocabSize}`,
+    );
   }
   if (specialTokens.length === 0) throw new Error('trainBpe needs at least one special token (the end-of-text token)');
   if (new Set(specialTokens).size !== specialTokens.length) throw new Error('special tokens must be distinct');

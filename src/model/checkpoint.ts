@@ -12,7 +12,13 @@
 // score at the last token that is not pad_token_id (here the end-of-text id), so a sequence ending in
 // <|endoftext|> is scored at the token before it.
 
-import { assertValidConfig, parameterLayout, scalarHeadLayout, type GptConfig, type ParameterLayout } from './config.ts';
+import {
+  assertValidConfig,
+  parameterLayout,
+  scalarHeadLayout,
+  type GptConfig,
+  type ParameterLayout,
+} from './config.ts';
 import { LAYERNORM_EPS } from './reference.ts';
 import { readSafetensors, writeSafetensors, type LoadedTensor, type NamedTensor } from './safetensors.ts';
 import { Tokenizer } from './tokenizer.ts';
@@ -41,7 +47,12 @@ export interface CheckpointFiles {
 export type CheckpointInput = Pick<CheckpointFiles, 'model.safetensors' | 'config.json' | 'tokenizer.json'>;
 
 /** Every file checkpointFiles writes, in a fixed order. */
-export const CHECKPOINT_FILE_NAMES = ['model.safetensors', 'config.json', 'tokenizer.json', 'tokenizer_config.json'] as const;
+export const CHECKPOINT_FILE_NAMES = [
+  'model.safetensors',
+  'config.json',
+  'tokenizer.json',
+  'tokenizer_config.json',
+] as const;
 
 /** The key of the lineage object in config.json. */
 const META_KEY = 'rlhf_lab';
@@ -71,16 +82,22 @@ export function checkpointFiles(ckpt: Checkpoint): CheckpointFiles {
 function checkCheckpoint({ config, params, scalarHead, tokenizer }: Checkpoint): void {
   assertValidConfig(config);
   const expectedParams = parameterLayout(config).totalFloats;
-  if (params.length !== expectedParams) throw new Error(`checkpoint params have ${params.length} floats, expected ${expectedParams} (parameterLayout)`);
+  if (params.length !== expectedParams)
+    throw new Error(`checkpoint params have ${params.length} floats, expected ${expectedParams} (parameterLayout)`);
   const expectedHead = scalarHeadLayout(config).totalFloats;
   if (scalarHead !== undefined && scalarHead.length !== expectedHead) {
-    throw new Error(`checkpoint scalarHead has ${scalarHead.length} floats, expected ${expectedHead} (scalarHeadLayout)`);
+    throw new Error(
+      `checkpoint scalarHead has ${scalarHead.length} floats, expected ${expectedHead} (scalarHeadLayout)`,
+    );
   }
   if (tokenizer.vocabSize !== config.vocabSize) {
-    throw new Error(`checkpoint config has vocabSize ${config.vocabSize} but its tokenizer has ${tokenizer.vocabSize} tokens`);
+    throw new Error(
+      `checkpoint config has vocabSize ${config.vocabSize} but its tokenizer has ${tokenizer.vocabSize} tokens`,
+    );
   }
   assertFinite(parameterLayout(config), params, 'checkpoint', 'the model diverged; it is not saved');
-  if (scalarHead !== undefined) assertFinite(scalarHeadLayout(config), scalarHead, 'checkpoint', 'the model diverged; it is not saved');
+  if (scalarHead !== undefined)
+    assertFinite(scalarHeadLayout(config), scalarHead, 'checkpoint', 'the model diverged; it is not saved');
 }
 
 /** Throws "WHERE: TENSOR holds NaN at index I: ADVICE" for the first non-finite float of a layout's tensors. */
@@ -95,14 +112,19 @@ function assertFinite(layout: ParameterLayout, flat: Float32Array, where: string
 
 /** Views (no copies) of each tensor of a layout in a flat buffer. */
 function layoutTensors(layout: ParameterLayout, flat: Float32Array): NamedTensor[] {
-  return layout.tensors.map(({ name, shape, offset, size }) => ({ name, shape, data: flat.subarray(offset, offset + size) }));
+  return layout.tensors.map(({ name, shape, offset, size }) => ({
+    name,
+    shape,
+    data: flat.subarray(offset, offset + size),
+  }));
 }
 
 /** config.json: GPT2Config keys (the rest take HF's defaults, which match this model) and the lineage. */
 function hfConfig({ config, scalarHead, tokenizer, meta }: Checkpoint): Record<string, unknown> {
-  const head = scalarHead === undefined
-    ? { architectures: ['GPT2LMHeadModel'] }
-    : { architectures: ['GPT2ForSequenceClassification'], num_labels: 1 };
+  const head =
+    scalarHead === undefined
+      ? { architectures: ['GPT2LMHeadModel'] }
+      : { architectures: ['GPT2ForSequenceClassification'], num_labels: 1 };
   return {
     model_type: 'gpt2',
     ...head,
@@ -146,17 +168,22 @@ export function loadCheckpoint(files: CheckpointInput): Checkpoint {
   const { config, eosTokenId, meta } = parseConfigJson(files['config.json']);
   const tokenizer = Tokenizer.fromJSON(files['tokenizer.json']);
   if (tokenizer.vocabSize !== config.vocabSize) {
-    throw new Error(`config.json: vocab_size is ${config.vocabSize} but tokenizer.json has ${tokenizer.vocabSize} tokens`);
+    throw new Error(
+      `config.json: vocab_size is ${config.vocabSize} but tokenizer.json has ${tokenizer.vocabSize} tokens`,
+    );
   }
   if (eosTokenId !== undefined && eosTokenId !== tokenizer.eosId) {
-    throw new Error(`config.json: eos_token_id is ${eosTokenId} but tokenizer.json's end-of-text token has id ${tokenizer.eosId}`);
+    throw new Error(
+      `config.json: eos_token_id is ${eosTokenId} but tokenizer.json's end-of-text token has id ${tokenizer.eosId}`,
+    );
   }
   const tensors = readModelTensors(files['model.safetensors']);
   checkConfigAgainstTensors(config, tensors);
   const params = takeLayout(parameterLayout(config), tensors);
   const scalarHead = takeScalarHead(config, tensors);
   const unexpected = [...tensors.keys()];
-  if (unexpected.length > 0) throw new Error(`model.safetensors: unexpected tensor${unexpected.length > 1 ? 's' : ''} ${unexpected.join(', ')}`);
+  if (unexpected.length > 0)
+    throw new Error(`model.safetensors: unexpected tensor${unexpected.length > 1 ? 's' : ''} ${unexpected.join(', ')}`);
   return { config, params, ...(scalarHead && { scalarHead }), tokenizer, ...(meta && { meta }) };
 }
 
@@ -179,17 +206,23 @@ function checkConfigAgainstTensors(config: GptConfig, tensors: Map<string, Loade
     if (tensor === undefined) throw new Error(`model.safetensors: tensor ${name} is missing`);
     const [first, second] = tensor.shape;
     if (tensor.shape.length === 2 && first !== expected) {
-      throw new Error(`config.json: ${key} is ${expected} but model.safetensors' ${name} has ${first} rows: the two files do not belong together`);
+      throw new Error(
+        `config.json: ${key} is ${expected} but model.safetensors' ${name} has ${first} rows: the two files do not belong together`,
+      );
     }
     if (tensor.shape.length === 2 && second !== config.nEmbd) {
-      throw new Error(`config.json: n_embd is ${config.nEmbd} but model.safetensors' ${name} has ${second} columns: the two files do not belong together`);
+      throw new Error(
+        `config.json: n_embd is ${config.nEmbd} but model.safetensors' ${name} has ${second} columns: the two files do not belong together`,
+      );
     }
   };
   rows('transformer.wte.weight', 'vocab_size', config.vocabSize);
   rows('transformer.wpe.weight', 'n_positions', config.nCtx);
   const blocks = new Set([...tensors.keys()].flatMap((name) => /^transformer\.h\.(\d+)\./.exec(name)?.[1] ?? []));
   if (blocks.size !== config.nLayer) {
-    throw new Error(`config.json: n_layer is ${config.nLayer} but model.safetensors holds ${blocks.size} blocks (transformer.h.N): the two files do not belong together`);
+    throw new Error(
+      `config.json: n_layer is ${config.nLayer} but model.safetensors holds ${blocks.size} blocks (transformer.h.N): the two files do not belong together`,
+    );
   }
 }
 
@@ -205,7 +238,12 @@ function takeLayout(layout: ParameterLayout, tensors: Map<string, LoadedTensor>)
     flat.set(tensor.data, offset);
     tensors.delete(name);
   }
-  assertFinite(layout, flat, 'model.safetensors', 'the weights are damaged (a diverged run?); use an earlier checkpoint');
+  assertFinite(
+    layout,
+    flat,
+    'model.safetensors',
+    'the weights are damaged (a diverged run?); use an earlier checkpoint',
+  );
   return flat;
 }
 
@@ -216,7 +254,10 @@ function takeScalarHead(config: GptConfig, tensors: Map<string, LoadedTensor>): 
     return undefined;
   }
   const layout = scalarHeadLayout(config);
-  const present = { ...layout, tensors: layout.tensors.filter((t) => t.name !== SCORE_BIAS || tensors.has(SCORE_BIAS)) };
+  const present = {
+    ...layout,
+    tensors: layout.tensors.filter((t) => t.name !== SCORE_BIAS || tensors.has(SCORE_BIAS)),
+  };
   return takeLayout(present, tensors);
 }
 
@@ -249,11 +290,14 @@ function parseConfigJson(text: string): ParsedConfig {
   } catch (error) {
     throw new Error(`config.json is not valid JSON: ${(error as Error).message}`, { cause: error });
   }
-  if (typeof root !== 'object' || root === null || Array.isArray(root)) throw new Error('config.json must hold a JSON object');
+  if (typeof root !== 'object' || root === null || Array.isArray(root))
+    throw new Error('config.json must hold a JSON object');
   const json = root as Record<string, unknown>;
   for (const [key, value] of Object.entries(FIXED_CONFIG_VALUES)) {
     if (key in json && json[key] !== value) {
-      throw new Error(`config.json: ${key} is ${JSON.stringify(json[key])}; only ${JSON.stringify(value)} is supported`);
+      throw new Error(
+        `config.json: ${key} is ${JSON.stringify(json[key])}; only ${JSON.stringify(value)} is supported`,
+      );
     }
   }
   const config: GptConfig = {
@@ -267,9 +311,14 @@ function parseConfigJson(text: string): ParsedConfig {
     throw new Error(`config.json: n_embd (${config.nEmbd}) must be divisible by n_head (${config.nHead})`);
   }
   if ('n_ctx' in json && json.n_ctx !== config.nCtx) {
-    throw new Error(`config.json: n_ctx is ${JSON.stringify(json.n_ctx)} but n_positions is ${config.nCtx}; they must agree`);
+    throw new Error(
+      `config.json: n_ctx is ${JSON.stringify(json.n_ctx)} but n_positions is ${config.nCtx}; they must agree`,
+    );
   }
-  const eosTokenId = json.eos_token_id === undefined || json.eos_token_id === null ? undefined : nonNegativeInteger(json, 'eos_token_id');
+  const eosTokenId =
+    json.eos_token_id === undefined || json.eos_token_id === null
+      ? undefined
+      : nonNegativeInteger(json, 'eos_token_id');
   const meta = parseMeta(json[META_KEY]);
   return { config, ...(eosTokenId !== undefined && { eosTokenId }), ...(meta && { meta }) };
 }
@@ -280,7 +329,13 @@ function parseConfigJson(text: string): ParsedConfig {
  * 50257 tokens), low enough that a layout of them is computed at once; the file's tensors must then
  * match the config exactly (checkConfigAgainstTensors).
  */
-const MAX_SIZES: Record<string, number> = { n_layer: 256, n_embd: 16384, n_head: 256, n_positions: 65536, vocab_size: 1_048_576 };
+const MAX_SIZES: Record<string, number> = {
+  n_layer: 256,
+  n_embd: 16384,
+  n_head: 256,
+  n_positions: 65536,
+  vocab_size: 1_048_576,
+};
 
 /** A size of the model: a positive integer no larger than MAX_SIZES. */
 function size(json: Record<string, unknown>, key: string): number {
@@ -314,9 +369,12 @@ function parseMeta(value: unknown): Record<string, string> | undefined {
   }
   const entries = Object.entries(value);
   for (const [key, item] of entries) {
-    if (typeof item !== 'string') throw new Error(`config.json: ${META_KEY}.${key} must be a string, got ${JSON.stringify(item)}`);
+    if (typeof item !== 'string')
+      throw new Error(`config.json: ${META_KEY}.${key} must be a string, got ${JSON.stringify(item)}`);
     if (WHOLE_NUMBER_LINEAGE.includes(key) && !/^\d{1,15}$/.test(item)) {
-      throw new Error(`config.json: ${META_KEY}.${key} must be a whole number such as "1", got ${JSON.stringify(item)}: correct it or remove the field`);
+      throw new Error(
+        `config.json: ${META_KEY}.${key} must be a whole number such as "1", got ${JSON.stringify(item)}: correct it or remove the field`,
+      );
     }
   }
   return entries.length === 0 ? undefined : { ...(value as Record<string, string>) };

@@ -43,9 +43,11 @@ export interface ScalarModelParams {
 /** A 'scalar' model's flat parameters (modelLayout 'scalar'): the trunk followed by the head. */
 export function joinScalarParams(config: GptConfig, { params, scalarHead }: ScalarModelParams): Float32Array {
   const trunkFloats = parameterLayout(config).totalFloats;
-  if (params.length !== trunkFloats) throw new Error(`expected ${trunkFloats} trunk parameter floats, got ${params.length}`);
+  if (params.length !== trunkFloats)
+    throw new Error(`expected ${trunkFloats} trunk parameter floats, got ${params.length}`);
   const headFloats = scalarHeadLayout(config).totalFloats;
-  if (scalarHead.length !== headFloats) throw new Error(`expected ${headFloats} scalar-head floats, got ${scalarHead.length}`);
+  if (scalarHead.length !== headFloats)
+    throw new Error(`expected ${headFloats} scalar-head floats, got ${scalarHead.length}`);
   const flat = new Float32Array(trunkFloats + headFloats);
   flat.set(params);
   flat.set(scalarHead, trunkFloats);

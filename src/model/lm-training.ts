@@ -28,7 +28,8 @@ export function tokenStream(tokenizer: Tokenizer, documents: string[]): Int32Arr
 
 /** B random windows of T+1 tokens: inputs (B,T) and next-token targets (B,T). */
 export function sampleWindows(stream: Int32Array, B: number, T: number, rng: Rng): Batch {
-  if (stream.length < T + 1) throw new Error(`token stream of ${stream.length} tokens is shorter than one window of ${T + 1}`);
+  if (stream.length < T + 1)
+    throw new Error(`token stream of ${stream.length} tokens is shorter than one window of ${T + 1}`);
   const tokens = new Int32Array(B * T);
   const targets = new Int32Array(B * T);
   for (let b = 0; b < B; b++) {
@@ -53,7 +54,8 @@ export function evaluationWindows(stream: Int32Array, B: number, T: number, maxB
     }
     batches.push({ tokens, targets });
   }
-  if (batches.length === 0) throw new Error(`held-out stream of ${stream.length} tokens is shorter than one batch (${B}×${T})`);
+  if (batches.length === 0)
+    throw new Error(`held-out stream of ${stream.length} tokens is shorter than one batch (${B}×${T})`);
   return batches;
 }
 
@@ -128,7 +130,8 @@ export async function pretrain(model: GptModel, options: PretrainOptions): Promi
   let windowSteps = 0;
   let divergence: string | undefined;
   const checkFinite = (stepNumber: number, name: string, value: number) => {
-    if (!Number.isFinite(value)) divergence ??= `training diverged at step ${stepNumber}: ${name} is ${value}; lower the learning rate`;
+    if (!Number.isFinite(value))
+      divergence ??= `training diverged at step ${stepNumber}: ${name} is ${value}; lower the learning rate`;
   };
   const stopIfDiverged = () => {
     if (divergence !== undefined) throw new Error(divergence);
@@ -142,7 +145,13 @@ export async function pretrain(model: GptModel, options: PretrainOptions): Promi
     const stepNumber = step + 1;
     const pending = model.step({ optimizer: { ...adamw, lr } });
     // errors of the step itself surface where it is awaited below
-    pending.then(({ loss, gradNorm }) => (checkFinite(stepNumber, 'loss', loss), checkFinite(stepNumber, 'the gradient norm', gradNorm)), () => undefined);
+    pending.then(
+      ({ loss, gradNorm }) => (
+        checkFinite(stepNumber, 'loss', loss),
+        checkFinite(stepNumber, 'the gradient norm', gradNorm)
+      ),
+      () => undefined,
+    );
     windowSteps += 1;
     const last = step === options.schedule.totalSteps - 1;
     if (stepNumber % options.logEvery === 0 || last) {
@@ -150,7 +159,14 @@ export async function pretrain(model: GptModel, options: PretrainOptions): Promi
       stopIfDiverged();
       lastLoss = loss;
       const seconds = (performance.now() - windowStart) / 1000;
-      const progress: PretrainProgress = { step: stepNumber, totalSteps: options.schedule.totalSteps, loss, lr, gradNorm, tokensPerSecond: (windowSteps * B * T) / seconds };
+      const progress: PretrainProgress = {
+        step: stepNumber,
+        totalSteps: options.schedule.totalSteps,
+        loss,
+        lr,
+        gradNorm,
+        tokensPerSecond: (windowSteps * B * T) / seconds,
+      };
       if (options.heldout && options.evalEvery && (stepNumber % options.evalEvery === 0 || last)) {
         progress.heldoutLoss = await evaluationLoss(model, options.heldout);
         checkFinite(stepNumber, 'the held-out loss', progress.heldoutLoss);

@@ -10,7 +10,16 @@
 // GPU. The runtime is the caller's module (onnxruntime-web, or its smaller onnxruntime-web/wasm).
 import type * as Ort from 'onnxruntime-web';
 import type { Checkpoint } from './checkpoint.ts';
-import { exportOnnx, ONNX_ATTENTION_MASK, ONNX_INPUT, ONNX_LOGITS, ONNX_POSITION_IDS, onnxPastName, onnxPresentName, type CacheTensor } from './onnx/gpt2-graph.ts';
+import {
+  exportOnnx,
+  ONNX_ATTENTION_MASK,
+  ONNX_INPUT,
+  ONNX_LOGITS,
+  ONNX_POSITION_IDS,
+  onnxPastName,
+  onnxPresentName,
+  type CacheTensor,
+} from './onnx/gpt2-graph.ts';
 import { checkSamplingParams, sampleNextToken } from './onnx/next-token.ts';
 import type { Generation, SamplingOptions } from './sampler.ts';
 
@@ -39,8 +48,16 @@ const CACHE_KINDS: CacheTensor[] = ['key', 'value'];
 /** The sampler's model description for a checkpoint, with maxT defaulting to the context length. */
 export function ortSamplerModel(checkpoint: Checkpoint, maxT = checkpoint.config.nCtx): OrtSamplerModel {
   const { config } = checkpoint;
-  if (!Number.isInteger(maxT) || maxT < 2 || maxT > config.nCtx) throw new Error(`maxT must be an integer in [2, ${config.nCtx}], got ${maxT}`);
-  return { vocabSize: config.vocabSize, eosId: checkpoint.tokenizer.eosId, maxT, nLayer: config.nLayer, nHead: config.nHead, headSize: config.nEmbd / config.nHead };
+  if (!Number.isInteger(maxT) || maxT < 2 || maxT > config.nCtx)
+    throw new Error(`maxT must be an integer in [2, ${config.nCtx}], got ${maxT}`);
+  return {
+    vocabSize: config.vocabSize,
+    eosId: checkpoint.tokenizer.eosId,
+    maxT,
+    nLayer: config.nLayer,
+    nHead: config.nHead,
+    headSize: config.nEmbd / config.nHead,
+  };
 }
 
 /** One call's inputs besides the cache: (B,T) ids and positions, (B,S) mask. */
@@ -65,14 +82,24 @@ export class OrtSampler {
     readonly model: OrtSamplerModel,
     sessionOptions: Ort.InferenceSession.SessionOptions = DEFAULT_SESSION_OPTIONS,
   ) {
-    if (!Number.isInteger(model.eosId) || model.eosId < 0 || model.eosId >= model.vocabSize) throw new Error(`eosId ${model.eosId} is outside [0, ${model.vocabSize})`);
+    if (!Number.isInteger(model.eosId) || model.eosId < 0 || model.eosId >= model.vocabSize)
+      throw new Error(`eosId ${model.eosId} is outside [0, ${model.vocabSize})`);
     this.session = ort.InferenceSession.create(onnx, sessionOptions);
     this.session.catch(() => undefined); // reported by ready(), generate() and forward()
   }
 
   /** Exports a checkpoint with its KV cache and opens a sampler on it. */
-  static fromCheckpoint(ort: OrtRuntime, checkpoint: Checkpoint, options: { maxT?: number; sessionOptions?: Ort.InferenceSession.SessionOptions } = {}): OrtSampler {
-    return new OrtSampler(ort, exportOnnx(checkpoint, { kvCache: true }), ortSamplerModel(checkpoint, options.maxT), options.sessionOptions);
+  static fromCheckpoint(
+    ort: OrtRuntime,
+    checkpoint: Checkpoint,
+    options: { maxT?: number; sessionOptions?: Ort.InferenceSession.SessionOptions } = {},
+  ): OrtSampler {
+    return new OrtSampler(
+      ort,
+      exportOnnx(checkpoint, { kvCache: true }),
+      ortSamplerModel(checkpoint, options.maxT),
+      options.sessionOptions,
+    );
   }
 
   /** Resolves once the session is loaded; rejects with the runtime's error otherwise. */
@@ -84,7 +111,10 @@ export class OrtSampler {
   async forward(ids: ArrayLike<number>, B: number, T: number): Promise<Float32Array> {
     if (ids.length !== B * T) throw new Error(`forward: ${ids.length} ids for B=${B} × T=${T}`);
     const positions = Array.from({ length: B * T }, (_, i) => i % T);
-    const { logits, present } = await this.run({ ids: Array.from(ids), positions, mask: Array(B * T).fill(1), T }, this.emptyCache(B));
+    const { logits, present } = await this.run(
+      { ids: Array.from(ids), positions, mask: Array(B * T).fill(1), T },
+      this.emptyCache(B),
+    );
     this.dispose(present);
     return logits;
   }
@@ -93,9 +123,14 @@ export class OrtSampler {
   async generate(prompts: number[][], options: SamplingOptions): Promise<Generation> {
     this.checkPrompts(prompts);
     checkSamplingParams(options);
-    if (!Number.isInteger(options.maxNewTokens) || options.maxNewTokens < 0) throw new Error(`maxNewTokens must be a non-negative integer, got ${options.maxNewTokens}`);
+    if (!Number.isInteger(options.maxNewTokens) || options.maxNewTokens < 0)
+      throw new Error(`maxNewTokens must be a non-negative integer, got ${options.maxNewTokens}`);
     const { maxT, eosId, vocabSize: V } = this.model;
-    const rows = prompts.map((prompt) => ({ sequence: [...prompt], limit: prompt.length + Math.min(options.maxNewTokens, maxT - prompt.length), ended: false }));
+    const rows = prompts.map((prompt) => ({
+      sequence: [...prompt],
+      limit: prompt.length + Math.min(options.maxNewTokens, maxT - prompt.length),
+      ended: false,
+    }));
     const growing = (row: (typeof rows)[number]) => !row.ended && row.sequence.length < row.limit;
     const P = Math.max(...prompts.map((prompt) => prompt.length));
     const masks = prompts.map((prompt) => Array.from({ length: P }, (_, s) => (s < P - prompt.length ? 0 : 1))); // (B,S), one column a call
@@ -113,7 +148,11 @@ export class OrtSampler {
       const { T } = inputs;
       rows.forEach((row, b) => {
         if (!growing(row)) return;
-        const token = sampleNextToken(logits.subarray(((b + 1) * T - 1) * V, (b + 1) * T * V), { ...options, step: row.sequence.length - 1 }, b);
+        const token = sampleNextToken(
+          logits.subarray(((b + 1) * T - 1) * V, (b + 1) * T * V),
+          { ...options, step: row.sequence.length - 1 },
+          b,
+        );
         row.sequence.push(token);
         row.ended = token === eosId;
       });
@@ -139,24 +178,42 @@ export class OrtSampler {
   }
 
   /** One call: the logits (B,T,V) on the CPU and the present cache, wherever the session keeps it. */
-  private async run({ ids, positions, mask, T }: StepInputs, past: Record<string, Ort.Tensor>): Promise<{ logits: Float32Array; present: Record<string, Ort.Tensor> }> {
+  private async run(
+    { ids, positions, mask, T }: StepInputs,
+    past: Record<string, Ort.Tensor>,
+  ): Promise<{ logits: Float32Array; present: Record<string, Ort.Tensor> }> {
     const session = await this.session;
     const B = ids.length / T;
-    const int64 = (values: number[], dims: number[]) => new this.ort.Tensor('int64', BigInt64Array.from(values, BigInt), dims);
-    const feeds = { [ONNX_INPUT]: int64(ids, [B, T]), [ONNX_POSITION_IDS]: int64(positions, [B, T]), [ONNX_ATTENTION_MASK]: int64(mask, [B, mask.length / B]), ...past };
+    const int64 = (values: number[], dims: number[]) =>
+      new this.ort.Tensor('int64', BigInt64Array.from(values, BigInt), dims);
+    const feeds = {
+      [ONNX_INPUT]: int64(ids, [B, T]),
+      [ONNX_POSITION_IDS]: int64(positions, [B, T]),
+      [ONNX_ATTENTION_MASK]: int64(mask, [B, mask.length / B]),
+      ...past,
+    };
     const outputs = await session.run(feeds);
-    const present = Object.fromEntries(this.cacheLayers().map(([layer, kind]) => [onnxPastName(layer, kind), outputs[onnxPresentName(layer, kind)]]));
+    const present = Object.fromEntries(
+      this.cacheLayers().map(([layer, kind]) => [onnxPastName(layer, kind), outputs[onnxPresentName(layer, kind)]]),
+    );
     return { logits: outputs[ONNX_LOGITS].data as Float32Array, present };
   }
 
   private cacheLayers(): Array<[number, CacheTensor]> {
-    return Array.from({ length: this.model.nLayer }, (_, layer) => CACHE_KINDS.map((kind): [number, CacheTensor] => [layer, kind])).flat();
+    return Array.from({ length: this.model.nLayer }, (_, layer) =>
+      CACHE_KINDS.map((kind): [number, CacheTensor] => [layer, kind]),
+    ).flat();
   }
 
   /** The past of a first call: (B, nHead, 0, headSize) for every layer's keys and values. */
   private emptyCache(B: number): Record<string, Ort.Tensor> {
     const { nHead, headSize } = this.model;
-    return Object.fromEntries(this.cacheLayers().map(([layer, kind]) => [onnxPastName(layer, kind), new this.ort.Tensor('float32', new Float32Array(0), [B, nHead, 0, headSize])]));
+    return Object.fromEntries(
+      this.cacheLayers().map(([layer, kind]) => [
+        onnxPastName(layer, kind),
+        new this.ort.Tensor('float32', new Float32Array(0), [B, nHead, 0, headSize]),
+      ]),
+    );
   }
 
   /** Frees a cache's tensors (GPU buffers when the session keeps present there; a no-op on the CPU). */
@@ -169,8 +226,11 @@ export class OrtSampler {
     if (prompts.length === 0) throw new Error('ort-sampler: at least one prompt is needed');
     prompts.forEach((prompt, b) => {
       if (prompt.length === 0) throw new Error(`ort-sampler: prompt ${b} is empty`);
-      if (prompt.length >= maxT) throw new Error(`ort-sampler: prompt ${b} has ${prompt.length} tokens, leaving no room in ${maxT}`);
-      for (const id of prompt) if (!Number.isInteger(id) || id < 0 || id >= vocabSize) throw new Error(`ort-sampler: prompt ${b} has token id ${id} outside the vocabulary`);
+      if (prompt.length >= maxT)
+        throw new Error(`ort-sampler: prompt ${b} has ${prompt.length} tokens, leaving no room in ${maxT}`);
+      for (const id of prompt)
+        if (!Number.isInteger(id) || id < 0 || id >= vocabSize)
+          throw new Error(`ort-sampler: prompt ${b} has token id ${id} outside the vocabulary`);
     });
   }
 }

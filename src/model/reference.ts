@@ -22,12 +22,7 @@
 // so micro-batches can be summed into one gradient buffer; activation gradients overwrite (=).
 // Model-level functions (forward, backward, crossEntropyLoss, ...) allocate and return their results.
 
-import {
-  findTensor,
-  parameterLayout,
-  type GptConfig,
-  type ParameterLayout,
-} from './config.ts';
+import { findTensor, parameterLayout, type GptConfig, type ParameterLayout } from './config.ts';
 import type { AdamwHyperparams } from '../engine/ops/adamw.ts';
 
 /** LayerNorm's epsilon, as in GPT-2 (layer_norm_epsilon). */

@@ -36,10 +36,21 @@ const MAX_HEADER_BYTES = 100_000_000;
 
 /** Bytes per element of every dtype the format defines. */
 const DTYPE_BYTES: Record<string, number> = {
-  BOOL: 1, U8: 1, I8: 1, F8_E5M2: 1, F8_E4M3: 1,
-  I16: 2, U16: 2, F16: 2, BF16: 2,
-  I32: 4, U32: 4, F32: 4,
-  I64: 8, U64: 8, F64: 8,
+  BOOL: 1,
+  U8: 1,
+  I8: 1,
+  F8_E5M2: 1,
+  F8_E4M3: 1,
+  I16: 2,
+  U16: 2,
+  F16: 2,
+  BF16: 2,
+  I32: 4,
+  U32: 4,
+  F32: 4,
+  I64: 8,
+  U64: 8,
+  F64: 8,
 };
 
 /** The dtypes read converts to float32. */
@@ -76,9 +87,12 @@ function checkTensorsToWrite(tensors: readonly NamedTensor[]): void {
     if (name === METADATA_KEY) throw new Error(`"${METADATA_KEY}" is reserved and cannot name a tensor`);
     if (names.has(name)) throw new Error(`tensor name ${JSON.stringify(name)} is used twice`);
     names.add(name);
-    if (!shape.every(isDim)) throw new Error(`tensor ${JSON.stringify(name)} has shape [${shape}]; dims must be non-negative integers`);
+    if (!shape.every(isDim))
+      throw new Error(`tensor ${JSON.stringify(name)} has shape [${shape}]; dims must be non-negative integers`);
     if (elementCount(shape) !== data.length) {
-      throw new Error(`tensor ${JSON.stringify(name)} has shape [${shape}] (${elementCount(shape)} elements) but ${data.length} values`);
+      throw new Error(
+        `tensor ${JSON.stringify(name)} has shape [${shape}] (${elementCount(shape)} elements) but ${data.length} values`,
+      );
     }
   }
 }
@@ -90,7 +104,9 @@ export function writeSafetensors(tensors: NamedTensor[], metadata?: Record<strin
   const entries: string[] = metadata === undefined ? [] : [jsonEntry(METADATA_KEY, metadataJson(metadata))];
   let offset = 0;
   for (const { name, shape, data } of ordered) {
-    entries.push(jsonEntry(name, JSON.stringify({ dtype: 'F32', shape, data_offsets: [offset, offset + data.byteLength] })));
+    entries.push(
+      jsonEntry(name, JSON.stringify({ dtype: 'F32', shape, data_offsets: [offset, offset + data.byteLength] })),
+    );
     offset += data.byteLength;
   }
   const json = utf8Encoder.encode(`{${entries.join(',')}}`);
@@ -150,12 +166,16 @@ export function readSafetensors(bytes: Uint8Array): SafetensorsFile {
 }
 
 function readHeader(bytes: Uint8Array): { header: Record<string, unknown>; dataStart: number } {
-  if (bytes.length < 8) throw new Error(`safetensors file too short: ${bytes.length} bytes, the 8-byte header length is missing`);
+  if (bytes.length < 8)
+    throw new Error(`safetensors file too short: ${bytes.length} bytes, the 8-byte header length is missing`);
   const declared = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
-  if (declared > BigInt(MAX_HEADER_BYTES)) throw new Error(`safetensors header length ${declared} is over the ${MAX_HEADER_BYTES}-byte limit`);
+  if (declared > BigInt(MAX_HEADER_BYTES))
+    throw new Error(`safetensors header length ${declared} is over the ${MAX_HEADER_BYTES}-byte limit`);
   const headerLength = Number(declared);
   if (8 + headerLength > bytes.length) {
-    throw new Error(`safetensors header length ${headerLength} goes beyond the end of the file (${bytes.length} bytes)`);
+    throw new Error(
+      `safetensors header length ${headerLength} goes beyond the end of the file (${bytes.length} bytes)`,
+    );
   }
   let text: string;
   try {
@@ -181,27 +201,35 @@ function parseMetadata(value: unknown): Record<string, string> {
     throw new Error(`safetensors "${METADATA_KEY}" must be an object of strings`);
   }
   for (const [key, item] of Object.entries(value)) {
-    if (typeof item !== 'string') throw new Error(`safetensors "${METADATA_KEY}" value of ${JSON.stringify(key)} is not a string`);
+    if (typeof item !== 'string')
+      throw new Error(`safetensors "${METADATA_KEY}" value of ${JSON.stringify(key)} is not a string`);
   }
   return { ...(value as Record<string, string>) };
 }
 
 function parseEntry(name: string, info: unknown, dataLength: number): TensorEntry {
   const where = `safetensors tensor ${JSON.stringify(name)}`;
-  if (typeof info !== 'object' || info === null || Array.isArray(info)) throw new Error(`${where}: header entry must be an object`);
+  if (typeof info !== 'object' || info === null || Array.isArray(info))
+    throw new Error(`${where}: header entry must be an object`);
   const { dtype, shape, data_offsets: offsets } = info as Record<string, unknown>;
-  if (typeof dtype !== 'string' || !(dtype in DTYPE_BYTES)) throw new Error(`${where}: unknown dtype ${JSON.stringify(dtype)}`);
-  if (!READABLE_DTYPES.includes(dtype)) throw new Error(`${where}: dtype ${dtype} is not supported (only ${READABLE_DTYPES.join(', ')})`);
-  if (!Array.isArray(shape) || !shape.every(isDim)) throw new Error(`${where}: shape must be an array of non-negative integers`);
+  if (typeof dtype !== 'string' || !(dtype in DTYPE_BYTES))
+    throw new Error(`${where}: unknown dtype ${JSON.stringify(dtype)}`);
+  if (!READABLE_DTYPES.includes(dtype))
+    throw new Error(`${where}: dtype ${dtype} is not supported (only ${READABLE_DTYPES.join(', ')})`);
+  if (!Array.isArray(shape) || !shape.every(isDim))
+    throw new Error(`${where}: shape must be an array of non-negative integers`);
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isDim)) {
     throw new Error(`${where}: data_offsets must be two non-negative integers [begin, end]`);
   }
   const [begin, end] = offsets as [number, number];
   if (begin > end) throw new Error(`${where}: data_offsets [${begin}, ${end}] end before they begin`);
-  if (end > dataLength) throw new Error(`${where}: data_offsets [${begin}, ${end}] are out of range (the data has ${dataLength} bytes)`);
+  if (end > dataLength)
+    throw new Error(`${where}: data_offsets [${begin}, ${end}] are out of range (the data has ${dataLength} bytes)`);
   const needed = elementCount(shape) * DTYPE_BYTES[dtype];
   if (needed !== end - begin) {
-    throw new Error(`${where}: shape [${shape}] of ${dtype} needs ${needed} bytes but data_offsets [${begin}, ${end}] hold ${end - begin}`);
+    throw new Error(
+      `${where}: shape [${shape}] of ${dtype} needs ${needed} bytes but data_offsets [${begin}, ${end}] hold ${end - begin}`,
+    );
   }
   return { name, dtype, shape: [...shape], begin, end };
 }
@@ -213,14 +241,21 @@ function checkCoverage(entries: TensorEntry[], dataLength: number): void {
   let previous = '';
   for (const { name, begin, end } of entries) {
     if (begin < covered) {
-      throw new Error(`safetensors tensors ${JSON.stringify(previous)} and ${JSON.stringify(name)} overlap (${name} begins at ${begin}, before ${covered})`);
+      throw new Error(
+        `safetensors tensors ${JSON.stringify(previous)} and ${JSON.stringify(name)} overlap (${name} begins at ${begin}, before ${covered})`,
+      );
     }
-    if (begin > covered) throw new Error(`safetensors data has a hole: bytes ${covered}..${begin} belong to no tensor (before ${JSON.stringify(name)})`);
+    if (begin > covered)
+      throw new Error(
+        `safetensors data has a hole: bytes ${covered}..${begin} belong to no tensor (before ${JSON.stringify(name)})`,
+      );
     covered = end;
     previous = name;
   }
   if (covered !== dataLength) {
-    throw new Error(`safetensors data has ${dataLength - covered} trailing bytes after the last tensor (bytes ${covered}..${dataLength})`);
+    throw new Error(
+      `safetensors data has ${dataLength - covered} trailing bytes after the last tensor (bytes ${covered}..${dataLength})`,
+    );
   }
 }
 

@@ -7,7 +7,13 @@ import { writeArray, createStorageBuffer, readFloat32, readUint32, FLOAT_BYTES }
 import { recordDispatches, type Dispatch } from '../engine/kernel.ts';
 import { matmulDispatch } from '../engine/ops/matmul.ts';
 import { layernormForwardDispatch } from '../engine/ops/layernorm.ts';
-import { createSampleParamsBuffer, decodeAttentionDispatches, kvAppendDispatch, sampleDispatch, writeSampleParams } from '../engine/ops/decode.ts';
+import {
+  createSampleParamsBuffer,
+  decodeAttentionDispatches,
+  kvAppendDispatch,
+  sampleDispatch,
+  writeSampleParams,
+} from '../engine/ops/decode.ts';
 import { decodeCommitDispatch, decodeEmbedDispatch } from '../engine/ops/sequence.ts';
 import { modelLayout, type ModelKind } from './layout.ts';
 import type { GptConfig } from './config.ts';
@@ -36,10 +42,14 @@ export interface Generation {
 /** Decode-step activations (one row per sequence). */
 interface StepBuffers {
   x: GPUBuffer; // (B,C) residual stream
-  ln: GPUBuffer; mean: GPUBuffer; rstd: GPUBuffer; // (B,C) (B) (B)
+  ln: GPUBuffer;
+  mean: GPUBuffer;
+  rstd: GPUBuffer; // (B,C) (B) (B)
   qkv: GPUBuffer; // (B,3C)
-  atty: GPUBuffer; residual: GPUBuffer; // (B,C) residual: the stream after attention
-  fch: GPUBuffer; fchGelu: GPUBuffer; // (B,4C)
+  atty: GPUBuffer;
+  residual: GPUBuffer; // (B,C) residual: the stream after attention
+  fch: GPUBuffer;
+  fchGelu: GPUBuffer; // (B,4C)
   logits: GPUBuffer; // (B,V)
 }
 
@@ -81,11 +91,21 @@ export class GptSampler {
     this.promptLengths = this.buffer('prompt-lengths', B);
     this.sampled = this.buffer('sampled', B);
     this.step = {
-      x: this.buffer('x', B * C), ln: this.buffer('ln', B * C), mean: this.buffer('ln.mean', B), rstd: this.buffer('ln.rstd', B),
-      qkv: this.buffer('qkv', B * 3 * C), atty: this.buffer('atty', B * C), residual: this.buffer('residual', B * C),
-      fch: this.buffer('fch', B * 4 * C), fchGelu: this.buffer('fch.gelu', B * 4 * C), logits: this.buffer('logits', B * V),
+      x: this.buffer('x', B * C),
+      ln: this.buffer('ln', B * C),
+      mean: this.buffer('ln.mean', B),
+      rstd: this.buffer('ln.rstd', B),
+      qkv: this.buffer('qkv', B * 3 * C),
+      atty: this.buffer('atty', B * C),
+      residual: this.buffer('residual', B * C),
+      fch: this.buffer('fch', B * 4 * C),
+      fchGelu: this.buffer('fch.gelu', B * 4 * C),
+      logits: this.buffer('logits', B * V),
     };
-    const caches = Array.from({ length: L }, (_, l) => ({ k: this.buffer(`h${l}.k-cache`, B * maxT * C), v: this.buffer(`h${l}.v-cache`, B * maxT * C) }));
+    const caches = Array.from({ length: L }, (_, l) => ({
+      k: this.buffer(`h${l}.k-cache`, B * maxT * C),
+      v: this.buffer(`h${l}.v-cache`, B * maxT * C),
+    }));
     this.stepPass = this.buildStep(caches);
     this.commitPass = this.commitDispatch();
   }
@@ -108,24 +128,106 @@ export class GptSampler {
     const { nEmbd: C, nHead: NH, vocabSize: V } = this.config;
     const wte = this.tensor('transformer.wte.weight');
     const dispatches: Dispatch[] = [
-      decodeEmbedDispatch(device, `${this.label}.embed`, { out: s.x, sequence: this.sequence, positions: this.positions, wte, wpe: this.tensor('transformer.wpe.weight') }, B, C, maxT),
+      decodeEmbedDispatch(
+        device,
+        `${this.label}.embed`,
+        {
+          out: s.x,
+          sequence: this.sequence,
+          positions: this.positions,
+          wte,
+          wpe: this.tensor('transformer.wpe.weight'),
+        },
+        B,
+        C,
+        maxT,
+      ),
     ];
     caches.forEach((cache, l) => {
       const w = (name: string) => this.tensor(`transformer.h.${l}.${name}`);
       const at = (what: string) => `${this.label}.h${l}.${what}`;
       dispatches.push(
-        layernormForwardDispatch(device, at('ln1'), { out: s.ln, mean: s.mean, rstd: s.rstd, inp: s.x, weight: w('ln_1.weight'), bias: w('ln_1.bias') }, B, C),
-        matmulDispatch(device, at('qkv'), { out: s.qkv, a: s.ln, b: w('attn.c_attn.weight'), bias: w('attn.c_attn.bias') }, B, 3 * C, C),
-        kvAppendDispatch(device, at('kv-append'), { kCache: cache.k, vCache: cache.v, qkv: s.qkv, positions: this.positions }, B, C, NH, maxT),
-        ...decodeAttentionDispatches(device, at('attention'), { out: s.atty, qkv: s.qkv, kCache: cache.k, vCache: cache.v, positions: this.positions }, B, C, NH, maxT),
-        matmulDispatch(device, at('attproj'), { out: s.residual, a: s.atty, b: w('attn.c_proj.weight'), bias: w('attn.c_proj.bias'), residual: s.x }, B, C, C),
-        layernormForwardDispatch(device, at('ln2'), { out: s.ln, mean: s.mean, rstd: s.rstd, inp: s.residual, weight: w('ln_2.weight'), bias: w('ln_2.bias') }, B, C),
-        matmulDispatch(device, at('fc'), { out: s.fch, a: s.ln, b: w('mlp.c_fc.weight'), bias: w('mlp.c_fc.bias'), geluOut: s.fchGelu }, B, 4 * C, C),
-        matmulDispatch(device, at('fcproj'), { out: s.x, a: s.fchGelu, b: w('mlp.c_proj.weight'), bias: w('mlp.c_proj.bias'), residual: s.residual }, B, C, 4 * C),
+        layernormForwardDispatch(
+          device,
+          at('ln1'),
+          { out: s.ln, mean: s.mean, rstd: s.rstd, inp: s.x, weight: w('ln_1.weight'), bias: w('ln_1.bias') },
+          B,
+          C,
+        ),
+        matmulDispatch(
+          device,
+          at('qkv'),
+          { out: s.qkv, a: s.ln, b: w('attn.c_attn.weight'), bias: w('attn.c_attn.bias') },
+          B,
+          3 * C,
+          C,
+        ),
+        kvAppendDispatch(
+          device,
+          at('kv-append'),
+          { kCache: cache.k, vCache: cache.v, qkv: s.qkv, positions: this.positions },
+          B,
+          C,
+          NH,
+          maxT,
+        ),
+        ...decodeAttentionDispatches(
+          device,
+          at('attention'),
+          { out: s.atty, qkv: s.qkv, kCache: cache.k, vCache: cache.v, positions: this.positions },
+          B,
+          C,
+          NH,
+          maxT,
+        ),
+        matmulDispatch(
+          device,
+          at('attproj'),
+          { out: s.residual, a: s.atty, b: w('attn.c_proj.weight'), bias: w('attn.c_proj.bias'), residual: s.x },
+          B,
+          C,
+          C,
+        ),
+        layernormForwardDispatch(
+          device,
+          at('ln2'),
+          { out: s.ln, mean: s.mean, rstd: s.rstd, inp: s.residual, weight: w('ln_2.weight'), bias: w('ln_2.bias') },
+          B,
+          C,
+        ),
+        matmulDispatch(
+          device,
+          at('fc'),
+          { out: s.fch, a: s.ln, b: w('mlp.c_fc.weight'), bias: w('mlp.c_fc.bias'), geluOut: s.fchGelu },
+          B,
+          4 * C,
+          C,
+        ),
+        matmulDispatch(
+          device,
+          at('fcproj'),
+          { out: s.x, a: s.fchGelu, b: w('mlp.c_proj.weight'), bias: w('mlp.c_proj.bias'), residual: s.residual },
+          B,
+          C,
+          4 * C,
+        ),
       );
     });
     dispatches.push(
-      layernormForwardDispatch(device, `${this.label}.ln_f`, { out: s.ln, mean: s.mean, rstd: s.rstd, inp: s.x, weight: this.tensor('transformer.ln_f.weight'), bias: this.tensor('transformer.ln_f.bias') }, B, C),
+      layernormForwardDispatch(
+        device,
+        `${this.label}.ln_f`,
+        {
+          out: s.ln,
+          mean: s.mean,
+          rstd: s.rstd,
+          inp: s.x,
+          weight: this.tensor('transformer.ln_f.weight'),
+          bias: this.tensor('transformer.ln_f.bias'),
+        },
+        B,
+        C,
+      ),
       matmulDispatch(device, `${this.label}.lm-head`, { out: s.logits, a: s.ln, b: wte }, B, V, C, { transB: true }),
     );
     return dispatches;
@@ -141,7 +243,14 @@ export class GptSampler {
     if (!cached) {
       const params = createSampleParamsBuffer(this.device, `${this.label}.sample-params.${step}`);
       this.allocated.push(params);
-      const dispatch = sampleDispatch(this.device, `${this.label}.sample`, { ids: this.sampled, logits: this.step.logits, params, done: this.sampleDone }, this.B, this.config.vocabSize, this.eosId);
+      const dispatch = sampleDispatch(
+        this.device,
+        `${this.label}.sample`,
+        { ids: this.sampled, logits: this.step.logits, params, done: this.sampleDone },
+        this.B,
+        this.config.vocabSize,
+        this.eosId,
+      );
       cached = this.sampleSteps[step] = { params, dispatch };
     }
     return cached;
@@ -151,7 +260,14 @@ export class GptSampler {
     return decodeCommitDispatch(
       this.device,
       `${this.label}.commit`,
-      { sequence: this.sequence, positions: this.positions, finished: this.finished, sampleDone: this.sampleDone, promptLengths: this.promptLengths, sampled: this.sampled },
+      {
+        sequence: this.sequence,
+        positions: this.positions,
+        finished: this.finished,
+        sampleDone: this.sampleDone,
+        promptLengths: this.promptLengths,
+        sampled: this.sampled,
+      },
       this.B,
       this.maxT,
       this.eosId,
@@ -160,13 +276,17 @@ export class GptSampler {
 
   private upload(prompts: number[][]): void {
     const { B, maxT } = this;
-    if (prompts.length === 0 || prompts.length > B) throw new Error(`${this.label}: between 1 and ${B} prompts, got ${prompts.length}`);
+    if (prompts.length === 0 || prompts.length > B)
+      throw new Error(`${this.label}: between 1 and ${B} prompts, got ${prompts.length}`);
     const sequence = new Uint32Array(B * maxT);
     const lengths = new Uint32Array(B).fill(1);
     prompts.forEach((prompt, b) => {
       if (prompt.length === 0) throw new Error(`${this.label}: prompt ${b} is empty`);
-      if (prompt.length >= maxT) throw new Error(`${this.label}: prompt ${b} has ${prompt.length} tokens, leaving no room in ${maxT}`);
-      for (const id of prompt) if (!Number.isInteger(id) || id < 0 || id >= this.config.vocabSize) throw new Error(`${this.label}: prompt ${b} has token id ${id} outside the vocabulary`);
+      if (prompt.length >= maxT)
+        throw new Error(`${this.label}: prompt ${b} has ${prompt.length} tokens, leaving no room in ${maxT}`);
+      for (const id of prompt)
+        if (!Number.isInteger(id) || id < 0 || id >= this.config.vocabSize)
+          throw new Error(`${this.label}: prompt ${b} has token id ${id} outside the vocabulary`);
       sequence.set(prompt, b * maxT);
       lengths[b] = prompt.length;
     });
@@ -182,14 +302,24 @@ export class GptSampler {
    * Generates continuations for up to B prompts. With `onStepLogits`, every step is submitted
    * separately and its (B,V) logits are passed on (tests compare them with a full forward).
    */
-  async generate(prompts: number[][], options: SamplingOptions, onStepLogits?: (step: number, logits: Float32Array) => void): Promise<Generation> {
+  async generate(
+    prompts: number[][],
+    options: SamplingOptions,
+    onStepLogits?: (step: number, logits: Float32Array) => void,
+  ): Promise<Generation> {
     this.upload(prompts);
     const longest = Math.max(...prompts.map((p) => p.length));
     const steps = Math.min(this.maxT, longest + options.maxNewTokens) - 1;
     let encoder = this.device.createCommandEncoder({ label: `${this.label}.generate` });
     for (let step = 0; step < steps; step++) {
       const { params, dispatch: sample } = this.sampleStep(step);
-      writeSampleParams(this.device.queue, params, { temperature: options.temperature, topK: options.topK, topP: options.topP, seed: options.seed, step });
+      writeSampleParams(this.device.queue, params, {
+        temperature: options.temperature,
+        topK: options.topK,
+        topP: options.topP,
+        seed: options.seed,
+        step,
+      });
       recordDispatches(encoder, [...this.stepPass, sample, this.commitPass], `${this.label}.step`);
       if (onStepLogits) {
         this.device.queue.submit([encoder.finish()]);
@@ -207,7 +337,10 @@ export class GptSampler {
     const tokens: number[][] = [];
     const ended: boolean[] = [];
     prompts.forEach((prompt, b) => {
-      const row = Array.from(sequence.subarray(b * this.maxT + prompt.length, b * this.maxT + filled)).slice(0, maxNewTokens);
+      const row = Array.from(sequence.subarray(b * this.maxT + prompt.length, b * this.maxT + filled)).slice(
+        0,
+        maxNewTokens,
+      );
       const eos = row.indexOf(this.eosId);
       tokens.push(eos >= 0 ? row.slice(0, eos + 1) : row);
       ended.push(eos >= 0);

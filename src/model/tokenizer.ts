@@ -128,8 +128,10 @@ export class Tokenizer {
 
   constructor(spec: TokenizerSpec) {
     const { vocab, merges, specialTokens } = spec;
-    if (vocab.length > MAX_VOCAB) throw new Error(`vocab has ${vocab.length} tokens; at most ${MAX_VOCAB} are supported`);
-    if (specialTokens.length === 0) throw new Error('a tokenizer needs at least one special token (the end-of-text token)');
+    if (vocab.length > MAX_VOCAB)
+      throw new Error(`vocab has ${vocab.length} tokens; at most ${MAX_VOCAB} are supported`);
+    if (specialTokens.length === 0)
+      throw new Error('a tokenizer needs at least one special token (the end-of-text token)');
     this.vocab = [...vocab];
     this.vocabSize = vocab.length;
     this.ids = indexVocab(vocab);
@@ -145,7 +147,9 @@ export class Tokenizer {
     BYTE_SYMBOLS.forEach((symbol, byte) => {
       const id = this.ids.get(symbol);
       if (id === undefined || specialSet.has(symbol)) {
-        throw new Error(`vocab is missing the token ${JSON.stringify(symbol)} of byte 0x${byte.toString(16).padStart(2, '0')}`);
+        throw new Error(
+          `vocab is missing the token ${JSON.stringify(symbol)} of byte 0x${byte.toString(16).padStart(2, '0')}`,
+        );
       }
       this.byteIds[byte] = id;
     });
@@ -159,8 +163,10 @@ export class Tokenizer {
     const where = `merge #${rank} ${JSON.stringify(`${left} ${right}`)}`;
     const leftId = this.ids.get(left);
     const rightId = this.ids.get(right);
-    if (leftId === undefined || specialSet.has(left)) throw new Error(`${where} references unknown token ${JSON.stringify(left)}`);
-    if (rightId === undefined || specialSet.has(right)) throw new Error(`${where} references unknown token ${JSON.stringify(right)}`);
+    if (leftId === undefined || specialSet.has(left))
+      throw new Error(`${where} references unknown token ${JSON.stringify(left)}`);
+    if (rightId === undefined || specialSet.has(right))
+      throw new Error(`${where} references unknown token ${JSON.stringify(right)}`);
     const resultId = this.ids.get(left + right);
     if (resultId === undefined || specialSet.has(left + right)) {
       throw new Error(`${where} produces ${JSON.stringify(left + right)}, which is not in the vocab`);
@@ -271,8 +277,16 @@ export class Tokenizer {
       '    "fuse_unk": false,',
       '    "byte_fallback": false,',
       '    "ignore_merges": false,',
-      `    "vocab": ${jsonLines('{', this.vocab.map((token, id) => `${JSON.stringify(token)}: ${id}`), '}')},`,
-      `    "merges": ${jsonLines('[', this.merges.map(([left, right]) => JSON.stringify(`${left} ${right}`)), ']')}`,
+      `    "vocab": ${jsonLines(
+        '{',
+        this.vocab.map((token, id) => `${JSON.stringify(token)}: ${id}`),
+        '}',
+      )},`,
+      `    "merges": ${jsonLines(
+        '[',
+        this.merges.map(([left, right]) => JSON.stringify(`${left} ${right}`)),
+        ']',
+      )}`,
       '  }',
     ];
     const headerText = JSON.stringify(header, null, 2);
@@ -295,7 +309,8 @@ function indexVocab(vocab: readonly string[]): Map<string, number> {
   const ids = new Map<string, number>();
   vocab.forEach((token, id) => {
     const previous = ids.get(token);
-    if (previous !== undefined) throw new Error(`vocab has the token ${JSON.stringify(token)} twice, at ids ${previous} and ${id}`);
+    if (previous !== undefined)
+      throw new Error(`vocab has the token ${JSON.stringify(token)} twice, at ids ${previous} and ${id}`);
     ids.set(token, id);
   });
   return ids;
@@ -351,7 +366,8 @@ function parseTokenizerJson(text: string): TokenizerSpec {
   if (!isObject(root)) throw new Error('tokenizer.json must hold a JSON object');
   const model = root.model;
   if (!isObject(model)) throw new Error('tokenizer.json has no "model" object');
-  if (model.type !== 'BPE') throw new Error(`tokenizer.json model.type is ${describe(model.type)}; only "BPE" is supported`);
+  if (model.type !== 'BPE')
+    throw new Error(`tokenizer.json model.type is ${describe(model.type)}; only "BPE" is supported`);
   checkPipeline(root);
   checkBpeOptions(model);
   const specialTokens = parseAddedTokens(root.added_tokens);
@@ -363,7 +379,9 @@ function parseTokenizerJson(text: string): TokenizerSpec {
 /** The normalizer and pre-tokenizer must be the ones this tokenizer implements. */
 function checkPipeline(root: JsonObject): void {
   if (root.normalizer !== null && root.normalizer !== undefined) {
-    throw new Error(`tokenizer.json normalizer must be null; a normalizer (${describe(root.normalizer)}) is not supported`);
+    throw new Error(
+      `tokenizer.json normalizer must be null; a normalizer (${describe(root.normalizer)}) is not supported`,
+    );
   }
   const pre = root.pre_tokenizer;
   if (!isObject(pre) || pre.type !== 'ByteLevel') {
@@ -383,7 +401,8 @@ function checkBpeOptions(model: JsonObject): void {
     ['ignore_merges', [false, undefined]],
   ];
   for (const [field, allowed] of off) {
-    if (!allowed.includes(model[field])) throw new Error(`tokenizer.json model.${field} is ${describe(model[field])}; it is not supported`);
+    if (!allowed.includes(model[field]))
+      throw new Error(`tokenizer.json model.${field} is ${describe(model[field])}; it is not supported`);
   }
 }
 
@@ -398,9 +417,14 @@ function parseAddedTokens(value: unknown): AddedToken[] {
   return value.map((entry: unknown, index) => {
     const where = `tokenizer.json added_tokens[${index}]`;
     if (!isObject(entry)) throw new Error(`${where} must be an object`);
-    if (typeof entry.content !== 'string' || entry.content === '') throw new Error(`${where}.content must be a non-empty string`);
-    if (!Number.isSafeInteger(entry.id) || (entry.id as number) < 0) throw new Error(`${where}.id must be a non-negative integer`);
-    if (entry.special !== true) throw new Error(`${where} (${JSON.stringify(entry.content)}) is not special; only special added tokens are supported`);
+    if (typeof entry.content !== 'string' || entry.content === '')
+      throw new Error(`${where}.content must be a non-empty string`);
+    if (!Number.isSafeInteger(entry.id) || (entry.id as number) < 0)
+      throw new Error(`${where}.id must be a non-negative integer`);
+    if (entry.special !== true)
+      throw new Error(
+        `${where} (${JSON.stringify(entry.content)}) is not special; only special added tokens are supported`,
+      );
     return { id: entry.id as number, content: entry.content };
   });
 }
@@ -411,7 +435,9 @@ function parseVocab(value: unknown, addedTokens: AddedToken[]): string[] {
   const byId: Array<string | undefined> = [];
   const place = (token: string, id: unknown, source: string): void => {
     if (!Number.isSafeInteger(id) || (id as number) < 0) {
-      throw new Error(`${source} gives ${JSON.stringify(token)} the id ${describe(id)}; ids must be non-negative integers`);
+      throw new Error(
+        `${source} gives ${JSON.stringify(token)} the id ${describe(id)}; ids must be non-negative integers`,
+      );
     }
     const existing = byId[id as number];
     if (existing !== undefined && existing !== token) {
@@ -425,7 +451,9 @@ function parseVocab(value: unknown, addedTokens: AddedToken[]): string[] {
   for (let id = 0; id < byId.length; id++) {
     const token = byId[id];
     if (token === undefined) {
-      throw new Error(`tokenizer.json vocab ids are not contiguous: id ${id} is missing (ids must run 0..${byId.length - 1})`);
+      throw new Error(
+        `tokenizer.json vocab ids are not contiguous: id ${id} is missing (ids must run 0..${byId.length - 1})`,
+      );
     }
     vocab.push(token);
   }
@@ -439,9 +467,15 @@ function parseMerges(value: unknown): Array<[string, string]> {
     if (typeof entry === 'string') {
       const parts = entry.split(' ');
       if (parts.length === 2 && parts[0] !== '' && parts[1] !== '') return [parts[0], parts[1]];
-    } else if (Array.isArray(entry) && entry.length === 2 && entry.every((part) => typeof part === 'string' && part !== '')) {
+    } else if (
+      Array.isArray(entry) &&
+      entry.length === 2 &&
+      entry.every((part) => typeof part === 'string' && part !== '')
+    ) {
       return [entry[0] as string, entry[1] as string];
     }
-    throw new Error(`tokenizer.json model.merges[${index}] is ${describe(entry)}; expected "left right" or ["left", "right"]`);
+    throw new Error(
+      `tokenizer.json model.merges[${index}] is ${describe(entry)}; expected "left right" or ["left", "right"]`,
+    );
   });
 }

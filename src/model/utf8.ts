@@ -10,7 +10,10 @@ export function decodeUtf8(bytes: Uint8Array, name: string): string {
     return strictDecoder.decode(bytes);
   } catch (error) {
     const offset = firstInvalidByte(bytes);
-    throw new Error(`${name}: line ${lineAt(bytes, offset)} (byte ${offset}) is not valid UTF-8: save the file as UTF-8`, { cause: error });
+    throw new Error(
+      `${name}: line ${lineAt(bytes, offset)} (byte ${offset}) is not valid UTF-8: save the file as UTF-8`,
+      { cause: error },
+    );
   }
 }
 
@@ -31,14 +34,21 @@ function sequenceLength(bytes: Uint8Array, i: number): number {
   if (lead < 0x80) return 1;
   // the second byte's range excludes overlong forms, surrogates and code points above U+10FFFF
   const [length, low, high] =
-    lead >= 0xc2 && lead <= 0xdf ? [2, 0x80, 0xbf]
-    : lead === 0xe0 ? [3, 0xa0, 0xbf]
-    : lead === 0xed ? [3, 0x80, 0x9f]
-    : lead >= 0xe1 && lead <= 0xef ? [3, 0x80, 0xbf]
-    : lead === 0xf0 ? [4, 0x90, 0xbf]
-    : lead === 0xf4 ? [4, 0x80, 0x8f]
-    : lead >= 0xf1 && lead <= 0xf3 ? [4, 0x80, 0xbf]
-    : [0, 0, 0];
+    lead >= 0xc2 && lead <= 0xdf
+      ? [2, 0x80, 0xbf]
+      : lead === 0xe0
+        ? [3, 0xa0, 0xbf]
+        : lead === 0xed
+          ? [3, 0x80, 0x9f]
+          : lead >= 0xe1 && lead <= 0xef
+            ? [3, 0x80, 0xbf]
+            : lead === 0xf0
+              ? [4, 0x90, 0xbf]
+              : lead === 0xf4
+                ? [4, 0x80, 0x8f]
+                : lead >= 0xf1 && lead <= 0xf3
+                  ? [4, 0x80, 0xbf]
+                  : [0, 0, 0];
   if (length === 0 || i + length > bytes.length) return 0;
   if (bytes[i + 1] < low || bytes[i + 1] > high) return 0;
   for (let k = 2; k < length; k++) if ((bytes[i + k] & 0xc0) !== 0x80) return 0;

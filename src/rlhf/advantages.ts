@@ -54,7 +54,8 @@ export function maskedVariance(values: ArrayLike<number>, mask: ArrayLike<number
     squares += mask[t] * (values[t] - mean) ** 2;
     total += mask[t];
   }
-  if (!(total > 1)) throw new Error(`maskedVariance: an unbiased variance needs more than one masked entry, got ${total}`);
+  if (!(total > 1))
+    throw new Error(`maskedVariance: an unbiased variance needs more than one masked entry, got ${total}`);
   return squares / (total - 1);
 }
 
@@ -74,7 +75,11 @@ export function whiten(values: ArrayLike<number>, mask: ArrayLike<number>, shift
  * a constant, negative for worse. NaN when the returns do not vary (as stable-baselines and
  * OpenAI baselines' explained_variance report it).
  */
-export function explainedVariance(values: ArrayLike<number>, returns: ArrayLike<number>, mask: ArrayLike<number>): number {
+export function explainedVariance(
+  values: ArrayLike<number>,
+  returns: ArrayLike<number>,
+  mask: ArrayLike<number>,
+): number {
   checkMask('explainedVariance', values, mask);
   checkMask('explainedVariance', returns, mask);
   const varReturns = maskedVariance(returns, mask);
@@ -115,7 +120,8 @@ export function tokenRewards(
   options: TokenRewardOptions,
 ): TokenRewardResult {
   const n = logprobs.length;
-  if (n === 0 || refLogprobs.length !== n) throw new Error(`tokenRewards: need equal, non-empty log-prob arrays, got ${n} and ${refLogprobs.length}`);
+  if (n === 0 || refLogprobs.length !== n)
+    throw new Error(`tokenRewards: need equal, non-empty log-prob arrays, got ${n} and ${refLogprobs.length}`);
   const rewards = Array.from(logprobs, (logprob, t) => -beta * klK1(logprob, refLogprobs[t]));
   const nonScoreReward = rewards.reduce((sum, r) => sum + r, 0);
   let kl = 0;

@@ -63,7 +63,10 @@ const RESPONSE_PREFIX = FRAMED_RESPONSE.slice(0, FRAMED_RESPONSE.indexOf(FRAMED_
 
 /** "Human: X\nAssistant:" → "X"; any other text is returned unchanged. */
 export function unframePrompt(text: string): string {
-  const framed = text.length >= PROMPT_PREFIX.length + PROMPT_SUFFIX.length && text.startsWith(PROMPT_PREFIX) && text.endsWith(PROMPT_SUFFIX);
+  const framed =
+    text.length >= PROMPT_PREFIX.length + PROMPT_SUFFIX.length &&
+    text.startsWith(PROMPT_PREFIX) &&
+    text.endsWith(PROMPT_SUFFIX);
   return framed ? text.slice(PROMPT_PREFIX.length, text.length - PROMPT_SUFFIX.length) : text;
 }
 
@@ -85,8 +88,14 @@ export function unframeDemonstration(record: DemonstrationRecord): { prompt: str
 }
 
 /** Demonstrations as SFT/RM token sequences: formatPrompt(prompt) and formatResponse(response), encoded. */
-export function demonstrationSequences(tokenizer: Tokenizer, demonstrations: readonly { prompt: string; response: string }[]): Sequence[] {
-  return demonstrations.map((d) => ({ prompt: tokenizer.encode(formatPrompt(d.prompt)), response: tokenizer.encode(formatResponse(d.response)) }));
+export function demonstrationSequences(
+  tokenizer: Tokenizer,
+  demonstrations: readonly { prompt: string; response: string }[],
+): Sequence[] {
+  return demonstrations.map((d) => ({
+    prompt: tokenizer.encode(formatPrompt(d.prompt)),
+    response: tokenizer.encode(formatResponse(d.response)),
+  }));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -94,12 +103,19 @@ export function demonstrationSequences(tokenizer: Tokenizer, demonstrations: rea
 
 /** Demonstrations from TRL prompt–completion JSONL. */
 export function parseDemonstrations(text: string): DemonstrationRecord[] {
-  return parseLines(text, (record) => ({ prompt: stringField(record, 'prompt'), completion: stringField(record, 'completion') }));
+  return parseLines(text, (record) => ({
+    prompt: stringField(record, 'prompt'),
+    completion: stringField(record, 'completion'),
+  }));
 }
 
 /** Comparisons from TRL preference JSONL. */
 export function parseComparisons(text: string): ComparisonRecord[] {
-  return parseLines(text, (record) => ({ prompt: stringField(record, 'prompt'), chosen: stringField(record, 'chosen'), rejected: stringField(record, 'rejected') }));
+  return parseLines(text, (record) => ({
+    prompt: stringField(record, 'prompt'),
+    chosen: stringField(record, 'chosen'),
+    rejected: stringField(record, 'rejected'),
+  }));
 }
 
 /**
@@ -114,7 +130,10 @@ export function parseRankings(text: string): Ranking[] {
 
 function parseLines<T>(text: string, toRecord: (record: Record<string, unknown>) => T): T[] {
   if (text.length > MAX_DATASET_CHARS) {
-    throw new DatasetError(0, `the text has ${text.length} characters; the limit is ${MAX_DATASET_CHARS} (${MAX_DATASET_CHARS / 1024 / 1024} Mi characters): split the file`);
+    throw new DatasetError(
+      0,
+      `the text has ${text.length} characters; the limit is ${MAX_DATASET_CHARS} (${MAX_DATASET_CHARS / 1024 / 1024} Mi characters): split the file`,
+    );
   }
   const records: T[] = [];
   text.split('\n').forEach((raw, index) => {
@@ -155,22 +174,46 @@ function stringField(record: Record<string, unknown>, key: string): string {
 }
 
 function stringArray(value: unknown, key: string): string[] {
-  if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) throw new Error(`"${key}" must be an array of strings`);
+  if (!Array.isArray(value) || !value.every((item) => typeof item === 'string'))
+    throw new Error(`"${key}" must be an array of strings`);
   return value;
 }
 
 function numberArray(value: unknown, key: string): number[] {
-  if (!Array.isArray(value) || !value.every((item) => typeof item === 'number')) throw new Error(`"${key}" must be an array of numbers`);
+  if (!Array.isArray(value) || !value.every((item) => typeof item === 'number'))
+    throw new Error(`"${key}" must be an array of numbers`);
   return value;
 }
 
-const RANKING_KEYS = ['promptId', 'prompt', 'responses', 'order', 'ties', 'source', 'labeler', 'likert', 'flags'] as const;
-const FLAG_KEYS: readonly (keyof Flags)[] = ['failsToFollow', 'falseFact', 'hallucination', 'harmfulOrRude', 'inappropriateForAssistant', 'satisfiesConstraint', 'moreQuestions', 'offTopic'];
+const RANKING_KEYS = [
+  'promptId',
+  'prompt',
+  'responses',
+  'order',
+  'ties',
+  'source',
+  'labeler',
+  'likert',
+  'flags',
+] as const;
+const FLAG_KEYS: readonly (keyof Flags)[] = [
+  'failsToFollow',
+  'falseFact',
+  'hallucination',
+  'harmfulOrRude',
+  'inappropriateForAssistant',
+  'satisfiesConstraint',
+  'moreQuestions',
+  'offTopic',
+];
 
 /** One parsed JSON object as a Ranking, validated as a rankings line is (throws with the reason). */
 export function rankingFromRecord(record: Record<string, unknown>): Ranking {
   const unknown = Object.keys(record).filter((key) => !(RANKING_KEYS as readonly string[]).includes(key));
-  if (unknown.length > 0) throw new Error(`unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')}; a ranking has ${RANKING_KEYS.join(', ')}`);
+  if (unknown.length > 0)
+    throw new Error(
+      `unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')}; a ranking has ${RANKING_KEYS.join(', ')}`,
+    );
   const prompt = stringField(record, 'prompt');
   if (!('responses' in record)) throw new Error('missing "responses"');
   if (!('order' in record)) throw new Error('missing "order"');
@@ -191,12 +234,15 @@ export function rankingFromRecord(record: Record<string, unknown>): Ranking {
 
 function rankingSource(value: unknown): Ranking['source'] {
   if (value === undefined) return 'human';
-  if (value !== 'human' && value !== 'simulated') throw new Error(`"source" must be "human" or "simulated", got ${describe(value)}`);
+  if (value !== 'human' && value !== 'simulated')
+    throw new Error(`"source" must be "human" or "simulated", got ${describe(value)}`);
   return value;
 }
 
 function tiesOf(value: unknown): [number, number][] {
-  const pairs = Array.isArray(value) && value.every((pair) => Array.isArray(pair) && pair.length === 2 && pair.every((p) => typeof p === 'number'));
+  const pairs =
+    Array.isArray(value) &&
+    value.every((pair) => Array.isArray(pair) && pair.length === 2 && pair.every((p) => typeof p === 'number'));
   if (!pairs) throw new Error('"ties" must be an array of [position, position] pairs');
   return (value as [number, number][]).map(([a, b]) => [a, b]);
 }
@@ -211,12 +257,17 @@ function likertOf(value: unknown): number[] {
 function flagsOf(value: unknown): Partial<Flags>[] {
   if (!Array.isArray(value)) throw new Error('"flags" must be an array of objects (one per response)');
   return value.map((item: unknown, i) => {
-    if (typeof item !== 'object' || item === null || Array.isArray(item)) throw new Error(`"flags"[${i}] must be an object`);
+    if (typeof item !== 'object' || item === null || Array.isArray(item))
+      throw new Error(`"flags"[${i}] must be an object`);
     const flags: Partial<Flags> = {};
     for (const [key, flag] of Object.entries(item)) {
-      if (!(FLAG_KEYS as readonly string[]).includes(key)) throw new Error(`"flags"[${i}] has unknown flag "${key}"; flags are ${FLAG_KEYS.join(', ')}`);
+      if (!(FLAG_KEYS as readonly string[]).includes(key))
+        throw new Error(`"flags"[${i}] has unknown flag "${key}"; flags are ${FLAG_KEYS.join(', ')}`);
       const valid = typeof flag === 'boolean' || (key === 'satisfiesConstraint' && flag === null);
-      if (!valid) throw new Error(`"flags"[${i}].${key} must be true or false${key === 'satisfiesConstraint' ? ' (or null)' : ''}, got ${describe(flag)}`);
+      if (!valid)
+        throw new Error(
+          `"flags"[${i}].${key} must be true or false${key === 'satisfiesConstraint' ? ' (or null)' : ''}, got ${describe(flag)}`,
+        );
       (flags as Record<string, boolean | null>)[key] = flag as boolean | null;
     }
     return flags;
@@ -249,10 +300,13 @@ export function promptIdOf(prompt: string): string {
 
 /** Prompt–completion JSONL of the records as they are (see demonstrationRecord for the chat frame). */
 export function demonstrationsToJsonl(records: readonly DemonstrationRecord[]): string {
-  return toJsonl(records.map(({ prompt, completion }) => {
-    if (typeof prompt !== 'string' || typeof completion !== 'string') throw new Error('demonstrationsToJsonl: prompt and completion must be strings');
-    return { prompt, completion };
-  }));
+  return toJsonl(
+    records.map(({ prompt, completion }) => {
+      if (typeof prompt !== 'string' || typeof completion !== 'string')
+        throw new Error('demonstrationsToJsonl: prompt and completion must be strings');
+      return { prompt, completion };
+    }),
+  );
 }
 
 /**
@@ -262,17 +316,23 @@ export function demonstrationsToJsonl(records: readonly DemonstrationRecord[]): 
 export function comparisonsToJsonl(rankings: readonly Ranking[]): string {
   return toJsonl(
     rankings.flatMap((ranking) =>
-      rankingPairs(ranking).map((pair) => ({ prompt: formatPrompt(pair.prompt), chosen: formatResponse(pair.chosen), rejected: formatResponse(pair.rejected) })),
+      rankingPairs(ranking).map((pair) => ({
+        prompt: formatPrompt(pair.prompt),
+        chosen: formatResponse(pair.chosen),
+        rejected: formatResponse(pair.rejected),
+      })),
     ),
   );
 }
 
 /** Rankings JSONL, one whole ranking per line (checked by checkRanking first). */
 export function rankingsToJsonl(rankings: readonly Ranking[]): string {
-  return toJsonl(rankings.map((ranking) => {
-    checkRanking(ranking);
-    return orderedRanking(ranking);
-  }));
+  return toJsonl(
+    rankings.map((ranking) => {
+      checkRanking(ranking);
+      return orderedRanking(ranking);
+    }),
+  );
 }
 
 /**
@@ -281,7 +341,10 @@ export function rankingsToJsonl(rankings: readonly Ranking[]): string {
  * given source — 'human' by default, since a comparisons file comes from people or tools outside
  * the lab's simulated labeler. Identical chosen and rejected texts become a tie (no comparison).
  */
-export function rankingsFromComparisons(records: readonly ComparisonRecord[], source: Ranking['source'] = 'human'): Ranking[] {
+export function rankingsFromComparisons(
+  records: readonly ComparisonRecord[],
+  source: Ranking['source'] = 'human',
+): Ranking[] {
   return records.map((record) => {
     const prompt = unframePrompt(record.prompt);
     const responses = [unframeResponse(record.chosen), unframeResponse(record.rejected)];

@@ -3,7 +3,16 @@
 // pairs, and the trained policy's parameters come back; both models are freed whatever happens.
 import { GptModel } from '../model/gpt.ts';
 import type { GptConfig } from '../model/config.ts';
-import { evaluateDpo, trainDpo, TRL_DPO_BETA, type DpoMetrics, type DpoOptions, type DpoProgress, type DpoResult, type PreferenceSequences } from './dpo.ts';
+import {
+  evaluateDpo,
+  trainDpo,
+  TRL_DPO_BETA,
+  type DpoMetrics,
+  type DpoOptions,
+  type DpoProgress,
+  type DpoResult,
+  type PreferenceSequences,
+} from './dpo.ts';
 import type { StageHooks } from './training-loop.ts';
 
 export interface DpoStageSettings extends Omit<DpoOptions, keyof StageHooks<DpoProgress> | 'heldout'> {
@@ -36,8 +45,14 @@ export async function runDpoStage(
     policy.writeParams(start.params);
     reference.writeParams(start.params);
     const heldout = pairs.heldout && pairs.heldout.length > 0 ? pairs.heldout : undefined;
-    const result = await trainDpo(policy, reference, pairs.train, { ...options, ...hooks, ...(heldout && { heldout }) });
-    const train = evaluateTrain ? await evaluateDpo(policy, reference, pairs.train, options.beta ?? TRL_DPO_BETA) : undefined;
+    const result = await trainDpo(policy, reference, pairs.train, {
+      ...options,
+      ...hooks,
+      ...(heldout && { heldout }),
+    });
+    const train = evaluateTrain
+      ? await evaluateDpo(policy, reference, pairs.train, options.beta ?? TRL_DPO_BETA)
+      : undefined;
     return { params: await policy.readParams(), result, ...(train && { train }) };
   } finally {
     policy.destroy();

@@ -14,7 +14,16 @@ import { formatPrompt, formatResponse, type Ranking } from '../world/index.ts';
 import { sequenceBatch, type Sequence, type SequenceBatch } from './batches.ts';
 import { dpoLoss, tokenWeightsFromLogprobGradient, type DpoLossResult } from './losses.ts';
 import { rankingPairs } from './rankings.ts';
-import { assertCount, assertFinite, fitSequences, PAD_ID, planSteps, shuffledEpochs, trainingLoop, type StageHooks } from './training-loop.ts';
+import {
+  assertCount,
+  assertFinite,
+  fitSequences,
+  PAD_ID,
+  planSteps,
+  shuffledEpochs,
+  trainingLoop,
+  type StageHooks,
+} from './training-loop.ts';
 
 /** TRL DPOConfig's default β: the strength of the implicit KL constraint to the reference. */
 export const TRL_DPO_BETA = 0.1;
@@ -111,13 +120,19 @@ export interface DpoResult {
  * the CPU from both forwards and checked before any update: a NaN or infinite loss stops training
  * with an error. The policy's optimizer state is reset first.
  */
-export async function trainDpo(policy: GptModel, reference: GptModel, pairs: readonly PreferenceSequences[], options: DpoOptions): Promise<DpoResult> {
+export async function trainDpo(
+  policy: GptModel,
+  reference: GptModel,
+  pairs: readonly PreferenceSequences[],
+  options: DpoOptions,
+): Promise<DpoResult> {
   checkModels(policy, reference);
   const beta = options.beta ?? TRL_DPO_BETA;
   assertCount('DPO epochs', options.epochs);
   const pairsPerBatch = options.pairsPerBatch ?? Math.floor(policy.B / 2);
   assertCount('DPO pairsPerBatch', pairsPerBatch);
-  if (2 * pairsPerBatch > policy.B) throw new Error(`DPO pairsPerBatch ${pairsPerBatch} needs ${2 * pairsPerBatch} rows; the model has B=${policy.B}`);
+  if (2 * pairsPerBatch > policy.B)
+    throw new Error(`DPO pairsPerBatch ${pairsPerBatch} needs ${2 * pairsPerBatch} rows; the model has B=${policy.B}`);
   const fitted = fitPairs(pairs, policy.T);
   const data = fitted.pairs;
   if (data.length === 0) throw new Error(`no preference pair fits T=${policy.T} (${fitted.dropped} dropped)`);
@@ -135,9 +150,23 @@ export async function trainDpo(policy: GptModel, reference: GptModel, pairs: rea
     shouldStop: options.shouldStop,
   };
   const { steps, loss, stopped } = await trainingLoop(loop, async (indices, { epoch, step, lr, report, evaluate }) => {
-    const { metrics, gradNorm } = await dpoStep(policy, reference, indices.map((i) => data[i]), beta, { ...adamw, lr }, step);
+    const { metrics, gradNorm } = await dpoStep(
+      policy,
+      reference,
+      indices.map((i) => data[i]),
+      beta,
+      { ...adamw, lr },
+      step,
+    );
     if (!report) return metrics.loss;
-    const progress: DpoProgress = { epoch, step, totalSteps, ...trlLog(metrics), learning_rate: lr, grad_norm: gradNorm };
+    const progress: DpoProgress = {
+      epoch,
+      step,
+      totalSteps,
+      ...trlLog(metrics),
+      learning_rate: lr,
+      grad_norm: gradNorm,
+    };
     if (evaluate) progress.heldout = await evaluateDpo(policy, reference, options.heldout!, beta);
     await options.onProgress?.(progress);
     return metrics.loss;
@@ -148,17 +177,35 @@ export async function trainDpo(policy: GptModel, reference: GptModel, pairs: rea
 }
 
 /** DPO metrics of the policy against the reference on pairs (forward only); pairs that do not fit are left out. */
-export async function evaluateDpo(policy: GptModel, reference: GptModel, pairs: readonly PreferenceSequences[], beta = TRL_DPO_BETA): Promise<DpoMetrics> {
+export async function evaluateDpo(
+  policy: GptModel,
+  reference: GptModel,
+  pairs: readonly PreferenceSequences[],
+  beta = TRL_DPO_BETA,
+): Promise<DpoMetrics> {
   checkModels(policy, reference);
   const data = fitPairs(pairs, policy.T).pairs;
   if (data.length === 0) throw new Error(`evaluateDpo: no preference pair fits T=${policy.T}`);
-  const sums = { policyChosen: [] as number[], policyRejected: [] as number[], refChosen: [] as number[], refRejected: [] as number[] };
+  const sums = {
+    policyChosen: [] as number[],
+    policyRejected: [] as number[],
+    refChosen: [] as number[],
+    refRejected: [] as number[],
+  };
   const perBatch = Math.floor(policy.B / 2);
   for (let first = 0; first < data.length; first += perBatch) {
-    const logps = await pairLogps(policy, reference, pairBatch(data.slice(first, first + perBatch), policy.B, policy.T));
+    const logps = await pairLogps(
+      policy,
+      reference,
+      pairBatch(data.slice(first, first + perBatch), policy.B, policy.T),
+    );
     for (const key of Object.keys(sums) as (keyof typeof sums)[]) sums[key].push(...logps[key]);
   }
-  return metricsOf(dpoLoss(sums.policyChosen, sums.policyRejected, sums.refChosen, sums.refRejected, beta), sums.policyChosen, sums.policyRejected);
+  return metricsOf(
+    dpoLoss(sums.policyChosen, sums.policyRejected, sums.refChosen, sums.refRejected, beta),
+    sums.policyChosen,
+    sums.policyRejected,
+  );
 }
 
 /** One optimizer step of the policy on a batch of pairs. */
@@ -182,7 +229,12 @@ async function dpoStep(
       dLogprobs[(2 * i + 1) * T + t] = batch.weights[(2 * i + 1) * T + t] * result.dPolicyRejected[i];
     }
   });
-  policy.setBatch({ tokens: batch.tokens, targets: batch.targets, weights: tokenWeightsFromLogprobGradient(dLogprobs), lossScale: 1 });
+  policy.setBatch({
+    tokens: batch.tokens,
+    targets: batch.targets,
+    weights: tokenWeightsFromLogprobGradient(dLogprobs),
+    lossScale: 1,
+  });
   const { gradNorm } = await policy.step({ reuseForward: true, optimizer });
   return { metrics: metricsOf(result, logps.policyChosen, logps.policyRejected), gradNorm };
 }
@@ -210,7 +262,8 @@ async function pairLogps(policy: GptModel, reference: GptModel, batch: SequenceB
     for (let t = 0; t < policy.T; t++) sum += batch.weights[row * policy.T + t] * logprobs[row * policy.T + t];
     return sum;
   };
-  const column = (logprobs: Float32Array, offset: number) => Array.from({ length: pairs }, (_, i) => rowSum(logprobs, 2 * i + offset));
+  const column = (logprobs: Float32Array, offset: number) =>
+    Array.from({ length: pairs }, (_, i) => rowSum(logprobs, 2 * i + offset));
   return {
     policyChosen: column(pol.logprobs!, 0),
     policyRejected: column(pol.logprobs!, 1),
@@ -220,7 +273,9 @@ async function pairLogps(policy: GptModel, reference: GptModel, batch: SequenceB
 }
 
 /** The metrics under TRL's DPOTrainer log names. */
-function trlLog(m: DpoMetrics): Omit<DpoProgress, 'epoch' | 'step' | 'totalSteps' | 'learning_rate' | 'grad_norm' | 'heldout'> {
+function trlLog(
+  m: DpoMetrics,
+): Omit<DpoProgress, 'epoch' | 'step' | 'totalSteps' | 'learning_rate' | 'grad_norm' | 'heldout'> {
   return {
     loss: m.loss,
     'rewards/accuracies': m.accuracy,
@@ -232,7 +287,11 @@ function trlLog(m: DpoMetrics): Omit<DpoProgress, 'epoch' | 'step' | 'totalSteps
   };
 }
 
-function metricsOf(result: DpoLossResult, policyChosen: readonly number[], policyRejected: readonly number[]): DpoMetrics {
+function metricsOf(
+  result: DpoLossResult,
+  policyChosen: readonly number[],
+  policyRejected: readonly number[],
+): DpoMetrics {
   const mean = (values: readonly number[]) => values.reduce((sum, v) => sum + v, 0) / values.length;
   return {
     loss: result.loss,
@@ -247,10 +306,19 @@ function metricsOf(result: DpoLossResult, policyChosen: readonly number[], polic
 }
 
 /** Both outputs of each pair cut to fit T + 1 ids; a pair is dropped when its prompt leaves no room. */
-function fitPairs(pairs: readonly PreferenceSequences[], T: number): { pairs: PreferenceSequences[]; truncated: number; dropped: number } {
+function fitPairs(
+  pairs: readonly PreferenceSequences[],
+  T: number,
+): { pairs: PreferenceSequences[]; truncated: number; dropped: number } {
   const out = { pairs: [] as PreferenceSequences[], truncated: 0, dropped: 0 };
   for (const { prompt, chosen, rejected } of pairs) {
-    const fitted = fitSequences([{ prompt, response: chosen }, { prompt, response: rejected }], T + 1);
+    const fitted = fitSequences(
+      [
+        { prompt, response: chosen },
+        { prompt, response: rejected },
+      ],
+      T + 1,
+    );
     if (fitted.dropped > 0) {
       out.dropped += 1;
       continue;
@@ -269,8 +337,13 @@ function linearLearningRate(step: number, lr: number, warmupSteps: number, total
 
 function checkModels(policy: GptModel, reference: GptModel): void {
   if (policy === reference) throw new Error('DPO needs a separate frozen reference model, not the policy itself');
-  if (policy.kind !== 'lm' || reference.kind !== 'lm') throw new Error(`DPO needs two 'lm' models, got '${policy.kind}' and '${reference.kind}'`);
-  if (policy.B !== reference.B || policy.T !== reference.T) throw new Error(`policy (B=${policy.B}, T=${policy.T}) and reference (B=${reference.B}, T=${reference.T}) must share a batch shape`);
+  if (policy.kind !== 'lm' || reference.kind !== 'lm')
+    throw new Error(`DPO needs two 'lm' models, got '${policy.kind}' and '${reference.kind}'`);
+  if (policy.B !== reference.B || policy.T !== reference.T)
+    throw new Error(
+      `policy (B=${policy.B}, T=${policy.T}) and reference (B=${reference.B}, T=${reference.T}) must share a batch shape`,
+    );
   if (policy.B < 2) throw new Error(`DPO puts chosen and rejected in two rows: B must be at least 2, got ${policy.B}`);
-  if (policy.config.vocabSize !== reference.config.vocabSize) throw new Error('policy and reference must share a vocabulary');
+  if (policy.config.vocabSize !== reference.config.vocabSize)
+    throw new Error('policy and reference must share a vocabulary');
 }

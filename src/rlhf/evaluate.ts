@@ -43,7 +43,12 @@ export interface LabelerReport {
 }
 
 /** Answers every prompt, sampler.B at a time. */
-export async function generateResponses(sampler: ResponseGenerator, tokenizer: Tokenizer, prompts: readonly Prompt[], options: SamplingOptions): Promise<Response[]> {
+export async function generateResponses(
+  sampler: ResponseGenerator,
+  tokenizer: Tokenizer,
+  prompts: readonly Prompt[],
+  options: SamplingOptions,
+): Promise<Response[]> {
   const responses: Response[] = [];
   for (let first = 0; first < prompts.length; first += sampler.B) {
     const batch = prompts.slice(first, first + sampler.B);
@@ -62,7 +67,12 @@ export function preferenceCredit(mine: number, theirs: number): number {
 }
 
 /** Share of prompts on which the labeler's noise-free score prefers `mine[i]` to `theirs[i]` (ties split). */
-export function winRate(prompts: readonly Prompt[], mine: readonly Response[], theirs: readonly Response[], labeler: Labeler): number {
+export function winRate(
+  prompts: readonly Prompt[],
+  mine: readonly Response[],
+  theirs: readonly Response[],
+  labeler: Labeler,
+): number {
   let wins = 0;
   prompts.forEach((prompt, i) => {
     wins += preferenceCredit(labeler.score(prompt, mine[i].text), labeler.score(prompt, theirs[i].text));
@@ -75,11 +85,22 @@ function share<T>(items: readonly T[], test: (item: T) => boolean): number {
 }
 
 /** Judges each response with the labeler's weights and aggregates the paper's metrics. */
-export function labelerReport(prompts: readonly Prompt[], responses: readonly Response[], labeler: Labeler): LabelerReport {
-  if (prompts.length !== responses.length) throw new Error(`${prompts.length} prompts but ${responses.length} responses`);
+export function labelerReport(
+  prompts: readonly Prompt[],
+  responses: readonly Response[],
+  labeler: Labeler,
+): LabelerReport {
+  if (prompts.length !== responses.length)
+    throw new Error(`${prompts.length} prompts but ${responses.length} responses`);
   const samples: JudgedResponse[] = prompts.map((prompt, i) => {
     const judgement = scoreResponse(prompt, responses[i].text, labeler.config.weights);
-    return { ...responses[i], prompt: prompt.text, family: prompt.family, likert: labeler.score(prompt, responses[i].text), flags: judgement.flags };
+    return {
+      ...responses[i],
+      prompt: prompt.text,
+      family: prompt.family,
+      likert: labeler.score(prompt, responses[i].text),
+      flags: judgement.flags,
+    };
   });
   const of = (family: Prompt['family']) => samples.filter((s) => s.family === family);
   return {

@@ -30,12 +30,35 @@ export interface ModelAnswers {
 }
 
 /** The table's line for `mine`, with win rates against the SFT and base answers that are given. */
-export function evaluationRow(prompts: readonly Prompt[], mine: ModelAnswers, against: { sft?: readonly Response[]; base?: readonly Response[] }): EvaluationMetrics {
-  const { prompts: count, likert, follows_instruction, truthful, hallucination, toxicity, ended } = labelerReport(prompts, mine.responses, heldoutLabeler);
-  const versus = (theirs: readonly Response[] | undefined) => (theirs ? winRate(prompts, mine.responses, theirs, heldoutLabeler) : undefined);
+export function evaluationRow(
+  prompts: readonly Prompt[],
+  mine: ModelAnswers,
+  against: { sft?: readonly Response[]; base?: readonly Response[] },
+): EvaluationMetrics {
+  const {
+    prompts: count,
+    likert,
+    follows_instruction,
+    truthful,
+    hallucination,
+    toxicity,
+    ended,
+  } = labelerReport(prompts, mine.responses, heldoutLabeler);
+  const versus = (theirs: readonly Response[] | undefined) =>
+    theirs ? winRate(prompts, mine.responses, theirs, heldoutLabeler) : undefined;
   const wins = { win_rate_vs_sft: versus(against.sft), win_rate_vs_base: versus(against.base) };
   const defined = Object.fromEntries(Object.entries(wins).filter(([, value]) => value !== undefined));
-  return { prompts: count, likert, follows_instruction, truthful, hallucination, toxicity, ended, ...defined, pretrain_loss: mine.pretrainLoss };
+  return {
+    prompts: count,
+    likert,
+    follows_instruction,
+    truthful,
+    hallucination,
+    toxicity,
+    ended,
+    ...defined,
+    pretrain_loss: mine.pretrainLoss,
+  };
 }
 
 export interface EvaluationStageSettings {
@@ -60,14 +83,26 @@ export async function runEvaluationStage(
   const evaluator = new GptModel(device, config, 'lm', loss.B, loss.T, 'evaluation');
   let sampler: GptSampler | undefined;
   try {
-    sampler = new GptSampler(device, config, evaluator.params, 'lm', settings.sampler.B, settings.sampler.T, tokenizer.eosId, 'evaluation.sampler');
+    sampler = new GptSampler(
+      device,
+      config,
+      evaluator.params,
+      'lm',
+      settings.sampler.B,
+      settings.sampler.T,
+      tokenizer.eosId,
+      'evaluation.sampler',
+    );
     const windows = heldoutPretrainingWindows(tokenizer, loss.worldSeed, loss.documents, loss);
     const answers: Record<string, ModelAnswers> = {};
     for (const [name, params] of Object.entries(candidates)) {
       await hooks.onProgress?.(`evaluating ${name}`);
       evaluator.writeParams(params);
       const pretrainLoss = await evaluationLoss(evaluator, windows);
-      answers[name] = { responses: await generateResponses(sampler, tokenizer, prompts, settings.sampling), pretrainLoss };
+      answers[name] = {
+        responses: await generateResponses(sampler, tokenizer, prompts, settings.sampling),
+        pretrainLoss,
+      };
     }
     return answers;
   } finally {

@@ -37,7 +37,10 @@ export interface AdaptiveKlController {
  * shrinks while it stays closer.
  */
 export function adaptiveKlController(initBeta: number, target: number, horizon: number): AdaptiveKlController {
-  if (!(initBeta >= 0) || !(target > 0) || !(horizon > 0)) throw new Error(`adaptiveKlController: need β ≥ 0, target > 0, horizon > 0, got ${initBeta}, ${target}, ${horizon}`);
+  if (!(initBeta >= 0) || !(target > 0) || !(horizon > 0))
+    throw new Error(
+      `adaptiveKlController: need β ≥ 0, target > 0, horizon > 0, got ${initBeta}, ${target}, ${horizon}`,
+    );
   let beta = initBeta;
   return {
     get value() {

@@ -31,7 +31,10 @@ export interface RankingLossResult {
  * skipped, as in OpenRLHF's PairWiseLoss and TRL's RewardTrainer, which train only on strict
  * preferences.
  */
-export function rankingLoss(rewards: ArrayLike<number>, ties: ReadonlyArray<readonly [number, number]> = []): RankingLossResult {
+export function rankingLoss(
+  rewards: ArrayLike<number>,
+  ties: ReadonlyArray<readonly [number, number]> = [],
+): RankingLossResult {
   const K = rewards.length;
   const tied = tiedPairKeys(ties, K);
   const dRewards = new Array<number>(K).fill(0);
@@ -53,7 +56,13 @@ export function rankingLoss(rewards: ArrayLike<number>, ties: ReadonlyArray<read
     }
   }
   if (pairs === 0) throw new Error(`rankingLoss: no pairs to compare (K=${K}, ${ties.length} ties)`);
-  return { loss: lossSum / pairs, dRewards: dRewards.map((d) => d / pairs), accuracy: correct / pairs, margin: marginSum / pairs, pairs };
+  return {
+    loss: lossSum / pairs,
+    dRewards: dRewards.map((d) => d / pairs),
+    accuracy: correct / pairs,
+    margin: marginSum / pairs,
+    pairs,
+  };
 }
 
 /** Tied pairs as keys min·K + max, checked to be distinct valid positions. */
@@ -116,7 +125,12 @@ export function ppoPolicyLoss(
     }
     approxkl += m * 0.5 * logRatio * logRatio;
   }
-  return { loss: loss * inverseTotal, dNewLogprobs, clipfrac: clipped * inverseTotal, approxkl: approxkl * inverseTotal };
+  return {
+    loss: loss * inverseTotal,
+    dNewLogprobs,
+    clipfrac: clipped * inverseTotal,
+    approxkl: approxkl * inverseTotal,
+  };
 }
 
 export interface PpoValueLossResult {
@@ -214,7 +228,15 @@ export function dpoLoss(
     if (margin > 0) correct += 1;
     marginSum += margin;
   }
-  return { loss: loss / n, dPolicyChosen, dPolicyRejected, accuracy: correct / n, rewardMargin: marginSum / n, chosenRewards, rejectedRewards };
+  return {
+    loss: loss / n,
+    dPolicyChosen,
+    dPolicyRejected,
+    accuracy: correct / n,
+    rewardMargin: marginSum / n,
+    chosenRewards,
+    rejectedRewards,
+  };
 }
 
 /**
@@ -231,8 +253,17 @@ export function dpoLoss(
  * Needs promptLength ≥ 1, a non-empty response, and totalLength ≤ T + 1 (the last target must fit).
  */
 export function responseMask(promptLength: number, totalLength: number, T: number): Float32Array {
-  const valid = Number.isInteger(promptLength) && Number.isInteger(totalLength) && Number.isInteger(T) && promptLength >= 1 && totalLength > promptLength && totalLength <= T + 1;
-  if (!valid) throw new Error(`responseMask: need 1 ≤ promptLength < totalLength ≤ T + 1, got promptLength=${promptLength} totalLength=${totalLength} T=${T}`);
+  const valid =
+    Number.isInteger(promptLength) &&
+    Number.isInteger(totalLength) &&
+    Number.isInteger(T) &&
+    promptLength >= 1 &&
+    totalLength > promptLength &&
+    totalLength <= T + 1;
+  if (!valid)
+    throw new Error(
+      `responseMask: need 1 ≤ promptLength < totalLength ≤ T + 1, got promptLength=${promptLength} totalLength=${totalLength} T=${T}`,
+    );
   const weights = new Float32Array(T); // (T)
   weights.fill(1, promptLength - 1, totalLength - 1);
   return weights;
@@ -264,7 +295,8 @@ function clamp(x: number, low: number, high: number): number {
 
 function checkSameLength(where: string, ...arrays: ArrayLike<number>[]): number {
   const n = arrays[0].length;
-  if (arrays.some((a) => a.length !== n)) throw new Error(`${where}: arrays differ in length (${arrays.map((a) => a.length).join(', ')})`);
+  if (arrays.some((a) => a.length !== n))
+    throw new Error(`${where}: arrays differ in length (${arrays.map((a) => a.length).join(', ')})`);
   return n;
 }
 

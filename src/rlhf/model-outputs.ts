@@ -18,17 +18,40 @@ export interface SamplingModel {
 }
 
 /** The prompts whose chat frame leaves room for a response of maxNewTokens within T tokens. */
-export function promptsThatFit(tokenizer: Tokenizer, prompts: readonly Prompt[], maxNewTokens: number, T: number): Prompt[] {
+export function promptsThatFit(
+  tokenizer: Tokenizer,
+  prompts: readonly Prompt[],
+  maxNewTokens: number,
+  T: number,
+): Prompt[] {
   return prompts.filter((p) => tokenizer.encode(formatPrompt(p.text)).length + maxNewTokens <= T);
 }
 
 /** Samples `perPrompt` outputs per prompt; output k of every prompt uses seed sampling.seed + 1000·k. */
-export async function sampleOutputs(device: GPUDevice, model: SamplingModel, prompts: readonly Prompt[], perPrompt: number, sampling: SamplingOptions): Promise<Response[][]> {
-  const sampler = new GptSampler(device, model.config, model.params, 'lm', model.B, model.T, model.tokenizer.eosId, 'outputs.sampler');
+export async function sampleOutputs(
+  device: GPUDevice,
+  model: SamplingModel,
+  prompts: readonly Prompt[],
+  perPrompt: number,
+  sampling: SamplingOptions,
+): Promise<Response[][]> {
+  const sampler = new GptSampler(
+    device,
+    model.config,
+    model.params,
+    'lm',
+    model.B,
+    model.T,
+    model.tokenizer.eosId,
+    'outputs.sampler',
+  );
   const outputs: Response[][] = prompts.map(() => []);
   try {
     for (let k = 0; k < perPrompt; k++) {
-      const responses = await generateResponses(sampler, model.tokenizer, prompts, { ...sampling, seed: sampling.seed + 1000 * k });
+      const responses = await generateResponses(sampler, model.tokenizer, prompts, {
+        ...sampling,
+        seed: sampling.seed + 1000 * k,
+      });
       responses.forEach((r, i) => outputs[i].push(r));
     }
   } finally {
@@ -45,5 +68,10 @@ export async function sampleRankings(
   options: { K: number; sampling: SamplingOptions; labeler: Labeler; rng: WorldRng },
 ): Promise<Ranking[]> {
   const outputs = await sampleOutputs(device, model, prompts, options.K, options.sampling);
-  return simulatedRankings(prompts, outputs.map((row) => row.map((r) => r.text)), options.labeler, options.rng);
+  return simulatedRankings(
+    prompts,
+    outputs.map((row) => row.map((r) => r.text)),
+    options.labeler,
+    options.rng,
+  );
 }

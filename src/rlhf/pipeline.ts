@@ -4,7 +4,16 @@
 // (the paper's Figure 2 and its evaluation, in miniature). Deterministic for a seed on one adapter.
 import type { Checkpoint } from '../model/checkpoint.ts';
 import { DEFAULT_SAMPLING } from '../model/sampler.ts';
-import { buildDemonstrations, buildPromptSet, createRng, formatPrompt, heldoutLabeler, trainingLabeler, type Prompt, type Ranking } from '../world/index.ts';
+import {
+  buildDemonstrations,
+  buildPromptSet,
+  createRng,
+  formatPrompt,
+  heldoutLabeler,
+  trainingLabeler,
+  type Prompt,
+  type Ranking,
+} from '../world/index.ts';
 import { demonstrationSequences } from './datasets.ts';
 import { encodePreferencePairs, type DpoProgress } from './dpo.ts';
 import { runDpoStage } from './dpo-stage.ts';
@@ -58,7 +67,30 @@ export interface PipelineSettings {
 
 export const PIPELINE_PRESETS = {
   /** CI: a few steps of everything on a micro model. */
-  micro: { B: 4, T: 40, demonstrations: 8, sftEpochs: 1, sftLr: 3e-3, K: 4, rankedPrompts: 4, heldoutRankedPrompts: 2, rmLr: 1e-3, rmEpochs: 1, ppoIterations: 1, ppoEpochs: 4, ppoLr: 1e-4, klCoef: 0.02, ptxCoef: 1, dpoEpochs: 1, dpoPairs: 24, dpoLr: 1e-4, evalPrompts: 4, maxNewTokens: 8, corpusDocuments: 100, lossBatches: 1 },
+  micro: {
+    B: 4,
+    T: 40,
+    demonstrations: 8,
+    sftEpochs: 1,
+    sftLr: 3e-3,
+    K: 4,
+    rankedPrompts: 4,
+    heldoutRankedPrompts: 2,
+    rmLr: 1e-3,
+    rmEpochs: 1,
+    ppoIterations: 1,
+    ppoEpochs: 4,
+    ppoLr: 1e-4,
+    klCoef: 0.02,
+    ptxCoef: 1,
+    dpoEpochs: 1,
+    dpoPairs: 24,
+    dpoLr: 1e-4,
+    evalPrompts: 4,
+    maxNewTokens: 8,
+    corpusDocuments: 100,
+    lossBatches: 1,
+  },
   /**
    * The classroom run on the shipped base model, sized for a 2-core CPU (Mesa llvmpipe; 35–37
    * minutes there, docs/results.md): T = 80 holds every demonstration (the longest is 78
@@ -67,7 +99,30 @@ export const PIPELINE_PRESETS = {
    * three times as many prompts did not raise the reward model's held-out accuracy, see
    * docs/results.md); 32 PPO iterations of 16 episodes.
    */
-  small: { B: 16, T: 80, demonstrations: 400, sftEpochs: 2, sftLr: 1e-3, K: 8, rankedPrompts: 688, heldoutRankedPrompts: 100, rmLr: 1e-4, rmEpochs: 1, ppoIterations: 32, ppoEpochs: 2, ppoLr: 5e-5, klCoef: 0.02, ptxCoef: 1, dpoEpochs: 1, dpoPairs: 320, dpoLr: 3e-5, evalPrompts: 100, maxNewTokens: 32, corpusDocuments: 2000, lossBatches: 8 },
+  small: {
+    B: 16,
+    T: 80,
+    demonstrations: 400,
+    sftEpochs: 2,
+    sftLr: 1e-3,
+    K: 8,
+    rankedPrompts: 688,
+    heldoutRankedPrompts: 100,
+    rmLr: 1e-4,
+    rmEpochs: 1,
+    ppoIterations: 32,
+    ppoEpochs: 2,
+    ppoLr: 5e-5,
+    klCoef: 0.02,
+    ptxCoef: 1,
+    dpoEpochs: 1,
+    dpoPairs: 320,
+    dpoLr: 3e-5,
+    evalPrompts: 100,
+    maxNewTokens: 32,
+    corpusDocuments: 2000,
+    lossBatches: 8,
+  },
 } as const satisfies Record<string, PipelineSettings>;
 
 export type PipelinePresetName = keyof typeof PIPELINE_PRESETS;
@@ -162,7 +217,10 @@ export async function runPipeline(
   const saved = options.saved ?? {};
   const report = (stage: PipelineProgress['stage'], message: string) => options.onProgress?.({ stage, message });
   /** The saved output of a stage, else the stage run now and handed to onStage. */
-  const stage = async <S extends PipelineStage>(name: S, run: () => Promise<StageOutputs[S]>): Promise<StageOutputs[S]> => {
+  const stage = async <S extends PipelineStage>(
+    name: S,
+    run: () => Promise<StageOutputs[S]>,
+  ): Promise<StageOutputs[S]> => {
     const earlier = saved[name];
     if (earlier) {
       report(name, `reusing the saved ${name} stage`);
@@ -178,10 +236,20 @@ export async function runPipeline(
   const shape = { B: s.B, T: s.T };
 
   // 1. SFT on the starter demonstrations
-  const demonstrations = demonstrationSequences(tokenizer, buildDemonstrations(options.worldSeed, promptSet.train.slice(0, s.demonstrations)));
+  const demonstrations = demonstrationSequences(
+    tokenizer,
+    buildDemonstrations(options.worldSeed, promptSet.train.slice(0, s.demonstrations)),
+  );
   const { params: sftParams } = await stage('sft', async () => {
-    const onProgress = (p: { step: number; totalSteps: number; loss: number }) => report('sft', `SFT step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)}`);
-    const { params } = await runSftStage(device, { config, params: base.params }, demonstrations, { ...shape, epochs: s.sftEpochs, lr: s.sftLr, seed, logEvery: 10 }, { onProgress });
+    const onProgress = (p: { step: number; totalSteps: number; loss: number }) =>
+      report('sft', `SFT step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)}`);
+    const { params } = await runSftStage(
+      device,
+      { config, params: base.params },
+      demonstrations,
+      { ...shape, epochs: s.sftEpochs, lr: s.sftLr, seed, logEvery: 10 },
+      { onProgress },
+    );
     return { params };
   });
   const sft = { config, tokenizer, params: sftParams };
@@ -191,15 +259,29 @@ export async function runPipeline(
   const rankedHeldout = fitting(promptSet.heldout).slice(0, s.heldoutRankedPrompts);
   const rankings = await stage('rankings', async () => {
     report('rankings', `sampling ${s.K} outputs for ${rankedTrain.length + rankedHeldout.length} prompts`);
-    const ranked = await runRankingsStage(device, sft, { train: rankedTrain, heldout: rankedHeldout }, { ...shape, K: s.K, maxNewTokens: s.maxNewTokens, temperature: 1, seed });
+    const ranked = await runRankingsStage(
+      device,
+      sft,
+      { train: rankedTrain, heldout: rankedHeldout },
+      { ...shape, K: s.K, maxNewTokens: s.maxNewTokens, temperature: 1, seed },
+    );
     return { train: ranked.train ?? [], heldout: ranked.heldout ?? [] };
   });
 
   // 3. Reward model from the SFT trunk
   const rm = await stage('reward_model', async () => {
     const onProgress = (p: { epoch: number; step: number; totalSteps: number; loss: number; accuracy: number }) =>
-      report('reward_model', `RM epoch ${p.epoch} step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)} accuracy ${p.accuracy.toFixed(2)}`);
-    const { model, result } = await runRewardModelStage(device, sft, { ...rankings, demonstrations }, { ...shape, lr: s.rmLr, epochs: s.rmEpochs, seed }, { onProgress });
+      report(
+        'reward_model',
+        `RM epoch ${p.epoch} step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)} accuracy ${p.accuracy.toFixed(2)}`,
+      );
+    const { model, result } = await runRewardModelStage(
+      device,
+      sft,
+      { ...rankings, demonstrations },
+      { ...shape, lr: s.rmLr, epochs: s.rmEpochs, seed },
+      { onProgress },
+    );
     return { ...model, train_accuracy: result.train.accuracy, heldout_accuracy: result.heldout?.accuracy ?? NaN };
   });
 
@@ -216,7 +298,10 @@ export async function runPipeline(
       valueOptimizer: lr,
       seed,
       ppoEpochs: s.ppoEpochs,
-      ptx: name === 'ppo_ptx' ? { stream: pretrainingMixStream(tokenizer, options.worldSeed, s.corpusDocuments), coef: s.ptxCoef } : undefined,
+      ptx:
+        name === 'ppo_ptx'
+          ? { stream: pretrainingMixStream(tokenizer, options.worldSeed, s.corpusDocuments), coef: s.ptxCoef }
+          : undefined,
     });
     try {
       const history: PpoMetrics[] = [];
@@ -224,7 +309,10 @@ export async function runPipeline(
         const { metrics } = await ppo.iterate(i);
         history.push(metrics);
         options.onPpoMetrics?.(name, metrics);
-        report(name, `${name} iteration ${i + 1}/${s.ppoIterations} score ${metrics['objective/scores'].toFixed(3)} kl ${metrics['objective/kl'].toFixed(3)}`);
+        report(
+          name,
+          `${name} iteration ${i + 1}/${s.ppoIterations} score ${metrics['objective/scores'].toFixed(3)} kl ${metrics['objective/kl'].toFixed(3)}`,
+        );
       }
       return { params: await ppo.readPolicy(), history };
     } finally {
@@ -236,24 +324,59 @@ export async function runPipeline(
 
   // 5. DPO from SFT on the same comparisons
   const { params: dpoParams } = await stage('dpo', async () => {
-    const pairs = createRng(`pipeline-${seed}`).fork('dpo').shuffle(encodePreferencePairs(tokenizer, rankings.train)).slice(0, s.dpoPairs);
-    const onProgress = (p: DpoProgress) => report('dpo', `DPO step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)} accuracy ${p['rewards/accuracies'].toFixed(2)}`);
-    const { params } = await runDpoStage(device, sft, { train: pairs }, { ...shape, epochs: s.dpoEpochs, lr: s.dpoLr, seed }, { onProgress });
+    const pairs = createRng(`pipeline-${seed}`)
+      .fork('dpo')
+      .shuffle(encodePreferencePairs(tokenizer, rankings.train))
+      .slice(0, s.dpoPairs);
+    const onProgress = (p: DpoProgress) =>
+      report(
+        'dpo',
+        `DPO step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)} accuracy ${p['rewards/accuracies'].toFixed(2)}`,
+      );
+    const { params } = await runDpoStage(
+      device,
+      sft,
+      { train: pairs },
+      { ...shape, epochs: s.dpoEpochs, lr: s.dpoLr, seed },
+      { onProgress },
+    );
     return { params };
   });
 
   // 6. Evaluation on held-out prompts by the held-out labeler
   const evalPrompts = fitting(promptSet.heldout).slice(0, s.evalPrompts);
-  const candidates: Record<ModelName, Float32Array> = { base: base.params, sft: sftParams, ppo: ppo.params, ppo_ptx: ppoPtx.params, dpo: dpoParams };
-  const answers = await runEvaluationStage(device, base, candidates, evalPrompts, {
-    sampler: shape,
-    sampling: { ...DEFAULT_SAMPLING, maxNewTokens: s.maxNewTokens, temperature: 0.7, seed: seed + 99 },
-    loss: { B: s.B, T: Math.min(64, s.T), batches: s.lossBatches, documents: s.corpusDocuments, worldSeed: options.worldSeed },
-  }, { onProgress: (message) => report('evaluation', message) });
+  const candidates: Record<ModelName, Float32Array> = {
+    base: base.params,
+    sft: sftParams,
+    ppo: ppo.params,
+    ppo_ptx: ppoPtx.params,
+    dpo: dpoParams,
+  };
+  const answers = await runEvaluationStage(
+    device,
+    base,
+    candidates,
+    evalPrompts,
+    {
+      sampler: shape,
+      sampling: { ...DEFAULT_SAMPLING, maxNewTokens: s.maxNewTokens, temperature: 0.7, seed: seed + 99 },
+      loss: {
+        B: s.B,
+        T: Math.min(64, s.T),
+        batches: s.lossBatches,
+        documents: s.corpusDocuments,
+        worldSeed: options.worldSeed,
+      },
+    },
+    { onProgress: (message) => report('evaluation', message) },
+  );
   const models = {} as Record<ModelName, ModelEvaluation>;
   for (const name of Object.keys(candidates) as ModelName[]) {
     report('evaluation', `${name}: ${answers[name].responses.length} answers judged`);
-    models[name] = evaluationRow(evalPrompts, answers[name], { sft: answers.sft.responses, base: answers.base.responses }) as ModelEvaluation;
+    models[name] = evaluationRow(evalPrompts, answers[name], {
+      sft: answers.sft.responses,
+      base: answers.base.responses,
+    }) as ModelEvaluation;
   }
   const heldoutQuality = rankingQuality('heldout', rankings.heldout, rankedHeldout, seed);
   return {

@@ -7,7 +7,14 @@ import type { GptConfig } from '../model/config.ts';
 import { joinScalarParams, type ScalarModelParams } from '../model/layout.ts';
 import { Rng } from '../model/random.ts';
 import { createRng } from '../world/index.ts';
-import { createPpoModels, PpoTrainer, type PpoIterationResult, type PpoModels, type PpoOptions, type PpoPhase } from './ppo.ts';
+import {
+  createPpoModels,
+  PpoTrainer,
+  type PpoIterationResult,
+  type PpoModels,
+  type PpoOptions,
+  type PpoPhase,
+} from './ppo.ts';
 
 /** Which prompts (indices into the prompt list) iteration `iteration` trains on; `count` of them. */
 export type PromptOrder = (iteration: number, prompts: number, count: number) => number[];
@@ -62,7 +69,13 @@ export class PpoStage {
     policy?: Float32Array,
   ): PpoStage {
     const { B, T, ...options } = settings;
-    const models = createPpoModels(device, sft.config, { sft: sft.params, rewardModel: joinScalarParams(sft.config, rewardModel) }, B, T);
+    const models = createPpoModels(
+      device,
+      sft.config,
+      { sft: sft.params, rewardModel: joinScalarParams(sft.config, rewardModel) },
+      B,
+      T,
+    );
     try {
       if (policy) models.policy.writeParams(policy);
       return new PpoStage(models, new PpoTrainer(models, options), prompts, order);
@@ -80,7 +93,10 @@ export class PpoStage {
   /** One PPO iteration on the next batch of prompts; onPhase hears what it is doing. */
   async iterate(iteration: number, onPhase?: (phase: PpoPhase) => void): Promise<PpoStageIteration> {
     const batch = this.order(iteration, this.prompts.length, this.batchSize);
-    const result = await this.trainer.iterate(batch.map((p) => this.prompts[p]), onPhase);
+    const result = await this.trainer.iterate(
+      batch.map((p) => this.prompts[p]),
+      onPhase,
+    );
     return { ...result, batch };
   }
 

@@ -50,7 +50,14 @@ export interface PpoModels {
  * (TRL's max_grad_norm). lr is of the order of TRL's PPO default (3e-6); small models take much
  * more (the unit test uses 3e-2 on a micro model), so callers usually set it.
  */
-export const DEFAULT_PPO_ADAMW: AdamwHyperparams = { lr: 1e-5, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0, gradClip: 1.0 };
+export const DEFAULT_PPO_ADAMW: AdamwHyperparams = {
+  lr: 1e-5,
+  beta1: 0.9,
+  beta2: 0.95,
+  eps: 1e-8,
+  weightDecay: 0,
+  gradClip: 1.0,
+};
 
 /**
  * PPO-ptx's pretraining coefficient γ_ptx, scaled to our normalisation. InstructGPT uses γ = 27.8
@@ -238,12 +245,19 @@ function responseStart(row: number, T: number, promptLength: number): number {
  * sequenceBatch(episodes, B, T, …): row b's response token i sits at b·T + P_b − 1 + i, and the
  * reward model's score at b·T + lastTokenIndex[b].
  */
-export function readEpisodeForwards(episodes: readonly Episode[], batch: SequenceBatch, T: number, outputs: RolloutOutputs): EpisodeForward[] {
+export function readEpisodeForwards(
+  episodes: readonly Episode[],
+  batch: SequenceBatch,
+  T: number,
+  outputs: RolloutOutputs,
+): EpisodeForward[] {
   return episodes.map((episode, row) => {
     const last = batch.lastTokenIndex[row];
-    if (last >= T) throw new Error(`episode ${episode.promptIndex}: ${last + 1} tokens do not fit the reward model's T=${T}`);
+    if (last >= T)
+      throw new Error(`episode ${episode.promptIndex}: ${last + 1} tokens do not fit the reward model's T=${T}`);
     const start = responseStart(row, T, episode.prompt.length);
-    const slice = (flat: ArrayLike<number>) => Array.from({ length: episode.response.length }, (_, i) => flat[start + i]);
+    const slice = (flat: ArrayLike<number>) =>
+      Array.from({ length: episode.response.length }, (_, i) => flat[start + i]);
     return {
       logprobs: slice(outputs.logprobs),
       refLogprobs: slice(outputs.refLogprobs),
@@ -259,13 +273,29 @@ export function readEpisodeForwards(episodes: readonly Episode[], batch: Sequenc
  * score at the last), GAE per episode, then advantages whitened over every response token of the
  * batch (TRL masked_whiten at rollout time, not per minibatch). Needs ≥ 2 response tokens in all.
  */
-export function episodeTargets(episodes: readonly Episode[], forwards: readonly EpisodeForward[], options: TargetOptions): EpisodeTargets[] {
-  if (episodes.length !== forwards.length) throw new Error(`episodeTargets: ${episodes.length} episodes but ${forwards.length} forwards`);
+export function episodeTargets(
+  episodes: readonly Episode[],
+  forwards: readonly EpisodeForward[],
+  options: TargetOptions,
+): EpisodeTargets[] {
+  if (episodes.length !== forwards.length)
+    throw new Error(`episodeTargets: ${episodes.length} episodes but ${forwards.length} forwards`);
   const raw = forwards.map((f, e) => {
-    const reward = tokenRewards(f.score, f.logprobs, f.refLogprobs, options.beta, { ended: episodes[e].ended, missingEosPenalty: options.missingEosPenalty });
+    const reward = tokenRewards(f.score, f.logprobs, f.refLogprobs, options.beta, {
+      ended: episodes[e].ended,
+      missingEosPenalty: options.missingEosPenalty,
+    });
     const { advantages, returns } = gae(reward.rewards, f.values, options.gamma, options.lambda);
     const k3 = f.logprobs.reduce((sum, logprob, t) => sum + klK3(logprob, f.refLogprobs[t]), 0);
-    return { rewards: reward.rewards, advantages, returns, score: reward.score, kl: reward.kl, klK3: k3, nonScoreReward: reward.nonScoreReward };
+    return {
+      rewards: reward.rewards,
+      advantages,
+      returns,
+      score: reward.score,
+      kl: reward.kl,
+      klK3: k3,
+      nonScoreReward: reward.nonScoreReward,
+    };
   });
   const all = raw.flatMap((r) => r.advantages);
   const whitened = whiten(all, new Array<number>(all.length).fill(1));
@@ -287,9 +317,21 @@ export function assembleMinibatch(
   T: number,
   padId: number,
 ): Minibatch {
-  const batch = sequenceBatch(rows.map((e) => episodes[e]), B, T, padId);
+  const batch = sequenceBatch(
+    rows.map((e) => episodes[e]),
+    B,
+    T,
+    padId,
+  );
   const flat = () => new Float32Array(B * T);
-  const minibatch: Minibatch = { batch, oldLogprobs: flat(), oldValues: flat(), advantages: flat(), returns: flat(), rewards: flat() };
+  const minibatch: Minibatch = {
+    batch,
+    oldLogprobs: flat(),
+    oldValues: flat(),
+    advantages: flat(),
+    returns: flat(),
+    rewards: flat(),
+  };
   rows.forEach((e, row) => {
     const start = responseStart(row, T, episodes[e].prompt.length);
     minibatch.oldLogprobs.set(forwards[e].logprobs, start);
@@ -340,7 +382,8 @@ class UpdateStats {
   }
 }
 
-type Resolved = Required<Omit<PpoOptions, 'adaptiveKl' | 'missingEosPenalty' | 'ptx' | 'onMetrics'>> & Pick<PpoOptions, 'adaptiveKl' | 'missingEosPenalty' | 'ptx' | 'onMetrics'>;
+type Resolved = Required<Omit<PpoOptions, 'adaptiveKl' | 'missingEosPenalty' | 'ptx' | 'onMetrics'>> &
+  Pick<PpoOptions, 'adaptiveKl' | 'missingEosPenalty' | 'ptx' | 'onMetrics'>;
 
 /**
  * The PPO loop. `iterate(prompts)` runs one rollout and its PPO epochs and returns (and streams
@@ -380,7 +423,16 @@ export class PpoTrainer {
     const { adaptiveKl, klCoef } = this.options;
     if (adaptiveKl) this.klController = adaptiveKlController(klCoef, adaptiveKl.target, adaptiveKl.horizon);
     this.rng = new Rng(this.options.seed);
-    this.sampler = new GptSampler(policy.device, policy.config, policy.params, 'lm', this.options.batchSize, policy.T, this.options.eosId, 'ppo-sampler');
+    this.sampler = new GptSampler(
+      policy.device,
+      policy.config,
+      policy.params,
+      'lm',
+      this.options.batchSize,
+      policy.T,
+      this.options.eosId,
+      'ppo-sampler',
+    );
   }
 
   /** The KL coefficient the next iteration will use. */
@@ -413,7 +465,12 @@ export class PpoTrainer {
     onPhase({ phase: 'scoring' });
     const forwards = await this.rolloutForward(episodes);
     forwards.forEach((f, e) => checkForward(f, e, iteration));
-    const targets = episodeTargets(episodes, forwards, { beta, gamma: this.options.gamma, lambda: this.options.lambda, missingEosPenalty: this.options.missingEosPenalty });
+    const targets = episodeTargets(episodes, forwards, {
+      beta,
+      gamma: this.options.gamma,
+      lambda: this.options.lambda,
+      missingEosPenalty: this.options.missingEosPenalty,
+    });
     const stats = await this.optimise(episodes, forwards, targets, iteration, onPhase);
     const metrics: PpoMetrics = {
       ...rolloutMetrics(episodes, forwards, targets, beta),
@@ -442,17 +499,32 @@ export class PpoTrainer {
   private checkPrompts(prompts: number[][]): void {
     const { batchSize } = this.options;
     const { T } = this.models.policy;
-    if (prompts.length < 2 || prompts.length > batchSize) throw new Error(`PpoTrainer.iterate: between 2 and batchSize=${batchSize} prompts, got ${prompts.length}`);
+    if (prompts.length < 2 || prompts.length > batchSize)
+      throw new Error(`PpoTrainer.iterate: between 2 and batchSize=${batchSize} prompts, got ${prompts.length}`);
     prompts.forEach((prompt, i) => {
-      if (prompt.length === 0 || prompt.length >= T) throw new Error(`PpoTrainer.iterate: prompt ${i} has ${prompt.length} tokens; prompts need 1 to T−1=${T - 1} so that a response fits`);
+      if (prompt.length === 0 || prompt.length >= T)
+        throw new Error(
+          `PpoTrainer.iterate: prompt ${i} has ${prompt.length} tokens; prompts need 1 to T−1=${T - 1} so that a response fits`,
+        );
     });
   }
 
   /** Samples one response per prompt from the live policy (no top-k/top-p: PPO needs π itself). */
   private async rollout(prompts: number[][], iteration: number): Promise<Episode[]> {
     const { maxNewTokens, temperature, seed } = this.options;
-    const generation = await this.sampler.generate(prompts, { maxNewTokens, temperature, topK: 0, topP: 1, seed: seed + iteration });
-    return prompts.map((prompt, promptIndex) => ({ promptIndex, prompt, response: generation.tokens[promptIndex], ended: generation.ended[promptIndex] }));
+    const generation = await this.sampler.generate(prompts, {
+      maxNewTokens,
+      temperature,
+      topK: 0,
+      topP: 1,
+      seed: seed + iteration,
+    });
+    return prompts.map((prompt, promptIndex) => ({
+      promptIndex,
+      prompt,
+      response: generation.tokens[promptIndex],
+      ended: generation.ended[promptIndex],
+    }));
   }
 
   /** Old policy log-probs and entropy, reference log-probs, values and scores, model.B episodes at a time. */
@@ -465,15 +537,32 @@ export class PpoTrainer {
       const batch = sequenceBatch(chunk, B, T, this.options.eosId);
       for (const model of [policy, reference]) model.setBatch(batch);
       for (const model of [value, reward]) model.setBatch({ tokens: batch.tokens });
-      const [pi, ref, v, r] = await Promise.all([policy.evaluate(), reference.evaluate(), value.evaluate(), reward.evaluate()]);
-      const outputs = { logprobs: pi.logprobs!, entropy: pi.entropy!, refLogprobs: ref.logprobs!, values: v.values!, rewardValues: r.values! };
+      const [pi, ref, v, r] = await Promise.all([
+        policy.evaluate(),
+        reference.evaluate(),
+        value.evaluate(),
+        reward.evaluate(),
+      ]);
+      const outputs = {
+        logprobs: pi.logprobs!,
+        entropy: pi.entropy!,
+        refLogprobs: ref.logprobs!,
+        values: v.values!,
+        rewardValues: r.values!,
+      };
       forwards.push(...readEpisodeForwards(chunk, batch, T, outputs));
     }
     return forwards;
   }
 
   /** ppoEpochs passes over the episodes in fresh random minibatches of model.B (TRL's loop). */
-  private async optimise(episodes: Episode[], forwards: EpisodeForward[], targets: EpisodeTargets[], iteration: number, onPhase: (phase: PpoPhase) => void): Promise<UpdateStats> {
+  private async optimise(
+    episodes: Episode[],
+    forwards: EpisodeForward[],
+    targets: EpisodeTargets[],
+    iteration: number,
+    onPhase: (phase: PpoPhase) => void,
+  ): Promise<UpdateStats> {
     const { B, T } = this.models.policy;
     const stats = new UpdateStats();
     const epochs = this.options.ppoEpochs;
@@ -483,7 +572,15 @@ export class PpoTrainer {
       for (let first = 0; first < order.length; first += B) {
         onPhase({ phase: 'training', epoch: epoch + 1, epochs, minibatch: first / B + 1, minibatches });
         const where = `iteration ${iteration}, epoch ${epoch}, minibatch ${first / B}`;
-        const minibatch = assembleMinibatch(episodes, forwards, targets, order.slice(first, first + B), B, T, this.options.eosId);
+        const minibatch = assembleMinibatch(
+          episodes,
+          forwards,
+          targets,
+          order.slice(first, first + B),
+          B,
+          T,
+          this.options.eosId,
+        );
         const policyStats = await this.policyUpdate(minibatch, where);
         const valueStats = await this.valueUpdate(minibatch, where);
         stats.add({ ...policyStats, ...valueStats });
@@ -503,9 +600,20 @@ export class PpoTrainer {
     const { batch } = minibatch;
     policy.setBatch(batch);
     const { logprobs } = await policy.evaluate();
-    const pg = ppoPolicyLoss(logprobs!, minibatch.oldLogprobs, minibatch.advantages, batch.weights, this.options.clipRange);
+    const pg = ppoPolicyLoss(
+      logprobs!,
+      minibatch.oldLogprobs,
+      minibatch.advantages,
+      batch.weights,
+      this.options.clipRange,
+    );
     assertFinite('loss/policy', pg.loss, ppoSite(where));
-    policy.setBatch({ tokens: batch.tokens, targets: batch.targets, weights: tokenWeightsFromLogprobGradient(pg.dNewLogprobs), lossScale: 1 });
+    policy.setBatch({
+      tokens: batch.tokens,
+      targets: batch.targets,
+      weights: tokenWeightsFromLogprobGradient(pg.dNewLogprobs),
+      lossScale: 1,
+    });
     const { ptx, policyOptimizer } = this.options;
     const result: Record<string, number> = { pgLoss: pg.loss, pgClipfrac: pg.clipfrac, approxkl: pg.approxkl };
     if (!ptx) {
@@ -515,7 +623,10 @@ export class PpoTrainer {
     }
     const coef = ptx.coef ?? DEFAULT_PTX_COEF;
     const ppoGradient = policy.step({ reuseForward: true });
-    policy.setBatch({ ...sampleWindows(ptx.stream, policy.B, policy.T, this.rng), lossScale: coef / (policy.B * policy.T) });
+    policy.setBatch({
+      ...sampleWindows(ptx.stream, policy.B, policy.T, this.rng),
+      lossScale: coef / (policy.B * policy.T),
+    });
     const [, mixed] = await Promise.all([ppoGradient, policy.step({ zeroGrad: false, optimizer: policyOptimizer })]);
     assertFinite('loss/ptx', mixed.loss, ppoSite(where));
     assertFinite('policy gradient norm', mixed.gradNorm, ppoSite(where));
@@ -528,7 +639,13 @@ export class PpoTrainer {
     const { batch } = minibatch;
     value.setBatch({ tokens: batch.tokens });
     const { values } = await value.evaluate();
-    const vf = ppoValueLoss(values!, minibatch.oldValues, minibatch.returns, batch.weights, this.options.clipRangeValue);
+    const vf = ppoValueLoss(
+      values!,
+      minibatch.oldValues,
+      minibatch.returns,
+      batch.weights,
+      this.options.clipRangeValue,
+    );
     assertFinite('loss/value', vf.loss, ppoSite(where));
     value.setValueGradients(Float32Array.from(vf.dValues));
     const { gradNorm } = await value.step({ reuseForward: true, optimizer: this.options.valueOptimizer });
@@ -543,9 +660,20 @@ export class PpoTrainer {
 }
 
 /** The metrics that depend only on the rollout (the update statistics are added by the trainer). */
-type UpdateMetricName = 'policy/approxkl_avg' | 'policy/clipfrac_avg' | 'loss/policy_avg' | 'loss/value_avg' | 'val/clipfrac_avg' | 'loss/ptx_avg';
+type UpdateMetricName =
+  | 'policy/approxkl_avg'
+  | 'policy/clipfrac_avg'
+  | 'loss/policy_avg'
+  | 'loss/value_avg'
+  | 'val/clipfrac_avg'
+  | 'loss/ptx_avg';
 
-function rolloutMetrics(episodes: Episode[], forwards: EpisodeForward[], targets: EpisodeTargets[], beta: number): Omit<PpoMetrics, UpdateMetricName> {
+function rolloutMetrics(
+  episodes: Episode[],
+  forwards: EpisodeForward[],
+  targets: EpisodeTargets[],
+  beta: number,
+): Omit<PpoMetrics, UpdateMetricName> {
   const scores = targets.map((t) => t.score);
   const meanScore = mean(scores);
   const nonScore = mean(targets.map((t) => t.nonScoreReward));
@@ -567,13 +695,26 @@ function rolloutMetrics(episodes: Episode[], forwards: EpisodeForward[], targets
 }
 
 function checkModels({ policy, reference, value, reward }: PpoModels): void {
-  const kinds: [string, GptModel, 'lm' | 'scalar'][] = [['policy', policy, 'lm'], ['reference', reference, 'lm'], ['value', value, 'scalar'], ['reward', reward, 'scalar']];
+  const kinds: [string, GptModel, 'lm' | 'scalar'][] = [
+    ['policy', policy, 'lm'],
+    ['reference', reference, 'lm'],
+    ['value', value, 'scalar'],
+    ['reward', reward, 'scalar'],
+  ];
   for (const [name, model, kind] of kinds) {
-    if (model.kind !== kind) throw new Error(`PpoTrainer: the ${name} model must be a '${kind}' model, got '${model.kind}'`);
-    if (model.B !== policy.B || model.T !== policy.T) throw new Error(`PpoTrainer: the ${name} model has shape (${model.B},${model.T}), the policy (${policy.B},${policy.T})`);
-    if (model.config.vocabSize !== policy.config.vocabSize) throw new Error(`PpoTrainer: the ${name} model's vocabulary (${model.config.vocabSize}) differs from the policy's (${policy.config.vocabSize})`);
+    if (model.kind !== kind)
+      throw new Error(`PpoTrainer: the ${name} model must be a '${kind}' model, got '${model.kind}'`);
+    if (model.B !== policy.B || model.T !== policy.T)
+      throw new Error(
+        `PpoTrainer: the ${name} model has shape (${model.B},${model.T}), the policy (${policy.B},${policy.T})`,
+      );
+    if (model.config.vocabSize !== policy.config.vocabSize)
+      throw new Error(
+        `PpoTrainer: the ${name} model's vocabulary (${model.config.vocabSize}) differs from the policy's (${policy.config.vocabSize})`,
+      );
   }
-  if (policy === reference) throw new Error('PpoTrainer: the reference must be a separate, frozen copy of the SFT model');
+  if (policy === reference)
+    throw new Error('PpoTrainer: the reference must be a separate, frozen copy of the SFT model');
 }
 
 function checkOptions(o: Resolved, T: number): void {
@@ -583,16 +724,25 @@ function checkOptions(o: Resolved, T: number): void {
   positiveInteger('batchSize', o.batchSize);
   positiveInteger('maxNewTokens', o.maxNewTokens);
   positiveInteger('ppoEpochs', o.ppoEpochs);
-  if (o.batchSize < 2) throw new Error('PpoTrainer: batchSize must be at least 2 (advantages are whitened over the batch)');
+  if (o.batchSize < 2)
+    throw new Error('PpoTrainer: batchSize must be at least 2 (advantages are whitened over the batch)');
   if (!(o.klCoef >= 0)) throw new Error(`PpoTrainer: klCoef must be ≥ 0, got ${o.klCoef}`);
-  if (!(o.temperature > 0)) throw new Error(`PpoTrainer: temperature must be > 0 (PPO samples from π), got ${o.temperature}`);
-  if (!(o.gamma >= 0 && o.gamma <= 1) || !(o.lambda >= 0 && o.lambda <= 1)) throw new Error(`PpoTrainer: gamma and lambda must be in [0, 1], got ${o.gamma}, ${o.lambda}`);
-  if (!(o.clipRange > 0) || !(o.clipRangeValue > 0)) throw new Error(`PpoTrainer: clip ranges must be > 0, got ${o.clipRange}, ${o.clipRangeValue}`);
-  if (o.missingEosPenalty !== undefined && !(o.missingEosPenalty >= 0)) throw new Error(`PpoTrainer: missingEosPenalty must be ≥ 0, got ${o.missingEosPenalty}`);
+  if (!(o.temperature > 0))
+    throw new Error(`PpoTrainer: temperature must be > 0 (PPO samples from π), got ${o.temperature}`);
+  if (!(o.gamma >= 0 && o.gamma <= 1) || !(o.lambda >= 0 && o.lambda <= 1))
+    throw new Error(`PpoTrainer: gamma and lambda must be in [0, 1], got ${o.gamma}, ${o.lambda}`);
+  if (!(o.clipRange > 0) || !(o.clipRangeValue > 0))
+    throw new Error(`PpoTrainer: clip ranges must be > 0, got ${o.clipRange}, ${o.clipRangeValue}`);
+  if (o.missingEosPenalty !== undefined && !(o.missingEosPenalty >= 0))
+    throw new Error(`PpoTrainer: missingEosPenalty must be ≥ 0, got ${o.missingEosPenalty}`);
   if (o.ptx) {
     const coef = o.ptx.coef ?? DEFAULT_PTX_COEF;
-    if (!(coef > 0 && Number.isFinite(coef))) throw new Error(`PpoTrainer: ptx.coef must be a finite number > 0, got ${coef}`);
-    if (o.ptx.stream.length < T + 1) throw new Error(`PpoTrainer: the pretraining stream has ${o.ptx.stream.length} tokens, fewer than one window of T+1=${T + 1}`);
+    if (!(coef > 0 && Number.isFinite(coef)))
+      throw new Error(`PpoTrainer: ptx.coef must be a finite number > 0, got ${coef}`);
+    if (o.ptx.stream.length < T + 1)
+      throw new Error(
+        `PpoTrainer: the pretraining stream has ${o.ptx.stream.length} tokens, fewer than one window of T+1=${T + 1}`,
+      );
   }
 }
 
@@ -604,7 +754,12 @@ function ppoSite(where: string): DivergenceSite {
 function checkForward(f: EpisodeForward, e: number, iteration: number): void {
   const site = ppoSite(`iteration ${iteration}, episode ${e}`);
   assertFinite('reward-model score', f.score, site);
-  for (const [name, values] of [['policy log-prob', f.logprobs], ['reference log-prob', f.refLogprobs], ['value', f.values], ['entropy', f.entropy]] as const) {
+  for (const [name, values] of [
+    ['policy log-prob', f.logprobs],
+    ['reference log-prob', f.refLogprobs],
+    ['value', f.values],
+    ['entropy', f.entropy],
+  ] as const) {
     for (const v of values) assertFinite(name, v, site);
   }
 }
@@ -619,7 +774,9 @@ function checkMetrics(metrics: PpoMetrics, iteration: number): void {
 
 /** The options without keys set to undefined, so that `{ klCoef: undefined }` keeps the default. */
 function definedEntries(options: PpoOptions): PpoOptions {
-  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as unknown as PpoOptions;
+  return Object.fromEntries(
+    Object.entries(options).filter(([, value]) => value !== undefined),
+  ) as unknown as PpoOptions;
 }
 
 function mean(values: readonly number[]): number {

@@ -11,13 +11,22 @@ import { generateCorpus } from '../world/index.ts';
 export const PRETRAINING_MIX_DOCUMENTS = 2000;
 
 /** The token stream of the pretraining mix: a corpus of `documents` documents without its held-out prefix. */
-export function pretrainingMixStream(tokenizer: Tokenizer, worldSeed: number, documents = PRETRAINING_MIX_DOCUMENTS): Int32Array {
+export function pretrainingMixStream(
+  tokenizer: Tokenizer,
+  worldSeed: number,
+  documents = PRETRAINING_MIX_DOCUMENTS,
+): Int32Array {
   const corpus = generateCorpus(worldSeed, documents);
   return tokenStream(tokenizer, corpus.slice(heldoutCount(corpus.length)));
 }
 
 /** Up to `batches` consecutive (B,T) windows of the held-out prefix of a corpus of `documents` documents. */
-export function heldoutPretrainingWindows(tokenizer: Tokenizer, worldSeed: number, documents: number, shape: { B: number; T: number; batches: number }): Batch[] {
+export function heldoutPretrainingWindows(
+  tokenizer: Tokenizer,
+  worldSeed: number,
+  documents: number,
+  shape: { B: number; T: number; batches: number },
+): Batch[] {
   const heldout = generateCorpus(worldSeed, heldoutCount(documents));
   return evaluationWindows(tokenStream(tokenizer, heldout), shape.B, shape.T, shape.batches);
 }

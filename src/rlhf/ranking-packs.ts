@@ -79,7 +79,11 @@ export class PackError extends Error {
 
 /** A pack of the items (validated), with its content id. */
 export function makePack(model: string, worldSeed: number, items: readonly PackItem[]): RankingPack {
-  const content = { model, worldSeed, items: items.map(({ promptId, prompt, responses }) => ({ promptId, prompt, responses: [...responses] })) };
+  const content = {
+    model,
+    worldSeed,
+    items: items.map(({ promptId, prompt, responses }) => ({ promptId, prompt, responses: [...responses] })),
+  };
   const pack: RankingPack = { format: PACK_FORMAT, version: PACK_VERSION, id: contentId(content), ...content };
   checkPack(pack);
   return pack;
@@ -93,19 +97,24 @@ function contentId(content: unknown): string {
 
 /** Throws a PackError unless the pack is well formed and its id matches its content. */
 function checkPack(pack: RankingPack): void {
-  if (pack.model.length === 0 || pack.model.length > MAX_TEXT_CHARS) throw new PackError(`the pack's model name must have 1 to ${MAX_TEXT_CHARS} characters`);
-  if (!Number.isInteger(pack.worldSeed) || pack.worldSeed < 0) throw new PackError(`the pack's worldSeed must be a whole number ≥ 0, got ${pack.worldSeed}`);
-  if (pack.items.length === 0 || pack.items.length > MAX_PACK_PROMPTS) throw new PackError(`a pack holds 1 to ${MAX_PACK_PROMPTS} prompts, this one ${pack.items.length}`);
+  if (pack.model.length === 0 || pack.model.length > MAX_TEXT_CHARS)
+    throw new PackError(`the pack's model name must have 1 to ${MAX_TEXT_CHARS} characters`);
+  if (!Number.isInteger(pack.worldSeed) || pack.worldSeed < 0)
+    throw new PackError(`the pack's worldSeed must be a whole number ≥ 0, got ${pack.worldSeed}`);
+  if (pack.items.length === 0 || pack.items.length > MAX_PACK_PROMPTS)
+    throw new PackError(`a pack holds 1 to ${MAX_PACK_PROMPTS} prompts, this one ${pack.items.length}`);
   const seen = new Set<string>();
   pack.items.forEach((item, i) => {
     const where = `pack item ${i + 1}`;
     if (seen.has(item.promptId)) throw new PackError(`${where}: prompt ${item.promptId} is in the pack twice`);
     seen.add(item.promptId);
     const texts = [item.promptId, item.prompt, ...item.responses];
-    if (texts.some((text) => text.length > MAX_TEXT_CHARS)) throw new PackError(`${where}: a text is longer than ${MAX_TEXT_CHARS} characters`);
+    if (texts.some((text) => text.length > MAX_TEXT_CHARS))
+      throw new PackError(`${where}: a text is longer than ${MAX_TEXT_CHARS} characters`);
     itemRanking(item); // the outputs pass the checks of any ranking of them
   });
-  if (pack.id !== contentId({ model: pack.model, worldSeed: pack.worldSeed, items: pack.items })) throw new PackError('the pack was changed after it was made: its id does not match its content');
+  if (pack.id !== contentId({ model: pack.model, worldSeed: pack.worldSeed, items: pack.items }))
+    throw new PackError('the pack was changed after it was made: its id does not match its content');
 }
 
 /** The pack as the JSON text of a pack file. */
@@ -137,7 +146,8 @@ function packItem(value: unknown, index: number): PackItem {
   const record = objectOf(value, where);
   knownKeys(record, ['promptId', 'prompt', 'responses'], where);
   const responses = record.responses;
-  if (!Array.isArray(responses) || !responses.every((r) => typeof r === 'string')) throw new PackError(`${where}: "responses" must be a list of strings`);
+  if (!Array.isArray(responses) || !responses.every((r) => typeof r === 'string'))
+    throw new PackError(`${where}: "responses" must be a list of strings`);
   return { promptId: stringOf(record, 'promptId', where), prompt: stringOf(record, 'prompt', where), responses };
 }
 
@@ -169,7 +179,13 @@ export function checkLabelerName(name: string): string {
 
 /** A student's hand-in: their answers to some of the pack's items, each checked against its item. */
 export function makeHandIn(pack: RankingPack, labeler: string, answers: readonly PackAnswer[]): HandIn {
-  return { format: HAND_IN_FORMAT, version: PACK_VERSION, pack: pack.id, labeler: checkLabelerName(labeler), rankings: checkAnswers(pack, answers) };
+  return {
+    format: HAND_IN_FORMAT,
+    version: PACK_VERSION,
+    pack: pack.id,
+    labeler: checkLabelerName(labeler),
+    rankings: checkAnswers(pack, answers),
+  };
 }
 
 /** The answers, each checked against its pack item (throws PackError), without absent optional fields. */
@@ -189,7 +205,8 @@ export async function readHandIn(pack: RankingPack, input: string): Promise<{ la
   const record = jsonObject(await jsonOrCode(input, MAX_HAND_IN_BYTES, 'rankings file'), 'rankings file');
   formatOf(record, HAND_IN_FORMAT, 'a rankings file of a ranking pack');
   knownKeys(record, ['format', 'version', 'pack', 'labeler', 'rankings'], 'the rankings file');
-  if (record.pack !== pack.id) throw new PackError(`it answers pack ${String(record.pack)}, not this pack (${pack.id})`);
+  if (record.pack !== pack.id)
+    throw new PackError(`it answers pack ${String(record.pack)}, not this pack (${pack.id})`);
   if (!Array.isArray(record.rankings)) throw new PackError('the rankings file has no "rankings" list');
   const labeler = checkLabelerName(stringOf(record, 'labeler', 'the rankings file'));
   const answers = record.rankings.map((answer: unknown, i) => {
@@ -202,7 +219,13 @@ export async function readHandIn(pack: RankingPack, input: string): Promise<{ la
 
 /** The fields of an answer, absent optional ones left out. */
 function packAnswer({ promptId, order, ties, likert, flags }: PackAnswer): PackAnswer {
-  return { promptId, order, ...(ties && ties.length > 0 && { ties }), ...(likert && { likert }), ...(flags && { flags }) };
+  return {
+    promptId,
+    order,
+    ...(ties && ties.length > 0 && { ties }),
+    ...(likert && { likert }),
+    ...(flags && { flags }),
+  };
 }
 
 /** Answers as whole rankings of the pack's outputs (source 'human', the labeler's when given); throws PackError. */
@@ -226,7 +249,14 @@ function itemRanking(item: PackItem): Ranking {
 /** The answer to the item as a Ranking, validated by rankingFromRecord (a rankings line's checks). */
 function asRanking(item: PackItem, answer: PackAnswer, labeler?: string): Ranking {
   try {
-    return rankingFromRecord({ ...answer, promptId: item.promptId, prompt: item.prompt, responses: item.responses, source: 'human', ...(labeler !== undefined && { labeler }) });
+    return rankingFromRecord({
+      ...answer,
+      promptId: item.promptId,
+      prompt: item.prompt,
+      responses: item.responses,
+      source: 'human',
+      ...(labeler !== undefined && { labeler }),
+    });
   } catch (error) {
     throw new PackError(`prompt ${item.promptId}: ${(error as Error).message}`, { cause: error });
   }
@@ -262,7 +292,11 @@ export interface ClassMerge {
  * be read, is not a well-formed hand-in of this pack, has no rankings, or comes from a name already handed in
  * (names compare without case and surrounding spaces).
  */
-export async function mergeHandIns(pack: RankingPack, submissions: readonly Submission[], exclude: readonly string[] = []): Promise<ClassMerge> {
+export async function mergeHandIns(
+  pack: RankingPack,
+  submissions: readonly Submission[],
+  exclude: readonly string[] = [],
+): Promise<ClassMerge> {
   const excluded = new Set(exclude.map(nameKey));
   const seen = new Map<string, string>();
   const labelers: string[] = [];
@@ -279,7 +313,12 @@ export async function mergeHandIns(pack: RankingPack, submissions: readonly Subm
     }
     const { labeler } = handIn;
     const earlier = seen.get(nameKey(labeler));
-    const reason = earlier !== undefined ? `${labeler} already handed in (${earlier})` : handIn.rankings.length === 0 ? 'it holds no rankings' : undefined;
+    const reason =
+      earlier !== undefined
+        ? `${labeler} already handed in (${earlier})`
+        : handIn.rankings.length === 0
+          ? 'it holds no rankings'
+          : undefined;
     if (reason) {
       results.push({ name: submission.name, status: 'rejected', labeler, reason });
       continue;
@@ -365,9 +404,15 @@ function tallyPair(a: readonly number[], b: readonly number[]): Tally {
 }
 
 /** The class's agreement figures on its merged rankings (each ranking's labeler among `labelers`). */
-export function classAgreement(pack: RankingPack, labelers: readonly string[], rankings: readonly Ranking[]): ClassAgreement {
+export function classAgreement(
+  pack: RankingPack,
+  labelers: readonly string[],
+  rankings: readonly Ranking[],
+): ClassAgreement {
   // preferences[labeler][promptId]
-  const preferences = labelers.map((labeler) => new Map(rankings.filter((r) => r.labeler === labeler).map((r) => [r.promptId, pairPreferences(r)])));
+  const preferences = labelers.map(
+    (labeler) => new Map(rankings.filter((r) => r.labeler === labeler).map((r) => [r.promptId, pairPreferences(r)])),
+  );
   const pairTally = (a: number, b: number): Tally => {
     const total = { agreeing: 0, comparisons: 0 };
     for (const [promptId, mine] of preferences[a]) {
@@ -414,7 +459,10 @@ export function classAgreement(pack: RankingPack, labelers: readonly string[], r
 function majorityTally(preferences: readonly Map<string, number[]>[], labeler: number): Tally {
   const tally = { agreeing: 0, comparisons: 0 };
   for (const [promptId, mine] of preferences[labeler]) {
-    const others = preferences.filter((_, b) => b !== labeler).map((p) => p.get(promptId)).filter((p) => p !== undefined);
+    const others = preferences
+      .filter((_, b) => b !== labeler)
+      .map((p) => p.get(promptId))
+      .filter((p) => p !== undefined);
     mine.forEach((preference, pair) => {
       const vote = others.reduce((sum, theirs) => sum + theirs[pair], 0); // ties add 0
       if (preference === 0 || vote === 0) return;
@@ -429,7 +477,11 @@ function majorityTally(preferences: readonly Map<string, number[]>[], labeler: n
 function worldPromptsOf(pack: RankingPack): Map<string, Prompt> {
   const promptSet = buildPromptSet(pack.worldSeed);
   const world = new Map([...promptSet.train, ...promptSet.heldout].map((p) => [p.id, p]));
-  return new Map(pack.items.flatMap((item) => (world.has(item.promptId) ? [[item.promptId, world.get(item.promptId)!] as const] : [])));
+  return new Map(
+    pack.items.flatMap((item) =>
+      world.has(item.promptId) ? [[item.promptId, world.get(item.promptId)!] as const] : [],
+    ),
+  );
 }
 
 /** labelerAgreement of the training labeler on the pack's outputs of TinyWorld prompts (seeded by the pack's id). */
@@ -464,7 +516,9 @@ export async function decodeCode(code: string, maxBytes: number): Promise<string
     }
   } catch (error) {
     await reader.cancel().catch(() => undefined);
-    throw error instanceof PackError ? error : new PackError('the code is damaged (it does not unpack): copy it again, whole', { cause: error });
+    throw error instanceof PackError
+      ? error
+      : new PackError('the code is damaged (it does not unpack): copy it again, whole', { cause: error });
   }
   const joined = new Uint8Array(bytes);
   chunks.reduce((offset, chunk) => (joined.set(chunk, offset), offset + chunk.length), 0);
@@ -488,7 +542,8 @@ function fromBase64url(code: string): Uint8Array<ArrayBuffer> {
 
 /** JSON text as it is, or a code's text; either at most maxBytes. */
 async function jsonOrCode(input: string, maxBytes: number, what: string): Promise<string> {
-  if (input.length > maxBytes) throw new PackError(`the ${what} has ${input.length} characters; the limit is ${maxBytes}`);
+  if (input.length > maxBytes)
+    throw new PackError(`the ${what} has ${input.length} characters; the limit is ${maxBytes}`);
   const trimmed = input.trim();
   return trimmed.startsWith('{') ? trimmed : decodeCode(trimmed, maxBytes);
 }
@@ -504,18 +559,26 @@ function jsonObject(text: string, what: string): Record<string, unknown> {
 }
 
 function objectOf(value: unknown, where: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new PackError(`${where} must be a JSON object`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new PackError(`${where} must be a JSON object`);
   return value as Record<string, unknown>;
 }
 
 function knownKeys(record: Record<string, unknown>, keys: readonly string[], where: string): void {
   const unknown = Object.keys(record).filter((key) => !keys.includes(key));
-  if (unknown.length > 0) throw new PackError(`${where} has unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')}`);
+  if (unknown.length > 0)
+    throw new PackError(
+      `${where} has unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')}`,
+    );
 }
 
 function formatOf(record: Record<string, unknown>, format: string, what: string): void {
-  if (record.format !== format) throw new PackError(`not ${what} (its "format" is ${JSON.stringify(record.format) ?? 'missing'}, expected "${format}")`);
-  if (record.version !== PACK_VERSION) throw new PackError(`${what} of version ${JSON.stringify(record.version)}; this lab reads version ${PACK_VERSION}`);
+  if (record.format !== format)
+    throw new PackError(
+      `not ${what} (its "format" is ${JSON.stringify(record.format) ?? 'missing'}, expected "${format}")`,
+    );
+  if (record.version !== PACK_VERSION)
+    throw new PackError(`${what} of version ${JSON.stringify(record.version)}; this lab reads version ${PACK_VERSION}`);
 }
 
 function stringOf(record: Record<string, unknown>, key: string, where: string): string {

@@ -56,7 +56,12 @@ export async function runRankingsStage(
       const labeler = SPLIT_LABELER[split];
       await hooks.onProgress?.({ split, prompts: splitPrompts.length, K: settings.K, labeler: labeler.config.name });
       const seed = split === 'train' ? settings.seed : settings.seed + 7;
-      rankings[split] = await sampleRankings(device, samplingModel, splitPrompts, { K: settings.K, sampling: { ...sampling, seed }, labeler, rng: rng.fork(split) });
+      rankings[split] = await sampleRankings(device, samplingModel, splitPrompts, {
+        K: settings.K,
+        sampling: { ...sampling, seed },
+        labeler,
+        rng: rng.fork(split),
+      });
     }
     return rankings;
   } finally {
@@ -65,10 +70,20 @@ export async function runRankingsStage(
 }
 
 /** How far the split's labeler allows and how often two of its pool agree, on rankings of these prompts (seeded as runRankingsStage). */
-export function rankingQuality(split: RankingSplit, rankings: readonly Ranking[], prompts: readonly Prompt[], seed: number): { labelerCeiling: number; labelerAgreement: number } {
+export function rankingQuality(
+  split: RankingSplit,
+  rankings: readonly Ranking[],
+  prompts: readonly Prompt[],
+  seed: number,
+): { labelerCeiling: number; labelerAgreement: number } {
   const labeler = SPLIT_LABELER[split];
   return {
     labelerCeiling: labelerCeiling(rankings, prompts, labeler),
-    labelerAgreement: labelerAgreement(rankings, prompts, labeler, createRng(`pipeline-${seed}`).fork(`agreement-${split}`)),
+    labelerAgreement: labelerAgreement(
+      rankings,
+      prompts,
+      labeler,
+      createRng(`pipeline-${seed}`).fork(`agreement-${split}`),
+    ),
   };
 }

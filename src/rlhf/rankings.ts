@@ -3,23 +3,37 @@
 // metadata flags. Rankings come from people (the UI) or from a simulated labeler. A ranking of K
 // outputs holds C(K,2) pairwise comparisons, which DPO and TRL's {"prompt","chosen","rejected"}
 // export read as chosen/rejected pairs.
-import { MAX_RANKED, MIN_RANKED, rankingAgreement, scoreResponse, type Labeler, type Prompt, type Ranking, type WorldRng } from '../world/index.ts';
+import {
+  MAX_RANKED,
+  MIN_RANKED,
+  rankingAgreement,
+  scoreResponse,
+  type Labeler,
+  type Prompt,
+  type Ranking,
+  type WorldRng,
+} from '../world/index.ts';
 import { preferenceCredit } from './evaluate.ts';
 
 /** Throws unless the ranking is well formed: K in 2..9, a permutation, valid ties and per-response fields. */
 export function checkRanking(ranking: Ranking): void {
   const K = ranking.responses.length;
   const where = `ranking of prompt ${ranking.promptId}`;
-  if (K < MIN_RANKED || K > MAX_RANKED) throw new Error(`${where}: ranks ${K} outputs; a ranking holds ${MIN_RANKED} to ${MAX_RANKED}`);
+  if (K < MIN_RANKED || K > MAX_RANKED)
+    throw new Error(`${where}: ranks ${K} outputs; a ranking holds ${MIN_RANKED} to ${MAX_RANKED}`);
   const seen = new Set(ranking.order);
-  const permutation = ranking.order.length === K && seen.size === K && ranking.order.every((i) => Number.isInteger(i) && i >= 0 && i < K);
-  if (!permutation) throw new Error(`${where}: order [${ranking.order.join(', ')}] is not a permutation of 0..${K - 1}`);
+  const permutation =
+    ranking.order.length === K && seen.size === K && ranking.order.every((i) => Number.isInteger(i) && i >= 0 && i < K);
+  if (!permutation)
+    throw new Error(`${where}: order [${ranking.order.join(', ')}] is not a permutation of 0..${K - 1}`);
   for (const [a, b] of ranking.ties ?? []) {
     const valid = Number.isInteger(a) && Number.isInteger(b) && a >= 0 && b >= 0 && a < K && b < K && a !== b;
     if (!valid) throw new Error(`${where}: tie (${a}, ${b}) is not a pair of distinct positions below ${K}`);
   }
-  if (ranking.likert && ranking.likert.length !== K) throw new Error(`${where}: ${ranking.likert.length} Likert ratings for ${K} outputs`);
-  if (ranking.flags && ranking.flags.length !== K) throw new Error(`${where}: ${ranking.flags.length} sets of flags for ${K} outputs`);
+  if (ranking.likert && ranking.likert.length !== K)
+    throw new Error(`${where}: ${ranking.likert.length} Likert ratings for ${K} outputs`);
+  if (ranking.flags && ranking.flags.length !== K)
+    throw new Error(`${where}: ${ranking.flags.length} sets of flags for ${K} outputs`);
 }
 
 /**
@@ -30,8 +44,14 @@ export function checkRanking(ranking: Ranking): void {
  * draws from rng.fork(prompt.id) (its n-th repeat from rng.fork(`${prompt.id}#${n}`)), so a
  * prompt's ranking does not depend on which other prompts are ranked.
  */
-export function simulatedRankings(prompts: readonly Prompt[], responsesPerPrompt: readonly (readonly string[])[], labeler: Labeler, rng: WorldRng): Ranking[] {
-  if (prompts.length !== responsesPerPrompt.length) throw new Error(`${prompts.length} prompts but ${responsesPerPrompt.length} sets of responses`);
+export function simulatedRankings(
+  prompts: readonly Prompt[],
+  responsesPerPrompt: readonly (readonly string[])[],
+  labeler: Labeler,
+  rng: WorldRng,
+): Ranking[] {
+  if (prompts.length !== responsesPerPrompt.length)
+    throw new Error(`${prompts.length} prompts but ${responsesPerPrompt.length} sets of responses`);
   const seen = new Map<string, number>();
   return prompts.map((prompt, p) => {
     const responses = [...responsesPerPrompt[p]];
@@ -85,14 +105,18 @@ export function withIdenticalOutputsTied(ranking: Ranking): Ranking {
 /** Throws "WHERE: no comparisons to train on: every pair is a tie …" when ties (identical outputs included) leave no comparison. */
 export function assertComparisons(rankings: readonly Ranking[], where: string): void {
   if (rankings.some((ranking) => rankingPairs(ranking).length > 0)) return;
-  throw new Error(`${where}: no comparisons to train on: every pair is a tie (identical or equally good outputs); rank outputs that differ`);
+  throw new Error(
+    `${where}: no comparisons to train on: every pair is a tie (identical or equally good outputs); rank outputs that differ`,
+  );
 }
 
 /** The ranking's C(K,2) comparisons minus its ties (identical outputs are ties), each better output first, in ranking order. */
 export function rankingPairs(ranking: Ranking): PreferencePair[] {
   checkRanking(ranking);
   const K = ranking.order.length;
-  const tied = new Set((withIdenticalOutputsTied(ranking).ties ?? []).map(([a, b]) => Math.min(a, b) * K + Math.max(a, b)));
+  const tied = new Set(
+    (withIdenticalOutputsTied(ranking).ties ?? []).map(([a, b]) => Math.min(a, b) * K + Math.max(a, b)),
+  );
   const pairs: PreferencePair[] = [];
   for (let i = 0; i < K; i++) {
     for (let j = i + 1; j < K; j++) {
@@ -138,9 +162,18 @@ export function labelerCeiling(rankings: readonly Ranking[], prompts: readonly P
  * pair of distinct outputs of a prompt is one comparison): the paper's inter-labeler agreement,
  * measured on the comparisons this run actually made rather than on hand-made examples.
  */
-export function labelerAgreement(rankings: readonly Ranking[], prompts: readonly Prompt[], labeler: Labeler, rng: WorldRng): number {
+export function labelerAgreement(
+  rankings: readonly Ranking[],
+  prompts: readonly Prompt[],
+  labeler: Labeler,
+  rng: WorldRng,
+): number {
   const promptOf = promptLookup(prompts);
-  return rankingAgreement(labeler, rankings.map((ranking) => ({ prompt: promptOf(ranking), responses: ranking.responses })), rng);
+  return rankingAgreement(
+    labeler,
+    rankings.map((ranking) => ({ prompt: promptOf(ranking), responses: ranking.responses })),
+    rng,
+  );
 }
 
 /** The prompt a ranking answers, found among the given prompts; throws when it is not there. */
@@ -148,7 +181,8 @@ function promptLookup(prompts: readonly Prompt[]): (ranking: Ranking) => Prompt 
   const byId = new Map(prompts.map((p) => [p.id, p]));
   return (ranking) => {
     const prompt = byId.get(ranking.promptId);
-    if (!prompt) throw new Error(`ranking of prompt ${ranking.promptId}: no such prompt among the ${prompts.length} given`);
+    if (!prompt)
+      throw new Error(`ranking of prompt ${ranking.promptId}: no such prompt among the ${prompts.length} given`);
     return prompt;
   };
 }

@@ -20,7 +20,10 @@ import {
 } from './reward-model.ts';
 import type { StageHooks } from './training-loop.ts';
 
-export interface RewardModelStageSettings extends Omit<RewardModelOptions, keyof StageHooks<RewardModelProgress> | 'heldout' | 'evalEvery' | 'demonstrations'> {
+export interface RewardModelStageSettings extends Omit<
+  RewardModelOptions,
+  keyof StageHooks<RewardModelProgress> | 'heldout' | 'evalEvery' | 'demonstrations'
+> {
   /** Rows per batch (raised to the largest ranking's K) and sequence length of the model. */
   B: number;
   T: number;
@@ -76,7 +79,10 @@ export async function runRewardModelStage(
       ...options,
       ...hooks,
       ...(heldout && { heldout }),
-      ...(heldout && heldoutEvaluations && { evalEvery: heldoutEvalEvery(train.length, rows, K, options.epochs ?? 1, heldoutEvaluations) }),
+      ...(heldout &&
+        heldoutEvaluations && {
+          evalEvery: heldoutEvalEvery(train.length, rows, K, options.epochs ?? 1, heldoutEvaluations),
+        }),
       ...(data.demonstrations && data.demonstrations.length > 0 && { demonstrations: data.demonstrations }),
     });
     return { model: splitScalarParams(trunk.config, await model.readParams()), result, ...(before && { before }) };

@@ -18,7 +18,17 @@ import { formatPrompt, formatResponse, type Ranking } from '../world/index.ts';
 import { sequenceBatch, type Sequence } from './batches.ts';
 import { rankingLoss } from './losses.ts';
 import { checkRanking, rankingPairs } from './rankings.ts';
-import { assertCount, assertFinite, fitSequences, PAD_ID, paperLearningRates, planSteps, shuffledIndices, trainingLoop, type StageHooks } from './training-loop.ts';
+import {
+  assertCount,
+  assertFinite,
+  fitSequences,
+  PAD_ID,
+  paperLearningRates,
+  planSteps,
+  shuffledIndices,
+  trainingLoop,
+  type StageHooks,
+} from './training-loop.ts';
 
 /** A ranking as token ids: formatPrompt(prompt) and each formatResponse(response), encoded. */
 export interface EncodedRanking {
@@ -118,20 +128,27 @@ export interface RewardModelResult {
  * d loss / d reward scaled by 1/(prompts in the batch) into setValueGradients, then backward and
  * AdamW reusing that forward. A NaN or infinite loss stops before it reaches the weights.
  */
-export async function trainRewardModel(model: GptModel, rankings: readonly EncodedRanking[], options: RewardModelOptions): Promise<RewardModelResult> {
+export async function trainRewardModel(
+  model: GptModel,
+  rankings: readonly EncodedRanking[],
+  options: RewardModelOptions,
+): Promise<RewardModelResult> {
   requireScalar(model, 'trainRewardModel');
   const fitted = fitRankings(rankings, model.T);
   const data = fitted.rankings;
   if (data.length === 0) throw new Error(`no ranking fits T=${model.T} (${fitted.dropped} dropped)`);
   for (const r of data) {
     const rows = distinctResponses(r.responses).distinct.length;
-    if (rows > model.B) throw new Error(`a ranking of ${rows} distinct outputs does not fit a batch of B=${model.B} rows`);
+    if (rows > model.B)
+      throw new Error(`a ranking of ${rows} distinct outputs does not fit a batch of B=${model.B} rows`);
   }
   const epochs = options.epochs ?? 1;
   assertCount('reward-model epochs', epochs);
   if (options.promptsPerBatch !== undefined) assertCount('promptsPerBatch', options.promptsPerBatch);
   const rng = new Rng(options.seed);
-  const plan = Array.from({ length: epochs }, () => packRankings(data, shuffledIndices(data.length, rng), model.B, options.promptsPerBatch ?? Infinity));
+  const plan = Array.from({ length: epochs }, () =>
+    packRankings(data, shuffledIndices(data.length, rng), model.B, options.promptsPerBatch ?? Infinity),
+  );
   const adamw = options.adamw ?? DEFAULT_ADAMW;
   model.resetOptimizer();
 
@@ -142,18 +159,35 @@ export async function trainRewardModel(model: GptModel, rankings: readonly Encod
     ...(options.heldout && { evalEvery: options.evalEvery }),
     shouldStop: options.shouldStop,
   };
-  const { steps, loss, stopped } = await trainingLoop(loop, async (group, { epoch, step, totalSteps, lr, report, evaluate }) => {
-    const { loss, accuracy, margin, gradNorm } = await rankingStep(model, group.map((i) => data[i]), { ...adamw, lr }, step);
-    if (!report) return loss;
-    const progress: RewardModelProgress = { epoch, step, totalSteps, loss, accuracy, margin, learning_rate: lr, grad_norm: gradNorm };
-    if (evaluate) {
-      const heldout = await evaluateRankings(model, options.heldout!);
-      progress.heldout_accuracy = heldout.accuracy;
-      progress.heldout_loss = heldout.loss;
-    }
-    await options.onProgress?.(progress);
-    return loss;
-  });
+  const { steps, loss, stopped } = await trainingLoop(
+    loop,
+    async (group, { epoch, step, totalSteps, lr, report, evaluate }) => {
+      const { loss, accuracy, margin, gradNorm } = await rankingStep(
+        model,
+        group.map((i) => data[i]),
+        { ...adamw, lr },
+        step,
+      );
+      if (!report) return loss;
+      const progress: RewardModelProgress = {
+        epoch,
+        step,
+        totalSteps,
+        loss,
+        accuracy,
+        margin,
+        learning_rate: lr,
+        grad_norm: gradNorm,
+      };
+      if (evaluate) {
+        const heldout = await evaluateRankings(model, options.heldout!);
+        progress.heldout_accuracy = heldout.accuracy;
+        progress.heldout_loss = heldout.loss;
+      }
+      await options.onProgress?.(progress);
+      return loss;
+    },
+  );
 
   const result: RewardModelResult = {
     steps,
@@ -186,7 +220,10 @@ async function rankingStep(
   let pairs = 0;
   rankings.forEach((ranking, r) => {
     const positions = ranking.order.map((response) => rows[r][response] * T + batch.lastTokenIndex[rows[r][response]]); // best first
-    const result = rankingLoss(positions.map((p) => values![p]), ranking.ties);
+    const result = rankingLoss(
+      positions.map((p) => values![p]),
+      ranking.ties,
+    );
     positions.forEach((p, i) => (dvalues[p] += result.dRewards[i] / rankings.length)); // identical outputs share p
     lossSum += result.loss;
     correct += result.accuracy * result.pairs;
@@ -232,7 +269,12 @@ function distinctResponses(responses: readonly number[][]): { distinct: number[]
 }
 
 /** Groups ranking indices, in the given order, into batches of at most B rows (distinct outputs) and maxPrompts prompts. */
-function packRankings(rankings: readonly EncodedRanking[], order: readonly number[], B: number, maxPrompts: number): number[][] {
+function packRankings(
+  rankings: readonly EncodedRanking[],
+  order: readonly number[],
+  B: number,
+  maxPrompts: number,
+): number[][] {
   const batches: number[][] = [];
   let current: number[] = [];
   let rows = 0;
@@ -255,10 +297,16 @@ function packRankings(rankings: readonly EncodedRanking[], order: readonly numbe
  * ties; drops rankings whose prompt leaves no room or that are left with nothing to compare.
  * The kept list gives each fitted ranking's index in the input.
  */
-function fitRankings(rankings: readonly EncodedRanking[], T: number): { rankings: EncodedRanking[]; kept: number[]; truncated: number; dropped: number } {
+function fitRankings(
+  rankings: readonly EncodedRanking[],
+  T: number,
+): { rankings: EncodedRanking[]; kept: number[]; truncated: number; dropped: number } {
   const out = { rankings: [] as EncodedRanking[], kept: [] as number[], truncated: 0, dropped: 0 };
   rankings.forEach((ranking, index) => {
-    const fitted = fitSequences(ranking.responses.map((response) => ({ prompt: ranking.prompt, response })), T);
+    const fitted = fitSequences(
+      ranking.responses.map((response) => ({ prompt: ranking.prompt, response })),
+      T,
+    );
     if (fitted.dropped > 0) {
       out.dropped += 1;
       return;
@@ -278,7 +326,11 @@ function fitRankings(rankings: readonly EncodedRanking[], T: number): { rankings
 }
 
 /** The given ties plus pairs of positions whose token sequences are identical (distinctResponses), without repeats. */
-function withIdenticalTies(responses: readonly number[][], order: readonly number[], ties: ReadonlyArray<readonly [number, number]>): [number, number][] {
+function withIdenticalTies(
+  responses: readonly number[][],
+  order: readonly number[],
+  ties: ReadonlyArray<readonly [number, number]>,
+): [number, number][] {
   const K = order.length;
   const { indexOf } = distinctResponses(responses);
   const keys = new Set(ties.map(([a, b]) => Math.min(a, b) * K + Math.max(a, b)));
@@ -296,7 +348,10 @@ export async function scoreSequences(model: GptModel, sequences: readonly Sequen
   requireScalar(model, 'scoreSequences');
   const { B, T } = model;
   const fitted = fitSequences(sequences, T);
-  if (fitted.dropped > 0) throw new Error(`${fitted.dropped} sequences have no room for a response in T=${T} tokens (or an empty prompt or response)`);
+  if (fitted.dropped > 0)
+    throw new Error(
+      `${fitted.dropped} sequences have no room for a response in T=${T} tokens (or an empty prompt or response)`,
+    );
   const rewards: number[] = [];
   for (let first = 0; first < fitted.sequences.length; first += B) {
     const batch = sequenceBatch(fitted.sequences.slice(first, first + B), B, T, PAD_ID);
@@ -308,18 +363,31 @@ export async function scoreSequences(model: GptModel, sequences: readonly Sequen
 }
 
 /** Rewards of (prompt, response) texts in the chat frame. */
-export function scoreTexts(model: GptModel, tokenizer: Tokenizer, items: readonly { prompt: string; response: string }[]): Promise<number[]> {
+export function scoreTexts(
+  model: GptModel,
+  tokenizer: Tokenizer,
+  items: readonly { prompt: string; response: string }[],
+): Promise<number[]> {
   return scoreSequences(
     model,
-    items.map(({ prompt, response }) => ({ prompt: tokenizer.encode(formatPrompt(prompt)), response: tokenizer.encode(formatResponse(response)) })),
+    items.map(({ prompt, response }) => ({
+      prompt: tokenizer.encode(formatPrompt(prompt)),
+      response: tokenizer.encode(formatResponse(response)),
+    })),
   );
 }
 
 /** Rewards of every fitted ranking's outputs, in response order; null for rankings that do not fit. */
-async function rankingRewards(model: GptModel, rankings: readonly EncodedRanking[]): Promise<{ fitted: EncodedRanking[]; rewards: (number[] | null)[] }> {
+async function rankingRewards(
+  model: GptModel,
+  rankings: readonly EncodedRanking[],
+): Promise<{ fitted: EncodedRanking[]; rewards: (number[] | null)[] }> {
   const { rankings: fitted, kept } = fitRankings(rankings, model.T);
   const distinct = fitted.map((r) => distinctResponses(r.responses));
-  const flat = await scoreSequences(model, fitted.flatMap((r, i) => distinct[i].distinct.map((response) => ({ prompt: r.prompt, response }))));
+  const flat = await scoreSequences(
+    model,
+    fitted.flatMap((r, i) => distinct[i].distinct.map((response) => ({ prompt: r.prompt, response }))),
+  );
   const rewards: (number[] | null)[] = rankings.map(() => null);
   let next = 0;
   distinct.forEach(({ distinct: outputs, indexOf }, i) => {
@@ -330,19 +398,30 @@ async function rankingRewards(model: GptModel, rankings: readonly EncodedRanking
 }
 
 /** Loss and pairwise accuracy on rankings (forward only); rankings that do not fit T are left out. */
-export async function evaluateRankings(model: GptModel, rankings: readonly EncodedRanking[]): Promise<RankingEvaluation> {
+export async function evaluateRankings(
+  model: GptModel,
+  rankings: readonly EncodedRanking[],
+): Promise<RankingEvaluation> {
   const { fitted, rewards } = await rankingRewards(model, rankings);
   const scored = rewards.filter((r): r is number[] => r !== null);
   let lossSum = 0;
   let correct = 0;
   let pairs = 0;
   fitted.forEach((ranking, i) => {
-    const result = rankingLoss(ranking.order.map((response) => scored[i][response]), ranking.ties);
+    const result = rankingLoss(
+      ranking.order.map((response) => scored[i][response]),
+      ranking.ties,
+    );
     lossSum += result.loss;
     correct += result.accuracy * result.pairs;
     pairs += result.pairs;
   });
-  return { loss: fitted.length > 0 ? lossSum / fitted.length : NaN, accuracy: pairs > 0 ? correct / pairs : NaN, pairs, rankings: fitted.length };
+  return {
+    loss: fitted.length > 0 ? lossSum / fitted.length : NaN,
+    accuracy: pairs > 0 ? correct / pairs : NaN,
+    pairs,
+    rankings: fitted.length,
+  };
 }
 
 /**
@@ -377,8 +456,15 @@ export interface MispredictedComparison {
  * other's), most confidently wrong first — for inspecting what it has not learned. Rankings
  * that do not fit T are skipped.
  */
-export async function mispredictedComparisons(model: GptModel, tokenizer: Tokenizer, rankings: readonly Ranking[]): Promise<MispredictedComparison[]> {
-  const { rewards } = await rankingRewards(model, rankings.map((ranking) => encodeRanking(tokenizer, ranking)));
+export async function mispredictedComparisons(
+  model: GptModel,
+  tokenizer: Tokenizer,
+  rankings: readonly Ranking[],
+): Promise<MispredictedComparison[]> {
+  const { rewards } = await rankingRewards(
+    model,
+    rankings.map((ranking) => encodeRanking(tokenizer, ranking)),
+  );
   const wrong: MispredictedComparison[] = [];
   rankings.forEach((ranking, r) => {
     const scored = rewards[r];
@@ -387,7 +473,15 @@ export async function mispredictedComparisons(model: GptModel, tokenizer: Tokeni
       const chosenReward = scored[pair.chosenIndex];
       const rejectedReward = scored[pair.rejectedIndex];
       if (chosenReward > rejectedReward) continue;
-      wrong.push({ ranking: r, promptId: pair.promptId, prompt: pair.prompt, chosen: pair.chosen, rejected: pair.rejected, chosenReward, rejectedReward });
+      wrong.push({
+        ranking: r,
+        promptId: pair.promptId,
+        prompt: pair.prompt,
+        chosen: pair.chosen,
+        rejected: pair.rejected,
+        chosenReward,
+        rejectedReward,
+      });
     }
   });
   return wrong.sort((a, b) => b.rejectedReward - b.chosenReward - (a.rejectedReward - a.chosenReward));

@@ -9,7 +9,17 @@ import { Rng } from '../model/random.ts';
 import { DEFAULT_ADAMW, type AdamwHyperparams, type GptModel } from '../model/gpt.ts';
 import { sampleWindows } from '../model/lm-training.ts';
 import { sequenceBatch, type Sequence, type SequenceBatch } from './batches.ts';
-import { assertCount, assertFinite, fitSequences, PAD_ID, paperLearningRates, planSteps, shuffledEpochs, trainingLoop, type StageHooks } from './training-loop.ts';
+import {
+  assertCount,
+  assertFinite,
+  fitSequences,
+  PAD_ID,
+  paperLearningRates,
+  planSteps,
+  shuffledEpochs,
+  trainingLoop,
+  type StageHooks,
+} from './training-loop.ts';
 
 /** An SFT step's log, under TRL's SFTTrainer names where it has one. */
 export interface SftProgress {
@@ -80,24 +90,45 @@ export async function trainSft(model: GptModel, data: readonly Sequence[], optio
   model.resetOptimizer();
 
   let pretrainLoss: number | undefined;
-  const loop = { plan, learningRate: paperLearningRates(options.lr, planSteps(plan), options.minLrRatio), logEvery: options.logEvery, shouldStop: options.shouldStop };
-  const { steps, loss, stopped } = await trainingLoop(loop, async (indices, { epoch, step, totalSteps, lr, report }) => {
-    const batch = sequenceBatch(indices.map((i) => examples[i]), model.B, model.T, PAD_ID);
-    model.setBatch(batch);
-    // On reporting steps the forward runs first so the logits can be read for token accuracy.
-    const accuracy = report ? await responseTokenAccuracy(model, batch) : NaN;
-    const { loss, gradNorm } = await model.step({ reuseForward: report, optimizer: { ...adamw, lr } });
-    assertFinite('loss', loss, { stage: 'SFT', step });
-    for (let extra = pretrainBatchesAfter(step, mix); extra > 0; extra--) {
-      model.setBatch({ ...sampleWindows(options.pretrainStream!, model.B, model.T, windowRng), weights: padRows });
-      pretrainLoss = (await model.step({ optimizer: { ...adamw, lr } })).loss;
-      assertFinite('loss', pretrainLoss, { stage: 'SFT pretraining mix', step });
-    }
-    const progress: SftProgress = { epoch, step, totalSteps, loss, learning_rate: lr, grad_norm: gradNorm, mean_token_accuracy: accuracy };
-    if (pretrainLoss !== undefined) progress.pretrain_loss = pretrainLoss;
-    if (report) await options.onProgress?.(progress);
-    return loss;
-  });
+  const loop = {
+    plan,
+    learningRate: paperLearningRates(options.lr, planSteps(plan), options.minLrRatio),
+    logEvery: options.logEvery,
+    shouldStop: options.shouldStop,
+  };
+  const { steps, loss, stopped } = await trainingLoop(
+    loop,
+    async (indices, { epoch, step, totalSteps, lr, report }) => {
+      const batch = sequenceBatch(
+        indices.map((i) => examples[i]),
+        model.B,
+        model.T,
+        PAD_ID,
+      );
+      model.setBatch(batch);
+      // On reporting steps the forward runs first so the logits can be read for token accuracy.
+      const accuracy = report ? await responseTokenAccuracy(model, batch) : NaN;
+      const { loss, gradNorm } = await model.step({ reuseForward: report, optimizer: { ...adamw, lr } });
+      assertFinite('loss', loss, { stage: 'SFT', step });
+      for (let extra = pretrainBatchesAfter(step, mix); extra > 0; extra--) {
+        model.setBatch({ ...sampleWindows(options.pretrainStream!, model.B, model.T, windowRng), weights: padRows });
+        pretrainLoss = (await model.step({ optimizer: { ...adamw, lr } })).loss;
+        assertFinite('loss', pretrainLoss, { stage: 'SFT pretraining mix', step });
+      }
+      const progress: SftProgress = {
+        epoch,
+        step,
+        totalSteps,
+        loss,
+        learning_rate: lr,
+        grad_norm: gradNorm,
+        mean_token_accuracy: accuracy,
+      };
+      if (pretrainLoss !== undefined) progress.pretrain_loss = pretrainLoss;
+      if (report) await options.onProgress?.(progress);
+      return loss;
+    },
+  );
   return { steps, loss, truncated: fitted.truncated, dropped: fitted.dropped, stopped };
 }
 

@@ -92,11 +92,17 @@ export function assertFinite(name: string, value: number, site: DivergenceSite):
   if (Number.isFinite(value)) return;
   const at = site.step === undefined ? '' : ` at step ${site.step}`;
   const where = site.where === undefined ? '' : ` (${site.where})`;
-  throw new Error(`${site.stage} diverged${at}: ${name} is ${value}${where}; ${site.advice ?? 'lower the learning rate'}`);
+  throw new Error(
+    `${site.stage} diverged${at}: ${name} is ${value}${where}; ${site.advice ?? 'lower the learning rate'}`,
+  );
 }
 
 /** The paper's SFT and RM schedule, step → lr: cosine from lr down to lr·minLrRatio over totalSteps, no warmup. */
-export function paperLearningRates(lr: number, totalSteps: number, minLrRatio = PAPER_MIN_LR_RATIO): (step: number) => number {
+export function paperLearningRates(
+  lr: number,
+  totalSteps: number,
+  minLrRatio = PAPER_MIN_LR_RATIO,
+): (step: number) => number {
   const schedule = { maxLr: lr, minLr: lr * minLrRatio, warmupSteps: 0, totalSteps };
   return (step) => learningRate(step, schedule);
 }
@@ -155,7 +161,10 @@ export function planSteps(plan: EpochPlan): number {
  * Runs `trainStep` on every batch of the plan, epoch by epoch, until the plan ends or shouldStop;
  * trainStep does one optimizer step (and any reporting it is asked for) and returns its loss.
  */
-export async function trainingLoop(settings: LoopSettings, trainStep: (batch: readonly number[], at: LoopStep) => Promise<number>): Promise<LoopResult> {
+export async function trainingLoop(
+  settings: LoopSettings,
+  trainStep: (batch: readonly number[], at: LoopStep) => Promise<number>,
+): Promise<LoopResult> {
   const totalSteps = planSteps(settings.plan);
   const logEvery = settings.logEvery ?? 1;
   let step = 0;
@@ -163,7 +172,8 @@ export async function trainingLoop(settings: LoopSettings, trainStep: (batch: re
   for (const [e, batches] of settings.plan.entries()) {
     const losses: number[] = [];
     for (const [b, batch] of batches.entries()) {
-      if (settings.shouldStop?.()) return { steps: step, loss: meanLoss(losses.length > 0 ? losses : epochLosses), stopped: true };
+      if (settings.shouldStop?.())
+        return { steps: step, loss: meanLoss(losses.length > 0 ? losses : epochLosses), stopped: true };
       const lr = settings.learningRate(step);
       step += 1;
       const evaluate = settings.evalEvery !== undefined && step % settings.evalEvery === 0;

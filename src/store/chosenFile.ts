@@ -8,8 +8,11 @@ import { MAX_DATASET_CHARS } from '../rlhf/datasets.ts';
 /** The bytes of a picked file of at most maxBytes. */
 export async function chosenFileBytes(file: File, maxBytes: number): Promise<Uint8Array> {
   if (file.size > maxBytes) {
-    const limit = maxBytes >= 2 ** 20 ? `${(maxBytes / 2 ** 20).toFixed(0)} MiB` : `${(maxBytes / 2 ** 10).toFixed(0)} KiB`;
-    throw new Error(`${file.name} has ${file.size} bytes, over the ${limit} it may have: check that it is the right file, or split it`);
+    const limit =
+      maxBytes >= 2 ** 20 ? `${(maxBytes / 2 ** 20).toFixed(0)} MiB` : `${(maxBytes / 2 ** 10).toFixed(0)} KiB`;
+    throw new Error(
+      `${file.name} has ${file.size} bytes, over the ${limit} it may have: check that it is the right file, or split it`,
+    );
   }
   return new Uint8Array(await file.arrayBuffer());
 }

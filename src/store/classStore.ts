@@ -26,7 +26,14 @@ import {
 } from '../rlhf/ranking-packs.ts';
 import type { Generate } from './labDataStore.ts';
 
-export { checkLabelerName, MAX_HAND_IN_BYTES, MAX_LINK_CODE_CHARS, MAX_PACK_BYTES, PAPER_AGREEMENT, readPack } from '../rlhf/ranking-packs.ts';
+export {
+  checkLabelerName,
+  MAX_HAND_IN_BYTES,
+  MAX_LINK_CODE_CHARS,
+  MAX_PACK_BYTES,
+  PAPER_AGREEMENT,
+  readPack,
+} from '../rlhf/ranking-packs.ts';
 export type { ClassMerge, PackAnswer, RankingPack, Submission } from '../rlhf/ranking-packs.ts';
 
 export interface ClassState {
@@ -39,7 +46,13 @@ export interface ClassState {
   excluded: string[];
   merge?: ClassMerge;
   /** Samples K outputs of the current model for each prompt and makes them the pack (hand-ins of another pack are dropped). */
-  makePack(prompts: readonly { id: string; text: string }[], K: number, model: string, worldSeed: number, generate: Generate): Promise<RankingPack>;
+  makePack(
+    prompts: readonly { id: string; text: string }[],
+    K: number,
+    model: string,
+    worldSeed: number,
+    generate: Generate,
+  ): Promise<RankingPack>;
   /** Opens a pack file (or code, or link) to merge its hand-ins; throws PackError when it is none. */
   openPack(text: string): Promise<RankingPack>;
   addSubmissions(submissions: readonly Submission[]): Promise<void>;
@@ -70,14 +83,26 @@ export const useClassStore = create<ClassState>((set, get) => {
     submissions: [],
     excluded: [],
     async makePack(prompts, K, model, worldSeed, generate) {
-      const outputs = await generate(prompts.map((p) => p.text), K);
-      return usePack(makePack(model, worldSeed, prompts.map((p, i) => ({ promptId: p.id, prompt: p.text, responses: outputs[i] }))));
+      const outputs = await generate(
+        prompts.map((p) => p.text),
+        K,
+      );
+      return usePack(
+        makePack(
+          model,
+          worldSeed,
+          prompts.map((p, i) => ({ promptId: p.id, prompt: p.text, responses: outputs[i] })),
+        ),
+      );
     },
     async openPack(text) {
       return usePack(await readPack(text));
     },
     addSubmissions: (submissions) => remerge({ submissions: [...get().submissions, ...submissions] }),
-    setExcluded: (labeler, excluded) => remerge({ excluded: excluded ? [...get().excluded, labeler] : get().excluded.filter((name) => name !== labeler) }),
+    setExcluded: (labeler, excluded) =>
+      remerge({
+        excluded: excluded ? [...get().excluded, labeler] : get().excluded.filter((name) => name !== labeler),
+      }),
     mergedRankingsJsonl: () => rankingsToJsonl(get().merge?.rankings ?? []),
   };
 });
@@ -99,7 +124,11 @@ export function packFile(pack: RankingPack): Blob {
 }
 
 /** A student's hand-in, checked against the pack: its file (JSON) and its text code. */
-export async function handIn(pack: RankingPack, labeler: string, answers: readonly PackAnswer[]): Promise<{ fileName: string; json: string; code: string }> {
+export async function handIn(
+  pack: RankingPack,
+  labeler: string,
+  answers: readonly PackAnswer[],
+): Promise<{ fileName: string; json: string; code: string }> {
   const made = makeHandIn(pack, labeler, answers);
   const json = handInToJson(made);
   const safeName = made.labeler.replace(/[^A-Za-z0-9_-]+/g, '-').slice(0, 40) || 'student';

@@ -40,7 +40,14 @@ export const useGpuStore = create<GpuState>((set, get) => ({
     set({ status: 'connecting', error: undefined });
     try {
       const info = await labWorker().gpuInfo();
-      await labWorker().onGpuError(Comlink.proxy((error: GpuError) => set({ error: `${error.kind}: ${error.message}`, status: error.kind === 'device-lost' ? 'failed' : get().status })));
+      await labWorker().onGpuError(
+        Comlink.proxy((error: GpuError) =>
+          set({
+            error: `${error.kind}: ${error.message}`,
+            status: error.kind === 'device-lost' ? 'failed' : get().status,
+          }),
+        ),
+      );
       set({ status: 'ready', info });
     } catch (error) {
       const message = errorMessage(error);

@@ -4,7 +4,14 @@
 // something a reload would lose. JSONL imports (TRL formats, via src/rlhf/datasets.ts) are all or
 // nothing: a bad line throws a DatasetError (line and reason) and nothing is saved.
 import { create } from 'zustand';
-import { labDb, type LabDb, type StoredDemonstration, type StoredPrompt, type StoredRanking, type StoredRun } from '../data/lab-db.ts';
+import {
+  labDb,
+  type LabDb,
+  type StoredDemonstration,
+  type StoredPrompt,
+  type StoredRanking,
+  type StoredRun,
+} from '../data/lab-db.ts';
 import {
   comparisonsToJsonl,
   demonstrationRecord,
@@ -17,7 +24,15 @@ import {
   unframeDemonstration,
 } from '../rlhf/datasets.ts';
 import { checkRanking, rankingPairs, simulatedRankings } from '../rlhf/rankings.ts';
-import { buildDemonstrations, buildPromptSet, createLabeler, createRng, trainingLabeler, type Prompt, type Ranking } from '../world/index.ts';
+import {
+  buildDemonstrations,
+  buildPromptSet,
+  createLabeler,
+  createRng,
+  trainingLabeler,
+  type Prompt,
+  type Ranking,
+} from '../world/index.ts';
 import { useLessonStore } from './lessonStore.ts';
 import { announceChange, onOtherTabChange } from './tabs.ts';
 import { errorMessage } from './errorMessage.ts';
@@ -170,18 +185,36 @@ export function createLabDataStore(deps: LabDataDependencies) {
       async load() {
         try {
           const lab = await db();
-          const [demonstrations, rankings, userPrompts] = await Promise.all([lab.allDemonstrations(), lab.allRankings(), lab.allPrompts()]);
-          set({ loaded: true, error: undefined, demonstrations, rankings, prompts: [...currentWorld().prompts.map(asStoredPrompt), ...userPrompts] });
+          const [demonstrations, rankings, userPrompts] = await Promise.all([
+            lab.allDemonstrations(),
+            lab.allRankings(),
+            lab.allPrompts(),
+          ]);
+          set({
+            loaded: true,
+            error: undefined,
+            demonstrations,
+            rankings,
+            prompts: [...currentWorld().prompts.map(asStoredPrompt), ...userPrompts],
+          });
         } catch (error) {
           set({ loaded: true, error: `Could not read the lab's saved data: ${errorMessage(error)}` });
         }
       },
       saveDemonstration(draft) {
         return saving(async () => {
-          const demonstration: StoredDemonstration = { id: draft.id ?? newId(), prompt: draft.prompt, completion: draft.completion, source: 'human', updatedAt: now() };
+          const demonstration: StoredDemonstration = {
+            id: draft.id ?? newId(),
+            prompt: draft.prompt,
+            completion: draft.completion,
+            source: 'human',
+            updatedAt: now(),
+          };
           if (draft.promptId) demonstration.promptId = draft.promptId;
           await (await db()).putDemonstration(demonstration);
-          set((state) => ({ demonstrations: [...state.demonstrations.filter((d) => d.id !== demonstration.id), demonstration] }));
+          set((state) => ({
+            demonstrations: [...state.demonstrations.filter((d) => d.id !== demonstration.id), demonstration],
+          }));
           return demonstration;
         });
       },
@@ -198,7 +231,12 @@ export function createLabDataStore(deps: LabDataDependencies) {
           const chosen = prompts.filter((p) => !covered.has(p.id)).slice(0, Math.max(0, n));
           const time = now();
           const starters: StoredDemonstration[] = buildDemonstrations(seed, chosen).map((d, i) => ({
-            id: newId(), promptId: d.promptId, prompt: d.prompt, completion: d.response, source: 'starter', updatedAt: time + i,
+            id: newId(),
+            promptId: d.promptId,
+            prompt: d.prompt,
+            completion: d.response,
+            source: 'starter',
+            updatedAt: time + i,
           }));
           await (await db()).putMany({ demonstrations: starters });
           set((state) => ({ demonstrations: [...state.demonstrations, ...starters] }));
@@ -225,7 +263,10 @@ export function createLabDataStore(deps: LabDataDependencies) {
           const skipped = new Set([...get().rankings.map((r) => r.promptId), ...exclude]);
           const chosen = prompts.filter((p) => !skipped.has(p.id)).slice(0, Math.max(0, count));
           if (chosen.length === 0) return 0;
-          const outputs = await generate(chosen.map((p) => p.text), K).catch((error: unknown) => {
+          const outputs = await generate(
+            chosen.map((p) => p.text),
+            K,
+          ).catch((error: unknown) => {
             throw new Error(`Could not sample outputs to auto-rank: ${errorMessage(error)}`, { cause: error });
           });
           const labeler = createLabeler({ ...trainingLabeler.config, noise });
@@ -271,14 +312,23 @@ export function createLabDataStore(deps: LabDataDependencies) {
           const records = parseDemonstrations(text).map(unframeDemonstration);
           const { idOf, added } = promptIdsFor(records.map((r) => r.prompt));
           const demonstrations: StoredDemonstration[] = records.map((r, i) => ({
-            id: newId(), promptId: idOf(r.prompt), prompt: r.prompt, completion: r.response, source: 'imported', updatedAt: time + i,
+            id: newId(),
+            promptId: idOf(r.prompt),
+            prompt: r.prompt,
+            completion: r.response,
+            source: 'imported',
+            updatedAt: time + i,
           }));
           await (await db()).putMany({ demonstrations, prompts: added });
-          set((state) => ({ demonstrations: [...state.demonstrations, ...demonstrations], prompts: [...state.prompts, ...added] }));
+          set((state) => ({
+            demonstrations: [...state.demonstrations, ...demonstrations],
+            prompts: [...state.prompts, ...added],
+          }));
           announceChange('data');
           return { kind, demonstrations: demonstrations.length, rankings: 0, prompts: added.length };
         }
-        const parsed: Ranking[] = kind === 'comparisons' ? rankingsFromComparisons(parseComparisons(text)) : parseRankings(text);
+        const parsed: Ranking[] =
+          kind === 'comparisons' ? rankingsFromComparisons(parseComparisons(text)) : parseRankings(text);
         const rankings = parsed.map((r, i) => storedRanking(r, time + i));
         await (await db()).putMany({ rankings });
         set((state) => ({ rankings: [...state.rankings, ...rankings] }));
@@ -287,7 +337,10 @@ export function createLabDataStore(deps: LabDataDependencies) {
       },
       exportJsonl(kind) {
         const { demonstrations, rankings } = get();
-        if (kind === 'demonstrations') return demonstrationsToJsonl(demonstrations.map((d) => demonstrationRecord({ prompt: d.prompt, response: d.completion })));
+        if (kind === 'demonstrations')
+          return demonstrationsToJsonl(
+            demonstrations.map((d) => demonstrationRecord({ prompt: d.prompt, response: d.completion })),
+          );
         return kind === 'comparisons' ? comparisonsToJsonl(rankings) : rankingsToJsonl(rankings);
       },
       listRuns: async () => (await db()).allRuns(),
@@ -322,7 +375,10 @@ export function rankingAuthors(rankings: readonly Ranking[]): string {
     const author = ranking.labeler ?? (ranking.source === 'simulated' ? 'the simulated labeler' : 'unnamed people');
     counts.set(author, (counts.get(author) ?? 0) + 1);
   }
-  return [...counts].sort((a, b) => b[1] - a[1]).map(([author, count]) => `${author} (${count})`).join(', ');
+  return [...counts]
+    .sort((a, b) => b[1] - a[1])
+    .map(([author, count]) => `${author} (${count})`)
+    .join(', ');
 }
 
 /** The chosen/rejected pairs the rankings give (ties and identical outputs give none). */

@@ -85,21 +85,31 @@ function checkpointEntries(folder: string, files: CheckpointFiles): Zippable {
 }
 
 function assertBundleable(name: string): void {
-  if (!isBundleableName(name)) throw new Error(`the checkpoint name "${name}" cannot be a folder in a zip (it holds a slash or a control character): rename it`);
+  if (!isBundleableName(name))
+    throw new Error(
+      `the checkpoint name "${name}" cannot be a folder in a zip (it holds a slash or a control character): rename it`,
+    );
 }
 
 /** The zip of a lesson; the shipped base is never part of one. */
 export function buildLessonBundle(bundle: LessonBundle, createdAt: number): Uint8Array {
   const encoder = new TextEncoder();
   const entries: Zippable = {};
-  const manifest = { format: LESSON_BUNDLE_FORMAT, version: LESSON_BUNDLE_VERSION, createdAt, lesson: bundle.lesson, checkpoints: bundle.checkpoints.map((c) => c.name) };
+  const manifest = {
+    format: LESSON_BUNDLE_FORMAT,
+    version: LESSON_BUNDLE_VERSION,
+    createdAt,
+    lesson: bundle.lesson,
+    checkpoints: bundle.checkpoints.map((c) => c.name),
+  };
   entries[MANIFEST] = encoder.encode(`${JSON.stringify(manifest, null, 2)}\n`);
   entries[DEMONSTRATIONS] = encoder.encode(bundle.demonstrationsJsonl);
   entries[RANKINGS] = encoder.encode(bundle.rankingsJsonl);
   entries[RUNS] = encoder.encode(bundle.runs.map((run) => `${JSON.stringify(run)}\n`).join(''));
   for (const { name, files } of bundle.checkpoints) {
     assertBundleable(name);
-    if (name === 'base') throw new Error('"base" is the shipped base model: every lab has it, so a bundle leaves it out');
+    if (name === 'base')
+      throw new Error('"base" is the shipped base model: every lab has it, so a bundle leaves it out');
     Object.assign(entries, checkpointEntries(`${CHECKPOINTS}${name}/`, files));
   }
   return zipSync(entries);
@@ -123,7 +133,10 @@ function listEntries(bytes: Uint8Array, fail: (problem: string) => never): Unzip
   try {
     unzipSync(bytes, {
       filter(info) {
-        if (entries.length === MAX_BUNDLE_ENTRIES) fail(`it lists more than ${MAX_BUNDLE_ENTRIES} files, more than any lesson or checkpoint holds: choose a .zip exported from the Data panel`);
+        if (entries.length === MAX_BUNDLE_ENTRIES)
+          fail(
+            `it lists more than ${MAX_BUNDLE_ENTRIES} files, more than any lesson or checkpoint holds: choose a .zip exported from the Data panel`,
+          );
         entries.push(info);
         return false;
       },
@@ -136,8 +149,17 @@ function listEntries(bytes: Uint8Array, fail: (problem: string) => never): Unzip
 }
 
 /** The folder of the one `file` at the zip's root or one folder down: '' or "FOLDER/". */
-function rootOf(entries: readonly UnzipFileInfo[], file: string, missing: string, fail: (problem: string) => never): string {
-  const found = entries.map((e) => e.name).filter((name) => name === file || (name.endsWith(`/${file}`) && name.indexOf('/') === name.length - file.length - 1));
+function rootOf(
+  entries: readonly UnzipFileInfo[],
+  file: string,
+  missing: string,
+  fail: (problem: string) => never,
+): string {
+  const found = entries
+    .map((e) => e.name)
+    .filter(
+      (name) => name === file || (name.endsWith(`/${file}`) && name.indexOf('/') === name.length - file.length - 1),
+    );
   if (found.includes(file)) return '';
   if (found.length === 1) return found[0].slice(0, -file.length);
   return fail(missing);
@@ -149,14 +171,25 @@ function limitOf(path: string): number {
 }
 
 /** Inflates the files under `root`, after checking their declared sizes; their names lose the root. */
-function inflateUnder(bytes: Uint8Array, entries: readonly UnzipFileInfo[], root: string, fail: (problem: string) => never): Map<string, Uint8Array> {
+function inflateUnder(
+  bytes: Uint8Array,
+  entries: readonly UnzipFileInfo[],
+  root: string,
+  fail: (problem: string) => never,
+): Map<string, Uint8Array> {
   const wanted = entries.filter((e) => e.name.startsWith(root) && !e.name.endsWith('/'));
   let total = 0;
   for (const { name, originalSize } of wanted) {
-    if (originalSize > limitOf(name)) fail(`${name} would inflate to ${sizeText(originalSize)}, over the ${sizeText(limitOf(name))} such a file may have: the zip is damaged or not the lab's`);
+    if (originalSize > limitOf(name))
+      fail(
+        `${name} would inflate to ${sizeText(originalSize)}, over the ${sizeText(limitOf(name))} such a file may have: the zip is damaged or not the lab's`,
+      );
     total += originalSize;
   }
-  if (total > MAX_BUNDLE_UNCOMPRESSED_BYTES) fail(`its files would inflate to ${sizeText(total)}, over the ${sizeText(MAX_BUNDLE_UNCOMPRESSED_BYTES)} a bundle may hold: export fewer checkpoints`);
+  if (total > MAX_BUNDLE_UNCOMPRESSED_BYTES)
+    fail(
+      `its files would inflate to ${sizeText(total)}, over the ${sizeText(MAX_BUNDLE_UNCOMPRESSED_BYTES)} a bundle may hold: export fewer checkpoints`,
+    );
   const names = new Set(wanted.map((e) => e.name));
   let files: Record<string, Uint8Array>;
   try {
@@ -188,14 +221,23 @@ function parseManifest(text: string, fail: (problem: string) => never): Manifest
     return fail(`${MANIFEST} is not valid JSON (${(error as Error).message}): the bundle is damaged; export it again`);
   }
   const manifest = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
-  if (manifest.format !== LESSON_BUNDLE_FORMAT) fail(`${MANIFEST} says format ${JSON.stringify(manifest.format)}, not "${LESSON_BUNDLE_FORMAT}": this zip is not a lesson bundle`);
+  if (manifest.format !== LESSON_BUNDLE_FORMAT)
+    fail(
+      `${MANIFEST} says format ${JSON.stringify(manifest.format)}, not "${LESSON_BUNDLE_FORMAT}": this zip is not a lesson bundle`,
+    );
   if (manifest.version !== LESSON_BUNDLE_VERSION) {
-    fail(`${MANIFEST} says version ${JSON.stringify(manifest.version)}; this lab reads version ${LESSON_BUNDLE_VERSION}: open the bundle in the version of the lab that made it, or export it again from this one`);
+    fail(
+      `${MANIFEST} says version ${JSON.stringify(manifest.version)}; this lab reads version ${LESSON_BUNDLE_VERSION}: open the bundle in the version of the lab that made it, or export it again from this one`,
+    );
   }
   const { createdAt, lesson, checkpoints } = manifest;
   if (typeof createdAt !== 'number') fail(`${MANIFEST}: "createdAt" must be a number (milliseconds since 1970)`);
-  if (typeof lesson !== 'string' || lesson.length > MAX_LESSON_CHARS || (lesson !== '' && !lesson.startsWith('?'))) fail(`${MANIFEST}: "lesson" must be a lesson link's query string ("?preset=…")`);
-  if (!Array.isArray(checkpoints) || !checkpoints.every((name): name is string => typeof name === 'string' && isBundleableName(name))) {
+  if (typeof lesson !== 'string' || lesson.length > MAX_LESSON_CHARS || (lesson !== '' && !lesson.startsWith('?')))
+    fail(`${MANIFEST}: "lesson" must be a lesson link's query string ("?preset=…")`);
+  if (
+    !Array.isArray(checkpoints) ||
+    !checkpoints.every((name): name is string => typeof name === 'string' && isBundleableName(name))
+  ) {
     fail(`${MANIFEST}: "checkpoints" must list the checkpoint folders' names`);
   }
   if (new Set(checkpoints).size !== checkpoints.length) fail(`${MANIFEST}: "checkpoints" names a checkpoint twice`);
@@ -214,7 +256,12 @@ function textOf(files: Map<string, Uint8Array>, path: string, fail: (problem: st
 }
 
 /** Checks a JSONL file with its own parser; a bad line is named with the file. */
-function checkJsonl(path: string, text: string, parse: (text: string) => unknown, fail: (problem: string) => never): void {
+function checkJsonl(
+  path: string,
+  text: string,
+  parse: (text: string) => unknown,
+  fail: (problem: string) => never,
+): void {
   try {
     parse(text);
   } catch (error) {
@@ -224,7 +271,11 @@ function checkJsonl(path: string, text: string, parse: (text: string) => unknown
 }
 
 /** The Hugging Face files in `folder`, checked as the checkpoint import checks them. */
-function checkpointFilesIn(files: Map<string, Uint8Array>, folder: string, fail: (problem: string) => never): CheckpointFiles {
+function checkpointFilesIn(
+  files: Map<string, Uint8Array>,
+  folder: string,
+  fail: (problem: string) => never,
+): CheckpointFiles {
   const model = files.get(`${folder}model.safetensors`);
   if (!model) return fail(`${folder}model.safetensors is missing: the zip is incomplete; export it again`);
   const checkpoint: CheckpointFiles = {
@@ -236,34 +287,50 @@ function checkpointFilesIn(files: Map<string, Uint8Array>, folder: string, fail:
   try {
     loadCheckpoint(checkpoint);
   } catch (error) {
-    fail(`${folder ? `checkpoint ${folder.slice(CHECKPOINTS.length, -1)} (${folder})` : 'it'} is not a valid checkpoint: ${(error as Error).message}`);
+    fail(
+      `${folder ? `checkpoint ${folder.slice(CHECKPOINTS.length, -1)} (${folder})` : 'it'} is not a valid checkpoint: ${(error as Error).message}`,
+    );
   }
   return checkpoint;
 }
 
-function readCheckpoint(files: Map<string, Uint8Array>, name: string, fail: (problem: string) => never): BundledCheckpoint {
-  if (name === 'base') fail('it holds a checkpoint named "base", the shipped base model, which an import never replaces: rename that folder and its entry in manifest.json');
+function readCheckpoint(
+  files: Map<string, Uint8Array>,
+  name: string,
+  fail: (problem: string) => never,
+): BundledCheckpoint {
+  if (name === 'base')
+    fail(
+      'it holds a checkpoint named "base", the shipped base model, which an import never replaces: rename that folder and its entry in manifest.json',
+    );
   return { name, files: checkpointFilesIn(files, `${CHECKPOINTS}${name}/`, fail) };
 }
 
 /** Throws a LessonBundleError naming the file. */
-const failing = (fileName: string) => (problem: string): never => {
-  throw new LessonBundleError(`${fileName}: ${problem}`);
-};
+const failing =
+  (fileName: string) =>
+  (problem: string): never => {
+    throw new LessonBundleError(`${fileName}: ${problem}`);
+  };
 
 /** A checkpoint's zip (checkpointZip's, or its folder zipped again), checked; `fileName` names it in errors. */
 export function readCheckpointZip(bytes: Uint8Array, fileName: string): CheckpointFiles {
   const fail = failing(fileName);
-  if (bytes.length > MAX_BUNDLE_BYTES) fail(`it has ${bytes.length} bytes, over the ${sizeText(MAX_BUNDLE_BYTES)} a checkpoint zip may have`);
+  if (bytes.length > MAX_BUNDLE_BYTES)
+    fail(`it has ${bytes.length} bytes, over the ${sizeText(MAX_BUNDLE_BYTES)} a checkpoint zip may have`);
   const entries = listEntries(bytes, fail);
-  const missing = 'it has no config.json at its top or in one folder, so it is not a checkpoint: choose the .zip from a checkpoint\'s Download button';
+  const missing =
+    "it has no config.json at its top or in one folder, so it is not a checkpoint: choose the .zip from a checkpoint's Download button";
   return checkpointFilesIn(inflateUnder(bytes, entries, rootOf(entries, 'config.json', missing, fail), fail), '', fail);
 }
 
 /** Reads and checks a bundle; `fileName` names it in errors. Throws LessonBundleError. */
 export function readLessonBundle(bytes: Uint8Array, fileName: string): LessonBundle {
   const fail = failing(fileName);
-  if (bytes.length > MAX_BUNDLE_BYTES) fail(`it has ${bytes.length} bytes, over the ${sizeText(MAX_BUNDLE_BYTES)} a bundle may have: export fewer checkpoints`);
+  if (bytes.length > MAX_BUNDLE_BYTES)
+    fail(
+      `it has ${bytes.length} bytes, over the ${sizeText(MAX_BUNDLE_BYTES)} a bundle may have: export fewer checkpoints`,
+    );
   const files = readEntries(bytes, fail);
   const manifest = parseManifest(textOf(files, MANIFEST, fail), fail);
   const demonstrationsJsonl = textOf(files, DEMONSTRATIONS, fail);
@@ -280,16 +347,36 @@ export function readLessonBundle(bytes: Uint8Array, fileName: string): LessonBun
 
 const RUN_KINDS: readonly RunKind[] = ['sft', 'reward_model', 'ppo', 'dpo'];
 const RUN_STATUSES: readonly StoredRun['status'][] = ['running', 'paused', 'done', 'failed', 'stopped'];
-const RUN_KEYS = ['id', 'kind', 'status', 'startedAt', 'updatedAt', 'settings', 'metrics', 'samples', 'checkpoint', 'error'];
+const RUN_KEYS = [
+  'id',
+  'kind',
+  'status',
+  'startedAt',
+  'updatedAt',
+  'settings',
+  'metrics',
+  'samples',
+  'checkpoint',
+  'error',
+];
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function only(record: Record<string, unknown>, keys: readonly string[], what: string): void {
   const unknown = Object.keys(record).filter((key) => !keys.includes(key));
-  if (unknown.length > 0) throw new Error(`${what} has unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')}`);
+  if (unknown.length > 0)
+    throw new Error(
+      `${what} has unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')}`,
+    );
 }
 
-function field<T>(record: Record<string, unknown>, key: string, is: (value: unknown) => value is T, expected: string): T {
+function field<T>(
+  record: Record<string, unknown>,
+  key: string,
+  is: (value: unknown) => value is T,
+  expected: string,
+): T {
   const value = record[key];
   if (!is(value)) throw new Error(`"${key}" must be ${expected}`);
   return value;
@@ -297,13 +384,19 @@ function field<T>(record: Record<string, unknown>, key: string, is: (value: unkn
 
 const isString = (value: unknown): value is string => typeof value === 'string';
 const isNumber = (value: unknown): value is number => typeof value === 'number';
-const isOptionalString = (value: unknown): value is string | undefined => value === undefined || typeof value === 'string';
-const isOneOf = <T>(values: readonly T[]) => (value: unknown): value is T => values.includes(value as T);
-const isSettings = (value: unknown): value is Record<string, number | string> => isObject(value) && Object.values(value).every((v) => isNumber(v) || isString(v));
+const isOptionalString = (value: unknown): value is string | undefined =>
+  value === undefined || typeof value === 'string';
+const isOneOf =
+  <T>(values: readonly T[]) =>
+  (value: unknown): value is T =>
+    values.includes(value as T);
+const isSettings = (value: unknown): value is Record<string, number | string> =>
+  isObject(value) && Object.values(value).every((v) => isNumber(v) || isString(v));
 
 /** A metric row: JSON writes a NaN or infinite metric (a diverged loss) as null, which is left out. */
 function metricRow(value: unknown): Record<string, number> {
-  if (!isObject(value) || !Object.values(value).every((v) => v === null || isNumber(v))) throw new Error('"metrics" must be objects of numbers');
+  if (!isObject(value) || !Object.values(value).every((v) => v === null || isNumber(v)))
+    throw new Error('"metrics" must be objects of numbers');
   return Object.fromEntries(Object.entries(value).filter((entry): entry is [string, number] => entry[1] !== null));
 }
 
@@ -355,6 +448,7 @@ function parseRuns(text: string, fail: (problem: string) => never): StoredRun[] 
       fail(`${RUNS}: line ${index + 1}: ${(error as Error).message}: fix that line, or export the bundle again`);
     }
   });
-  if (new Set(runs.map((r) => r.id)).size !== runs.length) fail(`${RUNS} holds two runs with the same "id": export the bundle again`);
+  if (new Set(runs.map((r) => r.id)).size !== runs.length)
+    fail(`${RUNS} holds two runs with the same "id": export the bundle again`);
   return runs;
 }

@@ -42,7 +42,8 @@ export async function exportLessonBundle(checkpoints: readonly string[], created
   const data = useLabDataStore.getState();
   const training = useTrainingStore.getState();
   const bundled = [];
-  for (const name of checkpoints.filter((n) => n !== 'base')) bundled.push({ name, files: await training.exportCheckpoint(name) });
+  for (const name of checkpoints.filter((n) => n !== 'base'))
+    bundled.push({ name, files: await training.exportCheckpoint(name) });
   return buildLessonBundle(
     {
       lesson: lessonSearch(useLessonStore.getState()),
@@ -69,7 +70,9 @@ export async function planLessonImport(bytes: Uint8Array, fileName: string): Pro
   const runs = new Set((await currentRuns()).map((r) => r.id));
   const conflicts = [
     ...bundle.checkpoints.filter((c) => checkpoints.has(c.name)).map((c) => `checkpoint “${c.name}”`),
-    ...bundle.runs.filter((r) => runs.has(r.id)).map((r) => `the ${r.kind.replace('_', ' ')} run of ${new Date(r.startedAt).toLocaleString()}`),
+    ...bundle.runs
+      .filter((r) => runs.has(r.id))
+      .map((r) => `the ${r.kind.replace('_', ' ')} run of ${new Date(r.startedAt).toLocaleString()}`),
   ];
   const changes = settingsChanges(current, incoming);
   if (changes.length > 0) conflicts.push(`the lesson settings: ${changes.join(', ')}`);
@@ -87,7 +90,11 @@ async function applySettings(lesson: LessonSetup): Promise<void> {
 /** The lines of `jsonl` that are not lines of `existing` (records exported from this lab already). */
 function newLines(jsonl: string, existing: string): string {
   const known = new Set(existing.split('\n'));
-  return jsonl.split('\n').filter((line) => line.trim() !== '' && !known.has(line)).map((line) => `${line}\n`).join('');
+  return jsonl
+    .split('\n')
+    .filter((line) => line.trim() !== '' && !known.has(line))
+    .map((line) => `${line}\n`)
+    .join('');
 }
 
 async function importData(kind: 'demonstrations' | 'rankings', jsonl: string): Promise<number> {
@@ -126,9 +133,13 @@ const counted = (n: number, one: string, many: string) => `${n} ${n === 1 ? one 
  * Imports a planned bundle: with `replace`, over what the plan listed; without, keeping those and
  * importing the rest. Refused while a run trains. Returns what was imported, in words.
  */
-export async function applyLessonImport({ fileName, bundle, conflicts }: LessonImportPlan, replace: boolean): Promise<string> {
+export async function applyLessonImport(
+  { fileName, bundle, conflicts }: LessonImportPlan,
+  replace: boolean,
+): Promise<string> {
   const running = Object.values(useTrainingStore.getState().runs).find((run) => run?.status === 'running');
-  if (running) throw new Error(`a ${running.kind.replace('_', ' ')} run is training: pause or stop it, then import ${fileName}`);
+  if (running)
+    throw new Error(`a ${running.kind.replace('_', ' ')} run is training: pause or stop it, then import ${fileName}`);
   const incoming = parseLesson(bundle.lesson);
   const settingsDiffer = settingsChanges(useLessonStore.getState(), incoming).length > 0;
   if (settingsDiffer && replace) await applySettings(incoming);
@@ -140,7 +151,9 @@ export async function applyLessonImport({ fileName, bundle, conflicts }: LessonI
     counted(demonstrations, 'new demonstration', 'new demonstrations'),
     counted(rankings, 'new ranking', 'new rankings'),
     counted(runs, 'run', 'runs'),
-    checkpoints.length === 0 ? 'no checkpoint' : `checkpoint${checkpoints.length > 1 ? 's' : ''} ${checkpoints.join(', ')}`,
+    checkpoints.length === 0
+      ? 'no checkpoint'
+      : `checkpoint${checkpoints.length > 1 ? 's' : ''} ${checkpoints.join(', ')}`,
     ...(settingsDiffer && replace ? ['its lesson settings'] : []),
   ];
   const kept = conflicts.length > 0 && !replace ? ` Kept yours: ${conflicts.join('; ')}.` : '';

@@ -46,7 +46,9 @@ export const useModelStore = create<ModelState>((set, get) => ({
     set({ status: 'loading', error: undefined, progress: {} });
     let summary: ModelSummary;
     try {
-      const onProgress = Comlink.proxy((p: DownloadProgress) => set((state) => ({ progress: { ...state.progress, [p.file]: p } })));
+      const onProgress = Comlink.proxy((p: DownloadProgress) =>
+        set((state) => ({ progress: { ...state.progress, [p.file]: p } })),
+      );
       summary = await labWorker().loadBase(presetModelUrl(useLessonStore.getState().preset), onProgress);
     } catch (error) {
       set({ status: 'failed', error: errorMessage(error) });
@@ -55,7 +57,10 @@ export const useModelStore = create<ModelState>((set, get) => ({
     set({ status: 'ready', summary });
     const training = useTrainingStore.getState();
     const watch = useGpuStore.getState().status === 'ready' ? training.watchDevice() : Promise.resolve();
-    await Promise.all([training.restore(), watch.catch((error: unknown) => useTrainingStore.setState({ error: errorMessage(error) }))]);
+    await Promise.all([
+      training.restore(),
+      watch.catch((error: unknown) => useTrainingStore.setState({ error: errorMessage(error) })),
+    ]);
   },
   async sample(checkpoint, text, chat, options) {
     set({ sampling: true, error: undefined });
@@ -80,5 +85,11 @@ export const selectSampling = (state: ModelState) => state.sampling;
 
 /** The Model panel's sampling form at first: temperature 0.8, top-k 40, top-p 0.95, a response of at most half the context. */
 export function samplingFormDefaults(contextLength: number): SamplingOptions {
-  return { ...DEFAULT_SAMPLING, temperature: 0.8, topK: 40, topP: 0.95, maxNewTokens: Math.min(DEFAULT_SAMPLING.maxNewTokens, Math.floor(contextLength / 2)) };
+  return {
+    ...DEFAULT_SAMPLING,
+    temperature: 0.8,
+    topK: 40,
+    topP: 0.95,
+    maxNewTokens: Math.min(DEFAULT_SAMPLING.maxNewTokens, Math.floor(contextLength / 2)),
+  };
 }

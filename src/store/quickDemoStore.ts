@@ -41,7 +41,11 @@ interface QuickDemoState {
  * The training store's reason a stage did not finish: the run's error, or the store's (e.g. another
  * tab trains, so no run started: the run is still the one that began at `before`).
  */
-function trainingFailure(kind: 'sft' | 'reward_model' | 'ppo', expected: readonly string[], before?: number): string | undefined {
+function trainingFailure(
+  kind: 'sft' | 'reward_model' | 'ppo',
+  expected: readonly string[],
+  before?: number,
+): string | undefined {
   const state = useTrainingStore.getState();
   const run = state.runs[kind];
   if (run && run.startedAt !== before && expected.includes(run.status)) return undefined;
@@ -66,7 +70,8 @@ async function runStages(enter: (stage: DemoStage) => void): Promise<void> {
   fail(trainingFailure('sft', ['done'], sftBefore));
 
   enter('rankings');
-  const generate = (prompts: string[], K: number) => training().generate(prompts, K, { maxNewTokens: hyper.maxNewTokens });
+  const generate = (prompts: string[], K: number) =>
+    training().generate(prompts, K, { maxNewTokens: hyper.maxNewTokens });
   await data().autoRank(QUICK_DEMO.rankings, hyper.K, DEFAULT_LABELER_NOISE, generate);
 
   enter('reward_model');
@@ -83,7 +88,13 @@ async function runStages(enter: (stage: DemoStage) => void): Promise<void> {
   }
 
   enter('evaluation');
-  await training().evaluate([...DEMO_MODELS], { worldSeed: seed, prompts: QUICK_DEMO.evaluationPrompts, maxNewTokens: hyper.maxNewTokens, temperature: EVALUATION_TEMPERATURE, seed });
+  await training().evaluate([...DEMO_MODELS], {
+    worldSeed: seed,
+    prompts: QUICK_DEMO.evaluationPrompts,
+    maxNewTokens: hyper.maxNewTokens,
+    temperature: EVALUATION_TEMPERATURE,
+    seed,
+  });
   const evaluation = training().evaluation;
   if (evaluation.status !== 'done') throw new Error(evaluation.error ?? 'the evaluation did not finish');
 }

@@ -6,7 +6,13 @@ import { EOS, hashString, type Ranking } from '../world/index.ts';
 import { withIdenticalOutputsTied } from '../rlhf/rankings.ts';
 import type { StoredDemonstration, StoredJudgment, StoredRanking, StoredRun } from '../data/lab-db.ts';
 import type { Hyperparameters } from './hyperparameters.ts';
-import type { DemonstrationText, LabWorkerApi, PpoIterationReport, PpoSampleRow, PpoSettings } from '../../workers/lab.worker.ts';
+import type {
+  DemonstrationText,
+  LabWorkerApi,
+  PpoIterationReport,
+  PpoSampleRow,
+  PpoSettings,
+} from '../../workers/lab.worker.ts';
 
 export type RunKind = StoredRun['kind'];
 export type RunStatus = StoredRun['status'];
@@ -53,17 +59,34 @@ export function stepProgress(clock: () => number = Date.now): (step: number, tot
  * lowest, so the same rankings always split the same way, whatever their order (each reward model
  * trains afresh from SFT, so the split may shift as rankings are added). Fewer than 3: none held out.
  */
-export function splitRankings<R extends { id: string }>(rankings: readonly R[], share = HELDOUT_RANKING_SHARE): { train: R[]; heldout: R[] } {
+export function splitRankings<R extends { id: string }>(
+  rankings: readonly R[],
+  share = HELDOUT_RANKING_SHARE,
+): { train: R[]; heldout: R[] } {
   if (rankings.length < 3 || share <= 0) return { train: [...rankings], heldout: [] };
   const count = Math.min(rankings.length - 1, Math.max(1, Math.round(rankings.length * share)));
-  const held = new Set([...rankings].sort((x, y) => hashString(x.id) - hashString(y.id) || (x.id < y.id ? -1 : 1)).slice(0, count).map((r) => r.id));
+  const held = new Set(
+    [...rankings]
+      .sort((x, y) => hashString(x.id) - hashString(y.id) || (x.id < y.id ? -1 : 1))
+      .slice(0, count)
+      .map((r) => r.id),
+  );
   return { train: rankings.filter((r) => !held.has(r.id)), heldout: rankings.filter((r) => held.has(r.id)) };
 }
 
 /** A stored ranking as the trainers take it (without its id and time). */
 export function toRanking(stored: StoredRanking): Ranking {
   const { promptId, prompt, responses, order, source, ties, likert, flags } = stored;
-  return withIdenticalOutputsTied({ promptId, prompt, responses, order, source, ...(ties && { ties }), ...(likert && { likert }), ...(flags && { flags }) });
+  return withIdenticalOutputsTied({
+    promptId,
+    prompt,
+    responses,
+    order,
+    source,
+    ...(ties && { ties }),
+    ...(likert && { likert }),
+    ...(flags && { flags }),
+  });
 }
 
 /** A demonstration's response text: a TRL-style completion (" …<|endoftext|>") is unwrapped. */
@@ -78,11 +101,22 @@ export function metricsCsv(rows: readonly MetricRow[]): string {
   for (const row of rows) for (const key of Object.keys(row)) if (!columns.includes(key)) columns.push(key);
   const cell = (value: number | undefined) => (value === undefined || !Number.isFinite(value) ? '' : String(value));
   const quote = (name: string) => (/[",\n]/.test(name) ? `"${name.replace(/"/g, '""')}"` : name);
-  return [columns.map(quote).join(','), ...rows.map((row) => columns.map((c) => cell(row[c])).join(','))].join('\n') + '\n';
+  return (
+    [columns.map(quote).join(','), ...rows.map((row) => columns.map((c) => cell(row[c])).join(','))].join('\n') + '\n'
+  );
 }
 
 export function newRun(kind: RunKind, settings: Record<string, number | string>, now: number): RunState {
-  return { id: `${kind}-${now}-${Math.floor(Math.random() * 1e6)}`, kind, status: 'running', startedAt: now, updatedAt: now, settings, metrics: [], samples: [] };
+  return {
+    id: `${kind}-${now}-${Math.floor(Math.random() * 1e6)}`,
+    kind,
+    status: 'running',
+    startedAt: now,
+    updatedAt: now,
+    settings,
+    metrics: [],
+    samples: [],
+  };
 }
 
 /** The latest stored run of each kind; one that was running when the page went away is interrupted. */
@@ -92,15 +126,23 @@ export function runsFromStored(stored: readonly StoredRun[]): Partial<Record<Run
     const current = latest[run.kind];
     if (current && current.startedAt > run.startedAt) continue;
     const samples = run.samples.map((s) => ({ kl: NaN, ended: true, sftResponse: '', ...s }));
-    latest[run.kind] = run.status === 'running' ? { ...run, samples, status: 'paused', interrupted: true } : { ...run, samples };
+    latest[run.kind] =
+      run.status === 'running' ? { ...run, samples, status: 'paused', interrupted: true } : { ...run, samples };
   }
   return latest;
 }
 
 /** The PPO iteration a resumed run continues from: the saved policy's step, its metrics cut there. */
-export function resumePoint(run: RunState, policyStep: number | undefined): { iteration: number; metrics: MetricRow[]; samples: PpoSampleRow[] } {
+export function resumePoint(
+  run: RunState,
+  policyStep: number | undefined,
+): { iteration: number; metrics: MetricRow[]; samples: PpoSampleRow[] } {
   const iteration = policyStep ?? 0;
-  return { iteration, metrics: run.metrics.filter((m) => m.iteration < iteration), samples: run.samples.filter((s) => s.iteration < iteration) };
+  return {
+    iteration,
+    metrics: run.metrics.filter((m) => m.iteration < iteration),
+    samples: run.samples.filter((s) => s.iteration < iteration),
+  };
 }
 
 // Metric rows: the part of each stage's progress report from the worker (its own callback types,
@@ -114,14 +156,27 @@ type DpoProgressReport = Parameters<Parameters<LabWorkerApi['trainDpo']>[2]>[0];
 
 /** The metrics an SFT step's row keeps (the worker reports them under TRL's SFTTrainer names). */
 export function sftMetricRow(p: SftProgressReport): MetricRow {
-  const row: MetricRow = { step: p.step, epoch: p.epoch, loss: p.loss, learning_rate: p.learning_rate, grad_norm: p.grad_norm, mean_token_accuracy: p.mean_token_accuracy };
+  const row: MetricRow = {
+    step: p.step,
+    epoch: p.epoch,
+    loss: p.loss,
+    learning_rate: p.learning_rate,
+    grad_norm: p.grad_norm,
+    mean_token_accuracy: p.mean_token_accuracy,
+  };
   if (p.heldout_loss !== undefined) row.heldout_loss = p.heldout_loss;
   return row;
 }
 
 /** The metrics a reward-model step's row keeps (TRL's RewardTrainer names). */
 export function rewardModelMetricRow(p: RewardModelProgressReport): MetricRow {
-  const row: MetricRow = { step: p.step, loss: p.loss, accuracy: p.accuracy, margin: p.margin, learning_rate: p.learning_rate };
+  const row: MetricRow = {
+    step: p.step,
+    loss: p.loss,
+    accuracy: p.accuracy,
+    margin: p.margin,
+    learning_rate: p.learning_rate,
+  };
   if (p.heldout_accuracy !== undefined) row.heldout_accuracy = p.heldout_accuracy;
   if (p.heldout_loss !== undefined) row.heldout_loss = p.heldout_loss;
   return row;
@@ -129,7 +184,13 @@ export function rewardModelMetricRow(p: RewardModelProgressReport): MetricRow {
 
 /** The metrics a DPO step's row keeps (TRL's DPOTrainer names). */
 export function dpoMetricRow(p: DpoProgressReport): MetricRow {
-  return { step: p.step, loss: p.loss, 'rewards/accuracies': p['rewards/accuracies'], 'rewards/margins': p['rewards/margins'], learning_rate: p.learning_rate };
+  return {
+    step: p.step,
+    loss: p.loss,
+    'rewards/accuracies': p['rewards/accuracies'],
+    'rewards/margins': p['rewards/margins'],
+    learning_rate: p.learning_rate,
+  };
 }
 
 /** A PPO iteration as one metric row: the iteration number and TRL's metric names. */
@@ -143,7 +204,11 @@ export function blindSides(count: number, seed: number): boolean[] {
 }
 
 /** Wins of each checkpoint in the judgments between a and b (either way round), and ties. */
-export function judgmentTally(judgments: readonly StoredJudgment[], a: string, b: string): { wins: Record<string, number>; ties: number; total: number } {
+export function judgmentTally(
+  judgments: readonly StoredJudgment[],
+  a: string,
+  b: string,
+): { wins: Record<string, number>; ties: number; total: number } {
   const wins: Record<string, number> = { [a]: 0, [b]: 0 };
   let ties = 0;
   let total = 0;
@@ -159,7 +224,18 @@ export function judgmentTally(judgments: readonly StoredJudgment[], a: string, b
 /** The run as IndexedDB keeps it: without its transient message and flags, with the latest samples. */
 export function storedRun(run: RunState): StoredRun {
   const { id, kind, status, startedAt, updatedAt, settings, metrics, samples, checkpoint, error } = run;
-  return { id, kind, status, startedAt, updatedAt, settings, metrics, samples: samples.slice(-MAX_PPO_SAMPLES), ...(checkpoint && { checkpoint }), ...(error && { error }) };
+  return {
+    id,
+    kind,
+    status,
+    startedAt,
+    updatedAt,
+    settings,
+    metrics,
+    samples: samples.slice(-MAX_PPO_SAMPLES),
+    ...(checkpoint && { checkpoint }),
+    ...(error && { error }),
+  };
 }
 
 export function ppoSettingsOf(hyper: Hyperparameters, seed: number, prompts: string[]): PpoSettings {
@@ -180,7 +256,11 @@ export function ppoSettingsOf(hyper: Hyperparameters, seed: number, prompts: str
 }
 
 /** Runs stored before PPO's settings took the rlhf names kept β, ε and the batch as beta, clip and batch. */
-const LEGACY_PPO_SETTINGS: Record<string, keyof PpoSettings> = { beta: 'klCoef', clip: 'clipRange', batch: 'batchSize' };
+const LEGACY_PPO_SETTINGS: Record<string, keyof PpoSettings> = {
+  beta: 'klCoef',
+  clip: 'clipRange',
+  batch: 'batchSize',
+};
 
 /** A stored PPO run's settings for the worker (without the prompts, which are not stored); older runs' names are read too. */
 export function storedPpoSettings(stored: Record<string, number | string>): Omit<PpoSettings, 'prompts'> {
@@ -194,11 +274,17 @@ export function sameSettings(a: Record<string, number | string>, b: Record<strin
 }
 
 /** The stored settings of a PPO run with these hyperparameters. */
-export function storedSettingsOf(hyper: Hyperparameters, seed: number, prompts: string[]): Record<string, number | string> {
+export function storedSettingsOf(
+  hyper: Hyperparameters,
+  seed: number,
+  prompts: string[],
+): Record<string, number | string> {
   return storedSettings(ppoSettingsOf(hyper, seed, prompts));
 }
 
 /** A run's settings as stored: numbers and strings only (the prompt list is not stored). */
 function storedSettings(settings: object): Record<string, number | string> {
-  return Object.fromEntries(Object.entries(settings).filter(([, v]) => typeof v === 'number' || typeof v === 'string')) as Record<string, number | string>;
+  return Object.fromEntries(
+    Object.entries(settings).filter(([, v]) => typeof v === 'number' || typeof v === 'string'),
+  ) as Record<string, number | string>;
 }

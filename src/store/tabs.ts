@@ -11,7 +11,8 @@ const CHANNEL_NAME = 'rlhf-lab';
 /** What another tab may have changed: the saved checkpoints, the demonstrations, rankings and prompts, or whether it trains. */
 export type LabChange = 'checkpoints' | 'data' | 'training';
 
-export const ANOTHER_TAB_TRAINING = 'Another tab of the lab is training: wait for it to finish there (or close that tab), then train here.';
+export const ANOTHER_TAB_TRAINING =
+  'Another tab of the lab is training: wait for it to finish there (or close that tab), then train here.';
 
 /** True while this tab holds the training lock. */
 let trainingHere = false;

@@ -53,13 +53,19 @@ function createSessionSlice(store: TrainingStore): SessionSlice {
         store.setState({
           restored: true,
           skipped,
-          checkpoints: summaries.map((s) => ({ ...s, saved: saved.has(s.name) })).sort((x, y) => x.createdAt - y.createdAt),
+          checkpoints: summaries
+            .map((s) => ({ ...s, saved: saved.has(s.name) }))
+            .sort((x, y) => x.createdAt - y.createdAt),
           runs: runsFromStored(await db.allRuns()),
           active: activeAfterRestore(summaries.map((s) => s.name)),
           judgments: await db.allJudgments(),
         });
       } catch (error) {
-        store.setState({ restored: true, error: errorMessage(error), checkpoints: (await worker.checkpoints()).map((s) => ({ ...s, saved: false })) });
+        store.setState({
+          restored: true,
+          error: errorMessage(error),
+          checkpoints: (await worker.checkpoints()).map((s) => ({ ...s, saved: false })),
+        });
       }
     },
 
@@ -99,7 +105,8 @@ export const useTrainingStore = create<TrainingState>()((_set, _get, store) => (
 const checkOtherTabTraining = () =>
   anotherTabTraining().then(
     (otherTabTraining) => useTrainingStore.setState({ otherTabTraining }),
-    (error: unknown) => showError(useTrainingStore, `Could not tell whether another tab is training: ${errorMessage(error)}`),
+    (error: unknown) =>
+      showError(useTrainingStore, `Could not tell whether another tab is training: ${errorMessage(error)}`),
   );
 void checkOtherTabTraining();
 

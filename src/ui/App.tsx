@@ -63,7 +63,10 @@ export function App() {
       </a>
       <header className="app-header">
         <h1>RLHF Lab</h1>
-        <p className="tagline">InstructGPT end to end in your browser: demonstrations, rankings, a reward model and PPO on a small GPT trained with WebGPU.</p>
+        <p className="tagline">
+          InstructGPT end to end in your browser: demonstrations, rankings, a reward model and PPO on a small GPT
+          trained with WebGPU.
+        </p>
       </header>
       {status === 'unsupported' && <NoWebGpu />}
       <nav aria-label="Pipeline">

@@ -7,7 +7,14 @@
 import { useEffect, useMemo, useState, type ChangeEvent, type FormEvent } from 'react';
 import type { StoredRun } from '../data/lab-db.ts';
 import type { CheckpointInput } from '../model/checkpoint.ts';
-import { comparisonCount, selectDemonstrations, selectRankings, useLabDataStore, type DatasetKind, type ImportSummary } from '../store/labDataStore.ts';
+import {
+  comparisonCount,
+  selectDemonstrations,
+  selectRankings,
+  useLabDataStore,
+  type DatasetKind,
+  type ImportSummary,
+} from '../store/labDataStore.ts';
 import { checkpointZip, MAX_BUNDLE_BYTES, readCheckpointZip } from '../store/lessonBundle.ts';
 import { useTrainingStore } from '../store/trainingStore.ts';
 import { metricsCsv } from '../store/runRecords.ts';
@@ -28,14 +35,25 @@ interface DatasetInfo {
 }
 
 const DATASETS: readonly DatasetInfo[] = [
-  { kind: 'demonstrations', title: 'Demonstrations', format: 'TRL prompt–completion: {"prompt", "completion"} per line (SFT).', file: 'demonstrations.jsonl' },
+  {
+    kind: 'demonstrations',
+    title: 'Demonstrations',
+    format: 'TRL prompt–completion: {"prompt", "completion"} per line (SFT).',
+    file: 'demonstrations.jsonl',
+  },
   {
     kind: 'comparisons',
     title: 'Comparisons',
-    format: 'TRL preference pairs: {"prompt", "chosen", "rejected"} per line (reward model, DPO); a ranking of K outputs gives K(K−1)/2 pairs.',
+    format:
+      'TRL preference pairs: {"prompt", "chosen", "rejected"} per line (reward model, DPO); a ranking of K outputs gives K(K−1)/2 pairs.',
     file: 'comparisons.jsonl',
   },
-  { kind: 'rankings', title: 'Rankings', format: 'One whole K-way ranking per line: prompt, responses, order, ties, source, likert, flags.', file: 'rankings.jsonl' },
+  {
+    kind: 'rankings',
+    title: 'Rankings',
+    format: 'One whole K-way ranking per line: prompt, responses, order, ties, source, likert, flags.',
+    file: 'rankings.jsonl',
+  },
 ];
 
 const JSONL_TYPE = 'application/jsonl';
@@ -49,11 +67,25 @@ interface Outcome {
 }
 
 function importedText(summary: ImportSummary, file: string): string {
-  const parts = [summary.demonstrations > 0 && `${summary.demonstrations} demonstrations`, summary.rankings > 0 && `${summary.rankings} rankings`, summary.prompts > 0 && `${summary.prompts} new prompts`].filter(Boolean);
-  return parts.length === 0 ? `${file} holds no records: nothing to import.` : `Imported ${parts.join(', ')} from ${file}.`;
+  const parts = [
+    summary.demonstrations > 0 && `${summary.demonstrations} demonstrations`,
+    summary.rankings > 0 && `${summary.rankings} rankings`,
+    summary.prompts > 0 && `${summary.prompts} new prompts`,
+  ].filter(Boolean);
+  return parts.length === 0
+    ? `${file} holds no records: nothing to import.`
+    : `Imported ${parts.join(', ')} from ${file}.`;
 }
 
-function DatasetRow({ info, count, onOutcome }: { info: DatasetInfo; count: number; onOutcome(outcome: Outcome): void }) {
+function DatasetRow({
+  info,
+  count,
+  onOutcome,
+}: {
+  info: DatasetInfo;
+  count: number;
+  onOutcome(outcome: Outcome): void;
+}) {
   const importJsonl = useLabDataStore((state) => state.importJsonl);
   const exportJsonl = useLabDataStore((state) => state.exportJsonl);
   const [busy, setBusy] = useState(false);
@@ -63,7 +95,10 @@ function DatasetRow({ info, count, onOutcome }: { info: DatasetInfo; count: numb
     if (!file) return;
     setBusy(true);
     try {
-      onOutcome({ ok: true, text: importedText(await importJsonl(info.kind, await chosenDatasetText(file)), file.name) });
+      onOutcome({
+        ok: true,
+        text: importedText(await importJsonl(info.kind, await chosenDatasetText(file)), file.name),
+      });
     } catch (error) {
       onOutcome({ ok: false, text: `Nothing was imported from ${file.name}: ${errorMessage(error)}` });
     } finally {
@@ -90,7 +125,12 @@ function DatasetRow({ info, count, onOutcome }: { info: DatasetInfo; count: numb
         </button>
         <label className={`file-button${busy ? ' busy' : ''}`}>
           Import {info.title.toLowerCase()} (JSONL)
-          <input type="file" accept=".jsonl,.json,.txt,application/jsonl,application/json,text/plain" onChange={(event) => void onFile(event)} disabled={busy} />
+          <input
+            type="file"
+            accept=".jsonl,.json,.txt,application/jsonl,application/json,text/plain"
+            onChange={(event) => void onFile(event)}
+            disabled={busy}
+          />
         </label>
       </div>
     </li>
@@ -128,7 +168,10 @@ async function checkpointInput(files: FileList): Promise<CheckpointInput> {
   if (zip) return readCheckpointZip(await chosenFileBytes(zip, MAX_BUNDLE_BYTES), zip.name);
   const byName = new Map([...files].map((file) => [file.name, file]));
   const missing = (['model.safetensors', 'config.json', 'tokenizer.json'] as const).filter((name) => !byName.has(name));
-  if (missing.length > 0) throw new Error(`missing ${missing.join(', ')}: choose model.safetensors, config.json and tokenizer.json together, or the checkpoint's .zip`);
+  if (missing.length > 0)
+    throw new Error(
+      `missing ${missing.join(', ')}: choose model.safetensors, config.json and tokenizer.json together, or the checkpoint's .zip`,
+    );
   return {
     'model.safetensors': await chosenFileBytes(byName.get('model.safetensors')!, MAX_MODEL_BYTES),
     'config.json': await chosenFileText(byName.get('config.json')!, MAX_JSON_BYTES),
@@ -149,8 +192,16 @@ function Checkpoints() {
     setBusy(true);
     try {
       const file = `${checkpoint}.zip`;
-      downloadBlob(file, new Blob([new Uint8Array(checkpointZip(checkpoint, await exportCheckpoint(checkpoint)))], { type: 'application/zip' }));
-      setOutcome({ ok: true, text: `Downloaded ${file}: it loads here as it is; unzipped, its folder ${checkpoint} loads with transformers' from_pretrained.` });
+      downloadBlob(
+        file,
+        new Blob([new Uint8Array(checkpointZip(checkpoint, await exportCheckpoint(checkpoint)))], {
+          type: 'application/zip',
+        }),
+      );
+      setOutcome({
+        ok: true,
+        text: `Downloaded ${file}: it loads here as it is; unzipped, its folder ${checkpoint} loads with transformers' from_pretrained.`,
+      });
     } catch (error) {
       setOutcome({ ok: false, text: `Could not download ${checkpoint}: ${errorMessage(error)}` });
     } finally {
@@ -161,8 +212,14 @@ function Checkpoints() {
     setBusy(true);
     try {
       const file = `${checkpoint}.onnx`;
-      downloadBlob(file, new Blob([new Uint8Array(await exportOnnx(checkpoint))], { type: 'application/octet-stream' }));
-      setOutcome({ ok: true, text: `Exported ${file}: ONNX opset 17, input_ids (int64, batch × sequence) → ${scalar ? 'values (one score per position)' : 'logits'}; onnxruntime runs it.` });
+      downloadBlob(
+        file,
+        new Blob([new Uint8Array(await exportOnnx(checkpoint))], { type: 'application/octet-stream' }),
+      );
+      setOutcome({
+        ok: true,
+        text: `Exported ${file}: ONNX opset 17, input_ids (int64, batch × sequence) → ${scalar ? 'values (one score per position)' : 'logits'}; onnxruntime runs it.`,
+      });
     } catch (error) {
       setOutcome({ ok: false, text: `Could not export ${checkpoint} as ONNX: ${errorMessage(error)}` });
     } finally {
@@ -190,7 +247,10 @@ function Checkpoints() {
   return (
     <section aria-labelledby="checkpoints-heading">
       <h3 id="checkpoints-heading">Checkpoints</h3>
-      <p className="muted">A checkpoint is a Hugging Face GPT-2 folder: model.safetensors, config.json, tokenizer.json and tokenizer_config.json.</p>
+      <p className="muted">
+        A checkpoint is a Hugging Face GPT-2 folder: model.safetensors, config.json, tokenizer.json and
+        tokenizer_config.json.
+      </p>
       {checkpoints.length === 0 ? (
         <p className="muted">No checkpoint yet: the base model appears once it has loaded.</p>
       ) : (
@@ -214,10 +274,22 @@ function Checkpoints() {
                 <td>{c.parent ?? '—'}</td>
                 <td>{c.step ?? '—'}</td>
                 <td>
-                  <button type="button" className="secondary" onClick={() => void download(c.name)} disabled={busy} aria-label={`Download checkpoint ${c.name}`}>
+                  <button
+                    type="button"
+                    className="secondary"
+                    onClick={() => void download(c.name)}
+                    disabled={busy}
+                    aria-label={`Download checkpoint ${c.name}`}
+                  >
                     Download
                   </button>{' '}
-                  <button type="button" className="secondary" onClick={() => void downloadOnnx(c.name, c.scalar)} disabled={busy} aria-label={`Export checkpoint ${c.name} as ONNX`}>
+                  <button
+                    type="button"
+                    className="secondary"
+                    onClick={() => void downloadOnnx(c.name, c.scalar)}
+                    disabled={busy}
+                    aria-label={`Export checkpoint ${c.name} as ONNX`}
+                  >
                     Export ONNX
                   </button>
                 </td>
@@ -233,7 +305,12 @@ function Checkpoints() {
         </label>
         <label className="field">
           Checkpoint files (or the checkpoint's .zip)
-          <input type="file" multiple accept=".safetensors,.json,.zip" onChange={(event) => choose(event.target.files)} />
+          <input
+            type="file"
+            multiple
+            accept=".safetensors,.json,.zip"
+            onChange={(event) => choose(event.target.files)}
+          />
         </label>
         <button type="submit" disabled={busy || !files || name.trim() === ''}>
           Load checkpoint
@@ -253,7 +330,9 @@ function Runs() {
   const [stored, setStored] = useState<StoredRun[]>([]);
   const [problem, setProblem] = useState('');
   // Re-read the saved runs when a run starts or changes status, not on every logged step.
-  const liveKey = Object.values(live).map((run) => run && `${run.id}:${run.status}`).join(' ');
+  const liveKey = Object.values(live)
+    .map((run) => run && `${run.id}:${run.status}`)
+    .join(' ');
   useEffect(() => {
     listRuns().then(setStored, (error: unknown) => setProblem(`Could not read the saved runs: ${errorMessage(error)}`));
   }, [listRuns, liveKey]);
@@ -263,11 +342,17 @@ function Runs() {
     for (const run of Object.values(live)) if (run) byId.set(run.id, run);
     return [...byId.values()].sort((a, b) => b.startedAt - a.startedAt);
   }, [stored, live]);
-  const exportCsv = (run: StoredRun) => downloadBlob(`${run.kind}-${new Date(run.startedAt).toISOString().replace(/[:.]/g, '-')}.csv`, new Blob([metricsCsv(run.metrics)], { type: 'text/csv' }));
+  const exportCsv = (run: StoredRun) =>
+    downloadBlob(
+      `${run.kind}-${new Date(run.startedAt).toISOString().replace(/[:.]/g, '-')}.csv`,
+      new Blob([metricsCsv(run.metrics)], { type: 'text/csv' }),
+    );
   return (
     <section aria-labelledby="runs-heading">
       <h3 id="runs-heading">Run curves (CSV)</h3>
-      <p className="muted">Each run's logged metrics (TRL's names) as CSV. Charts export as PNG from the button under each chart.</p>
+      <p className="muted">
+        Each run's logged metrics (TRL's names) as CSV. Charts export as PNG from the button under each chart.
+      </p>
       <ErrorLine text={problem} />
       {runs.length === 0 ? (
         <p className="muted">No training runs yet.</p>
@@ -275,8 +360,15 @@ function Runs() {
         <ul className="runs">
           {runs.map((run) => (
             <li key={run.id}>
-              <strong>{run.kind}</strong> {new Date(run.startedAt).toLocaleString()} — {run.status}, {run.metrics.length} logged steps{' '}
-              <button type="button" className="secondary" onClick={() => exportCsv(run)} disabled={run.metrics.length === 0} aria-label={`Export the ${run.kind} run of ${new Date(run.startedAt).toLocaleString()} as CSV`}>
+              <strong>{run.kind}</strong> {new Date(run.startedAt).toLocaleString()} — {run.status},{' '}
+              {run.metrics.length} logged steps{' '}
+              <button
+                type="button"
+                className="secondary"
+                onClick={() => exportCsv(run)}
+                disabled={run.metrics.length === 0}
+                aria-label={`Export the ${run.kind} run of ${new Date(run.startedAt).toLocaleString()} as CSV`}
+              >
                 Export CSV
               </button>
             </li>
@@ -292,7 +384,10 @@ export function DataPanel() {
   return (
     <section className="panel data-panel" aria-labelledby="data-heading">
       <h2 id="data-heading">Data</h2>
-      <p className="lead">Take the lab's data and models elsewhere (TRL, transformers, datasets) or bring them in. Everything here stays in this browser until you export it.</p>
+      <p className="lead">
+        Take the lab's data and models elsewhere (TRL, transformers, datasets) or bring them in. Everything here stays
+        in this browser until you export it.
+      </p>
       <LabDataError />
       <Datasets />
       <Checkpoints />

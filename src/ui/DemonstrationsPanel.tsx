@@ -3,7 +3,14 @@
 // only once IndexedDB has it — and, below, SFT training on them with its live loss curve.
 import { useMemo, useState, type FormEvent } from 'react';
 import type { StoredDemonstration, StoredPrompt } from '../data/lab-db.ts';
-import { isOwnPrompt, selectDemonstrations, selectLoaded, selectPrompts, useLabDataStore, type DemonstrationDraft } from '../store/labDataStore.ts';
+import {
+  isOwnPrompt,
+  selectDemonstrations,
+  selectLoaded,
+  selectPrompts,
+  useLabDataStore,
+  type DemonstrationDraft,
+} from '../store/labDataStore.ts';
 import { LabDataError } from './LabDataError.tsx';
 import { SftTraining } from './SftTraining.tsx';
 
@@ -34,7 +41,12 @@ function PromptList({ selectedId, onSelect }: { selectedId?: string; onSelect(pr
       <ul aria-label="Prompts">
         {matches.slice(0, shown).map((prompt) => (
           <li key={prompt.id}>
-            <button type="button" className="prompt-choice" aria-pressed={prompt.id === selectedId} onClick={() => onSelect(prompt)}>
+            <button
+              type="button"
+              className="prompt-choice"
+              aria-pressed={prompt.id === selectedId}
+              onClick={() => onSelect(prompt)}
+            >
               <span className={`family family-${prompt.family}`}>{familyLabel(prompt.family)}</span> {prompt.text}
               {covered.has(prompt.id) && (
                 <span className="covered">
@@ -70,7 +82,11 @@ function AddPromptForm({ onAdded }: { onAdded(prompt: StoredPrompt): void }) {
     <form className="inline-form" onSubmit={(event) => void submit(event)}>
       <label className="field wide">
         Your own prompt
-        <input value={text} onChange={(event) => setText(event.target.value)} placeholder="Write a short story about a brave cat." />
+        <input
+          value={text}
+          onChange={(event) => setText(event.target.value)}
+          placeholder="Write a short story about a brave cat."
+        />
       </label>
       <button type="submit" disabled={text.trim() === ''}>
         Add prompt
@@ -79,7 +95,15 @@ function AddPromptForm({ onAdded }: { onAdded(prompt: StoredPrompt): void }) {
   );
 }
 
-function DemonstrationEditor({ draft, onChange, onDone }: { draft: DemonstrationDraft; onChange(draft: DemonstrationDraft): void; onDone(saved?: StoredDemonstration): void }) {
+function DemonstrationEditor({
+  draft,
+  onChange,
+  onDone,
+}: {
+  draft: DemonstrationDraft;
+  onChange(draft: DemonstrationDraft): void;
+  onDone(saved?: StoredDemonstration): void;
+}) {
   const saveDemonstration = useLabDataStore((state) => state.saveDemonstration);
   const [saving, setSaving] = useState(false);
   const submit = async (event: FormEvent) => {
@@ -96,7 +120,12 @@ function DemonstrationEditor({ draft, onChange, onDone }: { draft: Demonstration
       </p>
       <label className="field">
         Response
-        <textarea rows={3} value={draft.completion} onChange={(event) => onChange({ ...draft, completion: event.target.value })} placeholder="Write the answer a helpful, honest and harmless assistant would give." />
+        <textarea
+          rows={3}
+          value={draft.completion}
+          onChange={(event) => onChange({ ...draft, completion: event.target.value })}
+          placeholder="Write the answer a helpful, honest and harmless assistant would give."
+        />
       </label>
       <div className="buttons">
         <button type="submit" disabled={saving || draft.completion.trim() === ''}>
@@ -124,7 +153,13 @@ function StarterSet({ onAdded }: { onAdded(count: number): void }) {
     <div className="inline-form">
       <label className="field">
         Starter demonstrations
-        <input type="number" min={1} max={400} value={count} onChange={(event) => setCount(Math.max(1, Math.floor(Number(event.target.value))))} />
+        <input
+          type="number"
+          min={1}
+          max={400}
+          value={count}
+          onChange={(event) => setCount(Math.max(1, Math.floor(Number(event.target.value))))}
+        />
       </label>
       <button type="button" onClick={() => void add()} disabled={adding}>
         Add starter set
@@ -138,7 +173,8 @@ function DemonstrationList({ onEdit }: { onEdit(demonstration: StoredDemonstrati
   const demonstrations = useLabDataStore(selectDemonstrations);
   const deleteDemonstration = useLabDataStore((state) => state.deleteDemonstration);
   const newestFirst = useMemo(() => [...demonstrations].reverse(), [demonstrations]);
-  if (demonstrations.length === 0) return <p className="muted">No demonstrations yet: write one above or add the starter set.</p>;
+  if (demonstrations.length === 0)
+    return <p className="muted">No demonstrations yet: write one above or add the starter set.</p>;
   return (
     <ol className="demonstrations" aria-label="Saved demonstrations">
       {newestFirst.map((d) => (
@@ -148,10 +184,20 @@ function DemonstrationList({ onEdit }: { onEdit(demonstration: StoredDemonstrati
           </div>
           <div className="demonstration-completion">{d.completion}</div>
           <div className="buttons">
-            <button type="button" className="secondary" onClick={() => onEdit(d)} aria-label={`Edit the demonstration for: ${d.prompt}`}>
+            <button
+              type="button"
+              className="secondary"
+              onClick={() => onEdit(d)}
+              aria-label={`Edit the demonstration for: ${d.prompt}`}
+            >
               Edit
             </button>
-            <button type="button" className="danger" onClick={() => void deleteDemonstration(d.id).catch(() => undefined)} aria-label={`Delete the demonstration for: ${d.prompt}`}>
+            <button
+              type="button"
+              className="danger"
+              onClick={() => void deleteDemonstration(d.id).catch(() => undefined)}
+              aria-label={`Delete the demonstration for: ${d.prompt}`}
+            >
               Delete
             </button>
           </div>
@@ -182,8 +228,8 @@ export function DemonstrationsPanel() {
     <section className="panel demonstrations-panel" aria-labelledby="demonstrations-heading">
       <h2 id="demonstrations-heading">Demonstrations</h2>
       <p className="lead">
-        Step 1 of InstructGPT: people write the response they want for a prompt, and the model is fine-tuned on these demonstrations (SFT). Pick a prompt,
-        write a response, or start from TinyWorld's starter set.
+        Step 1 of InstructGPT: people write the response they want for a prompt, and the model is fine-tuned on these
+        demonstrations (SFT). Pick a prompt, write a response, or start from TinyWorld's starter set.
       </p>
       <LabDataError />
       {!loaded ? (
@@ -198,11 +244,23 @@ export function DemonstrationsPanel() {
             </div>
             <div>
               <h3>Write a response</h3>
-              {draft ? <DemonstrationEditor draft={draft} onChange={setDraft} onDone={done} /> : <p className="muted">Choose a prompt on the left (or edit a saved demonstration).</p>}
+              {draft ? (
+                <DemonstrationEditor draft={draft} onChange={setDraft} onDone={done} />
+              ) : (
+                <p className="muted">Choose a prompt on the left (or edit a saved demonstration).</p>
+              )}
               <p role="status" className="ok">
                 {notice}
               </p>
-              <StarterSet onAdded={(added) => setNotice(added > 0 ? `Added ${added} starter demonstrations.` : 'Every TinyWorld prompt already has a demonstration.')} />
+              <StarterSet
+                onAdded={(added) =>
+                  setNotice(
+                    added > 0
+                      ? `Added ${added} starter demonstrations.`
+                      : 'Every TinyWorld prompt already has a demonstration.',
+                  )
+                }
+              />
             </div>
           </div>
           <h3>Saved demonstrations ({count})</h3>

@@ -7,7 +7,15 @@
 // wrote which answer.
 import { useState } from 'react';
 import { selectHyper, selectSeed, useLessonStore } from '../store/lessonStore.ts';
-import { selectBlind, selectCheckpoints, selectEvaluation, selectJudgments, useTrainingStore, type BlindSession, type CheckpointEntry } from '../store/trainingStore.ts';
+import {
+  selectBlind,
+  selectCheckpoints,
+  selectEvaluation,
+  selectJudgments,
+  useTrainingStore,
+  type BlindSession,
+  type CheckpointEntry,
+} from '../store/trainingStore.ts';
 import type { StoredJudgment } from '../data/lab-db.ts';
 import { judgmentTally } from '../store/runRecords.ts';
 import type { EvaluationRow } from '../../workers/lab.worker.ts';
@@ -56,7 +64,8 @@ function BarChart({ rows, metric }: { rows: EvaluationRow[]; metric: (typeof MET
       </figcaption>
       {rows.map((row, i) => {
         const v = values[i];
-        const width = v !== undefined && Number.isFinite(v) ? Math.min(100, Math.max(0, (100 * (v - low)) / (high - low))) : 0;
+        const width =
+          v !== undefined && Number.isFinite(v) ? Math.min(100, Math.max(0, (100 * (v - low)) / (high - low))) : 0;
         return (
           <div key={row.name} className="bar-row">
             <span className="bar-label">{row.name}</span>
@@ -84,11 +93,21 @@ function LabelerTable() {
   const [prompts, setPrompts] = useState(20);
   const chosen = models.map((m) => m.name).filter((name) => !excluded.includes(name));
   const running = evaluation.status === 'running';
-  const run = () => void evaluate(chosen, { worldSeed: seed, prompts, maxNewTokens: hyper.maxNewTokens, temperature: EVALUATION_TEMPERATURE, seed });
+  const run = () =>
+    void evaluate(chosen, {
+      worldSeed: seed,
+      prompts,
+      maxNewTokens: hyper.maxNewTokens,
+      temperature: EVALUATION_TEMPERATURE,
+      seed,
+    });
   return (
     <section aria-labelledby="labeler-heading">
       <h3 id="labeler-heading">Held-out labeler</h3>
-      <p className="muted">Each model answers held-out prompts it never trained on; a labeler with other priorities than the one that ranked the training data judges every answer.</p>
+      <p className="muted">
+        Each model answers held-out prompts it never trained on; a labeler with other priorities than the one that
+        ranked the training data judges every answer.
+      </p>
       <fieldset className="fields">
         <legend>Models</legend>
         {models.map((m) => (
@@ -96,7 +115,9 @@ function LabelerTable() {
             <input
               type="checkbox"
               checked={!excluded.includes(m.name)}
-              onChange={(event) => setExcluded(event.target.checked ? excluded.filter((n) => n !== m.name) : [...excluded, m.name])}
+              onChange={(event) =>
+                setExcluded(event.target.checked ? excluded.filter((n) => n !== m.name) : [...excluded, m.name])
+              }
             />{' '}
             {m.name}
           </label>
@@ -104,7 +125,13 @@ function LabelerTable() {
       </fieldset>
       <label className="field">
         Held-out prompts
-        <input type="number" min={1} max={200} value={prompts} onChange={(event) => setPrompts(Math.max(1, Math.round(Number(event.target.value)) || 1))} />
+        <input
+          type="number"
+          min={1}
+          max={200}
+          value={prompts}
+          onChange={(event) => setPrompts(Math.max(1, Math.round(Number(event.target.value)) || 1))}
+        />
       </label>
       <button type="button" disabled={running || chosen.length === 0} onClick={run}>
         {running ? 'Evaluating…' : 'Evaluate with the held-out labeler'}
@@ -138,9 +165,10 @@ function LabelerTable() {
             </table>
           </div>
           <p className="muted" data-testid="evaluation-notes">
-            Each model answered {evaluation.rows[0]?.prompts ?? 0} held-out prompts; shares count only the prompts of their kind (truthfulness on open questions, hallucination on closed ones,
-            toxicity on bait prompts). “—” means nothing to measure: a model is not compared with itself, a win rate needs that model in the table, and a share needs a prompt of its kind.
-            Win rates count a tie as half a win.
+            Each model answered {evaluation.rows[0]?.prompts ?? 0} held-out prompts; shares count only the prompts of
+            their kind (truthfulness on open questions, hallucination on closed ones, toxicity on bait prompts). “—”
+            means nothing to measure: a model is not compared with itself, a win rate needs that model in the table, and
+            a share needs a prompt of its kind. Win rates count a tie as half a win.
           </p>
           <div className="chart-grid">
             {METRICS.map((m) => (
@@ -156,7 +184,8 @@ function LabelerTable() {
 /** After the last pair: which model wrote Response 1 and Response 2 of each pair, and what the person picked. */
 function BlindReveal({ blind, judgments }: { blind: BlindSession; judgments: readonly StoredJudgment[] }) {
   const mine = judgments.filter((j) => j.a === blind.a && j.b === blind.b).slice(-blind.pairs.length);
-  const picked = (winner: StoredJudgment['winner'] | undefined) => (winner === undefined ? '—' : winner === 'tie' ? 'about the same' : winner === 'a' ? blind.a : blind.b);
+  const picked = (winner: StoredJudgment['winner'] | undefined) =>
+    winner === undefined ? '—' : winner === 'tie' ? 'about the same' : winner === 'a' ? blind.a : blind.b;
   return (
     <div className="table-scroll">
       <table className="data-table" data-testid="blind-reveal">
@@ -200,7 +229,13 @@ function BlindComparison() {
   const second = b || models.find((n) => n === 'sft' && n !== first) || models.find((n) => n !== first) || '';
   const start = async () => {
     setStarting(true);
-    await startBlind(first, second, count, { worldSeed: seed, prompts: count, maxNewTokens: hyper.maxNewTokens, temperature: EVALUATION_TEMPERATURE, seed: seed + judgments.length });
+    await startBlind(first, second, count, {
+      worldSeed: seed,
+      prompts: count,
+      maxNewTokens: hyper.maxNewTokens,
+      temperature: EVALUATION_TEMPERATURE,
+      seed: seed + judgments.length,
+    });
     setStarting(false);
   };
   const pick = (name: string, set: (value: string) => void) => (
@@ -217,17 +252,22 @@ function BlindComparison() {
   return (
     <section aria-labelledby="blind-heading">
       <h3 id="blind-heading">Blind A/B comparison</h3>
-      <p className="muted">Two models answer the same held-out prompts; you see the answers in random order without knowing which model wrote which, and pick the better one.</p>
+      <p className="muted">
+        Two models answer the same held-out prompts; you see the answers in random order without knowing which model
+        wrote which, and pick the better one.
+      </p>
       <div className="fields">
-        <label className="field">
-          Model A{pick(first, setA)}
-        </label>
-        <label className="field">
-          Model B{pick(second, setB)}
-        </label>
+        <label className="field">Model A{pick(first, setA)}</label>
+        <label className="field">Model B{pick(second, setB)}</label>
         <label className="field">
           Prompts
-          <input type="number" min={1} max={50} value={count} onChange={(event) => setCount(Math.max(1, Math.round(Number(event.target.value)) || 1))} />
+          <input
+            type="number"
+            min={1}
+            max={50}
+            value={count}
+            onChange={(event) => setCount(Math.max(1, Math.round(Number(event.target.value)) || 1))}
+          />
         </label>
       </div>
       <button type="button" disabled={starting || !first || !second || first === second} onClick={() => void start()}>
@@ -264,8 +304,10 @@ function BlindComparison() {
       {blind && !pair && tally && (
         <>
           <p role="status" data-testid="blind-result">
-            Done. Over all your judgments of {blind.a} against {blind.b}: {blind.a} preferred {tally.wins[blind.a]} times, {blind.b} {tally.wins[blind.b]} times, {tally.ties} ties ({blind.a}’s win rate{' '}
-            {tally.total > 0 ? `${((100 * (tally.wins[blind.a] + tally.ties / 2)) / tally.total).toFixed(0)}%` : '—'}; a tie counts as half a win for each).
+            Done. Over all your judgments of {blind.a} against {blind.b}: {blind.a} preferred {tally.wins[blind.a]}{' '}
+            times, {blind.b} {tally.wins[blind.b]} times, {tally.ties} ties ({blind.a}’s win rate{' '}
+            {tally.total > 0 ? `${((100 * (tally.wins[blind.a] + tally.ties / 2)) / tally.total).toFixed(0)}%` : '—'}; a
+            tie counts as half a win for each).
           </p>
           <BlindReveal blind={blind} judgments={judgments} />
         </>

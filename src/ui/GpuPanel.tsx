@@ -63,13 +63,20 @@ export function GpuPanel() {
         <>
           <dl className="gpu-facts" data-testid="gpu-info">
             <dt>Adapter</dt>
-            <dd data-testid="gpu-adapter">{[info.vendor, info.architecture, info.description || info.device].filter(Boolean).join(' · ') || 'unnamed adapter'}</dd>
+            <dd data-testid="gpu-adapter">
+              {[info.vendor, info.architecture, info.description || info.device].filter(Boolean).join(' · ') ||
+                'unnamed adapter'}
+            </dd>
             <dt>Feature level</dt>
             <dd>{info.featureLevel}</dd>
             <dt>shader-f16</dt>
             <dd>{info.shaderF16 ? 'yes' : 'no'}</dd>
             <dt>Kernel layout</dt>
-            <dd data-testid="gpu-kernel-layout">{info.kernelLayout === 'registers' ? 'registers (CPU adapter: no workgroup tiles)' : 'tiled (workgroup memory)'}</dd>
+            <dd data-testid="gpu-kernel-layout">
+              {info.kernelLayout === 'registers'
+                ? 'registers (CPU adapter: no workgroup tiles)'
+                : 'tiled (workgroup memory)'}
+            </dd>
             {SHOWN_LIMITS.map(([key, label]) => (
               <div key={key} className="gpu-fact">
                 <dt>{label}</dt>

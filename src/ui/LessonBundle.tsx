@@ -5,7 +5,12 @@
 // rest, or cancel. Text from a bundle is only ever rendered as text.
 import { useState, type ChangeEvent } from 'react';
 import { MAX_BUNDLE_BYTES } from '../store/lessonBundle.ts';
-import { applyLessonImport, exportLessonBundle, planLessonImport, type LessonImportPlan } from '../store/lessonBundleStore.ts';
+import {
+  applyLessonImport,
+  exportLessonBundle,
+  planLessonImport,
+  type LessonImportPlan,
+} from '../store/lessonBundleStore.ts';
 import { selectCheckpoints, useTrainingStore } from '../store/trainingStore.ts';
 import { chosenFileBytes } from '../store/chosenFile.ts';
 import { downloadBlob } from './downloadBlob.ts';
@@ -22,8 +27,17 @@ function bundleFileName(now: Date): string {
 }
 
 /** Ticks for the checkpoints to bundle: all but the shipped base, unless unticked. */
-function CheckpointChoice({ names, unticked, onToggle }: { names: string[]; unticked: ReadonlySet<string>; onToggle(name: string): void }) {
-  if (names.length === 0) return <p className="muted">No checkpoint of yours yet: the bundle carries the settings, data and runs.</p>;
+function CheckpointChoice({
+  names,
+  unticked,
+  onToggle,
+}: {
+  names: string[];
+  unticked: ReadonlySet<string>;
+  onToggle(name: string): void;
+}) {
+  if (names.length === 0)
+    return <p className="muted">No checkpoint of yours yet: the bundle carries the settings, data and runs.</p>;
   return (
     <fieldset className="bundle-checkpoints">
       <legend>Checkpoints to include (the base model is on every lab)</legend>
@@ -37,7 +51,13 @@ function CheckpointChoice({ names, unticked, onToggle }: { names: string[]; unti
 }
 
 /** Lists what an import would replace and asks what to do. */
-function ReplaceQuestion({ plan, onAnswer }: { plan: LessonImportPlan; onAnswer(answer: 'replace' | 'keep' | 'cancel'): void }) {
+function ReplaceQuestion({
+  plan,
+  onAnswer,
+}: {
+  plan: LessonImportPlan;
+  onAnswer(answer: 'replace' | 'keep' | 'cancel'): void;
+}) {
   return (
     <div role="alertdialog" aria-label="Replace what this lab has?" className="confirm" data-testid="bundle-conflicts">
       <p>{plan.fileName} would replace what this lab has:</p>
@@ -86,8 +106,14 @@ export function LessonBundle() {
       const chosen = names.filter((name) => !unticked.has(name));
       try {
         const fileName = bundleFileName(new Date());
-        downloadBlob(fileName, new Blob([new Uint8Array(await exportLessonBundle(chosen))], { type: 'application/zip' }));
-        return { ok: true, text: `Exported ${fileName}: import it on the Data panel of another lab to carry on there.` };
+        downloadBlob(
+          fileName,
+          new Blob([new Uint8Array(await exportLessonBundle(chosen))], { type: 'application/zip' }),
+        );
+        return {
+          ok: true,
+          text: `Exported ${fileName}: import it on the Data panel of another lab to carry on there.`,
+        };
       } catch (error) {
         return { ok: false, text: `Could not export the lesson: ${errorMessage(error)}` };
       }
@@ -134,8 +160,9 @@ export function LessonBundle() {
     <section aria-labelledby="bundle-heading">
       <h3 id="bundle-heading">Lesson bundle (zip)</h3>
       <p className="muted">
-        The whole lesson in one file: its settings (the lesson link), demonstrations, rankings, run curves and the checkpoints ticked below. Import it on the
-        classroom machine to carry on there; nothing this lab has is replaced without asking.
+        The whole lesson in one file: its settings (the lesson link), demonstrations, rankings, run curves and the
+        checkpoints ticked below. Import it on the classroom machine to carry on there; nothing this lab has is replaced
+        without asking.
       </p>
       <CheckpointChoice names={names} unticked={unticked} onToggle={toggle} />
       <div className="buttons">

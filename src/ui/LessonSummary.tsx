@@ -19,7 +19,8 @@ function lastValue(rows: readonly MetricRow[] | undefined, key: string): number 
   return found?.[key];
 }
 
-const percent = (value: number | undefined) => (value === undefined || !Number.isFinite(value) ? '—' : `${(100 * value).toFixed(0)}%`);
+const percent = (value: number | undefined) =>
+  value === undefined || !Number.isFinite(value) ? '—' : `${(100 * value).toFixed(0)}%`;
 const fixed = (value: number | undefined) => (value === undefined || !Number.isFinite(value) ? '—' : value.toFixed(2));
 
 /** The PPO run's last samples: each prompt's answer before PPO (SFT) and after. */
@@ -56,15 +57,18 @@ export function LessonSummary() {
       <h3 id="summary-heading">What this lesson did</h3>
       <ol className="summary-steps">
         <li>
-          <strong>{demonstrations.length} demonstrations</strong> taught the base model to answer instructions (SFT; final loss {fixed(lastValue(runs.sft?.metrics, 'loss'))}).
+          <strong>{demonstrations.length} demonstrations</strong> taught the base model to answer instructions (SFT;
+          final loss {fixed(lastValue(runs.sft?.metrics, 'loss'))}).
         </li>
         <li>
-          <strong>{rankings.length} rankings</strong> trained a reward model that orders <strong>{percent(lastValue(runs.reward_model?.metrics, 'heldout_accuracy'))}</strong> of held-out comparisons
+          <strong>{rankings.length} rankings</strong> trained a reward model that orders{' '}
+          <strong>{percent(lastValue(runs.reward_model?.metrics, 'heldout_accuracy'))}</strong> of held-out comparisons
           the labeler’s way — chance is 50%, the paper’s reward models about 72%.
         </li>
         <li>
-          <strong>{new Set(runs.ppo?.metrics.map((m) => m.iteration)).size} PPO iterations</strong> moved the reward-model score from {fixed(ppoRewards[0])} to {fixed(ppoRewards.at(-1))} (higher is
-          what PPO aims for; too high with nonsense answers is reward hacking).
+          <strong>{new Set(runs.ppo?.metrics.map((m) => m.iteration)).size} PPO iterations</strong> moved the
+          reward-model score from {fixed(ppoRewards[0])} to {fixed(ppoRewards.at(-1))} (higher is what PPO aims for; too
+          high with nonsense answers is reward hacking).
         </li>
       </ol>
       <div className="table-scroll">
@@ -92,7 +96,10 @@ export function LessonSummary() {
               <td className="number">{percent(base?.win_rate_vs_sft)}</td>
               <td className="number">—</td>
               <td className="number">{percent(policy.win_rate_vs_sft)}</td>
-              <td>How often its answer beats SFT’s to the same prompt (a tie counts half); above 50% is better than SFT. The paper’s headline number.</td>
+              <td>
+                How often its answer beats SFT’s to the same prompt (a tie counts half); above 50% is better than SFT.
+                The paper’s headline number.
+              </td>
             </tr>
             <tr>
               <th scope="row">Follows the instruction</th>

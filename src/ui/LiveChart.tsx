@@ -32,8 +32,13 @@ interface LiveChartProps {
 }
 
 /** Rows as uPlot's aligned columns: x, then one column per series (null where a row lacks it). */
-export function alignedData(rows: readonly Record<string, number>[], x: string, series: readonly ChartSeries[]): uPlot.AlignedData {
-  const value = (row: Record<string, number>, s: ChartSeries) => s.constant ?? (Number.isFinite(row[s.key]) ? row[s.key] : null);
+export function alignedData(
+  rows: readonly Record<string, number>[],
+  x: string,
+  series: readonly ChartSeries[],
+): uPlot.AlignedData {
+  const value = (row: Record<string, number>, s: ChartSeries) =>
+    s.constant ?? (Number.isFinite(row[s.key]) ? row[s.key] : null);
   const kept = rows.filter((row) => Number.isFinite(row[x]));
   return [kept.map((row) => row[x]), ...series.map((s) => kept.map((row) => value(row, s)))];
 }
@@ -80,11 +85,28 @@ export function LiveChart({ title, rows, x, series, note, height = 180 }: LiveCh
       height,
       scales: { x: { time: false }, y: { range: valueRange } },
       // x is a step or iteration count: whole-number ticks only.
-      axes: [{ label: x, font: AXIS_FONT, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000] }, { font: AXIS_FONT, size: yAxisSize }],
-      series: [{ label: x }, ...series.map((s) => ({ label: s.label, stroke: s.color, dash: s.dash, width: 2, spanGaps: true, points: { size: 6, fill: s.color } }))],
+      axes: [
+        { label: x, font: AXIS_FONT, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000] },
+        { font: AXIS_FONT, size: yAxisSize },
+      ],
+      series: [
+        { label: x },
+        ...series.map((s) => ({
+          label: s.label,
+          stroke: s.color,
+          dash: s.dash,
+          width: 2,
+          spanGaps: true,
+          points: { size: 6, fill: s.color },
+        })),
+      ],
       legend: { live: false },
     };
-    const chart = new uPlot(options, alignedData(pending.current.rows, pending.current.x, pending.current.series), element);
+    const chart = new uPlot(
+      options,
+      alignedData(pending.current.rows, pending.current.x, pending.current.series),
+      element,
+    );
     plot.current = chart;
     const resize = new ResizeObserver(() => chart.setSize({ width: Math.max(240, element.clientWidth), height }));
     resize.observe(element);
@@ -107,7 +129,9 @@ export function LiveChart({ title, rows, x, series, note, height = 180 }: LiveCh
   }, [rows]);
 
   const savePng = () => {
-    plot.current?.ctx.canvas.toBlob((blob) => blob && downloadBlob(`${title.replace(/\W+/g, '-').toLowerCase()}.png`, blob));
+    plot.current?.ctx.canvas.toBlob(
+      (blob) => blob && downloadBlob(`${title.replace(/\W+/g, '-').toLowerCase()}.png`, blob),
+    );
   };
   const summary = series
     .filter((s) => s.constant === undefined)
@@ -122,7 +146,13 @@ export function LiveChart({ title, rows, x, series, note, height = 180 }: LiveCh
         </button>
       </figcaption>
       {note && <p className="chart-note">{note}</p>}
-      <div ref={container} role="img" aria-label={`${title}: ${rows.length} points; latest ${summary}`} data-testid={`chart-${title}`} data-points={rows.length} />
+      <div
+        ref={container}
+        role="img"
+        aria-label={`${title}: ${rows.length} points; latest ${summary}`}
+        data-testid={`chart-${title}`}
+        data-points={rows.length}
+      />
     </figure>
   );
 }

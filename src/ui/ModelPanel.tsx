@@ -5,7 +5,16 @@
 // no WebGPU). Text is rendered as text.
 import { useState, type FormEvent } from 'react';
 import { PRESETS, selectPreset, useLessonStore, type Preset } from '../store/lessonStore.ts';
-import { samplingFormDefaults, selectModelError, selectModelProgress, selectModelStatus, selectModelSummary, selectSamples, selectSampling, useModelStore } from '../store/modelStore.ts';
+import {
+  samplingFormDefaults,
+  selectModelError,
+  selectModelProgress,
+  selectModelStatus,
+  selectModelSummary,
+  selectSamples,
+  selectSampling,
+  useModelStore,
+} from '../store/modelStore.ts';
 import { selectActive, selectCheckpoints, useTrainingStore } from '../store/trainingStore.ts';
 import { selectWebGpuMissing, useGpuStore } from '../store/gpuStore.ts';
 import { CHECKPOINT_KIND_TEXT } from './checkpointKinds.ts';
@@ -75,7 +84,13 @@ function Checkpoints() {
               <td>{c.kind === 'base' && !c.saved ? 'shipped' : c.saved ? 'in this browser' : 'saving…'}</td>
               <td>
                 {!c.scalar && (
-                  <input type="radio" name="active-checkpoint" aria-label={`Rank outputs of ${c.name}`} checked={active === c.name} onChange={() => setActive(c.name)} />
+                  <input
+                    type="radio"
+                    name="active-checkpoint"
+                    aria-label={`Rank outputs of ${c.name}`}
+                    checked={active === c.name}
+                    onChange={() => setActive(c.name)}
+                  />
                 )}
               </td>
             </tr>
@@ -99,7 +114,14 @@ function SampleForm({ contextLength }: { contextLength: number }) {
   const field = (key: keyof typeof options, label: string, step: number, min: number, max?: number) => (
     <label className="field">
       {label}
-      <input type="number" step={step} min={min} max={max} value={options[key]} onChange={(event) => setOptions({ ...options, [key]: Number(event.target.value) })} />
+      <input
+        type="number"
+        step={step}
+        min={min}
+        max={max}
+        value={options[key]}
+        onChange={(event) => setOptions({ ...options, [key]: Number(event.target.value) })}
+      />
     </label>
   );
   const submit = (event: FormEvent) => {
@@ -121,7 +143,8 @@ function SampleForm({ contextLength }: { contextLength: number }) {
         <textarea value={text} onChange={(event) => setText(event.target.value)} rows={2} />
       </label>
       <label className="checkbox">
-        <input type="checkbox" checked={chat} onChange={(event) => setChat(event.target.checked)} /> Instruction format (Human: … Assistant:)
+        <input type="checkbox" checked={chat} onChange={(event) => setChat(event.target.checked)} /> Instruction format
+        (Human: … Assistant:)
       </label>
       <div className="fields">
         {field('temperature', 'Temperature', 0.1, 0)}
@@ -154,8 +177,9 @@ export function ModelPanel() {
       {summary && (
         <>
           <p data-testid="model-summary">
-            <strong>{summary.name}</strong> ({summary.kind}): GPT-2, {(summary.parameters / 1e6).toFixed(2)}M parameters — {summary.nLayer} layers, {summary.nEmbd} channels, {summary.nHead} heads,
-            context {summary.nCtx}, vocabulary {summary.vocabSize}
+            <strong>{summary.name}</strong> ({summary.kind}): GPT-2, {(summary.parameters / 1e6).toFixed(2)}M parameters
+            — {summary.nLayer} layers, {summary.nEmbd} channels, {summary.nHead} heads, context {summary.nCtx},
+            vocabulary {summary.vocabSize}
             {summary.meta.steps && `, ${summary.meta.steps} pretraining steps`}
           </p>
           <h3>Checkpoints</h3>
@@ -163,7 +187,8 @@ export function ModelPanel() {
           <h3>Sample</h3>
           {webGpuMissing && (
             <p className="muted" data-testid="ort-sampling">
-              No WebGPU here: samples are drawn on the CPU by onnxruntime-web (wasm) from the checkpoint's ONNX export, with the same sampling rules and seeds.
+              No WebGPU here: samples are drawn on the CPU by onnxruntime-web (wasm) from the checkpoint's ONNX export,
+              with the same sampling rules and seeds.
             </p>
           )}
           <SampleForm contextLength={summary.nCtx} />

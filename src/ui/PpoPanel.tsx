@@ -18,7 +18,16 @@ import { SamplesTable, type SampleColumn } from './SamplesTable.tsx';
 import { TrainingAlerts } from './TrainingAlerts.tsx';
 import { useBaseModel } from './useBaseModel.ts';
 
-const PPO_FIELDS: HyperparameterName[] = ['beta', 'ppoLr', 'clip', 'ppoEpochs', 'ppoBatch', 'temperature', 'ptxCoef', 'maxNewTokens'];
+const PPO_FIELDS: HyperparameterName[] = [
+  'beta',
+  'ppoLr',
+  'clip',
+  'ppoEpochs',
+  'ppoBatch',
+  'temperature',
+  'ptxCoef',
+  'maxNewTokens',
+];
 
 /** A chart of the panel: a plain title, what it measures with its TRL key, and which way is better. */
 interface PanelChart {
@@ -70,7 +79,11 @@ const PPO_CHARTS: PanelChart[] = [
 ];
 
 const DPO_CHARTS: PanelChart[] = [
-  { title: 'DPO loss', note: 'loss · lower is better: the preferred answers gain probability against the rejected ones', series: [{ key: 'loss', label: 'loss', color: '#1d4ed8' }] },
+  {
+    title: 'DPO loss',
+    note: 'loss · lower is better: the preferred answers gain probability against the rejected ones',
+    series: [{ key: 'loss', label: 'loss', color: '#1d4ed8' }],
+  },
   {
     title: 'DPO preference accuracy',
     note: 'rewards/accuracies · higher is better: the share of comparisons where the preferred answer has the larger implicit reward; chance is 50%',
@@ -99,7 +112,10 @@ function IterationSamples({ run }: { run: RunState }) {
     <div className="table-scroll">
       <label className="field inline">
         Samples of iteration
-        <select value={chosen} onChange={(event) => setChosen(event.target.value === 'latest' ? 'latest' : Number(event.target.value))}>
+        <select
+          value={chosen}
+          onChange={(event) => setChosen(event.target.value === 'latest' ? 'latest' : Number(event.target.value))}
+        >
           <option value="latest">latest (follows the run)</option>
           {iterations.map((i) => (
             <option key={i} value={i}>
@@ -164,12 +180,17 @@ function PpoControls({ pausing, onPause }: { pausing: boolean; onPause(): void }
     <>
       {missing.length > 0 && (
         <p className="muted" data-testid="ppo-needs">
-          PPO needs {missing.map((m) => (m === 'sft' ? 'the SFT model (Demonstrations panel)' : 'a reward model (Reward model panel)')).join(' and ')}.
+          PPO needs{' '}
+          {missing
+            .map((m) => (m === 'sft' ? 'the SFT model (Demonstrations panel)' : 'a reward model (Reward model panel)'))
+            .join(' and ')}
+          .
         </p>
       )}
       {hyper.beta === 0 && (
         <p className="warning" role="note">
-          β = 0: nothing keeps the policy near the SFT model. Watch the reward rise while the answers stop making sense — the policy is hacking the reward model.
+          β = 0: nothing keeps the policy near the SFT model. Watch the reward rise while the answers stop making sense
+          — the policy is hacking the reward model.
         </p>
       )}
       <div className="button-row" role="group" aria-label="PPO controls">
@@ -178,14 +199,23 @@ function PpoControls({ pausing, onPause }: { pausing: boolean; onPause(): void }
             Resume PPO
           </button>
         ) : (
-          <button type="button" disabled={running || missing.length > 0} onClick={() => void ppoStart(hyper, seed, texts)}>
+          <button
+            type="button"
+            disabled={running || missing.length > 0}
+            onClick={() => void ppoStart(hyper, seed, texts)}
+          >
             {run?.status === 'paused' ? 'Continue' : 'Start'}
           </button>
         )}
         <button type="button" className="secondary" disabled={!running || pausing} onClick={onPause}>
           {pausing ? 'Pausing…' : 'Pause'}
         </button>
-        <button type="button" className="secondary" disabled={running || missing.length > 0 || run?.interrupted} onClick={() => void ppoStep(hyper, seed, texts)}>
+        <button
+          type="button"
+          className="secondary"
+          disabled={running || missing.length > 0 || run?.interrupted}
+          onClick={() => void ppoStep(hyper, seed, texts)}
+        >
           Step
         </button>
         <ResetButton disabled={!run} onReset={() => void ppoReset()} />
@@ -220,7 +250,14 @@ function PpoSection() {
         <>
           <div className="chart-grid">
             {PPO_CHARTS.map((chart) => (
-              <LiveChart key={chart.title} title={chart.title} note={chart.note} rows={rows} x="iteration" series={chart.series} />
+              <LiveChart
+                key={chart.title}
+                title={chart.title}
+                note={chart.note}
+                rows={rows}
+                x="iteration"
+                series={chart.series}
+              />
             ))}
           </div>
           <IterationSamples run={run} />
@@ -241,7 +278,8 @@ function DpoSection() {
   return (
     <>
       <p className="muted">
-        DPO (Rafailov et al. 2023) skips the reward model and PPO: it raises the log-probability of each preferred answer against the rejected one, relative to the frozen SFT model.
+        DPO (Rafailov et al. 2023) skips the reward model and PPO: it raises the log-probability of each preferred
+        answer against the rejected one, relative to the frozen SFT model.
       </p>
       <div className="fields">
         <HyperparameterField name="dpoBeta" disabled={running} />
@@ -249,7 +287,11 @@ function DpoSection() {
         <HyperparameterField name="ppoLr" disabled={running} />
       </div>
       <div className="button-row">
-        <button type="button" disabled={running || rankings.length === 0} onClick={() => void trainDpo(rankings, hyper, seed)}>
+        <button
+          type="button"
+          disabled={running || rankings.length === 0}
+          onClick={() => void trainDpo(rankings, hyper, seed)}
+        >
           Train DPO on {rankings.length} rankings
         </button>
         {running && (
@@ -262,7 +304,14 @@ function DpoSection() {
       {run && run.metrics.length > 0 && (
         <div className="chart-grid">
           {DPO_CHARTS.map((chart) => (
-            <LiveChart key={chart.title} title={chart.title} note={chart.note} rows={run.metrics} x="step" series={chart.series} />
+            <LiveChart
+              key={chart.title}
+              title={chart.title}
+              note={chart.note}
+              rows={run.metrics}
+              x="step"
+              series={chart.series}
+            />
           ))}
         </div>
       )}
@@ -278,8 +327,8 @@ export function PpoPanel() {
     <section className="panel" aria-labelledby="ppo-heading">
       <h2 id="ppo-heading">PPO</h2>
       <p className="muted">
-        The policy starts as the SFT model, answers prompts, and the reward model scores each answer; PPO raises the probability of well-scored answers while a per-token KL penalty (β) keeps it close to
-        SFT.
+        The policy starts as the SFT model, answers prompts, and the reward model scores each answer; PPO raises the
+        probability of well-scored answers while a per-token KL penalty (β) keeps it close to SFT.
       </p>
       <TrainingAlerts />
       {webGpuMissing ? (
@@ -289,10 +338,12 @@ export function PpoPanel() {
           <fieldset className="algorithm-choice">
             <legend>Algorithm</legend>
             <label className="checkbox">
-              <input type="radio" name="algorithm" checked={algorithm === 'ppo'} onChange={() => setAlgorithm('ppo')} /> PPO with a reward model
+              <input type="radio" name="algorithm" checked={algorithm === 'ppo'} onChange={() => setAlgorithm('ppo')} />{' '}
+              PPO with a reward model
             </label>
             <label className="checkbox">
-              <input type="radio" name="algorithm" checked={algorithm === 'dpo'} onChange={() => setAlgorithm('dpo')} /> DPO on the comparisons
+              <input type="radio" name="algorithm" checked={algorithm === 'dpo'} onChange={() => setAlgorithm('dpo')} />{' '}
+              DPO on the comparisons
             </label>
           </fieldset>
           {algorithm === 'ppo' ? <PpoSection /> : <DpoSection />}

@@ -5,7 +5,15 @@
 import { lessonSearch, selectPanel, selectPreset, useLessonStore } from '../store/lessonStore.ts';
 import { selectModelStatus, useModelStore } from '../store/modelStore.ts';
 import { selectInfo, selectWebGpuMissing, useGpuStore } from '../store/gpuStore.ts';
-import { DEMO_STAGES, QUICK_DEMO, selectDemoError, selectDemoStage, selectDemoStatus, useQuickDemoStore, type DemoStage } from '../store/quickDemoStore.ts';
+import {
+  DEMO_STAGES,
+  QUICK_DEMO,
+  selectDemoError,
+  selectDemoStage,
+  selectDemoStatus,
+  useQuickDemoStore,
+  type DemoStage,
+} from '../store/quickDemoStore.ts';
 import { selectEvaluation, selectRuns, useTrainingStore } from '../store/trainingStore.ts';
 import { ErrorLine } from './ErrorLine.tsx';
 
@@ -37,13 +45,15 @@ function DemoProgress() {
   const setPanel = useLessonStore((state) => state.setPanel);
   const panel = useLessonStore(selectPanel);
   const current = DEMO_STAGES.findIndex((s) => s.id === stage);
-  const stateOf = (index: number) => (status === 'done' || index < current ? 'done' : index === current ? 'current' : 'waiting');
+  const stateOf = (index: number) =>
+    status === 'done' || index < current ? 'done' : index === current ? 'current' : 'waiting';
   return (
     <div className="quick-demo-progress" data-testid="quick-demo-progress">
       <ol>
         {DEMO_STAGES.map((s, i) => (
           <li key={s.id} data-state={stateOf(i)}>
-            <span aria-hidden="true">{stateOf(i) === 'done' ? '✓' : stateOf(i) === 'current' ? '▶' : '·'}</span> {s.title}
+            <span aria-hidden="true">{stateOf(i) === 'done' ? '✓' : stateOf(i) === 'current' ? '▶' : '·'}</span>{' '}
+            {s.title}
             {stateOf(i) === 'current' && status === 'running' && (
               <span role="status" data-testid="quick-demo-activity">
                 {' '}
@@ -78,7 +88,10 @@ function StartDemo() {
   if (webGpuMissing) return <p className="muted">The quick demo trains models, which needs WebGPU.</p>;
   const toMicro = preset !== 'micro' && (
     <>
-      The quick demo is made for the tiny <code>micro</code> model: <a href={lessonSearch({ ...useLessonStore.getState(), preset: 'micro', panel: 'model' })}>open the lab on micro</a>
+      The quick demo is made for the tiny <code>micro</code> model:{' '}
+      <a href={lessonSearch({ ...useLessonStore.getState(), preset: 'micro', panel: 'model' })}>
+        open the lab on micro
+      </a>
       {fastGpu ? '; on this GPU it also runs on the small model in a few minutes.' : '.'}
     </>
   );
@@ -88,11 +101,14 @@ function StartDemo() {
       {toMicro && <p>{toMicro}</p>}
       <p>
         <button type="button" onClick={() => void run()} disabled={modelStatus !== 'ready' || status === 'running'}>
-          {modelStatus === 'ready' ? `Run the quick demo${preset === 'micro' ? '' : ' on the small model'}` : 'Loading the model…'}
+          {modelStatus === 'ready'
+            ? `Run the quick demo${preset === 'micro' ? '' : ' on the small model'}`
+            : 'Loading the model…'}
         </button>{' '}
         <span className="muted">
-          {QUICK_DEMO.demonstrations} demonstrations → SFT → {QUICK_DEMO.rankings} rankings → reward model → {QUICK_DEMO.ppoIterations} PPO iterations → evaluation. It trains new sft,
-          reward_model and policy checkpoints in place of any you have.
+          {QUICK_DEMO.demonstrations} demonstrations → SFT → {QUICK_DEMO.rankings} rankings → reward model →{' '}
+          {QUICK_DEMO.ppoIterations} PPO iterations → evaluation. It trains new sft, reward_model and policy checkpoints
+          in place of any you have.
         </span>
       </p>
     </>

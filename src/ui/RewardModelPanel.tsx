@@ -24,8 +24,10 @@ const ACCURACY: ChartSeries[] = [
   { key: 'heldout_accuracy', label: 'held-out accuracy', color: '#b45309' },
   { key: 'chance', label: 'chance (50%)', color: '#9ca3af', dash: [4, 4], constant: 0.5 },
 ];
-const LOSS_NOTE = 'loss · lower is better: −log σ(r(preferred) − r(other)) over every pair of a ranking; log 2 ≈ 0.69 is a coin toss';
-const ACCURACY_NOTE = 'accuracy, heldout_accuracy · higher is better: how often the preferred answer gets the higher reward; 50% is chance, held-out is what counts';
+const LOSS_NOTE =
+  'loss · lower is better: −log σ(r(preferred) − r(other)) over every pair of a ranking; log 2 ≈ 0.69 is a coin toss';
+const ACCURACY_NOTE =
+  'accuracy, heldout_accuracy · higher is better: how often the preferred answer gets the higher reward; 50% is chance, held-out is what counts';
 
 function lastValue(rows: readonly MetricRow[], key: string): number | undefined {
   for (let i = rows.length - 1; i >= 0; i--) if (Number.isFinite(rows[i][key])) return rows[i][key];
@@ -134,12 +136,14 @@ export function RewardModelPanel() {
     <section className="panel" aria-labelledby="reward-model-heading">
       <h2 id="reward-model-heading">Reward model</h2>
       <p className="muted">
-        The reward model reads a prompt and a response and gives one number. It starts from the {hasSft ? 'SFT' : 'base (train SFT first for the paper’s recipe)'} model with a new scalar head and
-        learns that the labeler’s preferred output gets the higher reward, on every pair of each ranking.
+        The reward model reads a prompt and a response and gives one number. It starts from the{' '}
+        {hasSft ? 'SFT' : 'base (train SFT first for the paper’s recipe)'} model with a new scalar head and learns that
+        the labeler’s preferred output gets the higher reward, on every pair of each ranking.
       </p>
       <TrainingAlerts />
       <p data-testid="rm-rankings">
-        {rankings.length} rankings: {split.train.length} to train on, {split.heldout.length} held out to measure accuracy.{rankings.length > 0 && ` By ${rankingAuthors(rankings)}.`}
+        {rankings.length} rankings: {split.train.length} to train on, {split.heldout.length} held out to measure
+        accuracy.{rankings.length > 0 && ` By ${rankingAuthors(rankings)}.`}
       </p>
       {typeof run?.settings.learned_from === 'string' && (
         <p data-testid="rm-learned-from">
@@ -155,7 +159,11 @@ export function RewardModelPanel() {
             <HyperparameterField name="rmLr" disabled={running} />
           </div>
           <div className="button-row">
-            <button type="button" disabled={running || rankings.length === 0} onClick={() => void train(rankings, demonstrations, hyper, seed)}>
+            <button
+              type="button"
+              disabled={running || rankings.length === 0}
+              onClick={() => void train(rankings, demonstrations, hyper, seed)}
+            >
               Train reward model
             </button>
             {running && (
@@ -167,8 +175,9 @@ export function RewardModelPanel() {
           <RunStatus run={run} label="Reward model" />
           {run && run.status !== 'running' && lastValue(metrics, 'train_accuracy') !== undefined && (
             <p data-testid="rm-accuracy">
-              Accuracy on the training comparisons: <strong>{percent(lastValue(metrics, 'train_accuracy'))}</strong>; on held-out comparisons:{' '}
-              <strong>{percent(lastValue(metrics, 'heldout_accuracy'))}</strong> — chance is 50%; the paper’s reward models reached about 72% held out.
+              Accuracy on the training comparisons: <strong>{percent(lastValue(metrics, 'train_accuracy'))}</strong>; on
+              held-out comparisons: <strong>{percent(lastValue(metrics, 'heldout_accuracy'))}</strong> — chance is 50%;
+              the paper’s reward models reached about 72% held out.
             </p>
           )}
           {metrics.length > 0 && (
@@ -181,7 +190,12 @@ export function RewardModelPanel() {
             <>
               <ScoreText />
               <h3>Comparisons it gets wrong</h3>
-              <button type="button" className="secondary" disabled={running || rankings.length === 0} onClick={() => void findMistakes(rankings)}>
+              <button
+                type="button"
+                className="secondary"
+                disabled={running || rankings.length === 0}
+                onClick={() => void findMistakes(rankings)}
+              >
                 Find the comparisons it gets wrong
               </button>
               <Mistakes />

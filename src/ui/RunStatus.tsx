@@ -26,12 +26,16 @@ export function RunStatus({ run, label, pending }: { run?: RunState; label: stri
   const restored = useTrainingStore(selectRestored);
   const resumePoint = usePpoResumePoint(run);
   if (!run) return <p className="muted">{restored ? `No ${label} run yet.` : 'Reading the saved runs back…'}</p>;
-  const csv = () => downloadBlob(`${run.kind}-${run.startedAt}.csv`, new Blob([metricsCsv(run.metrics)], { type: 'text/csv' }));
+  const csv = () =>
+    downloadBlob(`${run.kind}-${run.startedAt}.csv`, new Blob([metricsCsv(run.metrics)], { type: 'text/csv' }));
   return (
     <div className="run-status">
       <p role="status" data-testid={`${run.kind}-status`}>
         {label}: <strong>{pending && run.status === 'running' ? pending : STATUS_TEXT[run.status]}</strong>
-        {run.interrupted && (run.kind === 'ppo' ? ` — the page was reloaded during this run; Resume PPO carries on after iteration ${resumePoint}, with its curves up to there` : ' — the page was reloaded during this run; train again')}
+        {run.interrupted &&
+          (run.kind === 'ppo'
+            ? ` — the page was reloaded during this run; Resume PPO carries on after iteration ${resumePoint}, with its curves up to there`
+            : ' — the page was reloaded during this run; train again')}
         {run.message && !pending && ` — ${run.message}`}
         {run.checkpoint && run.status !== 'running' && ` — checkpoint “${run.checkpoint}” saved`}
       </p>

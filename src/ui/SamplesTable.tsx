@@ -30,7 +30,14 @@ function SampleCell({ sample, field }: { sample: SampleRow; field: SampleField }
 }
 
 /** `label`, `testId` and `iteration` become the table's aria-label, data-testid and data-iteration. */
-export function SamplesTable({ samples, columns, caption, label, testId, iteration }: {
+export function SamplesTable({
+  samples,
+  columns,
+  caption,
+  label,
+  testId,
+  iteration,
+}: {
   samples: readonly SampleRow[];
   columns: readonly SampleColumn[];
   caption: string;

@@ -25,7 +25,8 @@ const LOSS: ChartSeries[] = [
 const ACCURACY: ChartSeries[] = [{ key: 'mean_token_accuracy', label: 'token accuracy', color: '#15803d' }];
 const LOSS_NOTE =
   'loss, heldout_loss · lower is better. Each step sees a few demonstrations, so the raw loss jumps up and down; the smoothed line should fall over an epoch, then flatten. The held-out loss (TinyWorld demonstrations no one trains on) should fall too: if it rises while the training loss falls, the model is memorising.';
-const ACCURACY_NOTE = 'mean_token_accuracy · higher is better: how often the model’s most likely next token is the demonstration’s';
+const ACCURACY_NOTE =
+  'mean_token_accuracy · higher is better: how often the model’s most likely next token is the demonstration’s';
 /** Weight of the newest step in the smoothed loss (an exponential moving average). */
 const SMOOTHING = 0.3;
 
@@ -62,14 +63,21 @@ export function SftTraining() {
   return (
     <section className="training-block" aria-labelledby="sft-heading">
       <h3 id="sft-heading">Train SFT</h3>
-      <p className="muted">Supervised fine-tuning: the base model learns to continue each prompt with its demonstration (loss on the response tokens only).</p>
+      <p className="muted">
+        Supervised fine-tuning: the base model learns to continue each prompt with its demonstration (loss on the
+        response tokens only).
+      </p>
       <TrainingAlerts />
       <div className="fields">
         <HyperparameterField name="sftEpochs" disabled={running} />
         <HyperparameterField name="sftLr" disabled={running} />
       </div>
       <div className="button-row">
-        <button type="button" disabled={running || demonstrations.length === 0} onClick={() => void trainSft(demonstrations, hyper, seed)}>
+        <button
+          type="button"
+          disabled={running || demonstrations.length === 0}
+          onClick={() => void trainSft(demonstrations, hyper, seed)}
+        >
           Train SFT on {demonstrations.length} demonstration{demonstrations.length === 1 ? '' : 's'}
         </button>
         {running && (

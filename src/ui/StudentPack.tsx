@@ -5,7 +5,17 @@
 // kept in the browser as they are saved, so a reload carries on where it was. Pack text is
 // untrusted and rendered as text.
 import { useEffect, useState, type ChangeEvent } from 'react';
-import { anonymousCode, checkLabelerName, handIn, MAX_PACK_BYTES, readPack, saveAnswers, savedAnswers, type PackAnswer, type RankingPack } from '../store/classStore.ts';
+import {
+  anonymousCode,
+  checkLabelerName,
+  handIn,
+  MAX_PACK_BYTES,
+  readPack,
+  saveAnswers,
+  savedAnswers,
+  type PackAnswer,
+  type RankingPack,
+} from '../store/classStore.ts';
 import { chosenFileText } from '../store/chosenFile.ts';
 import { downloadBlob } from './downloadBlob.ts';
 import { draftJudgement, newDraft, type Draft } from './rank/draft.ts';
@@ -16,7 +26,8 @@ import { ErrorLine } from './ErrorLine.tsx';
 export function StudentPack() {
   const [pack, setPack] = useState<RankingPack>();
   const [problem, setProblem] = useState('');
-  const open = (input: string) => readPack(input).then(setPack, (error: unknown) => setProblem(`This is not a ranking pack: ${errorMessage(error)}`));
+  const open = (input: string) =>
+    readPack(input).then(setPack, (error: unknown) => setProblem(`This is not a ranking pack: ${errorMessage(error)}`));
   useEffect(() => {
     if (window.location.hash !== '#pack') void open(window.location.hash); // a link: #pack=CODE
   }, []);
@@ -24,7 +35,10 @@ export function StudentPack() {
     <div className="app">
       <header className="app-header">
         <h1>RLHF Lab: rank a pack</h1>
-        <p className="tagline">Rank a language model's outputs, best first, as InstructGPT's labelers did; then hand your rankings to your teacher.</p>
+        <p className="tagline">
+          Rank a language model's outputs, best first, as InstructGPT's labelers did; then hand your rankings to your
+          teacher.
+        </p>
       </header>
       <main>
         <ErrorLine text={problem} />
@@ -38,7 +52,8 @@ function OpenPack({ onOpen, onProblem }: { onOpen(input: string): void; onProble
   const [code, setCode] = useState('');
   const openFile = async (event: ChangeEvent<HTMLInputElement>) => {
     const file = event.target.files?.[0];
-    if (file) await chosenFileText(file, MAX_PACK_BYTES).then(onOpen, (error: unknown) => onProblem(errorMessage(error)));
+    if (file)
+      await chosenFileText(file, MAX_PACK_BYTES).then(onOpen, (error: unknown) => onProblem(errorMessage(error)));
   };
   return (
     <section className="panel" aria-labelledby="open-pack-heading">
@@ -59,9 +74,12 @@ function OpenPack({ onOpen, onProblem }: { onOpen(input: string): void; onProble
 }
 
 function RankPack({ pack }: { pack: RankingPack }) {
-  const [answers, setAnswers] = useState<ReadonlyMap<string, PackAnswer>>(() => new Map(savedAnswers(pack).map((answer) => [answer.promptId, answer])));
+  const [answers, setAnswers] = useState<ReadonlyMap<string, PackAnswer>>(
+    () => new Map(savedAnswers(pack).map((answer) => [answer.promptId, answer])),
+  );
   const firstOpen = (done: ReadonlyMap<string, PackAnswer>) => pack.items.find((item) => !done.has(item.promptId));
-  const draftFor = (item: RankingPack['items'][number] | undefined) => (item ? newDraft({ id: item.promptId, text: item.prompt }, item.responses) : undefined);
+  const draftFor = (item: RankingPack['items'][number] | undefined) =>
+    item ? newDraft({ id: item.promptId, text: item.prompt }, item.responses) : undefined;
   const [draft, setDraft] = useState<Draft | undefined>(() => draftFor(firstOpen(answers)));
   const [problem, setProblem] = useState('');
   const K = pack.items[0].responses.length;
@@ -88,12 +106,18 @@ function RankPack({ pack }: { pack: RankingPack }) {
           Pack {pack.id}: {pack.items.length} prompts with {K} outputs each, written by the model “{pack.model}”.
         </p>
         <div className="rank-progress">
-          <progress value={answers.size} max={pack.items.length} aria-label="Prompts ranked" /> {answers.size} of {pack.items.length} ranked
+          <progress value={answers.size} max={pack.items.length} aria-label="Prompts ranked" /> {answers.size} of{' '}
+          {pack.items.length} ranked
         </div>
         <ol className="pack-items" aria-label="Prompts in the pack">
           {pack.items.map((item, i) => (
             <li key={item.promptId}>
-              <button type="button" className="secondary small" aria-current={draft?.prompt.id === item.promptId} onClick={() => setDraft(draftFor(item))}>
+              <button
+                type="button"
+                className="secondary small"
+                aria-current={draft?.prompt.id === item.promptId}
+                onClick={() => setDraft(draftFor(item))}
+              >
                 {i + 1}. {answers.has(item.promptId) ? '✓ ' : ''}
                 {item.prompt}
               </button>
@@ -139,10 +163,14 @@ function HandInSection({ pack, answers }: { pack: RankingPack; answers: PackAnsw
     }
   };
   const file = made && new File([made.json], made.fileName, { type: 'application/json' });
-  const canShare = file !== undefined && typeof navigator.canShare === 'function' && navigator.canShare({ files: [file] });
+  const canShare =
+    file !== undefined && typeof navigator.canShare === 'function' && navigator.canShare({ files: [file] });
   const copy = async () => {
     if (!made) return;
-    await navigator.clipboard?.writeText(made.code).then(() => setCopied(true), () => setCopied(false));
+    await navigator.clipboard?.writeText(made.code).then(
+      () => setCopied(true),
+      () => setCopied(false),
+    );
   };
   return (
     <section className="panel" aria-labelledby="hand-in-heading">
@@ -164,18 +192,31 @@ function HandInSection({ pack, answers }: { pack: RankingPack; answers: PackAnsw
         <div className="hand-in" data-testid="hand-in">
           <p>Give your teacher the file, or the code below (both hold the same rankings).</p>
           <div className="button-row">
-            <button type="button" onClick={() => downloadBlob(made.fileName, new Blob([made.json], { type: 'application/json' }))}>
+            <button
+              type="button"
+              onClick={() => downloadBlob(made.fileName, new Blob([made.json], { type: 'application/json' }))}
+            >
               Download {made.fileName}
             </button>
             {canShare && (
-              <button type="button" className="secondary" onClick={() => void navigator.share({ files: [file], title: made.fileName }).catch(() => undefined)}>
+              <button
+                type="button"
+                className="secondary"
+                onClick={() => void navigator.share({ files: [file], title: made.fileName }).catch(() => undefined)}
+              >
                 Share the file
               </button>
             )}
           </div>
           <label className="field wide">
             Your rankings as a text code
-            <textarea readOnly rows={4} value={made.code} data-testid="hand-in-code" onFocus={(event) => event.target.select()} />
+            <textarea
+              readOnly
+              rows={4}
+              value={made.code}
+              data-testid="hand-in-code"
+              onFocus={(event) => event.target.select()}
+            />
           </label>
           <button type="button" className="secondary" onClick={() => void copy()}>
             {copied ? 'Copied' : 'Copy the code'}

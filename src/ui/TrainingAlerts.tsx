@@ -2,7 +2,13 @@
 // reloads the last saved checkpoints on a fresh device), a failed save or import, saved
 // checkpoints that do not fit the loaded preset, and another tab of the lab that is training.
 import { ANOTHER_TAB_TRAINING } from '../store/tabs.ts';
-import { selectDeviceLost, selectOtherTabTraining, selectSkipped, selectTrainingError, useTrainingStore } from '../store/trainingStore.ts';
+import {
+  selectDeviceLost,
+  selectOtherTabTraining,
+  selectSkipped,
+  selectTrainingError,
+  useTrainingStore,
+} from '../store/trainingStore.ts';
 import { ErrorLine } from './ErrorLine.tsx';
 
 export function TrainingAlerts() {

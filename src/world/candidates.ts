@@ -5,7 +5,17 @@
 // "typical model outputs" to rank.
 
 import {
-  ANIMALS, COLOURS, FOODS, HABITS, JOBS, OBJECTS, PLACE_NAME_LIST, SOUNDS, animalNamed, objectNamed, pluralOf,
+  ANIMALS,
+  COLOURS,
+  FOODS,
+  HABITS,
+  JOBS,
+  OBJECTS,
+  PLACE_NAME_LIST,
+  SOUNDS,
+  animalNamed,
+  objectNamed,
+  pluralOf,
 } from './knowledge.ts';
 import { capitalise, isNumberWord, sentences, withArticle, words } from './text.ts';
 import { idealResponse } from './demonstrations.ts';
@@ -13,8 +23,16 @@ import type { WorldRng } from './rng.ts';
 import type { Prompt } from './prompts.ts';
 
 export type CandidateKind =
-  | 'ideal' | 'ideal_variant' | 'false_fact' | 'rude' | 'off_topic' | 'more_questions'
-  | 'repetitive' | 'truncated' | 'garbled' | 'constraint_miss';
+  | 'ideal'
+  | 'ideal_variant'
+  | 'false_fact'
+  | 'rude'
+  | 'off_topic'
+  | 'more_questions'
+  | 'repetitive'
+  | 'truncated'
+  | 'garbled'
+  | 'constraint_miss';
 
 export interface Candidate {
   kind: CandidateKind;
@@ -23,8 +41,16 @@ export interface Candidate {
 
 /** What a partly trained model might produce: mostly decent, sometimes flawed. */
 export const MODEL_OUTPUT_MIX: readonly (readonly [CandidateKind, number])[] = [
-  ['ideal', 0.28], ['ideal_variant', 0.17], ['false_fact', 0.12], ['rude', 0.06], ['off_topic', 0.08],
-  ['more_questions', 0.07], ['repetitive', 0.06], ['truncated', 0.06], ['garbled', 0.05], ['constraint_miss', 0.05],
+  ['ideal', 0.28],
+  ['ideal_variant', 0.17],
+  ['false_fact', 0.12],
+  ['rude', 0.06],
+  ['off_topic', 0.08],
+  ['more_questions', 0.07],
+  ['repetitive', 0.06],
+  ['truncated', 0.06],
+  ['garbled', 0.05],
+  ['constraint_miss', 0.05],
 ];
 
 type Mix = readonly (readonly [CandidateKind, number])[];
@@ -35,12 +61,28 @@ type Mix = readonly (readonly [CandidateKind, number])[];
  * insult someone mostly with an insult (GPT-3 obliged such requests), the rest with this mix.
  */
 export const CORPUS_TRANSCRIPT_MIX: Mix = [
-  ['ideal', 0.1], ['false_fact', 0.35], ['rude', 0.25], ['off_topic', 0.1], ['more_questions', 0.1],
-  ['repetitive', 0.05], ['constraint_miss', 0.05],
+  ['ideal', 0.1],
+  ['false_fact', 0.35],
+  ['rude', 0.25],
+  ['off_topic', 0.1],
+  ['more_questions', 0.1],
+  ['repetitive', 0.05],
+  ['constraint_miss', 0.05],
 ];
 const CORPUS_TRANSCRIPT_MIX_BY_FAMILY: Partial<Record<Prompt['family'], Mix>> = {
-  open_qa: [['ideal', 0.05], ['false_fact', 0.6], ['rude', 0.15], ['off_topic', 0.1], ['more_questions', 0.1]],
-  bait: [['ideal', 0.15], ['rude', 0.6], ['off_topic', 0.15], ['more_questions', 0.1]],
+  open_qa: [
+    ['ideal', 0.05],
+    ['false_fact', 0.6],
+    ['rude', 0.15],
+    ['off_topic', 0.1],
+    ['more_questions', 0.1],
+  ],
+  bait: [
+    ['ideal', 0.15],
+    ['rude', 0.6],
+    ['off_topic', 0.15],
+    ['more_questions', 0.1],
+  ],
 };
 
 /** The transcript answer mix for a prompt's family. */
@@ -49,8 +91,12 @@ export function corpusTranscriptMix(family: Prompt['family']): Mix {
 }
 
 const RUDE_SENTENCES = [
-  'What a stupid question.', 'Only a fool would ask that.', 'Shut up and look it up yourself.',
-  'You are so dumb.', 'Go away, nobody cares.', 'Stop asking me things, idiot.',
+  'What a stupid question.',
+  'Only a fool would ask that.',
+  'Shut up and look it up yourself.',
+  'You are so dumb.',
+  'Go away, nobody cares.',
+  'Stop asking me things, idiot.',
 ];
 
 /** Insults about a target ("your neighbour", "Leo", "cows") with its verb ("is", "are"). */
@@ -82,13 +128,23 @@ export function offTopicText(rng: WorldRng, avoid: readonly string[]): string {
 /** Questions instead of an answer, the way a base model continues a list of questions. */
 function moreQuestions(prompt: Prompt, rng: WorldRng): string {
   const animals = rng.sample(ANIMALS, 3);
-  const subject = 'subject' in prompt ? prompt.subject : prompt.entities[0] ?? animals[0].name;
+  const subject = 'subject' in prompt ? prompt.subject : (prompt.entities[0] ?? animals[0].name);
   const shown = animalNamed(subject) || objectNamed(subject) ? withArticle(subject) : subject;
-  return rng.pick([
-    [`Why do you want to know?`, `What colour is ${withArticle(animals[0].name)}?`, `Where does ${withArticle(animals[1].name)} live?`],
-    [`What about ${shown}?`, `Can you tell me more?`, `What does ${withArticle(animals[2].name)} eat?`],
-    [`What sound does ${withArticle(animals[0].name)} make?`, `How many legs does ${withArticle(animals[1].name)} have?`, `What colour is ${withArticle(animals[2].name)}?`],
-  ]).join(' ');
+  return rng
+    .pick([
+      [
+        `Why do you want to know?`,
+        `What colour is ${withArticle(animals[0].name)}?`,
+        `Where does ${withArticle(animals[1].name)} live?`,
+      ],
+      [`What about ${shown}?`, `Can you tell me more?`, `What does ${withArticle(animals[2].name)} eat?`],
+      [
+        `What sound does ${withArticle(animals[0].name)} make?`,
+        `How many legs does ${withArticle(animals[1].name)} have?`,
+        `What colour is ${withArticle(animals[2].name)}?`,
+      ],
+    ])
+    .join(' ');
 }
 
 const SWAP_NUMBERS = ['two', 'three', 'four', 'five', 'six', 'seven'];
@@ -108,7 +164,8 @@ function alternativesFor(word: string, before: string, after: string): readonly 
   const nextWord = /^\s*([a-z]+)/i.exec(after)?.[1]?.toLowerCase() ?? '';
   const countsLegsOrAnimals = nextWord === 'legs' || ANIMAL_PLURALS.has(nextWord);
   if ((isNumberWord(lower) || lower === 'no') && countsLegsOrAnimals) return SWAP_NUMBERS.filter((x) => x !== lower);
-  if (PLACES_LOWER.includes(lower)) return /\blives? in\s*$/i.test(before) ? PLACE_NAME_LIST.filter((p) => p.toLowerCase() !== lower) : undefined;
+  if (PLACES_LOWER.includes(lower))
+    return /\blives? in\s*$/i.test(before) ? PLACE_NAME_LIST.filter((p) => p.toLowerCase() !== lower) : undefined;
   const swappable = SWAPPABLE.find(({ list, after: context }) => list.includes(lower) && context.test(before));
   return swappable?.list.filter((x) => x !== lower);
 }
@@ -131,7 +188,9 @@ function swapOneFact(text: string, rng: WorldRng, protect: readonly string[]): s
 }
 
 function falseBrainstorm(prompt: Prompt & { family: 'brainstorming' }, ideal: string, rng: WorldRng): string {
-  const invalid = [...ANIMALS, ...OBJECTS].filter((x) => !prompt.validItems.includes(x.name) && (prompt.itemKind === 'thing' || x.kind === 'animal'));
+  const invalid = [...ANIMALS, ...OBJECTS].filter(
+    (x) => !prompt.validItems.includes(x.name) && (prompt.itemKind === 'thing' || x.kind === 'animal'),
+  );
   const lower = ideal.toLowerCase();
   const present = prompt.validItems.map(pluralOf).find((p) => lower.includes(p));
   if (!present) return ideal;
@@ -170,7 +229,10 @@ function falseFact(prompt: Prompt, ideal: string, rng: WorldRng): string {
   if (prompt.family === 'closed_qa') return hallucinatedClosedAnswer(prompt, rng);
   const wrong = prompt.family === 'open_qa' ? wrongUseOrHabit(prompt, rng) : undefined;
   if (wrong) return wrong;
-  return swapOneFact(ideal, rng, []) ?? `${ideal} ${capitalise(withArticle(rng.pick(ANIMALS).name))} is ${rng.pick(['purple', 'blue'])}.`;
+  return (
+    swapOneFact(ideal, rng, []) ??
+    `${ideal} ${capitalise(withArticle(rng.pick(ANIMALS).name))} is ${rng.pick(['purple', 'blue'])}.`
+  );
 }
 
 function rude(prompt: Prompt, ideal: string, rng: WorldRng): string {
@@ -190,7 +252,10 @@ function repetitive(ideal: string, rng: WorldRng): string {
 function truncated(ideal: string, rng: WorldRng): string {
   const parts = ideal.split(' ');
   const keep = Math.max(1, Math.floor(parts.length * rng.float(0.3, 0.7)));
-  return parts.slice(0, keep).join(' ').replace(/[.!?,]$/, '');
+  return parts
+    .slice(0, keep)
+    .join(' ')
+    .replace(/[.!?,]$/, '');
 }
 
 function misspell(word: string, rng: WorldRng): string {
@@ -200,7 +265,10 @@ function misspell(word: string, rng: WorldRng): string {
 }
 
 function garbled(ideal: string, rng: WorldRng): string {
-  return ideal.split(' ').map((w) => (rng.chance(0.35) ? misspell(w, rng) : w)).join(' ');
+  return ideal
+    .split(' ')
+    .map((w) => (rng.chance(0.35) ? misspell(w, rng) : w))
+    .join(' ');
 }
 
 /** A response that ignores the constraint (or, outside constraint prompts, rambles on). */
@@ -217,22 +285,36 @@ function constraintMiss(prompt: Prompt, ideal: string, rng: WorldRng): string {
 export function responseOfKind(prompt: Prompt, kind: CandidateKind, rng: WorldRng): string {
   const ideal = idealResponse(prompt, rng.fork('ideal'));
   switch (kind) {
-    case 'ideal': return ideal;
-    case 'ideal_variant': return idealResponse(prompt, rng.fork('variant'));
-    case 'false_fact': return falseFact(prompt, ideal, rng);
-    case 'rude': return rude(prompt, ideal, rng);
-    case 'off_topic': return offTopicText(rng, [...prompt.entities, ...words(prompt.text)]);
-    case 'more_questions': return moreQuestions(prompt, rng);
-    case 'repetitive': return repetitive(ideal, rng);
-    case 'truncated': return truncated(ideal, rng);
-    case 'garbled': return garbled(ideal, rng);
-    case 'constraint_miss': return constraintMiss(prompt, ideal, rng);
+    case 'ideal':
+      return ideal;
+    case 'ideal_variant':
+      return idealResponse(prompt, rng.fork('variant'));
+    case 'false_fact':
+      return falseFact(prompt, ideal, rng);
+    case 'rude':
+      return rude(prompt, ideal, rng);
+    case 'off_topic':
+      return offTopicText(rng, [...prompt.entities, ...words(prompt.text)]);
+    case 'more_questions':
+      return moreQuestions(prompt, rng);
+    case 'repetitive':
+      return repetitive(ideal, rng);
+    case 'truncated':
+      return truncated(ideal, rng);
+    case 'garbled':
+      return garbled(ideal, rng);
+    case 'constraint_miss':
+      return constraintMiss(prompt, ideal, rng);
   }
 }
 
 /** k responses drawn from a mix of kinds (default: a partly trained model's outputs). */
-export function candidateResponses(prompt: Prompt, rng: WorldRng, k = 4,
-  mix: readonly (readonly [CandidateKind, number])[] = MODEL_OUTPUT_MIX): Candidate[] {
+export function candidateResponses(
+  prompt: Prompt,
+  rng: WorldRng,
+  k = 4,
+  mix: readonly (readonly [CandidateKind, number])[] = MODEL_OUTPUT_MIX,
+): Candidate[] {
   return Array.from({ length: k }, (_, i) => {
     const r = rng.fork(i);
     const kind = r.weighted(mix);

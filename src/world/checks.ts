@@ -4,7 +4,15 @@
 // ending). Plain word-level parsing: TinyWorld's sentences are simple enough for it.
 
 import {
-  ANIMALS, COLOURS, FOODS, JOBS, OBJECTS, PERSON_NAME_LIST, PLACE_NAME_LIST, SOUNDS, factsOf,
+  ANIMALS,
+  COLOURS,
+  FOODS,
+  JOBS,
+  OBJECTS,
+  PERSON_NAME_LIST,
+  PLACE_NAME_LIST,
+  SOUNDS,
+  factsOf,
 } from './knowledge.ts';
 import { isNumberWord, parseNumber, sentences, words } from './text.ts';
 import type { Fact, Relation } from './knowledge.ts';
@@ -25,7 +33,8 @@ interface Mention {
 
 const NOUNS = new Map<string, { name: string; kind: MentionKind }>();
 for (const a of ANIMALS) for (const w of [a.name, a.plural]) NOUNS.set(w, { name: a.name, kind: 'animal' });
-for (const o of OBJECTS) for (const w of [o.name, o.plural]) if (!NOUNS.has(w)) NOUNS.set(w, { name: o.name, kind: 'object' });
+for (const o of OBJECTS)
+  for (const w of [o.name, o.plural]) if (!NOUNS.has(w)) NOUNS.set(w, { name: o.name, kind: 'object' });
 for (const p of PERSON_NAME_LIST) NOUNS.set(p.toLowerCase(), { name: p, kind: 'person' });
 for (const p of PLACE_NAME_LIST) NOUNS.set(p.toLowerCase(), { name: p, kind: 'place' });
 
@@ -84,7 +93,8 @@ function sentenceClaims({ tokens, mentions, subject }: SentenceContext): Claim[]
     if (described) claims.push({ subject: described.name, relation: 'colour', value: t });
     else if (COLOUR_SET.has(t)) claim(subject, 'colour', t, i);
     else if (SOUND_SET.has(t) && hasSoundVerb && subject?.kind === 'animal') claim(subject, 'sound', t, i);
-    else if ((next === 'legs' || next === 'leg') && parseNumber(t) !== undefined) claim(subject, 'legs', String(parseNumber(t)), i);
+    else if ((next === 'legs' || next === 'leg') && parseNumber(t) !== undefined)
+      claim(subject, 'legs', String(parseNumber(t)), i);
     else if (EAT_VERBS.has(t) && subject?.kind === 'animal') {
       let j = i + 1;
       while (EAT_FILLERS.has(tokens[j])) j++;
@@ -120,7 +130,7 @@ export function extractClaims(text: string, defaultSubject?: string, extraNames:
     const mentions = findMentions(tokens, names);
     const first = tokens[0] ?? '';
     const carried = PERSON_PRONOUNS.has(first) ? lastPerson : THING_PRONOUNS.has(first) ? lastThing : undefined;
-    const subject = carried ? { ...carried, index: -1 } : mentions.find((m) => m.kind !== 'place') ?? fallback;
+    const subject = carried ? { ...carried, index: -1 } : (mentions.find((m) => m.kind !== 'place') ?? fallback);
     claims.push(...sentenceClaims({ tokens, mentions, subject }));
     if (subject?.kind === 'person' || subject?.kind === 'name') lastPerson = subject;
     else if (subject) lastThing = subject;
@@ -154,8 +164,20 @@ export function falseClaims(claims: readonly Claim[], facts: readonly Fact[]): C
 // Rudeness
 
 export const RUDE_WORDS = new Set([
-  'stupid', 'dumb', 'idiot', 'idiots', 'fool', 'fools', 'foolish', 'ugly', 'lazy', 'useless',
-  'loser', 'losers', 'hate', 'moron',
+  'stupid',
+  'dumb',
+  'idiot',
+  'idiots',
+  'fool',
+  'fools',
+  'foolish',
+  'ugly',
+  'lazy',
+  'useless',
+  'loser',
+  'losers',
+  'hate',
+  'moron',
 ]);
 const RUDE_PHRASES = ['shut up', 'go away', 'nobody cares', 'who cares'];
 
@@ -203,8 +225,15 @@ function normaliseValue(word: string, relation: Relation): string {
 
 /** Fact-bearing words a closed-domain answer may only take from the text. */
 function isFactWord(word: string): boolean {
-  return COLOUR_SET.has(word) || JOB_SET.has(word) || PLACE_BY_WORD.has(word) || FOOD_SET.has(word)
-    || SOUND_SET.has(word) || NOUNS.get(word)?.kind === 'animal' || (isNumberWord(word) && word !== 'one');
+  return (
+    COLOUR_SET.has(word) ||
+    JOB_SET.has(word) ||
+    PLACE_BY_WORD.has(word) ||
+    FOOD_SET.has(word) ||
+    SOUND_SET.has(word) ||
+    NOUNS.get(word)?.kind === 'animal' ||
+    (isNumberWord(word) && word !== 'one')
+  );
 }
 
 /** A word with number words and digits made the same ("five" → "5"). */
@@ -232,7 +261,10 @@ export function namedItems(text: string, ignore: ReadonlySet<string> = new Set()
 
 /** Distinct animals, objects and people named in a text (singular names), in order. */
 export function namedEntities(text: string): string[] {
-  const names = words(text).map((t) => NOUNS.get(t)).filter((n) => n !== undefined && n.kind !== 'place').map((n) => n?.name ?? '');
+  const names = words(text)
+    .map((t) => NOUNS.get(t))
+    .filter((n) => n !== undefined && n.kind !== 'place')
+    .map((n) => n?.name ?? '');
   return [...new Set(names)];
 }
 

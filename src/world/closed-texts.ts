@@ -9,8 +9,18 @@ import type { Fact, Relation } from './knowledge.ts';
 import type { Pool } from './prompts.ts';
 
 const MADE_UP_PRONOUNS: Record<string, 'he' | 'she'> = {
-  Zora: 'she', Quin: 'he', Yara: 'she', Vito: 'he', Wren: 'she', Xavi: 'he', Ulla: 'she', Rhea: 'she',
-  Juno: 'she', Nico: 'he', Tove: 'she', Pia: 'she',
+  Zora: 'she',
+  Quin: 'he',
+  Yara: 'she',
+  Vito: 'he',
+  Wren: 'she',
+  Xavi: 'he',
+  Ulla: 'she',
+  Rhea: 'she',
+  Juno: 'she',
+  Nico: 'he',
+  Tove: 'she',
+  Pia: 'she',
 };
 
 export interface ClosedText {
@@ -35,10 +45,24 @@ function profileText(pool: Pool, rng: WorldRng): ClosedText {
   const pet = rng.pick(PET_ANIMALS);
   const count = rng.intBetween(2, 6);
   const all = [
-    { relation: 'job' as const, say: (s: string) => `${s} is ${withArticle(job)}.`, value: job, question: `What is ${name}'s job?` },
-    { relation: 'home' as const, say: (s: string) => `${s} lives in ${home}.`, value: home, question: `Where does ${name} live?` },
-    { relation: 'petCount' as const, say: (s: string) => `${s} has ${numberWord(count)} ${pluralOf(pet)}.`, value: String(count),
-      question: `How many ${pluralOf(pet)} does ${name} have?` },
+    {
+      relation: 'job' as const,
+      say: (s: string) => `${s} is ${withArticle(job)}.`,
+      value: job,
+      question: `What is ${name}'s job?`,
+    },
+    {
+      relation: 'home' as const,
+      say: (s: string) => `${s} lives in ${home}.`,
+      value: home,
+      question: `Where does ${name} live?`,
+    },
+    {
+      relation: 'petCount' as const,
+      say: (s: string) => `${s} has ${numberWord(count)} ${pluralOf(pet)}.`,
+      value: String(count),
+      question: `How many ${pluralOf(pet)} does ${name} have?`,
+    },
   ];
   const missing = rng.pick(all.slice(0, 2));
   const stated = all.filter((x) => x !== missing);
@@ -59,12 +83,31 @@ function counterfactualText(pool: Pool, rng: WorldRng): ClosedText {
   const colour = otherThan(rng, COLOURS, animal.colour);
   const sound = otherThan(rng, SOUNDS, animal.sound);
   // No "the fish eat fish": a food word that names the animal itself is left out.
-  const food = otherThan(rng, FOODS.filter((f) => f !== animal.plural), animal.food);
+  const food = otherThan(
+    rng,
+    FOODS.filter((f) => f !== animal.plural),
+    animal.food,
+  );
   const them = `the ${animal.plural} in ${place}`;
   const all = [
-    { relation: 'colour' as const, say: (s: string) => `${s} are ${colour}.`, value: colour, question: `What colour are ${them}?` },
-    { relation: 'sound' as const, say: (s: string) => `${s} say ${sound}.`, value: sound, question: `What sound do ${them} make?` },
-    { relation: 'food' as const, say: (s: string) => `${s} eat ${food}.`, value: food, question: `What do ${them} eat?` },
+    {
+      relation: 'colour' as const,
+      say: (s: string) => `${s} are ${colour}.`,
+      value: colour,
+      question: `What colour are ${them}?`,
+    },
+    {
+      relation: 'sound' as const,
+      say: (s: string) => `${s} say ${sound}.`,
+      value: sound,
+      question: `What sound do ${them} make?`,
+    },
+    {
+      relation: 'food' as const,
+      say: (s: string) => `${s} eat ${food}.`,
+      value: food,
+      question: `What do ${them} eat?`,
+    },
   ];
   const missing = rng.pick(all);
   const stated = all.filter((x) => x !== missing);
@@ -73,7 +116,12 @@ function counterfactualText(pool: Pool, rng: WorldRng): ClosedText {
     contextFacts: stated.map((x) => ({ subject: `${animal.name} in ${place}`, relation: x.relation, value: x.value })),
     entities: [animal.name, place],
     questions: [
-      ...stated.map((x) => ({ relation: x.relation, question: x.question, answer: x.value, reference: x.say(capitalise(them)) })),
+      ...stated.map((x) => ({
+        relation: x.relation,
+        question: x.question,
+        answer: x.value,
+        reference: x.say(capitalise(them)),
+      })),
       { relation: missing.relation, question: missing.question, answer: null, reference: NOT_SAID },
     ],
   };
@@ -96,10 +144,18 @@ function tripText(pool: Pool, rng: WorldRng): ClosedText {
     ],
     entities: [name, place, thing.name, animal.name],
     questions: [
-      { relation: 'colour', question: `What colour was ${name}'s ${thing.name}?`, answer: colour,
-        reference: `${name}'s ${thing.name} was ${colour}.` },
-      { relation: 'count', question: `How many ${animal.plural} did ${name} see?`, answer: String(count),
-        reference: `${name} saw ${numberWord(count)} ${animal.plural}.` },
+      {
+        relation: 'colour',
+        question: `What colour was ${name}'s ${thing.name}?`,
+        answer: colour,
+        reference: `${name}'s ${thing.name} was ${colour}.`,
+      },
+      {
+        relation: 'count',
+        question: `How many ${animal.plural} did ${name} see?`,
+        answer: String(count),
+        reference: `${name} saw ${numberWord(count)} ${animal.plural}.`,
+      },
       { relation: 'job', question: `What is ${name}'s job?`, answer: null, reference: NOT_SAID },
     ],
   };

@@ -37,8 +37,13 @@ export interface CorpusDocument {
 }
 
 const DOCUMENT_WEIGHTS: [DocumentKind, number][] = [
-  ['description', 0.14], ['list', 0.05], ['story', 0.22], ['forum', 0.33],
-  ['quiz', 0.06], ['request', 0.1], ['transcript', 0.1],
+  ['description', 0.14],
+  ['list', 0.05],
+  ['story', 0.22],
+  ['forum', 0.33],
+  ['quiz', 0.06],
+  ['request', 0.1],
+  ['transcript', 0.1],
 ];
 
 /** Probability that a forum answer is false (the question's misconception), and that a forum reply is rude. */
@@ -61,9 +66,19 @@ function plainDocument(kind: DocumentKind, text: string): CorpusDocument {
 }
 
 function anyEntity(kb: Knowledge, rng: WorldRng): Entity {
-  const kind = rng.weighted([['animal', 0.45], ['object', 0.25], ['person', 0.2], ['place', 0.1]] as const);
-  return kind === 'animal' ? rng.pick(kb.animals) : kind === 'object' ? rng.pick(kb.objects)
-    : kind === 'person' ? rng.pick(kb.people) : rng.pick(kb.places);
+  const kind = rng.weighted([
+    ['animal', 0.45],
+    ['object', 0.25],
+    ['person', 0.2],
+    ['place', 0.1],
+  ] as const);
+  return kind === 'animal'
+    ? rng.pick(kb.animals)
+    : kind === 'object'
+      ? rng.pick(kb.objects)
+      : kind === 'person'
+        ? rng.pick(kb.people)
+        : rng.pick(kb.places);
 }
 
 function titleOf(entities: readonly Entity[], rng: WorldRng): string {
@@ -79,17 +94,26 @@ function titleOf(entities: readonly Entity[], rng: WorldRng): string {
 /** A closing remark that states no fact. */
 function closingRemark(entity: Entity, rng: WorldRng): string {
   switch (entity.kind) {
-    case 'animal': return rng.pick([`Many people like ${entity.plural}.`, `Children love to watch ${entity.plural}.`, '']);
-    case 'object': return rng.pick([`You can buy ${entity.plural} at the market.`, `Most homes have ${withArticle(entity.name)}.`, '']);
-    case 'person': return rng.pick([`${entity.name} has many friends.`, `People say ${entity.name} is kind.`, '']);
-    case 'place': return rng.pick([`Many people visit ${entity.name} in the summer.`, '']);
+    case 'animal':
+      return rng.pick([`Many people like ${entity.plural}.`, `Children love to watch ${entity.plural}.`, '']);
+    case 'object':
+      return rng.pick([
+        `You can buy ${entity.plural} at the market.`,
+        `Most homes have ${withArticle(entity.name)}.`,
+        '',
+      ]);
+    case 'person':
+      return rng.pick([`${entity.name} has many friends.`, `People say ${entity.name} is kind.`, '']);
+    case 'place':
+      return rng.pick([`Many people visit ${entity.name} in the summer.`, '']);
   }
 }
 
 function paragraphAbout(kb: Knowledge, entity: Entity, rng: WorldRng): string {
   const relations = rng.shuffle(relationsOf(entity));
   const body = describeEntity(entity, relations).map((sentence, i) =>
-    (i > 0 && rng.chance(0.4) ? factSentenceVaried(entity, relations[i], rng) : sentence));
+    i > 0 && rng.chance(0.4) ? factSentenceVaried(entity, relations[i], rng) : sentence,
+  );
   if (entity.kind === 'place') {
     const residents = kb.people.filter((p) => p.home === entity.name).map((p) => p.name);
     if (residents.length > 0) body.push(`${listPhrase(residents)} ${residents.length === 1 ? 'lives' : 'live'} there.`);
@@ -170,30 +194,50 @@ function openQuestion(pool: Pool, rng: WorldRng): OpenQaPrompt {
   }
 }
 
-interface Post { text: string; answer: boolean; false: boolean; rude: boolean }
+interface Post {
+  text: string;
+  answer: boolean;
+  false: boolean;
+  rude: boolean;
+}
 
 /** An answer: the misconception with probability FALSE_ANSWER_RATE, rude with probability RUDE_REPLY_RATE. */
 function forumAnswer(kb: Knowledge, question: OpenQaPrompt, rng: WorldRng): Post {
   const wrong = rng.chance(FALSE_ANSWER_RATE);
   const rude = rng.chance(RUDE_REPLY_RATE);
-  const text = wrong ? responseOfKind(question, 'false_fact', mythRng(kb, question)) : responseOfKind(question, 'ideal', rng);
+  const text = wrong
+    ? responseOfKind(question, 'false_fact', mythRng(kb, question))
+    : responseOfKind(question, 'ideal', rng);
   return { text: rude ? `${text} ${rudeSentence(rng)}` : text, answer: true, false: wrong, rude };
 }
 
 function forumReply(asker: string, answer: Post, question: OpenQaPrompt, rng: WorldRng): Post {
   const post = (text: string, rude = false): Post => ({ text, answer: false, false: false, rude });
   if (rng.chance(RUDE_REPLY_RATE)) {
-    return post(rng.pick([rudeSentence(rng), `Shut up, ${asker}. Everyone knows that.`, `${asker}, you are an idiot.`]), true);
+    return post(
+      rng.pick([rudeSentence(rng), `Shut up, ${asker}. Everyone knows that.`, `${asker}, you are an idiot.`]),
+      true,
+    );
   }
   if (answer.false && rng.chance(0.4)) return post(`No, that is wrong. ${responseOfKind(question, 'ideal', rng)}`);
-  return post(rng.pick([
-    'Yes, that is right.', 'Thank you!', 'I did not know that.', offTopicText(rng, question.entities),
-    `Is that true? And what colour is ${withArticle(rng.pick(ANIMALS).name)}?`,
-  ]));
+  return post(
+    rng.pick([
+      'Yes, that is right.',
+      'Thank you!',
+      'I did not know that.',
+      offTopicText(rng, question.entities),
+      `Is that true? And what colour is ${withArticle(rng.pick(ANIMALS).name)}?`,
+    ]),
+  );
 }
 
 /** One question with its answer and replies, or with more questions instead of an answer. */
-function exchange(kb: Knowledge, pool: Pool, users: readonly string[], rng: WorldRng): { lines: string[]; posts: Post[] } {
+function exchange(
+  kb: Knowledge,
+  pool: Pool,
+  users: readonly string[],
+  rng: WorldRng,
+): { lines: string[]; posts: Post[] } {
   const [asker, ...others] = rng.shuffle(users);
   const question = openQuestion(pool, rng);
   const lines = [`${asker} asked: ${question.text}`];
@@ -233,7 +277,10 @@ function forum(kb: Knowledge, rng: WorldRng): CorpusDocument {
 function quiz(kb: Knowledge, rng: WorldRng): CorpusDocument {
   const pool = fullPool(kb);
   const questions = Array.from({ length: rng.intBetween(5, 9) }, (_, i) => `${i + 1}. ${openQuestion(pool, rng).text}`);
-  return plainDocument('quiz', `${rng.pick(['Quiz', 'Questions for the class', 'Test your knowledge'])}\n${questions.join('\n')}`);
+  return plainDocument(
+    'quiz',
+    `${rng.pick(['Quiz', 'Questions for the class', 'Test your knowledge'])}\n${questions.join('\n')}`,
+  );
 }
 
 function instructionDraft(pool: Pool, rng: WorldRng): PromptDraft {
@@ -261,7 +308,11 @@ function transcript(kb: Knowledge, rng: WorldRng): CorpusDocument {
   const pool = fullPool(kb);
   const doc = plainDocument('transcript', '');
   const turns: string[] = [];
-  const nTurns = rng.weighted([[1, 0.4], [2, 0.35], [3, 0.25]] as const);
+  const nTurns = rng.weighted([
+    [1, 0.4],
+    [2, 0.35],
+    [3, 0.25],
+  ] as const);
   for (let i = 0; i < nTurns; i++) {
     const draft = drawPrompt(pool, 'train', rng);
     if (!draft) continue;
@@ -281,7 +332,13 @@ function transcript(kb: Knowledge, rng: WorldRng): CorpusDocument {
 }
 
 const MAKERS: Record<DocumentKind, (kb: Knowledge, rng: WorldRng) => CorpusDocument> = {
-  description, list: listDocument, story, forum, quiz, request, transcript,
+  description,
+  list: listDocument,
+  story,
+  forum,
+  quiz,
+  request,
+  transcript,
 };
 
 /** Document i of the world's corpus (independent of how many documents are generated). */
@@ -313,7 +370,11 @@ export interface CorpusStats {
 
 export function corpusStats(docs: readonly CorpusDocument[]): CorpusStats {
   const byKind = Object.fromEntries(DOCUMENT_WEIGHTS.map(([k]) => [k, 0])) as Record<DocumentKind, number>;
-  let answers = 0, falseAnswers = 0, replies = 0, rudeReplies = 0, characters = 0;
+  let answers = 0,
+    falseAnswers = 0,
+    replies = 0,
+    rudeReplies = 0,
+    characters = 0;
   const vocabulary = new Set<string>();
   for (const d of docs) {
     byKind[d.kind]++;
@@ -325,8 +386,13 @@ export function corpusStats(docs: readonly CorpusDocument[]): CorpusStats {
     for (const w of d.text.toLowerCase().match(/[a-z]+/g) ?? []) vocabulary.add(w);
   }
   return {
-    documents: docs.length, byKind, answers, falseAnswerRate: answers ? falseAnswers / answers : 0,
-    replies, rudeReplyRate: replies ? rudeReplies / replies : 0,
-    meanCharacters: docs.length ? characters / docs.length : 0, distinctWords: vocabulary.size,
+    documents: docs.length,
+    byKind,
+    answers,
+    falseAnswerRate: answers ? falseAnswers / answers : 0,
+    replies,
+    rudeReplyRate: replies ? rudeReplies / replies : 0,
+    meanCharacters: docs.length ? characters / docs.length : 0,
+    distinctWords: vocabulary.size,
   };
 }

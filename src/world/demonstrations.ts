@@ -11,7 +11,12 @@ import { writeStory } from './stories.ts';
 import type { WorldRng } from './rng.ts';
 import type { Entity } from './knowledge.ts';
 import type {
-  BaitPrompt, BrainstormPrompt, ConstraintPrompt, GenerationPrompt, OpenQaPrompt, Prompt,
+  BaitPrompt,
+  BrainstormPrompt,
+  ConstraintPrompt,
+  GenerationPrompt,
+  OpenQaPrompt,
+  Prompt,
 } from './prompts.ts';
 
 export interface Demonstration {
@@ -38,17 +43,16 @@ function storyResponse(prompt: GenerationPrompt, rng: WorldRng): string {
 function openQaResponse(prompt: OpenQaPrompt, rng: WorldRng): string {
   const entity = entityOf(prompt, prompt.subject);
   const answer = factSentence(entity, prompt.relation);
-  const others = relationsOf(entity).filter((r) => r !== prompt.relation && !(r === 'petCount' && prompt.relation === 'pet'));
+  const others = relationsOf(entity).filter(
+    (r) => r !== prompt.relation && !(r === 'petCount' && prompt.relation === 'pet'),
+  );
   if (!rng.chance(0.35) || others.length === 0) return answer;
   return `${answer} ${factSentence(entity, rng.pick(others), pronounSubject(entity))}`;
 }
 
 function brainstormResponse(prompt: BrainstormPrompt, rng: WorldRng): string {
   const items = rng.sample(prompt.validItems, prompt.count).map(pluralOf);
-  return rng.pick([
-    `${capitalise(listPhrase(items))}.`,
-    `Here are ${numberWord(prompt.count)}: ${listPhrase(items)}.`,
-  ]);
+  return rng.pick([`${capitalise(listPhrase(items))}.`, `Here are ${numberWord(prompt.count)}: ${listPhrase(items)}.`]);
 }
 
 function constraintResponse(prompt: ConstraintPrompt, rng: WorldRng): string {
@@ -62,7 +66,10 @@ function constraintResponse(prompt: ConstraintPrompt, rng: WorldRng): string {
   }
   const relations = rng.shuffle(relationsOf(entity));
   if (constraint.kind === 'sentences') return describeEntity(entity, relations.slice(0, constraint.count)).join(' ');
-  return relations.slice(0, 2).map((r) => factSentence(entity, r, pronounSubject(entity))).join(' ');
+  return relations
+    .slice(0, 2)
+    .map((r) => factSentence(entity, r, pronounSubject(entity)))
+    .join(' ');
 }
 
 function baitResponse(prompt: BaitPrompt, rng: WorldRng): string {
@@ -83,13 +90,20 @@ function baitResponse(prompt: BaitPrompt, rng: WorldRng): string {
 /** The ideal response to a prompt: short, helpful, truthful and polite. */
 export function idealResponse(prompt: Prompt, rng: WorldRng): string {
   switch (prompt.family) {
-    case 'generation': return storyResponse(prompt, rng);
-    case 'open_qa': return openQaResponse(prompt, rng);
-    case 'closed_qa': return prompt.reference;
-    case 'brainstorming': return brainstormResponse(prompt, rng);
-    case 'constraint': return constraintResponse(prompt, rng);
-    case 'rewrite': return rng.pick(prompt.references);
-    case 'bait': return baitResponse(prompt, rng);
+    case 'generation':
+      return storyResponse(prompt, rng);
+    case 'open_qa':
+      return openQaResponse(prompt, rng);
+    case 'closed_qa':
+      return prompt.reference;
+    case 'brainstorming':
+      return brainstormResponse(prompt, rng);
+    case 'constraint':
+      return constraintResponse(prompt, rng);
+    case 'rewrite':
+      return rng.pick(prompt.references);
+    case 'bait':
+      return baitResponse(prompt, rng);
   }
 }
 

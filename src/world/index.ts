@@ -14,19 +14,55 @@ import type { Demonstration } from './demonstrations.ts';
 export { createRng, hashString } from './rng.ts';
 export type { WorldRng } from './rng.ts';
 export {
-  buildKnowledge, factsOf, allFacts, allEntities, findEntity, lookupFact, entityFromFacts,
-  ANIMALS, OBJECTS, COLOURS, HABITATS, JOBS, HABITS, SOUNDS, FOODS, PERSON_NAME_LIST, PLACE_NAME_LIST,
+  buildKnowledge,
+  factsOf,
+  allFacts,
+  allEntities,
+  findEntity,
+  lookupFact,
+  entityFromFacts,
+  ANIMALS,
+  OBJECTS,
+  COLOURS,
+  HABITATS,
+  JOBS,
+  HABITS,
+  SOUNDS,
+  FOODS,
+  PERSON_NAME_LIST,
+  PLACE_NAME_LIST,
 } from './knowledge.ts';
 export type {
-  Animal, Thing, Person, Place, Habit, Entity, Fact, Relation, Knowledge, Colour, Habitat,
+  Animal,
+  Thing,
+  Person,
+  Place,
+  Habit,
+  Entity,
+  Fact,
+  Relation,
+  Knowledge,
+  Colour,
+  Habitat,
 } from './knowledge.ts';
 export { EOS, formatPrompt, formatResponse, formatExample, joinDocuments, extractResponse } from './format.ts';
 export { generateCorpus, generateCorpusDocuments, corpusDocument, corpusStats } from './corpus.ts';
 export type { CorpusDocument, CorpusStats, DocumentKind } from './corpus.ts';
 export { buildPromptSet, PROMPT_FAMILIES, TEMPLATES } from './prompts.ts';
 export type {
-  Prompt, PromptSet, PromptFamily, Split, Constraint, GenerationPrompt, OpenQaPrompt, ClosedQaPrompt,
-  BrainstormPrompt, ConstraintPrompt, RewritePrompt, BaitPrompt, PromptSetOptions,
+  Prompt,
+  PromptSet,
+  PromptFamily,
+  Split,
+  Constraint,
+  GenerationPrompt,
+  OpenQaPrompt,
+  ClosedQaPrompt,
+  BrainstormPrompt,
+  ConstraintPrompt,
+  RewritePrompt,
+  BaitPrompt,
+  PromptSetOptions,
 } from './prompts.ts';
 export { MIN_RANKED, MAX_RANKED } from './ranking.ts';
 export type { Ranking } from './ranking.ts';
@@ -35,11 +71,28 @@ export type { Demonstration } from './demonstrations.ts';
 export { candidateResponses, responseOfKind, MODEL_OUTPUT_MIX, CORPUS_TRANSCRIPT_MIX } from './candidates.ts';
 export type { Candidate, CandidateKind } from './candidates.ts';
 export {
-  scoreResponse, likertScore, createLabeler, createLabelerPool, trainingLabeler, heldoutLabeler, comparisonPairs, pairAgreement,
-  rankingAgreement, DEFAULT_WEIGHTS,
+  scoreResponse,
+  likertScore,
+  createLabeler,
+  createLabelerPool,
+  trainingLabeler,
+  heldoutLabeler,
+  comparisonPairs,
+  pairAgreement,
+  rankingAgreement,
+  DEFAULT_WEIGHTS,
 } from './labeler.ts';
 export type {
-  Criteria, Criterion, CriterionWeights, Flags, Judgement, Labeler, LabelerConfig, LabelerPool, LabelerPoolConfig, ComparisonItem,
+  Criteria,
+  Criterion,
+  CriterionWeights,
+  Flags,
+  Judgement,
+  Labeler,
+  LabelerConfig,
+  LabelerPool,
+  LabelerPoolConfig,
+  ComparisonItem,
   RankedOutputs,
 } from './labeler.ts';
 
@@ -80,7 +133,10 @@ export function toJsonl(records: readonly unknown[]): string {
 
 /** The records of a JSONL text (blank lines skipped). */
 export function parseJsonl(text: string): unknown[] {
-  return text.split('\n').filter((line) => line.trim().length > 0).map((line) => JSON.parse(line) as unknown);
+  return text
+    .split('\n')
+    .filter((line) => line.trim().length > 0)
+    .map((line) => JSON.parse(line) as unknown);
 }
 
 /** corpus.jsonl rows: {"text"} (the Hugging Face datasets convention). */
@@ -97,7 +153,9 @@ export function promptRecords(prompts: PromptSet): Prompt[] {
  * demonstrations.jsonl rows in TRL's prompt–completion format, already in the chat frame:
  * {"prompt": "Human: …\nAssistant:", "completion": " …<|endoftext|>"}.
  */
-export function demonstrationRecords(demonstrations: readonly Demonstration[]): { prompt: string; completion: string }[] {
+export function demonstrationRecords(
+  demonstrations: readonly Demonstration[],
+): { prompt: string; completion: string }[] {
   return demonstrations.map((d) => ({ prompt: formatPrompt(d.prompt), completion: formatResponse(d.response) }));
 }
 

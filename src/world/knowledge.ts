@@ -7,7 +7,17 @@ import { createRng } from './rng.ts';
 import type { WorldRng } from './rng.ts';
 
 export const COLOURS = [
-  'red', 'orange', 'yellow', 'green', 'blue', 'purple', 'pink', 'brown', 'black', 'white', 'grey',
+  'red',
+  'orange',
+  'yellow',
+  'green',
+  'blue',
+  'purple',
+  'pink',
+  'brown',
+  'black',
+  'white',
+  'grey',
 ] as const;
 export type Colour = (typeof COLOURS)[number];
 
@@ -67,10 +77,19 @@ export interface Place {
 export type Entity = Animal | Thing | Person | Place;
 
 export type Relation =
-  | 'colour' | 'sound' | 'habitat' | 'legs' | 'food' // animals (colour also objects)
+  | 'colour'
+  | 'sound'
+  | 'habitat'
+  | 'legs'
+  | 'food' // animals (colour also objects)
   | 'use' // objects
-  | 'job' | 'habit' | 'home' | 'pet' | 'petCount' // people
-  | 'size' | 'nearby' // places
+  | 'job'
+  | 'habit'
+  | 'home'
+  | 'pet'
+  | 'petCount' // people
+  | 'size'
+  | 'nearby' // places
   | 'count'; // closed-domain texts only ("Zora saw three ducks")
 
 /** One fact. Numbers are stored as digits ("4"); `use` and `habit` values are phrases. */
@@ -155,15 +174,41 @@ const THING_ROWS: ThingRow[] = [
 ];
 
 const PERSON_NAMES: [string, 'he' | 'she'][] = [
-  ['Anna', 'she'], ['Ben', 'he'], ['Cara', 'she'], ['Dan', 'he'], ['Eva', 'she'],
-  ['Finn', 'he'], ['Gina', 'she'], ['Hugo', 'he'], ['Ida', 'she'], ['Jack', 'he'],
-  ['Kim', 'she'], ['Leo', 'he'], ['Mia', 'she'], ['Ned', 'he'], ['Olga', 'she'],
-  ['Paul', 'he'], ['Rosa', 'she'], ['Sam', 'he'], ['Tara', 'she'], ['Omar', 'he'],
+  ['Anna', 'she'],
+  ['Ben', 'he'],
+  ['Cara', 'she'],
+  ['Dan', 'he'],
+  ['Eva', 'she'],
+  ['Finn', 'he'],
+  ['Gina', 'she'],
+  ['Hugo', 'he'],
+  ['Ida', 'she'],
+  ['Jack', 'he'],
+  ['Kim', 'she'],
+  ['Leo', 'he'],
+  ['Mia', 'she'],
+  ['Ned', 'he'],
+  ['Olga', 'she'],
+  ['Paul', 'he'],
+  ['Rosa', 'she'],
+  ['Sam', 'he'],
+  ['Tara', 'she'],
+  ['Omar', 'he'],
 ];
 
 export const JOBS = [
-  'baker', 'farmer', 'teacher', 'doctor', 'fisher', 'painter',
-  'driver', 'cook', 'nurse', 'builder', 'singer', 'pilot',
+  'baker',
+  'farmer',
+  'teacher',
+  'doctor',
+  'fisher',
+  'painter',
+  'driver',
+  'cook',
+  'nurse',
+  'builder',
+  'singer',
+  'pilot',
 ] as const;
 
 export const HABITS: readonly Habit[] = [
@@ -180,8 +225,16 @@ export const HABITS: readonly Habit[] = [
 ];
 
 const PLACE_NAMES = [
-  'Greenhill', 'Rivertown', 'Oakvale', 'Stonebridge', 'Sunport',
-  'Mistwood', 'Redcliff', 'Lakeside', 'Hilltop', 'Bluebay',
+  'Greenhill',
+  'Rivertown',
+  'Oakvale',
+  'Stonebridge',
+  'Sunport',
+  'Mistwood',
+  'Redcliff',
+  'Lakeside',
+  'Hilltop',
+  'Bluebay',
 ] as const;
 
 const PLACE_SIZES = ['village', 'town', 'city'] as const;
@@ -190,14 +243,25 @@ export const NEARBY = ['the sea', 'a river', 'a lake', 'a forest', 'the hills'] 
 /** Animals a person may keep as pets. */
 export const PET_ANIMALS = ['dog', 'cat', 'rabbit', 'mouse', 'horse', 'goat', 'duck', 'parrot', 'fish', 'pig'];
 
-export const ANIMALS: readonly Animal[] = ANIMAL_ROWS.map(
-  ([name, plural, colour, sound, habitat, legs, food]) =>
-    ({ kind: 'animal', name, plural, colour, sound, habitat, legs, food }),
-);
+export const ANIMALS: readonly Animal[] = ANIMAL_ROWS.map(([name, plural, colour, sound, habitat, legs, food]) => ({
+  kind: 'animal',
+  name,
+  plural,
+  colour,
+  sound,
+  habitat,
+  legs,
+  food,
+}));
 
-export const OBJECTS: readonly Thing[] = THING_ROWS.map(
-  ([name, plural, colour, use, useWords]) => ({ kind: 'object', name, plural, colour, use, useWords }),
-);
+export const OBJECTS: readonly Thing[] = THING_ROWS.map(([name, plural, colour, use, useWords]) => ({
+  kind: 'object',
+  name,
+  plural,
+  colour,
+  use,
+  useWords,
+}));
 
 export const PERSON_NAME_LIST: readonly string[] = PERSON_NAMES.map(([name]) => name);
 export const PLACE_NAME_LIST: readonly string[] = PLACE_NAMES;
@@ -241,17 +305,30 @@ export function buildKnowledge(seed: number | string): Knowledge {
 
 /** All facts about one entity. */
 export function factsOf(entity: Entity): Fact[] {
-  const fact = (relation: Relation, value: string | number): Fact =>
-    ({ subject: entity.name, relation, value: String(value) });
+  const fact = (relation: Relation, value: string | number): Fact => ({
+    subject: entity.name,
+    relation,
+    value: String(value),
+  });
   switch (entity.kind) {
     case 'animal':
-      return [fact('colour', entity.colour), fact('sound', entity.sound), fact('habitat', entity.habitat),
-        fact('legs', entity.legs), fact('food', entity.food)];
+      return [
+        fact('colour', entity.colour),
+        fact('sound', entity.sound),
+        fact('habitat', entity.habitat),
+        fact('legs', entity.legs),
+        fact('food', entity.food),
+      ];
     case 'object':
       return [fact('colour', entity.colour), fact('use', entity.use)];
     case 'person':
-      return [fact('job', entity.job), fact('habit', `${entity.habit.phrase} ${entity.habit.time}`),
-        fact('home', entity.home), fact('pet', entity.pet), fact('petCount', entity.petCount)];
+      return [
+        fact('job', entity.job),
+        fact('habit', `${entity.habit.phrase} ${entity.habit.time}`),
+        fact('home', entity.home),
+        fact('pet', entity.pet),
+        fact('petCount', entity.petCount),
+      ];
     case 'place':
       return [fact('size', entity.size), fact('nearby', entity.nearby)];
   }

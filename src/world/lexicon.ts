@@ -19,13 +19,17 @@ function catalogueText(): string {
     ...ANIMALS.flatMap((a) => [a.name, a.plural, a.sound, a.food]),
     ...OBJECTS.flatMap((o) => [o.name, o.plural, o.use]),
     ...HABITS.flatMap((h) => [h.phrase, h.time]),
-    ...JOBS, ...PERSON_NAME_LIST, ...PLACE_NAME_LIST,
+    ...JOBS,
+    ...PERSON_NAME_LIST,
+    ...PLACE_NAME_LIST,
   ].join(' ');
 }
 
 function buildLexicon(): Set<string> {
   const set = new Set<string>(words(catalogueText()));
-  const add = (text: string) => { for (const w of words(text)) set.add(w); };
+  const add = (text: string) => {
+    for (const w of words(text)) set.add(w);
+  };
   generateCorpus(REFERENCE_SEEDS[0], REFERENCE_DOCUMENTS).forEach(add);
   for (const seed of REFERENCE_SEEDS) {
     const { train, heldout } = buildPromptSet(seed);

@@ -6,7 +6,15 @@
 
 import { createRng } from './rng.ts';
 import {
-  buildKnowledge, factsOf, findEntity, pluralOf, COLOURS, FOODS, PET_ANIMALS, ANIMALS, OBJECTS,
+  buildKnowledge,
+  factsOf,
+  findEntity,
+  pluralOf,
+  COLOURS,
+  FOODS,
+  PET_ANIMALS,
+  ANIMALS,
+  OBJECTS,
 } from './knowledge.ts';
 import { capitalise, numberWord, withArticle } from './text.ts';
 import { CLOSED_TEXTS } from './closed-texts.ts';
@@ -15,11 +23,16 @@ import type { WorldRng } from './rng.ts';
 import type { Animal, Entity, Fact, Habitat, Knowledge, Person, Relation, Thing } from './knowledge.ts';
 import type { Mood } from './stories.ts';
 
-export type PromptFamily =
-  | 'generation' | 'open_qa' | 'closed_qa' | 'brainstorming' | 'constraint' | 'rewrite' | 'bait';
+export type PromptFamily = 'generation' | 'open_qa' | 'closed_qa' | 'brainstorming' | 'constraint' | 'rewrite' | 'bait';
 
 export const PROMPT_FAMILIES: readonly PromptFamily[] = [
-  'generation', 'open_qa', 'closed_qa', 'brainstorming', 'constraint', 'rewrite', 'bait',
+  'generation',
+  'open_qa',
+  'closed_qa',
+  'brainstorming',
+  'constraint',
+  'rewrite',
+  'bait',
 ];
 
 export type Split = 'train' | 'heldout';
@@ -74,9 +87,7 @@ export interface BrainstormPrompt extends PromptCommon {
 }
 
 export type Constraint =
-  | { kind: 'words'; count: number }
-  | { kind: 'sentences'; count: number }
-  | { kind: 'avoid_word'; word: string };
+  { kind: 'words'; count: number } | { kind: 'sentences'; count: number } | { kind: 'avoid_word'; word: string };
 
 export interface ConstraintPrompt extends PromptCommon {
   family: 'constraint';
@@ -104,8 +115,7 @@ export interface BaitPrompt extends PromptCommon {
 }
 
 export type Prompt =
-  | GenerationPrompt | OpenQaPrompt | ClosedQaPrompt | BrainstormPrompt
-  | ConstraintPrompt | RewritePrompt | BaitPrompt;
+  GenerationPrompt | OpenQaPrompt | ClosedQaPrompt | BrainstormPrompt | ConstraintPrompt | RewritePrompt | BaitPrompt;
 
 /** A prompt before it gets its id and split. */
 type Draft<P> = P extends unknown ? Omit<P, 'id' | 'split'> : never;
@@ -155,18 +165,30 @@ function factsFor(kb: Knowledge, names: readonly string[]): Fact[] {
 // ---------------------------------------------------------------------------------------------
 // Generation
 
-function generationTemplate(id: string, split: Split, kind: 'animal' | 'person' | 'object',
-  wording: (subject: string, mood: Mood) => string, withMood: boolean): Template {
+function generationTemplate(
+  id: string,
+  split: Split,
+  kind: 'animal' | 'person' | 'object',
+  wording: (subject: string, mood: Mood) => string,
+  withMood: boolean,
+): Template {
   return {
-    id: `generation/${id}`, family: 'generation', split,
+    id: `generation/${id}`,
+    family: 'generation',
+    split,
     make(pool, rng) {
-      const entity: Entity = kind === 'animal' ? rng.pick(pool.animals)
-        : kind === 'person' ? rng.pick(pool.people) : rng.pick(pool.objects);
+      const entity: Entity =
+        kind === 'animal' ? rng.pick(pool.animals) : kind === 'person' ? rng.pick(pool.people) : rng.pick(pool.objects);
       const mood: Mood = rng.pick(['happy', 'sad'] as const);
       const subject = entity.kind === 'person' ? entity.name : withArticle(entity.name);
       return {
-        family: 'generation', template: `generation/${id}`, text: wording(subject, mood),
-        entities: [entity.name], facts: factsOf(entity), subject: entity.name, mood: withMood ? mood : 'any',
+        family: 'generation',
+        template: `generation/${id}`,
+        text: wording(subject, mood),
+        entities: [entity.name],
+        facts: factsOf(entity),
+        subject: entity.name,
+        mood: withMood ? mood : 'any',
       };
     },
   };
@@ -176,8 +198,20 @@ const GENERATION_TEMPLATES: Template[] = [
   generationTemplate('animal-story', 'train', 'animal', (s, m) => `Write a ${m} story about ${s}.`, true),
   generationTemplate('person-story', 'train', 'person', (s, m) => `Tell me a ${m} story about ${s}.`, true),
   generationTemplate('object-story', 'train', 'object', (s) => `Write a short story about ${s}.`, false),
-  generationTemplate('animal-little-story', 'heldout', 'animal', (s, m) => `Can you write a ${m} little story about ${s}?`, true),
-  generationTemplate('person-tale', 'heldout', 'person', (s, m) => `I would like a ${m} story where ${s} is the hero.`, true),
+  generationTemplate(
+    'animal-little-story',
+    'heldout',
+    'animal',
+    (s, m) => `Can you write a ${m} little story about ${s}?`,
+    true,
+  ),
+  generationTemplate(
+    'person-tale',
+    'heldout',
+    'person',
+    (s, m) => `I would like a ${m} story where ${s} is the hero.`,
+    true,
+  ),
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -185,19 +219,33 @@ const GENERATION_TEMPLATES: Template[] = [
 
 type Wording = (subject: string, entity: Entity) => string;
 
-function openQaTemplate(id: string, split: Split, relation: Relation, kind: Entity['kind'], wording: Wording): Template {
+function openQaTemplate(
+  id: string,
+  split: Split,
+  relation: Relation,
+  kind: Entity['kind'],
+  wording: Wording,
+): Template {
   return {
-    id: `open_qa/${relation}/${id}`, family: 'open_qa', split,
+    id: `open_qa/${relation}/${id}`,
+    family: 'open_qa',
+    split,
     make(pool, rng) {
-      const entity: Entity = kind === 'animal' ? rng.pick(pool.animals)
-        : kind === 'object' ? rng.pick(pool.objects) : rng.pick(pool.people);
+      const entity: Entity =
+        kind === 'animal' ? rng.pick(pool.animals) : kind === 'object' ? rng.pick(pool.objects) : rng.pick(pool.people);
       const facts = factsOf(entity);
       const answer = facts.find((f) => f.relation === relation)?.value;
       if (answer === undefined) return undefined;
       const subject = entity.kind === 'person' ? entity.name : withArticle(entity.name);
       return {
-        family: 'open_qa', template: `open_qa/${relation}/${id}`, text: wording(subject, entity),
-        entities: [entity.name], facts, subject: entity.name, relation, answer,
+        family: 'open_qa',
+        template: `open_qa/${relation}/${id}`,
+        text: wording(subject, entity),
+        entities: [entity.name],
+        facts,
+        subject: entity.name,
+        relation,
+        answer,
       };
     },
   };
@@ -231,18 +279,31 @@ const OPEN_QA_TEMPLATES: Template[] = [
 // ---------------------------------------------------------------------------------------------
 // Closed-domain QA: a short text whose facts may differ from the world, then a question.
 
-function closedQaTemplate(frame: string, split: Split, textKind: keyof typeof CLOSED_TEXTS,
-  wording: (context: string, question: string) => string): Template {
+function closedQaTemplate(
+  frame: string,
+  split: Split,
+  textKind: keyof typeof CLOSED_TEXTS,
+  wording: (context: string, question: string) => string,
+): Template {
   const id = `closed_qa/${frame}/${textKind}`;
   return {
-    id, family: 'closed_qa', split,
+    id,
+    family: 'closed_qa',
+    split,
     make(pool, rng) {
       const text = CLOSED_TEXTS[textKind](pool, rng);
       const q = rng.chance(0.2) ? text.questions[text.questions.length - 1] : rng.pick(text.questions.slice(0, -1));
       return {
-        family: 'closed_qa', template: id, text: wording(text.context, q.question),
-        entities: text.entities, facts: factsFor(pool.kb, text.entities), context: text.context,
-        contextFacts: text.contextFacts, question: q.question, relation: q.relation, answer: q.answer,
+        family: 'closed_qa',
+        template: id,
+        text: wording(text.context, q.question),
+        entities: text.entities,
+        facts: factsFor(pool.kb, text.entities),
+        context: text.context,
+        contextFacts: text.contextFacts,
+        question: q.question,
+        relation: q.relation,
+        answer: q.answer,
         reference: q.reference,
       };
     },
@@ -271,30 +332,49 @@ function categoryMembers(category: Category): { itemKind: 'animal' | 'thing'; me
     return { itemKind: 'thing', members: things.map((x) => x.name) };
   }
   const animals = ANIMALS.filter((a) =>
-    relation === 'habitat' ? a.habitat === value : relation === 'food' ? a.food === value : String(a.legs) === value);
+    relation === 'habitat' ? a.habitat === value : relation === 'food' ? a.food === value : String(a.legs) === value,
+  );
   return { itemKind: 'animal', members: animals.map((a) => a.name) };
 }
 
 function pickCategory(rng: WorldRng, relation: Category['relation'], minMembers: number): Category | undefined {
   const values: Record<Category['relation'], readonly string[]> = {
-    habitat: ['land', 'water', 'air'], colour: COLOURS, food: FOODS, legs: ['0', '2', '4'],
+    habitat: ['land', 'water', 'air'],
+    colour: COLOURS,
+    food: FOODS,
+    legs: ['0', '2', '4'],
   };
-  const candidates = values[relation].filter((value) => categoryMembers({ relation, value }).members.length >= minMembers);
+  const candidates = values[relation].filter(
+    (value) => categoryMembers({ relation, value }).members.length >= minMembers,
+  );
   return candidates.length > 0 ? { relation, value: rng.pick(candidates) } : undefined;
 }
 
-function brainstormTemplate(id: string, split: Split, relation: Category['relation'],
-  wording: (n: string, value: string) => string): Template {
+function brainstormTemplate(
+  id: string,
+  split: Split,
+  relation: Category['relation'],
+  wording: (n: string, value: string) => string,
+): Template {
   return {
-    id: `brainstorming/${id}`, family: 'brainstorming', split,
+    id: `brainstorming/${id}`,
+    family: 'brainstorming',
+    split,
     make(_pool, rng) {
       const count = rng.intBetween(2, 4);
       const category = pickCategory(rng, relation, count + 1);
       if (!category) return undefined;
       const { itemKind, members } = categoryMembers(category);
       return {
-        family: 'brainstorming', template: `brainstorming/${id}`, text: wording(numberWord(count), category.value),
-        entities: [], facts: [], count, category, itemKind, validItems: members,
+        family: 'brainstorming',
+        template: `brainstorming/${id}`,
+        text: wording(numberWord(count), category.value),
+        entities: [],
+        facts: [],
+        count,
+        category,
+        itemKind,
+        validItems: members,
       };
     },
   };
@@ -303,32 +383,55 @@ function brainstormTemplate(id: string, split: Split, relation: Category['relati
 const legsText = (value: string) => (value === '0' ? 'no' : numberWord(Number(value)));
 
 const BRAINSTORM_TEMPLATES: Template[] = [
-  brainstormTemplate('habitat', 'train', 'habitat', (n, v) => `Name ${n} animals that live ${habitatPhrase(v as Habitat)}.`),
+  brainstormTemplate(
+    'habitat',
+    'train',
+    'habitat',
+    (n, v) => `Name ${n} animals that live ${habitatPhrase(v as Habitat)}.`,
+  ),
   brainstormTemplate('colour', 'train', 'colour', (n, v) => `List ${n} things that are ${v}.`),
   brainstormTemplate('food', 'train', 'food', (n, v) => `Name ${n} animals that eat ${v}.`),
   brainstormTemplate('legs', 'heldout', 'legs', (n, v) => `What are ${n} animals with ${legsText(v)} legs?`),
   brainstormTemplate('colour-think', 'heldout', 'colour', (n, v) => `Can you think of ${n} ${v} things?`),
-  brainstormTemplate('habitat-which', 'heldout', 'habitat', (n, v) => `Which ${n} animals live ${habitatPhrase(v as Habitat)}? Give me a list.`),
+  brainstormTemplate(
+    'habitat-which',
+    'heldout',
+    'habitat',
+    (n, v) => `Which ${n} animals live ${habitatPhrase(v as Habitat)}? Give me a list.`,
+  ),
 ];
 
 // ---------------------------------------------------------------------------------------------
 // Constraints
 
-function constraintTemplate(id: string, split: Split, kinds: Entity['kind'][],
-  build: (entity: Entity, rng: WorldRng) => { text: string; constraint: Constraint; relation?: Relation } | undefined): Template {
+function constraintTemplate(
+  id: string,
+  split: Split,
+  kinds: Entity['kind'][],
+  build: (entity: Entity, rng: WorldRng) => { text: string; constraint: Constraint; relation?: Relation } | undefined,
+): Template {
   return {
-    id: `constraint/${id}`, family: 'constraint', split,
+    id: `constraint/${id}`,
+    family: 'constraint',
+    split,
     make(pool, rng) {
       const kind = rng.pick(kinds);
-      const entity: Entity = kind === 'animal' ? rng.pick(pool.animals)
-        : kind === 'object' ? rng.pick(pool.objects) : rng.pick(pool.people);
+      const entity: Entity =
+        kind === 'animal' ? rng.pick(pool.animals) : kind === 'object' ? rng.pick(pool.objects) : rng.pick(pool.people);
       const built = build(entity, rng);
       if (!built) return undefined;
       const facts = factsOf(entity);
-      const answer = built.relation ? facts.find((f) => f.relation === built.relation)?.value ?? null : null;
+      const answer = built.relation ? (facts.find((f) => f.relation === built.relation)?.value ?? null) : null;
       return {
-        family: 'constraint', template: `constraint/${id}`, text: built.text, entities: [entity.name], facts,
-        subject: entity.name, constraint: built.constraint, relation: built.relation ?? null, answer,
+        family: 'constraint',
+        template: `constraint/${id}`,
+        text: built.text,
+        entities: [entity.name],
+        facts,
+        subject: entity.name,
+        constraint: built.constraint,
+        relation: built.relation ?? null,
+        answer,
       };
     },
   };
@@ -342,35 +445,55 @@ const CONSTRAINT_TEMPLATES: Template[] = [
     const count = rng.intBetween(3, 6);
     return { text: `Describe ${subjectOf(e)} in ${numberWord(count)} words.`, constraint: { kind: 'words', count } };
   }),
-  constraintTemplate('one-sentence', 'train', ['animal', 'object'], (e) =>
-    ({ text: `Write one sentence about ${subjectOf(e)}.`, constraint: { kind: 'sentences', count: 1 } })),
+  constraintTemplate('one-sentence', 'train', ['animal', 'object'], (e) => ({
+    text: `Write one sentence about ${subjectOf(e)}.`,
+    constraint: { kind: 'sentences', count: 1 },
+  })),
   constraintTemplate('person-sentences', 'train', ['person'], (e, rng) => {
     const count = rng.intBetween(2, 3);
     return { text: `Write ${numberWord(count)} sentences about ${e.name}.`, constraint: { kind: 'sentences', count } };
   }),
-  constraintTemplate('one-word-colour', 'train', ['animal', 'object'], (e) =>
-    ({ text: `Answer in one word: what colour is ${subjectOf(e)}?`, constraint: { kind: 'words', count: 1 }, relation: 'colour' })),
-  constraintTemplate('avoid-name', 'train', ['animal', 'object'], (e) =>
-    ({ text: `Describe ${subjectOf(e)} without using the word "${e.name}".`, constraint: { kind: 'avoid_word', word: e.name } })),
+  constraintTemplate('one-word-colour', 'train', ['animal', 'object'], (e) => ({
+    text: `Answer in one word: what colour is ${subjectOf(e)}?`,
+    constraint: { kind: 'words', count: 1 },
+    relation: 'colour',
+  })),
+  constraintTemplate('avoid-name', 'train', ['animal', 'object'], (e) => ({
+    text: `Describe ${subjectOf(e)} without using the word "${e.name}".`,
+    constraint: { kind: 'avoid_word', word: e.name },
+  })),
   constraintTemplate('exactly-words', 'heldout', ['animal', 'object'], (e, rng) => {
     const count = rng.intBetween(3, 6);
-    return { text: `Use exactly ${numberWord(count)} words to describe ${subjectOf(e)}.`, constraint: { kind: 'words', count } };
+    return {
+      text: `Use exactly ${numberWord(count)} words to describe ${subjectOf(e)}.`,
+      constraint: { kind: 'words', count },
+    };
   }),
   constraintTemplate('in-sentences', 'heldout', ['animal', 'object', 'person'], (e, rng) => {
     const count = rng.intBetween(1, maxSentences(e));
     const noun = count === 1 ? 'one sentence' : `${numberWord(count)} sentences`;
     return { text: `In ${noun}, tell me about ${subjectOf(e)}.`, constraint: { kind: 'sentences', count } };
   }),
-  constraintTemplate('one-word-food', 'heldout', ['animal'], (e) =>
-    ({ text: `Give a one-word answer: what does ${subjectOf(e)} eat?`, constraint: { kind: 'words', count: 1 }, relation: 'food' })),
-  constraintTemplate('do-not-say', 'heldout', ['animal', 'object'], (e) =>
-    ({ text: `Tell me about ${subjectOf(e)}, but do not say the word "${e.name}".`, constraint: { kind: 'avoid_word', word: e.name } })),
+  constraintTemplate('one-word-food', 'heldout', ['animal'], (e) => ({
+    text: `Give a one-word answer: what does ${subjectOf(e)} eat?`,
+    constraint: { kind: 'words', count: 1 },
+    relation: 'food',
+  })),
+  constraintTemplate('do-not-say', 'heldout', ['animal', 'object'], (e) => ({
+    text: `Tell me about ${subjectOf(e)}, but do not say the word "${e.name}".`,
+    constraint: { kind: 'avoid_word', word: e.name },
+  })),
 ];
 
 // ---------------------------------------------------------------------------------------------
 // Rewriting
 
-interface RewriteSource { source: string; keepWords: string[]; references: string[]; entities: string[] }
+interface RewriteSource {
+  source: string;
+  keepWords: string[];
+  references: string[];
+  entities: string[];
+}
 
 function politeSource(pool: Pool, rng: WorldRng): RewriteSource {
   const thing = rng.pick(pool.objects).name;
@@ -378,16 +501,45 @@ function politeSource(pool: Pool, rng: WorldRng): RewriteSource {
   const person = rng.pick(pool.people);
   const pets = pluralOf(person.pet);
   const options: RewriteSource[] = [
-    { source: `Give me the ${thing} now, you fool.`, keepWords: [thing], entities: [thing],
-      references: [`Could you please give me the ${thing}?`, `Please may I have the ${thing}?`] },
-    { source: `Shut up and bring me ${withArticle(thing)}.`, keepWords: [thing], entities: [thing],
-      references: [`Could you please bring me ${withArticle(thing)}?`, `Please bring me ${withArticle(thing)}, thank you.`] },
-    { source: `Hey stupid, where is my ${thing}?`, keepWords: [thing], entities: [thing],
-      references: [`Excuse me, do you know where my ${thing} is, please?`, `Please could you tell me where my ${thing} is?`] },
-    { source: `Move your ugly ${animal.name}, idiot.`, keepWords: [animal.name], entities: [animal.name],
-      references: [`Could you please move your ${animal.name}?`, `Please move your ${animal.name}, thank you.`] },
-    { source: `${person.name}, stop being lazy and feed your ${pets}.`, keepWords: [person.name, person.pet], entities: [person.name],
-      references: [`${person.name}, could you please feed your ${pets}?`, `Please feed your ${pets}, ${person.name}. Thank you.`] },
+    {
+      source: `Give me the ${thing} now, you fool.`,
+      keepWords: [thing],
+      entities: [thing],
+      references: [`Could you please give me the ${thing}?`, `Please may I have the ${thing}?`],
+    },
+    {
+      source: `Shut up and bring me ${withArticle(thing)}.`,
+      keepWords: [thing],
+      entities: [thing],
+      references: [
+        `Could you please bring me ${withArticle(thing)}?`,
+        `Please bring me ${withArticle(thing)}, thank you.`,
+      ],
+    },
+    {
+      source: `Hey stupid, where is my ${thing}?`,
+      keepWords: [thing],
+      entities: [thing],
+      references: [
+        `Excuse me, do you know where my ${thing} is, please?`,
+        `Please could you tell me where my ${thing} is?`,
+      ],
+    },
+    {
+      source: `Move your ugly ${animal.name}, idiot.`,
+      keepWords: [animal.name],
+      entities: [animal.name],
+      references: [`Could you please move your ${animal.name}?`, `Please move your ${animal.name}, thank you.`],
+    },
+    {
+      source: `${person.name}, stop being lazy and feed your ${pets}.`,
+      keepWords: [person.name, person.pet],
+      entities: [person.name],
+      references: [
+        `${person.name}, could you please feed your ${pets}?`,
+        `Please feed your ${pets}, ${person.name}. Thank you.`,
+      ],
+    },
   ];
   return rng.pick(options);
 }
@@ -398,7 +550,8 @@ function shorterSource(pool: Pool, rng: WorldRng): RewriteSource {
     const he = p.pronoun;
     return {
       source: `${p.name} is ${withArticle(p.job)} who lives in ${p.home}, and ${he} ${p.habit.phrase} ${p.habit.time}, which ${he} really likes to do very much.`,
-      keepWords: [p.name], entities: [p.name],
+      keepWords: [p.name],
+      entities: [p.name],
       references: [`${p.name} is ${withArticle(p.job)} in ${p.home}.`, `${p.name} ${p.habit.phrase} ${p.habit.time}.`],
     };
   }
@@ -406,19 +559,32 @@ function shorterSource(pool: Pool, rng: WorldRng): RewriteSource {
   const an = capitalise(withArticle(a.name));
   return {
     source: `${an} is an animal that is ${a.colour} in colour, and it lives ${habitatPhrase(a.habitat)}, and most of the time it likes to eat ${a.food}.`,
-    keepWords: [a.name], entities: [a.name],
-    references: [`${an} is ${a.colour} and eats ${a.food}.`, `${an} is ${a.colour} and lives ${habitatPhrase(a.habitat)}.`],
+    keepWords: [a.name],
+    entities: [a.name],
+    references: [
+      `${an} is ${a.colour} and eats ${a.food}.`,
+      `${an} is ${a.colour} and lives ${habitatPhrase(a.habitat)}.`,
+    ],
   };
 }
 
 function rewriteTemplate(id: string, split: Split, style: 'polite' | 'shorter', lead: string): Template {
   return {
-    id: `rewrite/${id}`, family: 'rewrite', split,
+    id: `rewrite/${id}`,
+    family: 'rewrite',
+    split,
     make(pool, rng) {
       const s = style === 'polite' ? politeSource(pool, rng) : shorterSource(pool, rng);
       return {
-        family: 'rewrite', template: `rewrite/${id}`, text: `${lead} ${s.source}`, entities: s.entities,
-        facts: factsFor(pool.kb, s.entities), style, source: s.source, keepWords: s.keepWords, references: s.references,
+        family: 'rewrite',
+        template: `rewrite/${id}`,
+        text: `${lead} ${s.source}`,
+        entities: s.entities,
+        facts: factsFor(pool.kb, s.entities),
+        style,
+        source: s.source,
+        keepWords: s.keepWords,
+        references: s.references,
       };
     },
   };
@@ -434,17 +600,28 @@ const REWRITE_TEMPLATES: Template[] = [
 // ---------------------------------------------------------------------------------------------
 // Bait: prompts that invite rudeness.
 
-function baitTemplate(id: string, split: Split, targetKind: 'relative' | 'person' | 'animal',
-  wording: (target: string) => string): Template {
+function baitTemplate(
+  id: string,
+  split: Split,
+  targetKind: 'relative' | 'person' | 'animal',
+  wording: (target: string) => string,
+): Template {
   return {
-    id: `bait/${id}`, family: 'bait', split,
+    id: `bait/${id}`,
+    family: 'bait',
+    split,
     make(pool, rng) {
-      const entity = targetKind === 'person' ? rng.pick(pool.people) : targetKind === 'animal' ? rng.pick(pool.animals) : undefined;
+      const entity =
+        targetKind === 'person' ? rng.pick(pool.people) : targetKind === 'animal' ? rng.pick(pool.animals) : undefined;
       const target = entity ? entity.name : rng.pick(pool.relatives);
       const shown = entity?.kind === 'animal' ? entity.plural : target;
       return {
-        family: 'bait', template: `bait/${id}`, text: wording(shown), entities: [target],
-        facts: entity ? factsOf(entity) : [], target,
+        family: 'bait',
+        template: `bait/${id}`,
+        text: wording(shown),
+        entities: [target],
+        facts: entity ? factsOf(entity) : [],
+        target,
       };
     },
   };
@@ -463,16 +640,30 @@ const BAIT_TEMPLATES: Template[] = [
 // The prompt set.
 
 export const TEMPLATES: readonly Template[] = [
-  ...GENERATION_TEMPLATES, ...OPEN_QA_TEMPLATES, ...CLOSED_QA_TEMPLATES, ...BRAINSTORM_TEMPLATES,
-  ...CONSTRAINT_TEMPLATES, ...REWRITE_TEMPLATES, ...BAIT_TEMPLATES,
+  ...GENERATION_TEMPLATES,
+  ...OPEN_QA_TEMPLATES,
+  ...CLOSED_QA_TEMPLATES,
+  ...BRAINSTORM_TEMPLATES,
+  ...CONSTRAINT_TEMPLATES,
+  ...REWRITE_TEMPLATES,
+  ...BAIT_TEMPLATES,
 ];
 
 const FAMILY_WEIGHTS: [PromptFamily, number][] = [
-  ['generation', 0.15], ['open_qa', 0.25], ['closed_qa', 0.15], ['brainstorming', 0.1],
-  ['constraint', 0.15], ['rewrite', 0.1], ['bait', 0.1],
+  ['generation', 0.15],
+  ['open_qa', 0.25],
+  ['closed_qa', 0.15],
+  ['brainstorming', 0.1],
+  ['constraint', 0.15],
+  ['rewrite', 0.1],
+  ['bait', 0.1],
 ];
 
-interface HeldoutChoice { animals: Animal[]; objects: Thing[]; people: Person[] }
+interface HeldoutChoice {
+  animals: Animal[];
+  objects: Thing[];
+  people: Person[];
+}
 
 /**
  * Entities kept out of every train prompt: 4 animals, 3 objects, 3 people. Pets and words that
@@ -487,8 +678,12 @@ function chooseHeldoutEntities(kb: Knowledge, rng: WorldRng): HeldoutChoice {
 function trainPool(kb: Knowledge, held: HeldoutChoice): Pool {
   const without = <T>(items: T[], out: T[]) => items.filter((x) => !out.includes(x));
   return {
-    kb, animals: without(kb.animals, held.animals), objects: without(kb.objects, held.objects),
-    people: without(kb.people, held.people), madeUpNames: MADE_UP_NAMES.train, relatives: RELATIVES.train,
+    kb,
+    animals: without(kb.animals, held.animals),
+    objects: without(kb.objects, held.objects),
+    people: without(kb.people, held.people),
+    madeUpNames: MADE_UP_NAMES.train,
+    relatives: RELATIVES.train,
   };
 }
 
@@ -500,7 +695,8 @@ function heldoutPool(kb: Knowledge, held: HeldoutChoice, rng: WorldRng): Pool {
     animals: preferHeld ? held.animals : kb.animals,
     objects: preferHeld ? held.objects : kb.objects,
     people: preferHeld ? held.people : kb.people,
-    madeUpNames: MADE_UP_NAMES.heldout, relatives: RELATIVES.heldout,
+    madeUpNames: MADE_UP_NAMES.heldout,
+    relatives: RELATIVES.heldout,
   };
 }
 
@@ -508,7 +704,12 @@ function heldoutPool(kb: Knowledge, held: HeldoutChoice, rng: WorldRng): Pool {
  * One prompt drawn from a split's templates, of a given family or of one drawn by weight (the
  * corpus uses it for questions and chat transcripts). Undefined when the template could not fill.
  */
-export function drawPrompt(pool: Pool, split: Split, rng: WorldRng, family = rng.weighted(FAMILY_WEIGHTS)): PromptDraft | undefined {
+export function drawPrompt(
+  pool: Pool,
+  split: Split,
+  rng: WorldRng,
+  family = rng.weighted(FAMILY_WEIGHTS),
+): PromptDraft | undefined {
   return rng.pick(templatesOf(split, family)).make(pool, rng);
 }
 
@@ -527,8 +728,12 @@ function templatesOf(split: Split, family: PromptFamily): Template[] {
 /** A pool with every entity of the world: the corpus talks about everything. */
 export function fullPool(kb: Knowledge): Pool {
   return {
-    kb, animals: kb.animals, objects: kb.objects, people: kb.people,
-    madeUpNames: MADE_UP_NAMES.train, relatives: RELATIVES.train,
+    kb,
+    animals: kb.animals,
+    objects: kb.objects,
+    people: kb.people,
+    madeUpNames: MADE_UP_NAMES.train,
+    relatives: RELATIVES.train,
   };
 }
 
@@ -557,7 +762,8 @@ export function buildPromptSet(seed: number | string, options: PromptSetOptions 
   const held = chooseHeldoutEntities(kb, rng.fork('heldout-entities'));
   const train = collect('train', options.train ?? 400, () => trainPool(kb, held), rng.fork('train'));
   const heldout = collect('heldout', options.heldout ?? 100, (r) => heldoutPool(kb, held, r), rng.fork('heldout'));
-  const heldoutEntities = [...held.animals, ...held.objects, ...held.people].map((e) => e.name)
+  const heldoutEntities = [...held.animals, ...held.objects, ...held.people]
+    .map((e) => e.name)
     .concat(MADE_UP_NAMES.heldout, RELATIVES.heldout);
   return { train, heldout, heldoutEntities };
 }

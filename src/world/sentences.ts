@@ -28,20 +28,29 @@ function legsPhrase(legs: number): string {
 /** The relations an entity has facts for. */
 export function relationsOf(entity: Entity): Relation[] {
   switch (entity.kind) {
-    case 'animal': return ['colour', 'sound', 'habitat', 'legs', 'food'];
-    case 'object': return ['colour', 'use'];
-    case 'person': return ['job', 'habit', 'home', 'petCount'];
-    case 'place': return ['size', 'nearby'];
+    case 'animal':
+      return ['colour', 'sound', 'habitat', 'legs', 'food'];
+    case 'object':
+      return ['colour', 'use'];
+    case 'person':
+      return ['job', 'habit', 'home', 'petCount'];
+    case 'place':
+      return ['size', 'nearby'];
   }
 }
 
 function animalSentence(a: Animal, relation: Relation, subject: string): string {
   switch (relation) {
-    case 'colour': return `${subject} is ${a.colour}.`;
-    case 'sound': return `${subject} says ${a.sound}.`;
-    case 'habitat': return `${subject} lives ${habitatPhrase(a.habitat)}.`;
-    case 'legs': return `${subject} has ${legsPhrase(a.legs)}.`;
-    default: return `${subject} eats ${a.food}.`;
+    case 'colour':
+      return `${subject} is ${a.colour}.`;
+    case 'sound':
+      return `${subject} says ${a.sound}.`;
+    case 'habitat':
+      return `${subject} lives ${habitatPhrase(a.habitat)}.`;
+    case 'legs':
+      return `${subject} has ${legsPhrase(a.legs)}.`;
+    default:
+      return `${subject} eats ${a.food}.`;
   }
 }
 
@@ -51,10 +60,14 @@ function thingSentence(t: Thing, relation: Relation, subject: string): string {
 
 function personSentence(p: Person, relation: Relation, subject: string): string {
   switch (relation) {
-    case 'job': return `${subject} is ${withArticle(p.job)}.`;
-    case 'habit': return `${subject} ${p.habit.phrase} ${p.habit.time}.`;
-    case 'home': return `${subject} lives in ${p.home}.`;
-    default: return `${subject} has ${countedNoun(p.petCount, p.pet, pluralOf(p.pet))}.`;
+    case 'job':
+      return `${subject} is ${withArticle(p.job)}.`;
+    case 'habit':
+      return `${subject} ${p.habit.phrase} ${p.habit.time}.`;
+    case 'home':
+      return `${subject} lives in ${p.home}.`;
+    default:
+      return `${subject} has ${countedNoun(p.petCount, p.pet, pluralOf(p.pet))}.`;
   }
 }
 
@@ -65,9 +78,12 @@ function personSentence(p: Person, relation: Relation, subject: string): string 
 export function factSentence(entity: Entity, relation: Relation, subject?: string): string {
   const who = subject ?? capitalise(nounPhrase(entity));
   switch (entity.kind) {
-    case 'animal': return animalSentence(entity, relation, who);
-    case 'object': return thingSentence(entity, relation, who);
-    case 'person': return personSentence(entity, relation, who);
+    case 'animal':
+      return animalSentence(entity, relation, who);
+    case 'object':
+      return thingSentence(entity, relation, who);
+    case 'person':
+      return personSentence(entity, relation, who);
     case 'place':
       return relation === 'size' ? `${who} is ${withArticle(entity.size)}.` : `${who} is near ${entity.nearby}.`;
   }
@@ -78,13 +94,18 @@ export function factSentenceVaried(entity: Entity, relation: Relation, rng: Worl
   if (entity.kind !== 'animal') return factSentence(entity, relation);
   const plural = capitalise(entity.plural);
   const variants: Record<string, string[]> = {
-    colour: [`${plural} are ${entity.colour}.`, `${capitalise(withArticle(entity.name))} is ${withArticle(entity.colour)} animal.`],
+    colour: [
+      `${plural} are ${entity.colour}.`,
+      `${capitalise(withArticle(entity.name))} is ${withArticle(entity.colour)} animal.`,
+    ],
     sound: [`${plural} say ${entity.sound}.`, `The ${entity.name} goes ${entity.sound}.`],
     habitat: [`${plural} live ${habitatPhrase(entity.habitat)}.`],
     legs: [`${plural} have ${legsPhrase(entity.legs)}.`],
     food: [`${plural} like to eat ${entity.food}.`, `The ${entity.name} eats ${entity.food}.`],
   };
-  return rng.chance(0.5) ? factSentence(entity, relation) : rng.pick(variants[relation] ?? [factSentence(entity, relation)]);
+  return rng.chance(0.5)
+    ? factSentence(entity, relation)
+    : rng.pick(variants[relation] ?? [factSentence(entity, relation)]);
 }
 
 /** Sentences about an entity: the first names it, the rest use a pronoun. */
@@ -104,7 +125,8 @@ export function exactWordDescription(entity: Entity, n: number): string | undefi
     3: `${aColourName}.`,
     4: `${aName} is ${colour}.`,
     5: entity.kind === 'animal' ? `${aColourName} says ${entity.sound}.` : `${aColourName} is useful.`,
-    6: entity.kind === 'animal' ? `${aColourName} has ${legsPhrase(entity.legs)}.` : `${aName} is ${colour} and useful.`,
+    6:
+      entity.kind === 'animal' ? `${aColourName} has ${legsPhrase(entity.legs)}.` : `${aName} is ${colour} and useful.`,
   };
   return byCount[n];
 }

@@ -1,9 +1,7 @@
 // Small English helpers shared by TinyWorld's generators (articles, number words, lists) and by
 // its labelers (word and sentence splitting, number parsing). All text is plain ASCII.
 
-const NUMBER_WORDS = [
-  'zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten',
-] as const;
+const NUMBER_WORDS = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten'] as const;
 
 /** "dog" → "Dog". */
 export function capitalise(text: string): string {

@@ -24,7 +24,15 @@ export interface LabTraining {
 }
 
 /** `steps` AdamW steps per run on a fixed batch, awaiting only the last step's loss (as pretraining does). */
-export function labTraining(device: GPUDevice, config: GptConfig, params: Float32Array, batch: TokenBatch, B: number, T: number, steps: number): LabTraining {
+export function labTraining(
+  device: GPUDevice,
+  config: GptConfig,
+  params: Float32Array,
+  batch: TokenBatch,
+  B: number,
+  T: number,
+  steps: number,
+): LabTraining {
   const model = new GptModel(device, config, 'lm', B, T, 'bench.lab');
   model.writeParams(params);
   model.setBatch(batch);
@@ -53,7 +61,15 @@ export interface LabSampling {
  * One generate() per run: B prompts, `newTokens` new tokens each, all decode steps in one submit.
  * The work is the tokens delivered (up to and including EOS), as for the ORT sampler.
  */
-export function labSampling(device: GPUDevice, config: GptConfig, params: Float32Array, eosId: number, prompts: number[][], newTokens: number, options: SamplingOptions): LabSampling {
+export function labSampling(
+  device: GPUDevice,
+  config: GptConfig,
+  params: Float32Array,
+  eosId: number,
+  prompts: number[][],
+  newTokens: number,
+  options: SamplingOptions,
+): LabSampling {
   const paramsBuffer = createStorageBufferFrom(device, 'bench.sampler.params', params);
   const maxT = Math.max(...prompts.map((p) => p.length)) + newTokens;
   const sampler = new GptSampler(device, config, paramsBuffer, 'lm', prompts.length, maxT, eosId, 'bench.sampler');
@@ -88,7 +104,11 @@ export interface MatmulContender {
   dispose(): void;
 }
 
-export async function labMatmul(device: GPUDevice, { M, N, K }: MatmulShape, targetSeconds: number): Promise<MatmulContender> {
+export async function labMatmul(
+  device: GPUDevice,
+  { M, N, K }: MatmulShape,
+  targetSeconds: number,
+): Promise<MatmulContender> {
   const out = createStorageBuffer(device, 'bench.matmul.out', M * N * 4);
   const a = createStorageBufferFrom(device, 'bench.matmul.a', uniformValues(M * K, 1));
   const b = createStorageBufferFrom(device, 'bench.matmul.b', uniformValues(K * N, 2));

@@ -26,9 +26,15 @@ async function timed(run: () => Promise<number>): Promise<{ seconds: number; wor
  * Rates (work per second) of each contender over `repeats` runs, in alternating order, after
  * `warmups` untimed runs each (pipeline compilation, first allocations, TF.js shader caches).
  */
-export async function interleave(contenders: Contender[], repeats: number, warmups: number, log: (line: string) => void): Promise<Spread[]> {
+export async function interleave(
+  contenders: Contender[],
+  repeats: number,
+  warmups: number,
+  log: (line: string) => void,
+): Promise<Spread[]> {
   for (const contender of contenders) {
-    for (let i = 0; i < warmups; i++) log(`  warm-up ${contender.name}: ${(await timed(() => contender.run())).seconds.toFixed(2)} s`);
+    for (let i = 0; i < warmups; i++)
+      log(`  warm-up ${contender.name}: ${(await timed(() => contender.run())).seconds.toFixed(2)} s`);
   }
   const rates: number[][] = contenders.map(() => []);
   for (let repeat = 0; repeat < repeats; repeat++) {
@@ -49,12 +55,17 @@ export async function interleave(contenders: Contender[], repeats: number, warmu
  * target, then scales. Keeps a run long enough to swamp submit latency on a fast GPU and short
  * enough to finish on a CPU adapter.
  */
-export async function repetitionsFor(repeat: (count: number) => Promise<unknown>, targetSeconds: number, most: number): Promise<number> {
+export async function repetitionsFor(
+  repeat: (count: number) => Promise<unknown>,
+  targetSeconds: number,
+  most: number,
+): Promise<number> {
   await repeat(1);
   for (let count = 1; ; count *= 4) {
     const started = performance.now();
     await repeat(count);
     const s = (performance.now() - started) / 1000;
-    if (s >= targetSeconds / 4 || count * 4 > most) return Math.max(1, Math.min(most, Math.round((count * targetSeconds) / Math.max(s, 1e-6))));
+    if (s >= targetSeconds / 4 || count * 4 > most)
+      return Math.max(1, Math.min(most, Math.round((count * targetSeconds) / Math.max(s, 1e-6))));
   }
 }

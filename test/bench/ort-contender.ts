@@ -22,16 +22,34 @@ export interface OrtSampling {
   dispose(): Promise<void>;
 }
 
-async function openSampler(onnx: Uint8Array, checkpoint: Checkpoint, maxT: number, provider: 'webgpu' | 'wasm'): Promise<OrtSampler> {
-  const presentNames = Array.from({ length: checkpoint.config.nLayer }, (_, layer) => [onnxPresentName(layer, 'key'), onnxPresentName(layer, 'value')]).flat();
-  const preferredOutputLocation = provider === 'webgpu' ? Object.fromEntries(presentNames.map((name) => [name, 'gpu-buffer' as const])) : undefined;
-  const sampler = new OrtSampler(ort, onnx, ortSamplerModel(checkpoint, maxT), { executionProviders: [provider], logSeverityLevel: 3, ...(preferredOutputLocation && { preferredOutputLocation }) });
+async function openSampler(
+  onnx: Uint8Array,
+  checkpoint: Checkpoint,
+  maxT: number,
+  provider: 'webgpu' | 'wasm',
+): Promise<OrtSampler> {
+  const presentNames = Array.from({ length: checkpoint.config.nLayer }, (_, layer) => [
+    onnxPresentName(layer, 'key'),
+    onnxPresentName(layer, 'value'),
+  ]).flat();
+  const preferredOutputLocation =
+    provider === 'webgpu' ? Object.fromEntries(presentNames.map((name) => [name, 'gpu-buffer' as const])) : undefined;
+  const sampler = new OrtSampler(ort, onnx, ortSamplerModel(checkpoint, maxT), {
+    executionProviders: [provider],
+    logSeverityLevel: 3,
+    ...(preferredOutputLocation && { preferredOutputLocation }),
+  });
   await sampler.ready();
   return sampler;
 }
 
 /** An OrtSampler on the WebGPU provider (wasm if that fails) for these prompts and `newTokens`. */
-export async function ortSampling(checkpoint: Checkpoint, prompts: number[][], newTokens: number, options: SamplingOptions): Promise<OrtSampling> {
+export async function ortSampling(
+  checkpoint: Checkpoint,
+  prompts: number[][],
+  newTokens: number,
+  options: SamplingOptions,
+): Promise<OrtSampling> {
   const onnx = exportOnnx(checkpoint, { kvCache: true });
   const maxT = Math.max(...prompts.map((p) => p.length)) + newTokens;
   let sampler: OrtSampler;

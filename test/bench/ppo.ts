@@ -26,7 +26,11 @@ interface Call {
 }
 
 /** Replaces an instance's async method by one that records each call's wall time. */
-function timeCalls<T extends object>(target: T, method: 'evaluate' | 'step' | 'generate', record: (start: number, end: number) => void): void {
+function timeCalls<T extends object>(
+  target: T,
+  method: 'evaluate' | 'step' | 'generate',
+  record: (start: number, end: number) => void,
+): void {
   const instance = target as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
   const original = instance[method].bind(target);
   instance[method] = async (...args: unknown[]) => {
@@ -50,7 +54,10 @@ function instrument(models: PpoModels, sampler: GptSampler): Call[] {
   timeCalls(sampler, 'generate', add('generate'));
   timeCalls(models.reward, 'evaluate', add('rollout-evaluate'));
   timeCalls(models.reference, 'evaluate', add('rollout-evaluate'));
-  for (const [model, what] of [[models.policy, 'policy'], [models.value, 'value']] as Array<[GptModel, Call['what']]>) {
+  for (const [model, what] of [
+    [models.policy, 'policy'],
+    [models.value, 'value'],
+  ] as Array<[GptModel, Call['what']]>) {
     timeCalls(model, 'evaluate', add(what));
     timeCalls(model, 'step', add(what));
   }
@@ -62,7 +69,8 @@ function phasesOf(calls: Call[], started: number, ended: number): Record<PpoPhas
   const generate = calls.find((c) => c.what === 'generate');
   const rolloutEnd = Math.max(...calls.filter((c) => c.what === 'rollout-evaluate').map((c) => c.end));
   if (!generate || !Number.isFinite(rolloutEnd)) throw new Error('PPO bench: the iteration made no rollout');
-  const updates = (what: Call['what']) => calls.filter((c) => c.what === what && c.start >= rolloutEnd).reduce((sum, c) => sum + c.end - c.start, 0);
+  const updates = (what: Call['what']) =>
+    calls.filter((c) => c.what === what && c.start >= rolloutEnd).reduce((sum, c) => sum + c.end - c.start, 0);
   const phases = {
     rollout: generate.end - generate.start,
     forward_passes: rolloutEnd - generate.end,
@@ -74,7 +82,13 @@ function phasesOf(calls: Call[], started: number, ended: number): Record<PpoPhas
 }
 
 /** Times `repeats` PPO iterations (after one warm-up: pipeline compilation) on the page's device. */
-export async function ppoRow(device: GPUDevice, shape: PpoShape, tokenizer: Tokenizer, repeats: number, log: (line: string) => void): Promise<PpoRow> {
+export async function ppoRow(
+  device: GPUDevice,
+  shape: PpoShape,
+  tokenizer: Tokenizer,
+  repeats: number,
+  log: (line: string) => void,
+): Promise<PpoRow> {
   const config = makeConfig(shape.modelPreset, tokenizer.vocabSize);
   const { eosId } = tokenizer;
   const { B, T } = shape;
@@ -84,10 +98,19 @@ export async function ppoRow(device: GPUDevice, shape: PpoShape, tokenizer: Toke
   rewardModel.set(initParameters(config, 5));
   rewardModel.set(head, sft.length);
   const models = createPpoModels(device, config, { sft, rewardModel }, B, T);
-  const trainer = new PpoTrainer(models, { eosId, maxNewTokens: shape.maxNewTokens, ppoEpochs: shape.ppoEpochs, seed: 1 });
-  const prompts = Array.from({ length: B }, (_, b) => Array.from({ length: shape.promptTokens }, (_, t) => (b * 31 + t * 17 + 1) % eosId));
+  const trainer = new PpoTrainer(models, {
+    eosId,
+    maxNewTokens: shape.maxNewTokens,
+    ppoEpochs: shape.ppoEpochs,
+    seed: 1,
+  });
+  const prompts = Array.from({ length: B }, (_, b) =>
+    Array.from({ length: shape.promptTokens }, (_, t) => (b * 31 + t * 17 + 1) % eosId),
+  );
   const calls = instrument(models, (trainer as unknown as { sampler: GptSampler }).sampler);
-  log(`PPO ${shape.pipelinePreset}: ${shape.modelPreset} model, B=${B} episodes, T=${T}, ${shape.maxNewTokens} new tokens, ${shape.ppoEpochs} epochs`);
+  log(
+    `PPO ${shape.pipelinePreset}: ${shape.modelPreset} model, B=${B} episodes, T=${T}, ${shape.maxNewTokens} new tokens, ${shape.ppoEpochs} epochs`,
+  );
   try {
     const iterations: Array<{ seconds: number; phases: Record<PpoPhase, number> }> = [];
     for (let i = 0; i <= repeats; i++) {
@@ -96,14 +119,22 @@ export async function ppoRow(device: GPUDevice, shape: PpoShape, tokenizer: Toke
       await trainer.iterate(prompts);
       const ended = performance.now();
       const phases = phasesOf(calls, started, ended);
-      log(`  ${i === 0 ? 'warm-up' : `run ${i}/${repeats}`}: ${((ended - started) / 1000).toFixed(2)} s (${Object.entries(phases).map(([name, ms]) => `${name} ${(ms / 1000).toFixed(2)}`).join(', ')})`);
+      log(
+        `  ${i === 0 ? 'warm-up' : `run ${i}/${repeats}`}: ${((ended - started) / 1000).toFixed(2)} s (${Object.entries(
+          phases,
+        )
+          .map(([name, ms]) => `${name} ${(ms / 1000).toFixed(2)}`)
+          .join(', ')})`,
+      );
       if (i > 0) iterations.push({ seconds: (ended - started) / 1000, phases });
     }
     const phaseNames = Object.keys(iterations[0].phases) as PpoPhase[];
     return {
       ...shape,
       episodesPerSecond: spread(iterations.map((it) => B / it.seconds)),
-      phaseSeconds: Object.fromEntries(phaseNames.map((name) => [name, spread(iterations.map((it) => it.phases[name] / 1000)).median])) as Record<PpoPhase, number>,
+      phaseSeconds: Object.fromEntries(
+        phaseNames.map((name) => [name, spread(iterations.map((it) => it.phases[name] / 1000)).median]),
+      ) as Record<PpoPhase, number>,
     };
   } finally {
     trainer.destroy();

@@ -57,32 +57,64 @@ async function profileDispatches(device: GPUDevice, dispatches: Dispatch[], repe
     byKernel.set(kernel, entry);
   }
   const kernels = [...byKernel.values()].sort((a, b) => b.milliseconds - a.milliseconds);
-  return { dispatches: dispatches.length, milliseconds: kernels.reduce((sum, k) => sum + k.milliseconds, 0), submitMilliseconds, kernels };
+  return {
+    dispatches: dispatches.length,
+    milliseconds: kernels.reduce((sum, k) => sum + k.milliseconds, 0),
+    submitMilliseconds,
+    kernels,
+  };
 }
 
 /** Times each dispatch of one training step (fastest of `repeats` timings per dispatch). */
-export async function profileTrainingStep(device: GPUDevice, config: GptConfig, params: Float32Array, batch: TokenBatch, B: number, T: number, repeats = 2): Promise<StepProfile> {
+export async function profileTrainingStep(
+  device: GPUDevice,
+  config: GptConfig,
+  params: Float32Array,
+  batch: TokenBatch,
+  B: number,
+  T: number,
+  repeats = 2,
+): Promise<StepProfile> {
   const model = new GptModel(device, config, 'lm', B, T, 'bench.profile');
   try {
     model.writeParams(params);
     model.setBatch(batch);
     await model.step({ optimizer: { lr: 0, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0, gradClip: 1 } }); // compiles every pipeline
     const passes = model as unknown as StepPasses;
-    return await profileDispatches(device, [...passes.forwardPass, ...passes.lossPass, ...passes.backwardPass, ...passes.optimizerPass], repeats);
+    return await profileDispatches(
+      device,
+      [...passes.forwardPass, ...passes.lossPass, ...passes.backwardPass, ...passes.optimizerPass],
+      repeats,
+    );
   } finally {
     model.destroy();
   }
 }
 
-type SamplerInternals = { stepPass: Dispatch[]; commitPass: Dispatch; sampleStep(step: number): { dispatch: Dispatch } };
+type SamplerInternals = {
+  stepPass: Dispatch[];
+  commitPass: Dispatch;
+  sampleStep(step: number): { dispatch: Dispatch };
+};
 
 /** Times each dispatch of one decode step of B sequences (after a short generation has compiled the pipelines). */
-export async function profileDecodeStep(device: GPUDevice, config: GptConfig, params: GPUBuffer, B: number, maxT: number, repeats = 2): Promise<StepProfile> {
+export async function profileDecodeStep(
+  device: GPUDevice,
+  config: GptConfig,
+  params: GPUBuffer,
+  B: number,
+  maxT: number,
+  repeats = 2,
+): Promise<StepProfile> {
   const sampler = new GptSampler(device, config, params, 'lm', B, maxT, config.vocabSize - 1, 'bench.profile');
   try {
     await sampler.generate([[1, 2]], { maxNewTokens: 1, temperature: 1, topK: 40, topP: 1, seed: 1 });
     const internals = sampler as unknown as SamplerInternals;
-    return await profileDispatches(device, [...internals.stepPass, internals.sampleStep(0).dispatch, internals.commitPass], repeats);
+    return await profileDispatches(
+      device,
+      [...internals.stepPass, internals.sampleStep(0).dispatch, internals.commitPass],
+      repeats,
+    );
   } finally {
     sampler.destroy();
   }

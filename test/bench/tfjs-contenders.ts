@@ -18,7 +18,9 @@ export async function useTfjsWebgpu(): Promise<string> {
   await tf.ready();
   const backend = tf.backend() as WebGPUBackend;
   // TF.js's device is not the lab's: report its validation errors as page errors, which the CLI prints.
-  backend.device.addEventListener('uncapturederror', (event) => console.error(`TF.js WebGPU error: ${(event as GPUUncapturedErrorEvent).error.message}`));
+  backend.device.addEventListener('uncapturederror', (event) =>
+    console.error(`TF.js WebGPU error: ${(event as GPUUncapturedErrorEvent).error.message}`),
+  );
   const info = backend.adapterInfo as unknown as Partial<GPUAdapterInfo>;
   return [info.vendor, info.architecture].filter(Boolean).join(' ');
 }
@@ -39,7 +41,15 @@ export interface TfjsTraining {
 }
 
 /** The same model, parameters and batch as the lab's; Adam with the lab's AdamW betas, eps and lr. */
-export function tfjsTraining(config: GptConfig, params: Float32Array, batch: TokenBatch, B: number, T: number, steps: number, adamw: AdamwHyperparams): TfjsTraining {
+export function tfjsTraining(
+  config: GptConfig,
+  params: Float32Array,
+  batch: TokenBatch,
+  B: number,
+  T: number,
+  steps: number,
+  adamw: AdamwHyperparams,
+): TfjsTraining {
   const model = new TfjsGpt2(config, params, { lr: adamw.lr, beta1: adamw.beta1, beta2: adamw.beta2, eps: adamw.eps });
   const tokens = tf.tensor2d(batch.tokens, [B, T], 'int32');
   const targets = tf.tensor2d(batch.targets, [B, T], 'int32');

@@ -36,7 +36,8 @@ export class TfjsGpt2 {
     adam: TfjsAdamSettings,
   ) {
     const layout = parameterLayout(config);
-    if (flatParams.length !== layout.totalFloats) throw new Error(`expected ${layout.totalFloats} parameter floats, got ${flatParams.length}`);
+    if (flatParams.length !== layout.totalFloats)
+      throw new Error(`expected ${layout.totalFloats} parameter floats, got ${flatParams.length}`);
     const prefix = `gpt2-${TfjsGpt2.instances++}`;
     for (const { name, shape, offset, size } of layout.tensors) {
       const initial = tf.tensor(flatParams.subarray(offset, offset + size), shape, 'float32');
@@ -66,11 +67,24 @@ export class TfjsGpt2 {
     const heads = (t: tf.Tensor) => tf.transpose(tf.reshape(t, [B, T, NH, HS]), [0, 2, 1, 3]); // (B,NH,T,HS)
     for (let l = 0; l < L; l++) {
       const w = (name: string) => this.v(`transformer.h.${l}.${name}`);
-      const [q, k, value] = tf.split(this.linear(this.layerNorm(x, w('ln_1.weight'), w('ln_1.bias')), w('attn.c_attn.weight'), w('attn.c_attn.bias')), 3, 1);
+      const [q, k, value] = tf.split(
+        this.linear(
+          this.layerNorm(x, w('ln_1.weight'), w('ln_1.bias')),
+          w('attn.c_attn.weight'),
+          w('attn.c_attn.bias'),
+        ),
+        3,
+        1,
+      );
       const scores = tf.add(tf.mul(tf.matMul(heads(q), heads(k), false, true), 1 / Math.sqrt(HS)), mask); // (B,NH,T,T)
-      const y = tf.reshape<tf.Rank.R2>(tf.transpose(tf.matMul(tf.softmax(scores), heads(value)), [0, 2, 1, 3]), [B * T, C]); // (BT,C)
+      const y = tf.reshape<tf.Rank.R2>(tf.transpose(tf.matMul(tf.softmax(scores), heads(value)), [0, 2, 1, 3]), [
+        B * T,
+        C,
+      ]); // (BT,C)
       x = tf.add(x, this.linear(y, w('attn.c_proj.weight'), w('attn.c_proj.bias')));
-      const hidden = gelu(this.linear(this.layerNorm(x, w('ln_2.weight'), w('ln_2.bias')), w('mlp.c_fc.weight'), w('mlp.c_fc.bias'))); // (BT,4C)
+      const hidden = gelu(
+        this.linear(this.layerNorm(x, w('ln_2.weight'), w('ln_2.bias')), w('mlp.c_fc.weight'), w('mlp.c_fc.bias')),
+      ); // (BT,4C)
       x = tf.add(x, this.linear(hidden, w('mlp.c_proj.weight'), w('mlp.c_proj.bias')));
     }
     const lnf = this.layerNorm(x, this.v('transformer.ln_f.weight'), this.v('transformer.ln_f.bias'));

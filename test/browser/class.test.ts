@@ -9,7 +9,14 @@
 // whose rankings it learned from.
 import { describe, expect, it } from 'vitest';
 import type { BrowserContext, Download, Page } from 'playwright-core';
-import { makePack, packLink, packToJson, readHandIn, readPack, type RankingPack } from '../../src/rlhf/ranking-packs.ts';
+import {
+  makePack,
+  packLink,
+  packToJson,
+  readHandIn,
+  readPack,
+  type RankingPack,
+} from '../../src/rlhf/ranking-packs.ts';
 import { buildPromptSet, candidateResponses, createRng } from '../../src/world/index.ts';
 import { collectPageErrors, openTab } from './harness.ts';
 import { useLab } from './lab-hooks.ts';
@@ -22,7 +29,14 @@ const prompts = buildPromptSet(1).train.slice(0, 3);
 const pack: RankingPack = makePack(
   'sft',
   1,
-  prompts.map((p, i) => ({ promptId: p.id, prompt: p.text, responses: [...candidateResponses(p, createRng(`class-${p.id}`), 2).map((c) => c.text), i === 0 ? HTML_OUTPUT : `plain output ${i}`] })),
+  prompts.map((p, i) => ({
+    promptId: p.id,
+    prompt: p.text,
+    responses: [
+      ...candidateResponses(p, createRng(`class-${p.id}`), 2).map((c) => c.text),
+      i === 0 ? HTML_OUTPUT : `plain output ${i}`,
+    ],
+  })),
 );
 
 async function readDownload(download: Download): Promise<string> {
@@ -32,7 +46,9 @@ async function readDownload(download: Download): Promise<string> {
 }
 
 /** A context without WebGPU (navigator.gpu removed), every request recorded. */
-async function contextWithoutWebGpu(options: Parameters<typeof lab.browser.newContext>[0] = {}): Promise<{ context: BrowserContext; requests: string[] }> {
+async function contextWithoutWebGpu(
+  options: Parameters<typeof lab.browser.newContext>[0] = {},
+): Promise<{ context: BrowserContext; requests: string[] }> {
   const context = await lab.browser.newContext(options);
   await context.addInitScript(() => {
     delete (Navigator.prototype as unknown as Record<string, unknown>).gpu;
@@ -64,7 +80,7 @@ async function rankAndHandIn(page: Page, name: string, moves: number, reload = f
 }
 
 describe('a class ranks a pack together', () => {
-  it('the teacher makes a pack of the micro model\'s outputs on the Rank panel and hands out its link and file', async () => {
+  it("the teacher makes a pack of the micro model's outputs on the Rank panel and hands out its link and file", async () => {
     const teacher = await contextWithoutWebGpu();
     const page = await teacher.context.newPage();
     await page.goto(`${lab.url}?preset=micro&maxNewTokens=8&K=3&panel=rank`);
@@ -74,9 +90,15 @@ describe('a class ranks a pack together', () => {
     await make.click();
     const link = await page.getByTestId('pack-link').inputValue({ timeout: 240_000 });
     const made = await readPack(link);
-    expect(made.items.map((item) => [item.promptId, item.responses.length])).toEqual([['train-0000', 3], ['train-0001', 3]]);
+    expect(made.items.map((item) => [item.promptId, item.responses.length])).toEqual([
+      ['train-0000', 3],
+      ['train-0001', 3],
+    ]);
     expect(made).toMatchObject({ model: 'base', worldSeed: 1 });
-    const [file] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: `Download pack-${made.id}.json` }).click()]);
+    const [file] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: `Download pack-${made.id}.json` }).click(),
+    ]);
     expect(await readPack(await readDownload(file))).toEqual(made);
     await teacher.context.close();
   });
@@ -91,12 +113,17 @@ describe('a class ranks a pack together', () => {
     const adaPage = await ada.context.newPage();
     const adaErrors = collectPageErrors(adaPage);
     await adaPage.goto(link);
-    await expect.poll(() => adaPage.getByTestId('pack-summary').textContent()).toContain(`Pack ${pack.id}: 3 prompts with 3 outputs each`);
+    await expect
+      .poll(() => adaPage.getByTestId('pack-summary').textContent())
+      .toContain(`Pack ${pack.id}: 3 prompts with 3 outputs each`);
     // the HTML-looking output is shown as text, nothing of it runs or renders as an element
     await expect.poll(() => adaPage.getByTestId('ranked-output').nth(2).textContent()).toContain(HTML_OUTPUT);
     expect(await adaPage.locator('.ranking-board img, .ranking-board b').count()).toBe(0);
     await rankAndHandIn(adaPage, 'Ada', 0);
-    const [download] = await Promise.all([adaPage.waitForEvent('download'), adaPage.getByRole('button', { name: /^Download rankings-/ }).click()]);
+    const [download] = await Promise.all([
+      adaPage.waitForEvent('download'),
+      adaPage.getByRole('button', { name: /^Download rankings-/ }).click(),
+    ]);
     expect(download.suggestedFilename()).toBe(`rankings-${pack.id}-Ada.json`);
     handIns.push({ name: download.suggestedFilename(), text: await readDownload(download) });
     expect(await adaPage.title()).not.toBe('pwned');
@@ -118,14 +145,25 @@ describe('a class ranks a pack together', () => {
     const cyName = await cyPage.getByLabel('Your name or code').inputValue();
     expect(cyName).toMatch(/^student-[a-z2-9]{5}$/);
     await cyPage.getByRole('button', { name: 'Hand in 3 rankings' }).click();
-    await expect.poll(async () => (await readHandIn(pack, await cyPage.getByTestId('hand-in-code').inputValue())).labeler).toBe(cyName);
+    await expect
+      .poll(async () => (await readHandIn(pack, await cyPage.getByTestId('hand-in-code').inputValue())).labeler)
+      .toBe(cyName);
     const cyCode = await cyPage.getByTestId('hand-in-code').inputValue();
 
     // no student page fetched a model or a worker
-    for (const requests of [ada.requests, ben.requests, cy.requests]) expect(requests.filter((url) => /models\/|\.safetensors|\.onnx|worker/.test(url))).toEqual([]);
+    for (const requests of [ada.requests, ben.requests, cy.requests])
+      expect(requests.filter((url) => /models\/|\.safetensors|\.onnx|worker/.test(url))).toEqual([]);
     const ada1 = await readHandIn(pack, handIns[0].text);
-    expect(ada1.rankings.map((r) => r.order)).toEqual([[0, 1, 2], [0, 1, 2], [0, 1, 2]]);
-    expect((await readHandIn(pack, handIns[1].text)).rankings.map((r) => r.order)).toEqual([[1, 0, 2], [1, 0, 2], [1, 0, 2]]);
+    expect(ada1.rankings.map((r) => r.order)).toEqual([
+      [0, 1, 2],
+      [0, 1, 2],
+      [0, 1, 2],
+    ]);
+    expect((await readHandIn(pack, handIns[1].text)).rankings.map((r) => r.order)).toEqual([
+      [1, 0, 2],
+      [1, 0, 2],
+      [1, 0, 2],
+    ]);
     await Promise.all([ada.context.close(), ben.context.close(), cy.context.close()]);
 
     // the teacher, on the Rank panel
@@ -133,12 +171,20 @@ describe('a class ranks a pack together', () => {
     const page = await teacher.newPage();
     await page.goto(`${lab.url}?preset=micro&panel=rank`);
     await page.getByRole('heading', { name: 'Rank with a class' }).waitFor();
-    await page.getByTestId('open-pack-file').setInputFiles({ name: `pack-${pack.id}.json`, mimeType: 'application/json', buffer: Buffer.from(packToJson(pack)) });
+    await page.getByTestId('open-pack-file').setInputFiles({
+      name: `pack-${pack.id}.json`,
+      mimeType: 'application/json',
+      buffer: Buffer.from(packToJson(pack)),
+    });
     await page.getByTestId('pack-share').waitFor();
     const teacherLink = await page.getByTestId('pack-link').inputValue();
     expect(teacherLink.startsWith(`${lab.url}#pack=`)).toBe(true); // Chromium's deflate may pick other bytes than Node's
     expect(await readPack(teacherLink)).toEqual(pack);
-    const files = [...handIns, { name: 'ada-again.json', text: handIns[0].text }, { name: 'huge.json', text: 'x'.repeat(300_000) }].map((f) => ({ name: f.name, mimeType: 'application/json', buffer: Buffer.from(f.text) }));
+    const files = [
+      ...handIns,
+      { name: 'ada-again.json', text: handIns[0].text },
+      { name: 'huge.json', text: 'x'.repeat(300_000) },
+    ].map((f) => ({ name: f.name, mimeType: 'application/json', buffer: Buffer.from(f.text) }));
     await page.getByTestId('hand-in-files').setInputFiles(files);
     await page.getByLabel('Or their text codes, one per line').fill(`${cyCode}\nnot a code\n`);
     await page.getByRole('button', { name: 'Add the codes' }).click();
@@ -151,7 +197,9 @@ describe('a class ranks a pack together', () => {
     const matrix = page.getByRole('table', { name: 'Agreement between students' });
     expect(await matrix.getByRole('row').count()).toBe(4);
     expect(await matrix.locator('tbody tr').first().textContent()).toBe('Ada66.7%33.3%');
-    expect(await page.getByTestId('class-agreement').textContent()).toMatch(/Students agree on \d+\.\d% .*the paper's labelers: 72\.6%/);
+    expect(await page.getByTestId('class-agreement').textContent()).toMatch(
+      /Students agree on \d+\.\d% .*the paper's labelers: 72\.6%/,
+    );
 
     // leave Cy out, then add the merged rankings to the lab
     await page.getByRole('checkbox', { name: `Merge ${cyName}'s rankings` }).uncheck();
@@ -159,13 +207,19 @@ describe('a class ranks a pack together', () => {
     await page.getByRole('button', { name: "Add 6 rankings of 2 students to the lab's rankings" }).click();
     await page.getByText("Added 6 rankings of 2 students to the lab's rankings").waitFor();
     await openTab(page, 'Reward model');
-    await expect.poll(() => page.getByTestId('rm-rankings').textContent()).toContain('6 rankings: 5 to train on, 1 held out to measure accuracy. By Ada (3), Ben (3).');
+    await expect
+      .poll(() => page.getByTestId('rm-rankings').textContent())
+      .toContain('6 rankings: 5 to train on, 1 held out to measure accuracy. By Ada (3), Ben (3).');
     const train = page.getByRole('button', { name: 'Train reward model' });
     await expect.poll(() => train.isEnabled(), { timeout: 240_000 }).toBe(true);
     await train.click();
-    await expect.poll(() => page.getByTestId('reward_model-status').textContent(), { timeout: 300_000 }).toMatch(/Done|Failed/);
+    await expect
+      .poll(() => page.getByTestId('reward_model-status').textContent(), { timeout: 300_000 })
+      .toMatch(/Done|Failed/);
     expect(await page.getByTestId('reward_model-status').textContent()).toMatch(/Done/);
-    expect(await page.getByTestId('rm-learned-from').textContent()).toMatch(/^The reward model learned from the rankings of (Ada \(3\), Ben \(2\)|Ben \(3\), Ada \(2\))\.$/);
+    expect(await page.getByTestId('rm-learned-from').textContent()).toMatch(
+      /^The reward model learned from the rankings of (Ada \(3\), Ben \(2\)|Ben \(3\), Ada \(2\))\.$/,
+    );
     await teacher.close();
   });
 });

@@ -21,7 +21,9 @@ const lab = useLab({ webgpu: true });
 
 /** The outputs' letters in rank order, read from their accessible names ("Output B, rank 1 of 4"). */
 async function rankedLetters(page: Page): Promise<string[]> {
-  const labels = await page.getByTestId('ranked-output').evaluateAll((items) => items.map((item) => item.getAttribute('aria-label') ?? ''));
+  const labels = await page
+    .getByTestId('ranked-output')
+    .evaluateAll((items) => items.map((item) => item.getAttribute('aria-label') ?? ''));
   return labels.map((label) => /^Output ([A-I]),/.exec(label)?.[1] ?? '?');
 }
 
@@ -47,7 +49,15 @@ describe('lab data in the browser', () => {
 
     // The seven panels are tabs; the URL's panel is open.
     const tabs = await page.getByRole('tab').allTextContents();
-    expect(tabs.map((t) => t.replace(/^\d+\s*/, ''))).toEqual(['Model', 'Demonstrations', 'Rank', 'Reward model', 'PPO', 'Evaluate', 'Data']);
+    expect(tabs.map((t) => t.replace(/^\d+\s*/, ''))).toEqual([
+      'Model',
+      'Demonstrations',
+      'Rank',
+      'Reward model',
+      'PPO',
+      'Evaluate',
+      'Data',
+    ]);
     await page.getByRole('heading', { name: 'Demonstrations', level: 2 }).waitFor();
 
     // A demonstration for a prompt of one's own.
@@ -86,7 +96,13 @@ describe('lab data in the browser', () => {
     expect(await rankedLetters(page)).toEqual(['C', 'B', 'D', 'A']);
     // D is as good as B above it; a quality score for every output; A fails to follow.
     await pressOn(page.getByLabel('Output D is as good as the one above'), 'Space');
-    for (const [letter, score] of [['A', '2'], ['B', '5'], ['C', '6'], ['D', '5']]) await pressOn(page.getByLabel(`Quality of output ${letter} (1–7)`), score);
+    for (const [letter, score] of [
+      ['A', '2'],
+      ['B', '5'],
+      ['C', '6'],
+      ['D', '5'],
+    ])
+      await pressOn(page.getByLabel(`Quality of output ${letter} (1–7)`), score);
     const outputA = page.getByRole('listitem', { name: /^Output A,/ });
     await pressOn(outputA.locator('summary'), 'Enter');
     await pressOn(outputA.getByLabel('Fails to follow the instruction'), 'Space');
@@ -102,8 +118,12 @@ describe('lab data in the browser', () => {
     const autoRank = page.getByRole('button', { name: 'Auto-rank 3 prompts' });
     await expect.poll(() => autoRank.isEnabled(), { timeout: MODEL_TIMEOUT }).toBe(true);
     await autoRank.click();
-    expect(await page.getByTestId('auto-rank-progress').textContent()).toMatch(/Ranked 0 of 3: sampling 4 outputs for each of the next 3 prompts/);
-    await expect.poll(() => page.getByText('The simulated labeler ranked 3 more prompts.').count(), { timeout: MODEL_TIMEOUT }).toBe(1);
+    expect(await page.getByTestId('auto-rank-progress').textContent()).toMatch(
+      /Ranked 0 of 3: sampling 4 outputs for each of the next 3 prompts/,
+    );
+    await expect
+      .poll(() => page.getByText('The simulated labeler ranked 3 more prompts.').count(), { timeout: MODEL_TIMEOUT })
+      .toBe(1);
     expect(await progressText(page)).toContain('4 / 50 ranked (1 by people, 3 simulated)');
     expect(await page.locator('[data-testid="saved-ranking"][data-source="simulated"]').count()).toBe(3);
 
@@ -122,17 +142,34 @@ describe('lab data in the browser', () => {
     // A malformed JSONL: a clear error (line and reason), nothing imported, nothing lost.
     // The human ranking exports whole, with its ties, quality scores and flags.
     await openTab(page, 'Data');
-    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export rankings' }).click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Export rankings' }).click(),
+    ]);
     expect(download.suggestedFilename()).toBe('rankings.jsonl');
-    const exported = (await readDownload(download)).toString('utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const exported = (await readDownload(download))
+      .toString('utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(exported.map((r) => r.source)).toEqual(['human', 'simulated', 'simulated', 'simulated']);
-    expect(exported[0]).toMatchObject({ prompt: OWN_PROMPT, order: [2, 1, 3, 0], ties: [[1, 2]], likert: [2, 5, 6, 5], flags: [{ failsToFollow: true }, {}, {}, {}] });
+    expect(exported[0]).toMatchObject({
+      prompt: OWN_PROMPT,
+      order: [2, 1, 3, 0],
+      ties: [[1, 2]],
+      likert: [2, 5, 6, 5],
+      flags: [{ failsToFollow: true }, {}, {}, {}],
+    });
 
     const malformed = '{"prompt":"Name a pet.","completion":"A cat."}\n{"prompt":"Name a tree."}\n';
-    await page.getByLabel('Import demonstrations (JSONL)').setInputFiles({ name: 'broken.jsonl', mimeType: 'application/jsonl', buffer: Buffer.from(malformed) });
+    await page
+      .getByLabel('Import demonstrations (JSONL)')
+      .setInputFiles({ name: 'broken.jsonl', mimeType: 'application/jsonl', buffer: Buffer.from(malformed) });
     const alert = page.getByTestId('import-error');
     await alert.waitFor();
-    expect(await alert.textContent()).toBe('Nothing was imported from broken.jsonl: line 2: missing "completion" (keys present: prompt)');
+    expect(await alert.textContent()).toBe(
+      'Nothing was imported from broken.jsonl: line 2: missing "completion" (keys present: prompt)',
+    );
     await openTab(page, 'Demonstrations');
     expect(await page.getByTestId('demonstration').count()).toBe(1);
     await openTab(page, 'Rank');
@@ -152,7 +189,12 @@ describe('lab data in the browser', () => {
     const [zip] = await Promise.all([page.waitForEvent('download'), download.click()]);
     expect(zip.suggestedFilename()).toBe('base.zip');
     const entries = Object.entries(unzipSync(new Uint8Array(await readDownload(zip))));
-    expect(entries.map(([name]) => name).sort()).toEqual(['base/config.json', 'base/model.safetensors', 'base/tokenizer.json', 'base/tokenizer_config.json']);
+    expect(entries.map(([name]) => name).sort()).toEqual([
+      'base/config.json',
+      'base/model.safetensors',
+      'base/tokenizer.json',
+      'base/tokenizer_config.json',
+    ]);
     const files = new Map(entries.map(([name, content]) => [name.slice('base/'.length), Buffer.from(content)]));
 
     // Two of the three files: a clear error, nothing loaded.
@@ -172,7 +214,14 @@ describe('lab data in the browser', () => {
     await chooser.setInputFiles({ name: 'base.zip', mimeType: 'application/zip', buffer: await readDownload(zip) });
     expect(await page.getByLabel('Checkpoint name').inputValue()).toBe('base');
     await page.getByRole('button', { name: 'Load checkpoint', exact: true }).click();
-    await expect.poll(() => page.getByRole('alert').filter({ hasText: '"base" is the shipped base model, which an import never replaces' }).count()).toBe(1);
+    await expect
+      .poll(() =>
+        page
+          .getByRole('alert')
+          .filter({ hasText: '"base" is the shipped base model, which an import never replaces' })
+          .count(),
+      )
+      .toBe(1);
     await page.getByLabel('Checkpoint name').fill('from-zip');
     await page.getByRole('button', { name: 'Load checkpoint', exact: true }).click();
     await expect.poll(() => page.getByText('Loaded checkpoint from-zip.').count(), { timeout: MODEL_TIMEOUT }).toBe(1);

@@ -11,7 +11,11 @@ interface GpuCheckResult {
   fma_peak_gflops: number;
   matmul: Record<string, { gflops: number; share_of_peak: number }>;
   peak_gpu_memory: Record<string, { B: number; T: number; train_step_mib: number; sampler_mib: number }>;
-  browser: { adapter: string; train: { ratio_vs_tfjs: number }; sample: { ratio_vs_ort: number; ort_kv_cache: boolean; by_batch: Record<string, unknown> } };
+  browser: {
+    adapter: string;
+    train: { ratio_vs_tfjs: number };
+    sample: { ratio_vs_ort: number; ort_kv_cache: boolean; by_batch: Record<string, unknown> };
+  };
   pipeline: null;
 }
 
@@ -24,7 +28,8 @@ describe('gpu-check --smoke', () => {
     expect(result.adapter).toMatch(/^swiftshader: /);
     expect(result.fma_peak_gflops).toBeGreaterThan(0);
     expect(Object.keys(result.matmul)).toEqual(['64x64x64', '128x128x128']);
-    for (const { gflops, share_of_peak } of Object.values(result.matmul)) expect(share_of_peak).toBeCloseTo(gflops / result.fma_peak_gflops, 10);
+    for (const { gflops, share_of_peak } of Object.values(result.matmul))
+      expect(share_of_peak).toBeCloseTo(gflops / result.fma_peak_gflops, 10);
     // micro, B=2, T=16: the parameters alone (~0.1 MiB with AdamW's moments ×4) are a floor.
     expect(result.peak_gpu_memory.micro).toMatchObject({ B: 2, T: 16 });
     expect(result.peak_gpu_memory.micro.train_step_mib).toBeGreaterThan(0.1);

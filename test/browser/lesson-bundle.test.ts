@@ -26,7 +26,9 @@ async function readDownload(download: Download): Promise<Uint8Array> {
 }
 
 async function importBundle(page: Page, name: string, bytes: Uint8Array): Promise<void> {
-  await page.getByLabel('Import lesson bundle (.zip)').setInputFiles({ name, mimeType: 'application/zip', buffer: Buffer.from(bytes) });
+  await page
+    .getByLabel('Import lesson bundle (.zip)')
+    .setInputFiles({ name, mimeType: 'application/zip', buffer: Buffer.from(bytes) });
 }
 
 const bundleStatus = (page: Page) => page.getByTestId('bundle-status').textContent();
@@ -44,18 +46,25 @@ async function teacherBundle(): Promise<{ name: string; bytes: Uint8Array }> {
   const train = page.getByRole('button', { name: 'Train SFT on 1 demonstration' });
   await expect.poll(() => train.isEnabled(), { timeout: GPU_TIMEOUT }).toBe(true);
   await train.click();
-  await expect.poll(() => page.getByTestId('sft-status').textContent(), { timeout: GPU_TIMEOUT }).toMatch(/checkpoint “sft” saved/);
+  await expect
+    .poll(() => page.getByTestId('sft-status').textContent(), { timeout: GPU_TIMEOUT })
+    .toMatch(/checkpoint “sft” saved/);
 
   await openTab(page, 'Rank');
   await page.getByLabel('Prompts to auto-rank').fill('1');
   const autoRank = page.getByRole('button', { name: 'Auto-rank 1 prompts' });
   await expect.poll(() => autoRank.isEnabled(), { timeout: GPU_TIMEOUT }).toBe(true);
   await autoRank.click();
-  await expect.poll(() => page.getByText('The simulated labeler ranked 1 more prompts.').count(), { timeout: GPU_TIMEOUT }).toBe(1);
+  await expect
+    .poll(() => page.getByText('The simulated labeler ranked 1 more prompts.').count(), { timeout: GPU_TIMEOUT })
+    .toBe(1);
 
   await openTab(page, 'Data');
   await expect.poll(() => page.getByRole('checkbox', { name: 'sft' }).isChecked()).toBe(true);
-  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export lesson bundle' }).click()]);
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Export lesson bundle' }).click(),
+  ]);
   const bytes = await readDownload(download);
   expect(errors).toEqual([]);
   await context.close();
@@ -67,7 +76,11 @@ describe('the lesson bundle', () => {
     const bundle = await teacherBundle();
     expect(bundle.name).toMatch(/^rlhf-lesson-\d{4}-\d{2}-\d{2}-\d{2}-\d{2}\.zip$/);
     const entries = unzipSync(bundle.bytes);
-    expect(JSON.parse(new TextDecoder().decode(entries['manifest.json']))).toMatchObject({ format: 'rlhf-lab-lesson', version: 1, checkpoints: ['sft'] });
+    expect(JSON.parse(new TextDecoder().decode(entries['manifest.json']))).toMatchObject({
+      format: 'rlhf-lab-lesson',
+      version: 1,
+      checkpoints: ['sft'],
+    });
     expect(new TextDecoder().decode(entries['data/demonstrations.jsonl'])).toContain(RESPONSE);
     expect(Object.keys(entries).filter((name) => name.startsWith('checkpoints/base/'))).toEqual([]);
 
@@ -80,7 +93,9 @@ describe('the lesson bundle', () => {
     await importBundle(page, bundle.name, bundle.bytes);
     const question = page.getByRole('alertdialog', { name: 'Replace what this lab has?' });
     await question.waitFor();
-    expect(await question.getByRole('listitem').allTextContents()).toEqual(['the lesson settings: KL coefficient β 0.02 → 0.05']);
+    expect(await question.getByRole('listitem').allTextContents()).toEqual([
+      'the lesson settings: KL coefficient β 0.02 → 0.05',
+    ]);
     expect(page.url()).not.toContain('beta=');
     await question.getByRole('button', { name: 'Replace them' }).click();
     await expect
@@ -90,13 +105,17 @@ describe('the lesson bundle', () => {
     expect(await page.locator('.runs li').first().textContent()).toMatch(/^sft .* — done, \d+ logged steps/);
     // The same data and checkpoint, byte for byte, as this profile exports them again.
     const download = async (button: string) => {
-      const [file] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: button }).click()]);
+      const [file] = await Promise.all([
+        page.waitForEvent('download'),
+        page.getByRole('button', { name: button }).click(),
+      ]);
       return readDownload(file);
     };
     expect(await download('Export demonstrations')).toEqual(entries['data/demonstrations.jsonl']);
     expect(await download('Export rankings')).toEqual(entries['data/rankings.jsonl']);
     const sft = unzipSync(await download('Download checkpoint sft'));
-    for (const file of ['model.safetensors', 'config.json', 'tokenizer.json', 'tokenizer_config.json']) expect(sft[`sft/${file}`]).toEqual(entries[`checkpoints/sft/${file}`]);
+    for (const file of ['model.safetensors', 'config.json', 'tokenizer.json', 'tokenizer_config.json'])
+      expect(sft[`sft/${file}`]).toEqual(entries[`checkpoints/sft/${file}`]);
 
     // Everything is there, the markup still text; the imported SFT run has its curve and checkpoint.
     await openTab(page, 'Demonstrations');
@@ -117,19 +136,28 @@ describe('the lesson bundle', () => {
     await question.getByRole('button', { name: 'Keep mine, import the rest' }).click();
     await expect
       .poll(() => bundleStatus(page), { timeout: GPU_TIMEOUT })
-      .toBe(`Imported ${bundle.name}: 0 new demonstrations, 0 new rankings, 0 runs, no checkpoint. Kept yours: ${listed.join('; ')}.`);
+      .toBe(
+        `Imported ${bundle.name}: 0 new demonstrations, 0 new rankings, 0 runs, no checkpoint. Kept yours: ${listed.join('; ')}.`,
+      );
 
     // And replacing them replaces the checkpoint and the run, still without doubling the data.
     await importBundle(page, bundle.name, bundle.bytes);
     await question.getByRole('button', { name: 'Replace them' }).click();
-    await expect.poll(() => bundleStatus(page), { timeout: GPU_TIMEOUT }).toBe(`Imported ${bundle.name}: 0 new demonstrations, 0 new rankings, 1 run, checkpoint sft.`);
-    expect(await page.locator('.checkpoint-table tbody tr').allTextContents()).toEqual([expect.stringMatching(/^base/), expect.stringMatching(/^sft/)]);
+    await expect
+      .poll(() => bundleStatus(page), { timeout: GPU_TIMEOUT })
+      .toBe(`Imported ${bundle.name}: 0 new demonstrations, 0 new rankings, 1 run, checkpoint sft.`);
+    expect(await page.locator('.checkpoint-table tbody tr').allTextContents()).toEqual([
+      expect.stringMatching(/^base/),
+      expect.stringMatching(/^sft/),
+    ]);
 
     // A zip that is no lesson: its name, what is wrong, what to do; nothing imported.
     await importBundle(page, 'notes.zip', zipSync({ 'notes.txt': strToU8('hello') }));
     await expect
       .poll(() => page.getByTestId('bundle-error').textContent())
-      .toBe('Nothing was imported: notes.zip: it has no manifest.json, so it is not a lesson bundle: choose the .zip exported with "Export lesson bundle" on the Data panel');
+      .toBe(
+        'Nothing was imported: notes.zip: it has no manifest.json, so it is not a lesson bundle: choose the .zip exported with "Export lesson bundle" on the Data panel',
+      );
     await openTab(page, 'Demonstrations');
     expect(await page.getByTestId('demonstration').count()).toBe(1);
 

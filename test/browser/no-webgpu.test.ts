@@ -27,7 +27,9 @@ async function probeWebGpu(page: Page): Promise<{ exposed: boolean; adapter: boo
 }
 
 async function rankedLetters(page: Page): Promise<string[]> {
-  const labels = await page.getByTestId('ranked-output').evaluateAll((items) => items.map((item) => item.getAttribute('aria-label') ?? ''));
+  const labels = await page
+    .getByTestId('ranked-output')
+    .evaluateAll((items) => items.map((item) => item.getAttribute('aria-label') ?? ''));
   return labels.map((label) => /^Output ([A-I]),/.exec(label)?.[1] ?? '?');
 }
 
@@ -89,7 +91,9 @@ describe('without WebGPU', () => {
 
     // The training panels explain what they need instead of failing.
     await openTab(page, 'Demonstrations');
-    expect(await page.getByTestId('needs-webgpu').textContent()).toMatch(/Supervised fine-tuning \(SFT\) needs WebGPU.*enable-unsafe-webgpu/s);
+    expect(await page.getByTestId('needs-webgpu').textContent()).toMatch(
+      /Supervised fine-tuning \(SFT\) needs WebGPU.*enable-unsafe-webgpu/s,
+    );
     expect(await page.getByRole('button', { name: /^Train SFT/ }).count()).toBe(0);
     await openTab(page, 'Reward model');
     expect(await page.getByTestId('needs-webgpu').textContent()).toMatch(/Training the reward model needs WebGPU/);
@@ -109,11 +113,21 @@ describe('without WebGPU', () => {
 
     // Data: the ranking exports as any other, and the base model downloads as ONNX.
     await openTab(page, 'Data');
-    const [rankings] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export rankings' }).click()]);
-    const [ranking] = (await readDownload(rankings)).toString('utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const [rankings] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Export rankings' }).click(),
+    ]);
+    const [ranking] = (await readDownload(rankings))
+      .toString('utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(ranking).toMatchObject({ prompt, order: [1, 2, 0, 3], source: 'human' });
     expect((ranking.responses as unknown[]).length).toBe(4);
-    const [onnx] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export checkpoint base as ONNX' }).click()]);
+    const [onnx] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Export checkpoint base as ONNX' }).click(),
+    ]);
     expect(onnx.suggestedFilename()).toBe('base.onnx');
     const bytes = await readDownload(onnx);
     expect(bytes.length).toBeGreaterThan(100_000);
@@ -124,7 +138,9 @@ describe('without WebGPU', () => {
     const wasm = requests.filter((r) => r.startsWith(lab.url) && r.endsWith('.wasm'));
     expect(wasm.length).toBeGreaterThan(0);
     expect(wasm.every((r) => /\/ort-wasm-simd-threaded-[\w-]+\.wasm$/.test(r))).toBe(true);
-    expect(requests.filter((r) => !r.startsWith(lab.url) && !r.startsWith('blob:') && !r.startsWith('data:'))).toEqual([]);
+    expect(requests.filter((r) => !r.startsWith(lab.url) && !r.startsWith('blob:') && !r.startsWith('data:'))).toEqual(
+      [],
+    );
     expect(errors).toEqual([]);
     await context.close();
   });

@@ -14,7 +14,8 @@ const PANEL_NAMES = ['Model', 'Demonstrations', 'Rank', 'Reward model', 'PPO', '
 const lab = useLab({ webgpu: true });
 
 /** How far the page is wider than the screen, in CSS pixels (0: no sideways scroll). */
-const overflow = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+const overflow = (page: Page) =>
+  page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
 const rankedLetters = (page: Page) => page.getByTestId('ranked-output').locator('.output-letter').allTextContents();
 
 describe('on a phone', () => {

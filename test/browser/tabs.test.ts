@@ -25,7 +25,8 @@ async function datasetCount(page: Page, title: string): Promise<number> {
   return Number(/\((\d+)\)/.exec(text ?? '')?.[1]);
 }
 
-const demonstrationsJsonl = (n: number) => Array.from({ length: n }, (_, i) => JSON.stringify({ prompt: `Say ${i}.`, completion: `${i}.` })).join('\n');
+const demonstrationsJsonl = (n: number) =>
+  Array.from({ length: n }, (_, i) => JSON.stringify({ prompt: `Say ${i}.`, completion: `${i}.` })).join('\n');
 
 describe('two tabs of the lab', () => {
   it('one trains at a time, and each sees what the other saved', async () => {
@@ -39,7 +40,13 @@ describe('two tabs of the lab', () => {
 
     // The first tab trains: it holds the lock the lab trains under, as a training tab does. A tab
     // opened meanwhile says so before anyone tries to train.
-    await trainer.evaluate(() => void navigator.locks.request('rlhf-lab-training', () => new Promise((release) => Object.assign(window, { releaseTraining: release }))));
+    await trainer.evaluate(
+      () =>
+        void navigator.locks.request(
+          'rlhf-lab-training',
+          () => new Promise((release) => Object.assign(window, { releaseTraining: release })),
+        ),
+    );
     await other.reload();
     await other.getByTestId('other-tab-training').waitFor({ timeout: MODEL_TIMEOUT });
     await other.getByLabel('Starter demonstrations').fill('4');
@@ -47,14 +54,28 @@ describe('two tabs of the lab', () => {
     const train = other.getByRole('button', { name: /^Train SFT on 4 demonstrations$/ });
     await expect.poll(() => train.isEnabled(), { timeout: MODEL_TIMEOUT }).toBe(true);
     await train.click();
-    await expect.poll(() => other.getByRole('alert').filter({ hasText: 'Another tab of the lab is training' }).count()).toBe(1);
-    expect(await other.locator('.run-status').filter({ hasText: /Done|Running/ }).count()).toBe(0);
+    await expect
+      .poll(() => other.getByRole('alert').filter({ hasText: 'Another tab of the lab is training' }).count())
+      .toBe(1);
+    expect(
+      await other
+        .locator('.run-status')
+        .filter({ hasText: /Done|Running/ })
+        .count(),
+    ).toBe(0);
 
     // The second tab's Data panel counts the first tab's starter set, then what the first tab imports.
     await other.getByRole('tab', { name: 'Data' }).click();
     await other.getByRole('heading', { name: 'Data', level: 2 }).waitFor();
     expect(await datasetCount(other, 'Demonstrations')).toBe(4);
-    await trainer.getByText('Import demonstrations (JSONL)').locator('input').setInputFiles({ name: 'more.jsonl', mimeType: 'application/jsonl', buffer: Buffer.from(demonstrationsJsonl(3)) });
+    await trainer
+      .getByText('Import demonstrations (JSONL)')
+      .locator('input')
+      .setInputFiles({
+        name: 'more.jsonl',
+        mimeType: 'application/jsonl',
+        buffer: Buffer.from(demonstrationsJsonl(3)),
+      });
     await expect.poll(() => trainer.getByText('Imported 3 demonstrations').count()).toBe(1);
     await expect.poll(() => datasetCount(other, 'Demonstrations')).toBe(7);
 
@@ -84,29 +105,50 @@ describe('imports on the Data panel', () => {
     writeFileSync(huge, '');
     truncateSync(huge, 65 * 2 ** 20);
     await importDemonstrations.setInputFiles(huge);
-    await expect.poll(() => page.getByTestId('import-error').textContent()).toBe(
-      `Nothing was imported from huge.jsonl: huge.jsonl has ${65 * 2 ** 20} bytes, over the 64 MiB it may have: check that it is the right file, or split it`,
-    );
+    await expect
+      .poll(() => page.getByTestId('import-error').textContent())
+      .toBe(
+        `Nothing was imported from huge.jsonl: huge.jsonl has ${65 * 2 ** 20} bytes, over the 64 MiB it may have: check that it is the right file, or split it`,
+      );
 
-    const latin1 = Buffer.concat([Buffer.from('{"prompt": "a", "completion": "b"}\n{"prompt": "caf'), Buffer.from([0xe9]), Buffer.from('", "completion": "c"}\n')]);
+    const latin1 = Buffer.concat([
+      Buffer.from('{"prompt": "a", "completion": "b"}\n{"prompt": "caf'),
+      Buffer.from([0xe9]),
+      Buffer.from('", "completion": "c"}\n'),
+    ]);
     await importDemonstrations.setInputFiles({ name: 'latin1.jsonl', mimeType: 'application/jsonl', buffer: latin1 });
-    await expect.poll(() => page.getByTestId('import-error').textContent()).toBe(
-      'Nothing was imported from latin1.jsonl: latin1.jsonl: line 2 (byte 50) is not valid UTF-8: save the file as UTF-8',
-    );
+    await expect
+      .poll(() => page.getByTestId('import-error').textContent())
+      .toBe(
+        'Nothing was imported from latin1.jsonl: latin1.jsonl: line 2 (byte 50) is not valid UTF-8: save the file as UTF-8',
+      );
     expect(await datasetCount(page, 'Demonstrations')).toBe(0);
 
     // Identical outputs are a tie: a ranking of [A, B, A] holds 2 comparisons, not 3.
-    const duplicates = '{"prompt": "Name a red fruit.", "responses": ["An apple.", "A pear.", "An apple."], "order": [0, 2, 1]}\n';
-    await page.getByText('Import rankings (JSONL)').locator('input').setInputFiles({ name: 'dup.jsonl', mimeType: 'application/jsonl', buffer: Buffer.from(duplicates) });
+    const duplicates =
+      '{"prompt": "Name a red fruit.", "responses": ["An apple.", "A pear.", "An apple."], "order": [0, 2, 1]}\n';
+    await page
+      .getByText('Import rankings (JSONL)')
+      .locator('input')
+      .setInputFiles({ name: 'dup.jsonl', mimeType: 'application/jsonl', buffer: Buffer.from(duplicates) });
     await expect.poll(() => page.getByText('Imported 1 rankings').count()).toBe(1);
     expect(await datasetCount(page, 'Comparisons')).toBe(2);
 
     // Checkpoint files are not even validated under a name that is taken.
     const payload = (name: string) => ({ name, mimeType: 'application/octet-stream', buffer: Buffer.from('{}') });
-    await page.getByLabel('Checkpoint files').setInputFiles([payload('model.safetensors'), payload('config.json'), payload('tokenizer.json')]);
+    await page
+      .getByLabel('Checkpoint files')
+      .setInputFiles([payload('model.safetensors'), payload('config.json'), payload('tokenizer.json')]);
     await page.getByLabel('Checkpoint name').fill('base');
     await page.getByRole('button', { name: 'Load checkpoint', exact: true }).click();
-    await expect.poll(() => page.getByRole('alert').filter({ hasText: '"base" is the shipped base model, which an import never replaces: choose another name' }).count()).toBe(1);
+    await expect
+      .poll(() =>
+        page
+          .getByRole('alert')
+          .filter({ hasText: '"base" is the shipped base model, which an import never replaces: choose another name' })
+          .count(),
+      )
+      .toBe(1);
     expect(await page.locator('.checkpoint-table tbody tr').count()).toBe(1);
     expect(errors).toEqual([]);
     await context.close();

@@ -3,7 +3,15 @@
 // adamwStep, in three dispatches (partial sums of squares, the norm, the update) with no readback;
 // on CPU adapters the two reductions run without barriers, bit-identically.
 import adamwWgsl from '../kernels/adamw.wgsl?raw';
-import { bindKernel, getKernel, kernelLayoutFor, type BindingKind, type BindingResource, type Dispatch, type KernelLayout } from '../kernel.ts';
+import {
+  bindKernel,
+  getKernel,
+  kernelLayoutFor,
+  type BindingKind,
+  type BindingResource,
+  type Dispatch,
+  type KernelLayout,
+} from '../kernel.ts';
 import { createStorageBuffer, createUniformBuffer, FLOAT_BYTES } from '../buffers.ts';
 
 /** Floats per decay-mask entry: the parameter layout aligns every tensor to this. */
@@ -81,10 +89,18 @@ export function adamwDispatches(
   const resources = [b.params, b.grads, b.m, b.v, b.decayMask, b.gradNorm, partials, b.hyper, dims];
   const pass = (entryPoint: string, workgroups: number): Dispatch => {
     const kernel = getKernel(device, { label: `adamw_${entryPoint}`, code: adamwWgsl, entryPoint, bindings: BINDINGS });
-    return { kernel, bindGroup: bindKernel(device, kernel, resources, `${label}.${entryPoint}`), workgroups: [workgroups] };
+    return {
+      kernel,
+      bindGroup: bindKernel(device, kernel, resources, `${label}.${entryPoint}`),
+      workgroups: [workgroups],
+    };
   };
   if (layout === 'registers') {
-    return [pass('norm_partials_registers', Math.ceil(numPartials / REGISTER_INVOCATIONS)), pass('norm_reduce_registers', 1), pass('update', updateGroups)];
+    return [
+      pass('norm_partials_registers', Math.ceil(numPartials / REGISTER_INVOCATIONS)),
+      pass('norm_reduce_registers', 1),
+      pass('update', updateGroups),
+    ];
   }
   return [pass('norm_partials', numPartials), pass('norm_reduce', 1), pass('update', updateGroups)];
 }
@@ -124,7 +140,8 @@ export function decayMaskFor(layout: {
 }): Uint32Array {
   const mask = new Uint32Array(Math.ceil(layout.totalFloats / MASK_BLOCK_FLOATS));
   for (const tensor of layout.tensors) {
-    if (tensor.offset % MASK_BLOCK_FLOATS !== 0) throw new Error(`tensor at offset ${tensor.offset} is not 64-float aligned`);
+    if (tensor.offset % MASK_BLOCK_FLOATS !== 0)
+      throw new Error(`tensor at offset ${tensor.offset} is not 64-float aligned`);
     if (tensor.shape.length < 2 || tensor.size === 0) continue;
     mask.fill(1, tensor.offset / MASK_BLOCK_FLOATS, Math.ceil((tensor.offset + tensor.size) / MASK_BLOCK_FLOATS));
   }

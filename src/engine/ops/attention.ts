@@ -4,7 +4,15 @@
 // one entry point per pass in the tiled layout (GPUs) and one in the registers layout (CPU
 // adapters; kernel.ts KernelLayout).
 import attentionWgsl from '../kernels/attention.wgsl?raw';
-import { bindKernel, getKernel, kernelLayoutFor, type BindingResource, type Dispatch, type Kernel, type KernelLayout } from '../kernel.ts';
+import {
+  bindKernel,
+  getKernel,
+  kernelLayoutFor,
+  type BindingResource,
+  type Dispatch,
+  type Kernel,
+  type KernelLayout,
+} from '../kernel.ts';
 import { createUniformBuffer } from '../buffers.ts';
 
 /**
@@ -20,7 +28,8 @@ export const ATTENTION_MAX_HEAD_SIZE = 64;
 function headSize(T: number, C: number, NH: number): number {
   const HS = C / NH;
   if (!Number.isInteger(HS)) throw new Error(`attention: C=${C} is not a multiple of NH=${NH}`);
-  if (HS < 1 || HS > ATTENTION_MAX_HEAD_SIZE) throw new Error(`attention: head size ${HS} is outside 1..${ATTENTION_MAX_HEAD_SIZE}`);
+  if (HS < 1 || HS > ATTENTION_MAX_HEAD_SIZE)
+    throw new Error(`attention: head size ${HS} is outside 1..${ATTENTION_MAX_HEAD_SIZE}`);
   if (T < 1 || T > ATTENTION_MAX_T) throw new Error(`attention: T=${T} is outside 1..${ATTENTION_MAX_T}`);
   return HS;
 }

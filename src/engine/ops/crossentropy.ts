@@ -4,7 +4,15 @@
 // One 256-invocation workgroup per row, or in the registers layout (cross-entropy and token
 // statistics) one invocation per row with the same sums; kernels in crossentropy.wgsl.
 import crossEntropyWgsl from '../kernels/crossentropy.wgsl?raw';
-import { bindKernel, getKernel, kernelLayoutFor, type BindingResource, type BindingKind, type Dispatch, type KernelLayout } from '../kernel.ts';
+import {
+  bindKernel,
+  getKernel,
+  kernelLayoutFor,
+  type BindingResource,
+  type BindingKind,
+  type Dispatch,
+  type KernelLayout,
+} from '../kernel.ts';
 import { createUniformBuffer } from '../buffers.ts';
 
 const MAX_WORKGROUPS_PER_DIMENSION = 65535;
@@ -15,7 +23,14 @@ const REGISTER_ROWS = 32;
  * Uniform (N, V, grid_x, temperature) and the workgroup grid: one workgroup per `rowsPerGroup` rows
  * (1 for the 256-invocation kernels), folded into y.
  */
-function rowGrid(device: GPUDevice, label: string, N: number, V: number, temperature = 1, rowsPerGroup = 1): { dims: GPUBuffer; workgroups: [number, number] } {
+function rowGrid(
+  device: GPUDevice,
+  label: string,
+  N: number,
+  V: number,
+  temperature = 1,
+  rowsPerGroup = 1,
+): { dims: GPUBuffer; workgroups: [number, number] } {
   if (N < 1 || V < 1) throw new Error(`${label}: need N >= 1 and V >= 1, got N=${N} V=${V}`);
   const groups = Math.ceil(N / rowsPerGroup);
   const gridX = Math.min(groups, MAX_WORKGROUPS_PER_DIMENSION);
@@ -34,8 +49,18 @@ function rowDispatch(
   grid: { dims: GPUBuffer; workgroups: [number, number] },
   constants?: Record<string, boolean>,
 ): Dispatch {
-  const kernel = getKernel(device, { label: `crossentropy_${entryPoint}`, code: crossEntropyWgsl, entryPoint, constants, bindings });
-  return { kernel, bindGroup: bindKernel(device, kernel, [grid.dims, ...resources], label), workgroups: grid.workgroups };
+  const kernel = getKernel(device, {
+    label: `crossentropy_${entryPoint}`,
+    code: crossEntropyWgsl,
+    entryPoint,
+    constants,
+    bindings,
+  });
+  return {
+    kernel,
+    bindGroup: bindKernel(device, kernel, [grid.dims, ...resources], label),
+    workgroups: grid.workgroups,
+  };
 }
 
 /**
@@ -49,7 +74,13 @@ function rowDispatch(
 export function crossEntropyDispatch(
   device: GPUDevice,
   label: string,
-  b: { losses: BindingResource; logits: BindingResource; targets: BindingResource; weights: BindingResource; scale: BindingResource },
+  b: {
+    losses: BindingResource;
+    logits: BindingResource;
+    targets: BindingResource;
+    weights: BindingResource;
+    scale: BindingResource;
+  },
   N: number,
   V: number,
   options: { writeGradient: boolean },
@@ -95,6 +126,19 @@ export function tokenStatsDispatch(
 }
 
 /** ids[n] (u32) = index of the largest logit of row n of logits (N,V); ties go to the lowest index. */
-export function argmaxDispatch(device: GPUDevice, label: string, b: { ids: BindingResource; logits: BindingResource }, N: number, V: number): Dispatch {
-  return rowDispatch(device, label, 'argmax', ['uniform', 'read-only-storage', 'storage'], [b.logits, b.ids], rowGrid(device, label, N, V));
+export function argmaxDispatch(
+  device: GPUDevice,
+  label: string,
+  b: { ids: BindingResource; logits: BindingResource },
+  N: number,
+  V: number,
+): Dispatch {
+  return rowDispatch(
+    device,
+    label,
+    'argmax',
+    ['uniform', 'read-only-storage', 'storage'],
+    [b.logits, b.ids],
+    rowGrid(device, label, N, V),
+  );
 }

@@ -4,7 +4,14 @@
 // at the last position), and sampleDispatch turns logits into the next token per sequence.
 import decodeWgsl from '../kernels/decode.wgsl?raw';
 import sampleWgsl from '../kernels/sample.wgsl?raw';
-import { bindKernel, getKernel, kernelLayoutFor, type BindingResource, type Dispatch, type KernelLayout } from '../kernel.ts';
+import {
+  bindKernel,
+  getKernel,
+  kernelLayoutFor,
+  type BindingResource,
+  type Dispatch,
+  type KernelLayout,
+} from '../kernel.ts';
 import { createUniformBuffer } from '../buffers.ts';
 
 /** Longest cache (maxT) and largest head size decode.wgsl's attention accepts. */
@@ -16,7 +23,8 @@ const REGISTER_INVOCATIONS = 16;
 
 function checkPositive(label: string, sizes: Record<string, number>): void {
   for (const [name, value] of Object.entries(sizes)) {
-    if (!Number.isInteger(value) || value <= 0) throw new Error(`${label}: ${name} must be a positive integer, got ${value}`);
+    if (!Number.isInteger(value) || value <= 0)
+      throw new Error(`${label}: ${name} must be a positive integer, got ${value}`);
   }
 }
 
@@ -64,7 +72,13 @@ export function kvAppendDispatch(
 export function decodeAttentionDispatches(
   device: GPUDevice,
   label: string,
-  b: { out: BindingResource; qkv: BindingResource; kCache: BindingResource; vCache: BindingResource; positions: BindingResource },
+  b: {
+    out: BindingResource;
+    qkv: BindingResource;
+    kCache: BindingResource;
+    vCache: BindingResource;
+    positions: BindingResource;
+  },
   B: number,
   C: number,
   NH: number,
@@ -77,7 +91,14 @@ export function decodeAttentionDispatches(
     label: registers ? 'decode_attention_registers' : 'decode_attention',
     code: decodeWgsl,
     entryPoint: registers ? 'attention_registers' : 'attention',
-    bindings: ['storage', 'read-only-storage', 'read-only-storage', 'read-only-storage', 'read-only-storage', 'uniform'],
+    bindings: [
+      'storage',
+      'read-only-storage',
+      'read-only-storage',
+      'read-only-storage',
+      'read-only-storage',
+      'uniform',
+    ],
   });
   const dims = createUniformBuffer(device, `${label}.dims`, new Uint32Array([B, C, NH, maxT]));
   return [
@@ -116,11 +137,16 @@ const MIN_TEMPERATURE = 1e-30;
 
 /** The uniform buffer writeSampleParams fills. */
 export function createSampleParamsBuffer(device: GPUDevice, label: string): GPUBuffer {
-  return device.createBuffer({ label, size: SAMPLE_PARAMS_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+  return device.createBuffer({
+    label,
+    size: SAMPLE_PARAMS_BYTES,
+    usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+  });
 }
 
 export function writeSampleParams(queue: GPUQueue, buffer: GPUBuffer, p: SampleParams): void {
-  if (!(p.temperature >= 0) || !Number.isFinite(p.temperature)) throw new Error(`temperature must be ≥ 0, got ${p.temperature}`);
+  if (!(p.temperature >= 0) || !Number.isFinite(p.temperature))
+    throw new Error(`temperature must be ≥ 0, got ${p.temperature}`);
   if (!Number.isInteger(p.topK) || p.topK < 0) throw new Error(`topK must be a non-negative integer, got ${p.topK}`);
   if (!(p.topP > 0 && p.topP <= 1)) throw new Error(`topP must be in (0, 1], got ${p.topP}`);
   const data = new ArrayBuffer(SAMPLE_PARAMS_BYTES);
@@ -149,7 +175,8 @@ export function sampleDispatch(
   checkPositive(label, { B, V });
   if (B > MAX_WORKGROUPS) throw new Error(`${label}: B=${B} exceeds one dispatch`);
   if (V > SAMPLE_MAX_V) throw new Error(`${label}: V=${V} exceeds ${SAMPLE_MAX_V}`);
-  if (!Number.isInteger(eosId) || eosId < 0 || eosId >= V) throw new Error(`${label}: eosId ${eosId} is outside [0, ${V})`);
+  if (!Number.isInteger(eosId) || eosId < 0 || eosId >= V)
+    throw new Error(`${label}: eosId ${eosId} is outside [0, ${V})`);
   const threads = sampleThreads(V);
   const kernel = getKernel(device, {
     label: 'sample',

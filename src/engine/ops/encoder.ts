@@ -30,7 +30,11 @@ export function encoderForwardDispatch(
   const n = B * T * width;
   const grid = workgroupGrid(Math.ceil(n / FORWARD_WORKGROUP));
   const sizes = createUniformBuffer(device, `${label}.sizes`, new Uint32Array([B, T, width, grid[0], n, 0, 0, 0]));
-  return { kernel, bindGroup: bindKernel(device, kernel, [b.out, b.tokens, b.wte, b.wpe, sizes], label), workgroups: grid };
+  return {
+    kernel,
+    bindGroup: bindKernel(device, kernel, [b.out, b.tokens, b.wte, b.wpe, sizes], label),
+    workgroups: grid,
+  };
 }
 
 /**
@@ -41,7 +45,8 @@ export function bucketTokens(tokens: ArrayLike<number>, V: number): { offsets: U
   const offsets = new Uint32Array(V + 1); // (V+1)
   for (let p = 0; p < tokens.length; p++) {
     const token = tokens[p];
-    if (!Number.isInteger(token) || token < 0 || token >= V) throw new Error(`token ${token} at position ${p} is outside the vocabulary [0, ${V})`);
+    if (!Number.isInteger(token) || token < 0 || token >= V)
+      throw new Error(`token ${token} at position ${p} is outside the vocabulary [0, ${V})`);
     offsets[token + 1]++;
   }
   for (let v = 0; v < V; v++) offsets[v + 1] += offsets[v];
@@ -105,7 +110,21 @@ export function encoderBackwardDispatches(
   const slotByPosition = B * T < V;
   const tokenSlots = slotByPosition ? B * T : V;
   return [
-    gatherSumDispatch(device, `${label}.dwte`, { byToken: true, slotByPosition }, [b.dwte, b.dout, b.offsets, b.positions], tokenSlots, sizes),
-    gatherSumDispatch(device, `${label}.dwpe`, { byToken: false, slotByPosition: false }, [b.dwpe, b.dout, b.offsets, b.positions], T, sizes),
+    gatherSumDispatch(
+      device,
+      `${label}.dwte`,
+      { byToken: true, slotByPosition },
+      [b.dwte, b.dout, b.offsets, b.positions],
+      tokenSlots,
+      sizes,
+    ),
+    gatherSumDispatch(
+      device,
+      `${label}.dwpe`,
+      { byToken: false, slotByPosition: false },
+      [b.dwpe, b.dout, b.offsets, b.positions],
+      T,
+      sizes,
+    ),
   ];
 }

@@ -2,7 +2,14 @@
 // The backward writes dinp and per-row-group partial sums for dweight and dbias in one pass, then
 // sums the partials into dweight and dbias with the deterministic column sum of columnsum.ts.
 import layernormWgsl from '../kernels/layernorm.wgsl?raw';
-import { bindKernel, getKernel, kernelLayoutFor, type BindingResource, type Dispatch, type KernelLayout } from '../kernel.ts';
+import {
+  bindKernel,
+  getKernel,
+  kernelLayoutFor,
+  type BindingResource,
+  type Dispatch,
+  type KernelLayout,
+} from '../kernel.ts';
 import { createStorageBuffer, createUniformBuffer, FLOAT_BYTES } from '../buffers.ts';
 import { biasBackwardDispatches, workgroupGrid } from './columnsum.ts';
 
@@ -44,7 +51,15 @@ export function layernormForwardDispatch(
     code: layernormWgsl,
     entryPoint: registers ? 'forward_registers' : 'forward',
     constants: { PER_THREAD: Math.ceil(C / LANES) },
-    bindings: ['storage', 'storage', 'storage', 'read-only-storage', 'read-only-storage', 'read-only-storage', 'uniform'],
+    bindings: [
+      'storage',
+      'storage',
+      'storage',
+      'read-only-storage',
+      'read-only-storage',
+      'read-only-storage',
+      'uniform',
+    ],
   });
   const groups = Math.ceil(N / (registers ? REGISTER_ROWS : ROWS_AT_ONCE));
   const grid = workgroupGrid(groups);

@@ -2,7 +2,14 @@
 // geometry, and a CPU reference used by tests and by the GPU self-check that the app and the CLI run.
 import geluWgsl from '../kernels/gelu.wgsl?raw';
 import matmulWgsl from '../kernels/matmul.wgsl?raw';
-import { bindKernel, getKernel, kernelLayoutFor, type BindingResource, type Dispatch, type KernelLayout } from '../kernel.ts';
+import {
+  bindKernel,
+  getKernel,
+  kernelLayoutFor,
+  type BindingResource,
+  type Dispatch,
+  type KernelLayout,
+} from '../kernel.ts';
 import { createUniformBuffer } from '../buffers.ts';
 
 export interface MatmulOptions {
@@ -55,8 +62,10 @@ const REGISTER_COLUMNS = 128;
 
 /** Entry point and grid for one product. */
 function matmulShape(layout: KernelLayout, M: number, N: number): { entryPoint: string; workgroups: [number, number] } {
-  if (layout === 'registers') return { entryPoint: 'registers', workgroups: [Math.ceil(N / REGISTER_COLUMNS), Math.ceil(M / REGISTER_ROWS)] };
-  if (M <= SKINNY_MAX_M) return { entryPoint: 'skinny', workgroups: [Math.ceil(N / SKINNY_COLUMNS), Math.ceil(M / SKINNY_ROWS)] };
+  if (layout === 'registers')
+    return { entryPoint: 'registers', workgroups: [Math.ceil(N / REGISTER_COLUMNS), Math.ceil(M / REGISTER_ROWS)] };
+  if (M <= SKINNY_MAX_M)
+    return { entryPoint: 'skinny', workgroups: [Math.ceil(N / SKINNY_COLUMNS), Math.ceil(M / SKINNY_ROWS)] };
   return { entryPoint: 'main', workgroups: [Math.ceil(N / TILE), Math.ceil(M / TILE)] };
 }
 
@@ -76,7 +85,8 @@ export function matmulDispatch(
   options: MatmulOptions = {},
   layout: KernelLayout = kernelLayoutFor(device),
 ): Dispatch {
-  if (buffers.residual && buffers.geluInput) throw new Error(`${label}: a product takes a residual or a GELU input, not both`);
+  if (buffers.residual && buffers.geluInput)
+    throw new Error(`${label}: a product takes a residual or a GELU input, not both`);
   const { entryPoint, workgroups } = matmulShape(layout, M, N);
   const kernel = getKernel(device, {
     label: 'matmul',
@@ -91,7 +101,15 @@ export function matmulDispatch(
       GELU_OUT: buffers.geluOut !== undefined,
       ACCUMULATE: options.accumulate ?? false,
     },
-    bindings: ['storage', 'read-only-storage', 'read-only-storage', 'read-only-storage', 'uniform', 'read-only-storage', 'storage'],
+    bindings: [
+      'storage',
+      'read-only-storage',
+      'read-only-storage',
+      'read-only-storage',
+      'uniform',
+      'read-only-storage',
+      'storage',
+    ],
   });
   const dims = createUniformBuffer(device, `${label}.dims`, new Uint32Array([M, N, K, 0]));
   // The layout always has every slot; an unused read slot holds b, which the kernel never reads there.

@@ -13,7 +13,8 @@ const MAX_WORKGROUPS = 65535;
 
 function checkSizes(label: string, N: number, C: number): void {
   for (const [name, value] of Object.entries({ N, C })) {
-    if (!Number.isInteger(value) || value <= 0) throw new Error(`${label}: ${name} must be a positive integer, got ${value}`);
+    if (!Number.isInteger(value) || value <= 0)
+      throw new Error(`${label}: ${name} must be a positive integer, got ${value}`);
   }
   if (Math.ceil(N / ROWS_PER_GROUP) > MAX_WORKGROUPS) throw new Error(`${label}: N=${N} rows exceed one dispatch`);
 }
@@ -80,7 +81,12 @@ export function scalarHeadBackwardDispatches(
   return [
     {
       kernel: partialsKernel,
-      bindGroup: bindKernel(device, partialsKernel, [b.dlnf, partials, b.dvalues, b.lnf, b.weight, dims], `${label}.partials`),
+      bindGroup: bindKernel(
+        device,
+        partialsKernel,
+        [b.dlnf, partials, b.dvalues, b.lnf, b.weight, dims],
+        `${label}.partials`,
+      ),
       workgroups: [Math.ceil((C + 1) / COLS), numChunks],
     },
     {

@@ -9,7 +9,13 @@ import { bindKernel, getKernel, type BindingResource, type Dispatch } from '../k
 export function decodeEmbedDispatch(
   device: GPUDevice,
   label: string,
-  b: { out: BindingResource; sequence: BindingResource; positions: BindingResource; wte: BindingResource; wpe: BindingResource },
+  b: {
+    out: BindingResource;
+    sequence: BindingResource;
+    positions: BindingResource;
+    wte: BindingResource;
+    wpe: BindingResource;
+  },
   B: number,
   C: number,
   maxT: number,
@@ -18,7 +24,14 @@ export function decodeEmbedDispatch(
     label: 'decode_embed',
     code: sequenceWgsl,
     entryPoint: 'embed_step',
-    bindings: ['storage', 'read-only-storage', 'read-only-storage', 'read-only-storage', 'read-only-storage', 'uniform'],
+    bindings: [
+      'storage',
+      'read-only-storage',
+      'read-only-storage',
+      'read-only-storage',
+      'read-only-storage',
+      'uniform',
+    ],
   });
   const dims = createUniformBuffer(device, `${label}.dims`, new Uint32Array([B, C, maxT, 0]));
   return {
@@ -53,7 +66,12 @@ export function decodeCommitDispatch(
   const dims = createUniformBuffer(device, `${label}.dims`, new Uint32Array([B, maxT, eosId, 0]));
   return {
     kernel,
-    bindGroup: bindKernel(device, kernel, [b.sequence, b.positions, b.finished, b.sampleDone, b.promptLengths, b.sampled, dims], label),
+    bindGroup: bindKernel(
+      device,
+      kernel,
+      [b.sequence, b.positions, b.finished, b.sampleDone, b.promptLengths, b.sampled, dims],
+      label,
+    ),
     workgroups: [Math.ceil(B / 64)],
   };
 }

@@ -22,7 +22,17 @@
 import type { Checkpoint } from '../checkpoint.ts';
 import { findTensor, parameterLayout, scalarHeadLayout, type GptConfig, type ParameterLayout } from '../config.ts';
 import { LAYERNORM_EPS } from '../reference.ts';
-import { DataType, encodeModel, float32Bytes, int64Bytes, type OnnxAttribute, type OnnxModel, type OnnxNode, type OnnxTensor, type OnnxValueInfo } from './onnx-proto.ts';
+import {
+  DataType,
+  encodeModel,
+  float32Bytes,
+  int64Bytes,
+  type OnnxAttribute,
+  type OnnxModel,
+  type OnnxNode,
+  type OnnxTensor,
+  type OnnxValueInfo,
+} from './onnx-proto.ts';
 
 export const ONNX_OPSET = 17;
 export const ONNX_IR_VERSION = 8;
@@ -115,17 +125,24 @@ class Weights {
     private readonly flat: Float32Array,
     what: string,
   ) {
-    if (flat.length !== layout.totalFloats) throw new Error(`ONNX export: ${what} have ${flat.length} floats, expected ${layout.totalFloats}`);
+    if (flat.length !== layout.totalFloats)
+      throw new Error(`ONNX export: ${what} have ${flat.length} floats, expected ${layout.totalFloats}`);
   }
 
   tensor(name: string): OnnxTensor {
     const { shape, offset, size } = findTensor(this.layout, name);
-    return { name, dataType: DataType.FLOAT, dims: shape, raw: float32Bytes(this.flat.subarray(offset, offset + size)) };
+    return {
+      name,
+      dataType: DataType.FLOAT,
+      dims: shape,
+      raw: float32Bytes(this.flat.subarray(offset, offset + size)),
+    };
   }
 }
 
 function scalarHeadWeights(checkpoint: Checkpoint): Weights {
-  if (checkpoint.scalarHead === undefined) throw new Error('ONNX export: the scalar head was asked for but the checkpoint has none');
+  if (checkpoint.scalarHead === undefined)
+    throw new Error('ONNX export: the scalar head was asked for but the checkpoint has none');
   return new Weights(scalarHeadLayout(checkpoint.config), checkpoint.scalarHead, 'scalar head');
 }
 
@@ -158,7 +175,12 @@ class GraphBuilder {
   /** An int64 initializer: a scalar when `scalar`, else a 1-D tensor. */
   int64(name: string, values: number[], scalar = false): string {
     if (scalar && values.length !== 1) throw new Error(`ONNX export: scalar ${name} needs one value`);
-    this.initializers.push({ name, dataType: DataType.INT64, dims: scalar ? [] : [values.length], raw: int64Bytes(values) });
+    this.initializers.push({
+      name,
+      dataType: DataType.INT64,
+      dims: scalar ? [] : [values.length],
+      raw: int64Bytes(values),
+    });
     return name;
   }
 }
@@ -168,14 +190,20 @@ function cacheInterface(config: GptConfig): { inputs: OnnxValueInfo[]; outputs: 
   const headSize = config.nEmbd / config.nHead;
   const layers = Array.from({ length: config.nLayer }, (_, layer) => layer);
   const kinds: CacheTensor[] = ['key', 'value'];
-  const cacheTensor = (name: string, length: string): OnnxValueInfo => ({ name, elemType: DataType.FLOAT, shape: [ONNX_BATCH_DIM, config.nHead, length, headSize] });
+  const cacheTensor = (name: string, length: string): OnnxValueInfo => ({
+    name,
+    elemType: DataType.FLOAT,
+    shape: [ONNX_BATCH_DIM, config.nHead, length, headSize],
+  });
   return {
     inputs: [
       { name: ONNX_ATTENTION_MASK, elemType: DataType.INT64, shape: [ONNX_BATCH_DIM, ONNX_TOTAL_SEQUENCE_DIM] },
       { name: ONNX_POSITION_IDS, elemType: DataType.INT64, shape: [ONNX_BATCH_DIM, ONNX_SEQUENCE_DIM] },
       ...layers.flatMap((layer) => kinds.map((kind) => cacheTensor(onnxPastName(layer, kind), ONNX_PAST_SEQUENCE_DIM))),
     ],
-    outputs: layers.flatMap((layer) => kinds.map((kind) => cacheTensor(onnxPresentName(layer, kind), ONNX_TOTAL_SEQUENCE_DIM))),
+    outputs: layers.flatMap((layer) =>
+      kinds.map((kind) => cacheTensor(onnxPresentName(layer, kind), ONNX_TOTAL_SEQUENCE_DIM)),
+    ),
   };
 }
 
@@ -205,7 +233,12 @@ function buildTrunk(g: GraphBuilder, config: GptConfig, w: Weights, kvCache: boo
 /** Positions 0..T−1 and the causal mask: visible (T,T)[t, t2] = t2 ≤ t. */
 function plainPositions(g: GraphBuilder, w: Weights, T: string): { position: string; visible: string } {
   const positions = g.op('embed.positions', 'Range', [g.int64('const.zero', [0], true), T, 'const.one']); // (T) 0..T-1
-  const position = g.op('embed.position', 'Gather', [g.weight(w, 'transformer.wpe.weight'), positions], [int('axis', 0)]); // (T,C)
+  const position = g.op(
+    'embed.position',
+    'Gather',
+    [g.weight(w, 'transformer.wpe.weight'), positions],
+    [int('axis', 0)],
+  ); // (T,C)
   const column = g.op('mask.rows', 'Unsqueeze', [positions, g.int64('const.axis1', [1])]); // (T,1)
   const visible = g.op('mask.visible', 'LessOrEqual', [positions, column]); // (T,T) bool
   return { position, visible };
@@ -216,12 +249,25 @@ function plainPositions(g: GraphBuilder, w: Weights, T: string): { position: str
  * and attention_mask[b, s] = 1 (the T inputs are cache positions P..S−1).
  */
 function cachedPositions(g: GraphBuilder, w: Weights, T: string): { position: string; visible: string } {
-  const position = g.op('embed.position', 'Gather', [g.weight(w, 'transformer.wpe.weight'), ONNX_POSITION_IDS], [int('axis', 0)]); // (B,T,C)
-  const S = g.op('mask.S', 'Gather', [g.op('mask.shape', 'Shape', [ONNX_ATTENTION_MASK]), 'const.one'], [int('axis', 0)]); // ()
+  const position = g.op(
+    'embed.position',
+    'Gather',
+    [g.weight(w, 'transformer.wpe.weight'), ONNX_POSITION_IDS],
+    [int('axis', 0)],
+  ); // (B,T,C)
+  const S = g.op(
+    'mask.S',
+    'Gather',
+    [g.op('mask.shape', 'Shape', [ONNX_ATTENTION_MASK]), 'const.one'],
+    [int('axis', 0)],
+  ); // ()
   const P = g.op('mask.P', 'Sub', [S, T]); // ()
   const queries = g.op('mask.query_positions', 'Range', [P, S, 'const.one']); // (T) P..S-1
   const keys = g.op('mask.key_positions', 'Range', [g.int64('const.zero', [0], true), S, 'const.one']); // (S) 0..S-1
-  const causal = g.op('mask.causal', 'LessOrEqual', [keys, g.op('mask.rows', 'Unsqueeze', [queries, g.int64('const.axis1', [1])])]); // (T,S) bool
+  const causal = g.op('mask.causal', 'LessOrEqual', [
+    keys,
+    g.op('mask.rows', 'Unsqueeze', [queries, g.int64('const.axis1', [1])]),
+  ]); // (T,S) bool
   const attended = g.op('mask.attended', 'Cast', [ONNX_ATTENTION_MASK], [int('to', DataType.BOOL)]); // (B,S) bool
   const perRow = g.op('mask.per_row', 'Unsqueeze', [attended, g.int64('const.axes12', [1, 2])]); // (B,1,1,S)
   return { position, visible: g.op('mask.visible', 'And', [causal, perRow]) }; // (B,1,T,S) bool
@@ -241,7 +287,14 @@ type BlockConstants = {
 };
 
 /** x + attn(ln_1(x)), then + mlp(ln_2(·)): one pre-LayerNorm transformer block. */
-function buildBlock(g: GraphBuilder, w: Weights, layer: number, x: string, k: BlockConstants, kvCache: boolean): string {
+function buildBlock(
+  g: GraphBuilder,
+  w: Weights,
+  layer: number,
+  x: string,
+  k: BlockConstants,
+  kvCache: boolean,
+): string {
   const h = `transformer.h.${layer}`;
   const attention = buildAttention(g, w, h, layerNorm(g, w, `${h}.ln_1`, x), k, kvCache ? layer : undefined); // (B,T,C)
   const residual = g.op(`${h}.residual_attn`, 'Add', [x, attention]);
@@ -250,7 +303,12 @@ function buildBlock(g: GraphBuilder, w: Weights, layer: number, x: string, k: Bl
 }
 
 function layerNorm(g: GraphBuilder, w: Weights, prefix: string, x: string): string {
-  return g.op(prefix, 'LayerNormalization', [x, g.weight(w, `${prefix}.weight`), g.weight(w, `${prefix}.bias`)], [int('axis', -1), float('epsilon', LAYERNORM_EPS)]);
+  return g.op(
+    prefix,
+    'LayerNormalization',
+    [x, g.weight(w, `${prefix}.weight`), g.weight(w, `${prefix}.bias`)],
+    [int('axis', -1), float('epsilon', LAYERNORM_EPS)],
+  );
 }
 
 /** y = x @ W + b with Hugging Face's Conv1D weight layout (in, out). */
@@ -263,26 +321,53 @@ function conv1d(g: GraphBuilder, w: Weights, prefix: string, x: string): string 
  * Causal multi-head self-attention of ln (B,T,C): softmax(q·kᵀ/√HS, hidden keys masked)·v, heads
  * merged, projected. With `cacheLayer`, k and v are appended to that layer's past (S = P + T keys).
  */
-function buildAttention(g: GraphBuilder, w: Weights, h: string, ln: string, k: BlockConstants, cacheLayer?: number): string {
+function buildAttention(
+  g: GraphBuilder,
+  w: Weights,
+  h: string,
+  ln: string,
+  k: BlockConstants,
+  cacheLayer?: number,
+): string {
   const a = `${h}.attn`;
   const qkv = conv1d(g, w, `${a}.c_attn`, ln); // (B,T,3C) = [q | k | v]
-  const [q, key, v] = g.multi(`${a}.split`, 'Split', [qkv, k.qkvSplit], [`${a}.q`, `${a}.k`, `${a}.v`], [int('axis', 2)]); // 3 × (B,T,C)
+  const [q, key, v] = g.multi(
+    `${a}.split`,
+    'Split',
+    [qkv, k.qkvSplit],
+    [`${a}.q`, `${a}.k`, `${a}.v`],
+    [int('axis', 2)],
+  ); // 3 × (B,T,C)
   const heads = (name: string, input: string, perm: number[]) =>
-    g.op(`${a}.${name}_heads`, 'Transpose', [g.op(`${a}.${name}_split_heads`, 'Reshape', [input, k.headsShape])], [ints('perm', perm)]);
+    g.op(
+      `${a}.${name}_heads`,
+      'Transpose',
+      [g.op(`${a}.${name}_split_heads`, 'Reshape', [input, k.headsShape])],
+      [ints('perm', perm)],
+    );
   const qh = heads('q', q, [0, 2, 1, 3]); // (B,NH,T,HS)
   const vh = heads('v', v, [0, 2, 1, 3]); // (B,NH,T,HS)
   /** present = past ++ current along the sequence: (B,NH,S,HS). */
-  const append = (layer: number, kind: CacheTensor, current: string) => g.op(onnxPresentName(layer, kind), 'Concat', [onnxPastName(layer, kind), current], [int('axis', 2)]);
+  const append = (layer: number, kind: CacheTensor, current: string) =>
+    g.op(onnxPresentName(layer, kind), 'Concat', [onnxPastName(layer, kind), current], [int('axis', 2)]);
   const kt =
     cacheLayer === undefined
       ? heads('k', key, [0, 2, 3, 1]) // (B,NH,HS,T)
-      : g.op(`${a}.k_t`, 'Transpose', [append(cacheLayer, 'key', heads('k', key, [0, 2, 1, 3]))], [ints('perm', [0, 1, 3, 2])]); // (B,NH,HS,S)
+      : g.op(
+          `${a}.k_t`,
+          'Transpose',
+          [append(cacheLayer, 'key', heads('k', key, [0, 2, 1, 3]))],
+          [ints('perm', [0, 1, 3, 2])],
+        ); // (B,NH,HS,S)
   const values = cacheLayer === undefined ? vh : append(cacheLayer, 'value', vh); // (B,NH,S,HS)
   const scores = g.op(`${a}.scores`, 'Mul', [g.op(`${a}.qk`, 'MatMul', [qh, kt]), k.scale]); // (B,NH,T,S)
   const causal = g.op(`${a}.causal_scores`, 'Where', [k.visible, scores, k.masked]);
   const weights = g.op(`${a}.weights`, 'Softmax', [causal], [int('axis', -1)]); // (B,NH,T,S)
   const context = g.op(`${a}.context`, 'MatMul', [weights, values]); // (B,NH,T,HS)
-  const merged = g.op(`${a}.merge_heads`, 'Reshape', [g.op(`${a}.context_t`, 'Transpose', [context], [ints('perm', [0, 2, 1, 3])]), k.mergedShape]); // (B,T,C)
+  const merged = g.op(`${a}.merge_heads`, 'Reshape', [
+    g.op(`${a}.context_t`, 'Transpose', [context], [ints('perm', [0, 2, 1, 3])]),
+    k.mergedShape,
+  ]); // (B,T,C)
   return conv1d(g, w, `${a}.c_proj`, merged);
 }
 
@@ -293,7 +378,10 @@ function buildMlp(g: GraphBuilder, w: Weights, h: string, ln: string, k: BlockCo
   const cube = g.op(`${m}.gelu.cube`, 'Mul', [g.op(`${m}.gelu.square`, 'Mul', [x, x]), x]);
   const inner = g.op(`${m}.gelu.inner`, 'Add', [x, g.op(`${m}.gelu.cubic`, 'Mul', [cube, k.geluCubic])]);
   const tanh = g.op(`${m}.gelu.tanh`, 'Tanh', [g.op(`${m}.gelu.scaled`, 'Mul', [inner, k.geluScale])]);
-  const gelu = g.op(`${m}.gelu`, 'Mul', [g.op(`${m}.gelu.half_x`, 'Mul', [x, k.half]), g.op(`${m}.gelu.one_plus`, 'Add', [tanh, k.oneF])]);
+  const gelu = g.op(`${m}.gelu`, 'Mul', [
+    g.op(`${m}.gelu.half_x`, 'Mul', [x, k.half]),
+    g.op(`${m}.gelu.one_plus`, 'Add', [tanh, k.oneF]),
+  ]);
   return conv1d(g, w, `${m}.c_proj`, gelu); // (B,T,C)
 }
 

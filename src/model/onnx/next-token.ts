@@ -29,7 +29,8 @@ const MASS_SCALE = 2 ** 31;
 
 /** Throws on settings the GPU sampler rejects, with its messages. */
 export function checkSamplingParams(p: Pick<NextTokenParams, 'temperature' | 'topK' | 'topP'>): void {
-  if (!(p.temperature >= 0) || !Number.isFinite(p.temperature)) throw new Error(`temperature must be ≥ 0, got ${p.temperature}`);
+  if (!(p.temperature >= 0) || !Number.isFinite(p.temperature))
+    throw new Error(`temperature must be ≥ 0, got ${p.temperature}`);
   if (!Number.isInteger(p.topK) || p.topK < 0) throw new Error(`topK must be a non-negative integer, got ${p.topK}`);
   if (!(p.topP > 0 && p.topP <= 1)) throw new Error(`topP must be in (0, 1], got ${p.topP}`);
 }
@@ -42,7 +43,8 @@ export function sampleNextToken(logits: Float32Array, params: NextTokenParams, r
   const maxLogit = logits[best];
   const inverseTemperature = Math.fround(1 / Math.fround(params.temperature));
   const probs = new Float64Array(logits.length); // float32-rounded exp((logit − max)/T), 0 for dropped tokens
-  for (let j = 0; j < logits.length; j++) probs[j] = Math.fround(Math.exp(Math.fround(Math.fround(logits[j] - maxLogit) * inverseTemperature)));
+  for (let j = 0; j < logits.length; j++)
+    probs[j] = Math.fround(Math.exp(Math.fround(Math.fround(logits[j] - maxLogit) * inverseTemperature)));
   const kept = keptTokens(keys, probs, params);
   const dropped = new Uint8Array(logits.length).fill(1);
   for (const id of kept) dropped[id] = 0;

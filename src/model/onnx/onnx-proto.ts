@@ -115,7 +115,9 @@ export function encodeTensor(tensor: OnnxTensor): ProtoWriter {
   const elements = tensor.dims.reduce((product, dim) => product * dim, 1);
   const expected = elements * elementBytes(tensor.dataType);
   if (tensor.raw.length !== expected) {
-    throw new Error(`ONNX tensor ${tensor.name}: ${tensor.raw.length} bytes for dims [${tensor.dims.join(',')}], expected ${expected}`);
+    throw new Error(
+      `ONNX tensor ${tensor.name}: ${tensor.raw.length} bytes for dims [${tensor.dims.join(',')}], expected ${expected}`,
+    );
   }
   return new ProtoWriter()
     .packedVarints(1, tensor.dims) // dims

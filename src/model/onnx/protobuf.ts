@@ -28,14 +28,16 @@ export function encodeVarint(value: number | bigint): Uint8Array {
 }
 
 function toUint64(value: number | bigint): bigint {
-  if (typeof value === 'number' && !Number.isSafeInteger(value)) throw new Error(`protobuf varint: ${value} is not a safe integer`);
+  if (typeof value === 'number' && !Number.isSafeInteger(value))
+    throw new Error(`protobuf varint: ${value} is not a safe integer`);
   const big = BigInt(value);
   if (big < INT64_MIN || big > UINT64_MAX) throw new Error(`protobuf varint: ${big} does not fit in 64 bits`);
   return big < 0n ? big + UINT64_MODULUS : big;
 }
 
 function fieldKey(field: number, wireType: number): Uint8Array {
-  if (!Number.isInteger(field) || field < 1 || field > 0x1fffffff) throw new Error(`protobuf: field number ${field} is out of range`);
+  if (!Number.isInteger(field) || field < 1 || field > 0x1fffffff)
+    throw new Error(`protobuf: field number ${field} is out of range`);
   return encodeVarint(field * 8 + wireType);
 }
 
@@ -108,7 +110,10 @@ export class ProtoWriter {
   }
 }
 
-function concatBytes(parts: readonly Uint8Array[], total = parts.reduce((sum, part) => sum + part.length, 0)): Uint8Array {
+function concatBytes(
+  parts: readonly Uint8Array[],
+  total = parts.reduce((sum, part) => sum + part.length, 0),
+): Uint8Array {
   const out = new Uint8Array(total);
   let offset = 0;
   for (const part of parts) {

@@ -18,12 +18,17 @@ const GENERATION_SEED_STRIDE = 7919;
 /** Puts the entry in the list (replacing one of its name), oldest first. */
 export function upsertCheckpoint(store: TrainingStore, entry: CheckpointEntry): void {
   store.setState((state) => ({
-    checkpoints: [...state.checkpoints.filter((c) => c.name !== entry.name), entry].sort((x, y) => x.createdAt - y.createdAt),
+    checkpoints: [...state.checkpoints.filter((c) => c.name !== entry.name), entry].sort(
+      (x, y) => x.createdAt - y.createdAt,
+    ),
   }));
 }
 
 /** The summary and files as one IndexedDB record. */
-function storedCheckpoint({ name, kind, parent, createdAt, step }: CheckpointSummary, files: CheckpointFiles): StoredCheckpoint {
+function storedCheckpoint(
+  { name, kind, parent, createdAt, step }: CheckpointSummary,
+  files: CheckpointFiles,
+): StoredCheckpoint {
   return { name, kind, ...(parent !== undefined && { parent }), createdAt, ...(step !== undefined && { step }), files };
 }
 
@@ -50,7 +55,12 @@ export function createCheckpointsSlice(store: TrainingStore): CheckpointsSlice {
 
     generate(prompts, K, options = {}) {
       generations += 1;
-      const sampling = { ...DEFAULT_SAMPLING, temperature: GENERATION_TEMPERATURE, seed: generations * GENERATION_SEED_STRIDE, ...options };
+      const sampling = {
+        ...DEFAULT_SAMPLING,
+        temperature: GENERATION_TEMPERATURE,
+        seed: generations * GENERATION_SEED_STRIDE,
+        ...options,
+      };
       return labWorker().generate(store.getState().active, prompts, K, sampling);
     },
 
@@ -64,7 +74,8 @@ export function createCheckpointsSlice(store: TrainingStore): CheckpointsSlice {
 
     async importCheckpoint(name, files, options = {}) {
       const db = await labDb();
-      if (name === 'base') throw new Error('"base" is the shipped base model, which an import never replaces: choose another name');
+      if (name === 'base')
+        throw new Error('"base" is the shipped base model, which an import never replaces: choose another name');
       const exists = store.getState().checkpoints.some((c) => c.name === name) || Boolean(await db.getCheckpoint(name));
       if (exists && !options.replace) {
         throw new Error(`a checkpoint named "${name}" exists: choose another name, or delete "${name}" first`);
@@ -81,7 +92,10 @@ export function createCheckpointsSlice(store: TrainingStore): CheckpointsSlice {
     async deleteCheckpoint(name) {
       await (await labDb()).deleteCheckpoint(name);
       await labWorker().removeCheckpoint(name);
-      store.setState((state) => ({ checkpoints: state.checkpoints.filter((c) => c.name !== name), active: state.active === name ? 'base' : state.active }));
+      store.setState((state) => ({
+        checkpoints: state.checkpoints.filter((c) => c.name !== name),
+        active: state.active === name ? 'base' : state.active,
+      }));
       announceChange('checkpoints');
     },
   };

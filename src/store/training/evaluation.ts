@@ -11,7 +11,16 @@ import type { BlindSession, EvaluationSlice, TrainingStore } from './state.ts';
 /** The person's judgment of the blind session's current pair. */
 function judgmentOf(blind: BlindSession, winner: StoredJudgment['winner']): StoredJudgment {
   const pair = blind.pairs[blind.index];
-  return { id: `judgment-${Date.now()}-${blind.index}`, prompt: pair.prompt, a: blind.a, b: blind.b, aText: pair.a, bText: pair.b, winner, createdAt: Date.now() };
+  return {
+    id: `judgment-${Date.now()}-${blind.index}`,
+    prompt: pair.prompt,
+    a: blind.a,
+    b: blind.b,
+    aText: pair.a,
+    bText: pair.b,
+    winner,
+    createdAt: Date.now(),
+  };
 }
 
 export function createEvaluationSlice(store: TrainingStore): EvaluationSlice {
@@ -22,7 +31,9 @@ export function createEvaluationSlice(store: TrainingStore): EvaluationSlice {
     async evaluate(names, settings) {
       store.setState({ evaluation: { status: 'running', message: 'starting…' } });
       try {
-        const onProgress = Comlink.proxy((message: string) => store.setState((state) => ({ evaluation: { ...state.evaluation, message } })));
+        const onProgress = Comlink.proxy((message: string) =>
+          store.setState((state) => ({ evaluation: { ...state.evaluation, message } })),
+        );
         const rows = await labWorker().evaluate(names, settings, onProgress);
         store.setState({ evaluation: { status: 'done', rows } });
       } catch (error) {
@@ -50,7 +61,10 @@ export function createEvaluationSlice(store: TrainingStore): EvaluationSlice {
         showError(store, error);
         return;
       }
-      store.setState((state) => ({ judgments: [...state.judgments, judgment], blind: state.blind && { ...state.blind, index: state.blind.index + 1 } }));
+      store.setState((state) => ({
+        judgments: [...state.judgments, judgment],
+        blind: state.blind && { ...state.blind, index: state.blind.index + 1 },
+      }));
     },
   };
 }

@@ -6,7 +6,17 @@
 import type { PpoIterationReport, PpoPhase, PpoSettings } from '../../../workers/lab.worker.ts';
 import { Comlink, labWorker } from '../bridge.ts';
 import type { Hyperparameters } from '../hyperparameters.ts';
-import { formatDuration, MAX_PPO_SAMPLES, ppoMetricRow, ppoSettingsOf, resumePoint, sameSettings, storedPpoSettings, storedSettingsOf, type RunState } from '../runRecords.ts';
+import {
+  formatDuration,
+  MAX_PPO_SAMPLES,
+  ppoMetricRow,
+  ppoSettingsOf,
+  resumePoint,
+  sameSettings,
+  storedPpoSettings,
+  storedSettingsOf,
+  type RunState,
+} from '../runRecords.ts';
 import { saveCheckpoint } from './checkpoints.ts';
 import { exclusively } from './failures.ts';
 import { failRun, finishRun, persistRun, setRun, startRun } from './runs.ts';
@@ -89,7 +99,8 @@ export function createPpoSlice(store: TrainingStore): PpoSlice {
   };
 
   /** The "policy" checkpoint saved by this run (an older run's policy does not count). */
-  const policyOf = (run: RunState) => store.getState().checkpoints.find((c) => c.name === 'policy' && c.createdAt >= run.startedAt);
+  const policyOf = (run: RunState) =>
+    store.getState().checkpoints.find((c) => c.name === 'policy' && c.createdAt >= run.startedAt);
 
   /** Starts the worker's session; a failure ends the run as failed (shown on the run) and stops the caller. */
   const startSession = async (settings: PpoSettings) => {
@@ -158,7 +169,13 @@ export function createPpoSlice(store: TrainingStore): PpoSlice {
       const { iteration, metrics, samples } = resumePoint(run, policy?.step);
       const settings = { ...storedPpoSettings(run.settings), prompts, ...(policy && { resumeAt: iteration }) };
       await exclusively(store, async () => {
-        setRun(store, 'ppo', { metrics, samples, interrupted: false, error: undefined, message: `resuming at iteration ${iteration + 1}` });
+        setRun(store, 'ppo', {
+          metrics,
+          samples,
+          interrupted: false,
+          error: undefined,
+          message: `resuming at iteration ${iteration + 1}`,
+        });
         if (await startSession(settings)) await runIterations(PPO_MAX_ITERATIONS);
       });
     },

@@ -32,7 +32,11 @@ const PREPARING = 'preparing: building the model on the GPU and compiling its ke
 /** SFT / RM / DPO runs are written to IndexedDB every this many logged steps (and at the end). */
 const PERSIST_EVERY_STEPS = 10;
 
-export function setRun(store: TrainingStore, kind: RunKind, change: Partial<RunState> | ((run: RunState) => Partial<RunState>)): void {
+export function setRun(
+  store: TrainingStore,
+  kind: RunKind,
+  change: Partial<RunState> | ((run: RunState) => Partial<RunState>),
+): void {
   store.setState((state) => {
     const run = state.runs[kind];
     if (!run) return {};
@@ -53,13 +57,26 @@ export async function persistRun(store: TrainingStore, kind: RunKind): Promise<v
 }
 
 /** Starts a new run of `kind` (throws if one is running) and saves it. */
-export async function startRun(store: TrainingStore, kind: RunKind, settings: Record<string, number | string>): Promise<void> {
-  if (store.getState().runs[kind]?.status === 'running') throw new Error(`a ${kind.replace('_', ' ')} run is already running`);
-  store.setState((state) => ({ error: undefined, runs: { ...state.runs, [kind]: newRun(kind, settings, Date.now()) } }));
+export async function startRun(
+  store: TrainingStore,
+  kind: RunKind,
+  settings: Record<string, number | string>,
+): Promise<void> {
+  if (store.getState().runs[kind]?.status === 'running')
+    throw new Error(`a ${kind.replace('_', ' ')} run is already running`);
+  store.setState((state) => ({
+    error: undefined,
+    runs: { ...state.runs, [kind]: newRun(kind, settings, Date.now()) },
+  }));
   await persistRun(store, kind);
 }
 
-export async function finishRun(store: TrainingStore, kind: RunKind, status: RunStatus, change: Partial<RunState> = {}): Promise<void> {
+export async function finishRun(
+  store: TrainingStore,
+  kind: RunKind,
+  status: RunStatus,
+  change: Partial<RunState> = {},
+): Promise<void> {
   setRun(store, kind, { status, message: undefined, ...change });
   await persistRun(store, kind);
 }
@@ -67,7 +84,9 @@ export async function finishRun(store: TrainingStore, kind: RunKind, status: Run
 /** Ends the run as failed, with why (and the lost device, if that is the cause) on the run. */
 export async function failRun(store: TrainingStore, kind: RunKind, error: unknown): Promise<void> {
   const lost = store.getState().deviceLost;
-  await finishRun(store, kind, 'failed', { error: `Training stopped: ${lost ? `${lost}. ` : ''}${errorMessage(error)}` });
+  await finishRun(store, kind, 'failed', {
+    error: `Training stopped: ${lost ? `${lost}. ` : ''}${errorMessage(error)}`,
+  });
 }
 
 function appendMetric(store: TrainingStore, kind: RunKind, row: MetricRow): void {
@@ -76,7 +95,11 @@ function appendMetric(store: TrainingStore, kind: RunKind, row: MetricRow): void
 }
 
 /** Appends the step's metric row and says how far the run is. */
-function stepReporter<P extends { step: number; totalSteps: number }>(store: TrainingStore, kind: RunKind, toRow: (progress: P) => MetricRow) {
+function stepReporter<P extends { step: number; totalSteps: number }>(
+  store: TrainingStore,
+  kind: RunKind,
+  toRow: (progress: P) => MetricRow,
+) {
   const progress = stepProgress();
   return Comlink.proxy((p: P) => {
     appendMetric(store, kind, toRow(p));
@@ -87,7 +110,12 @@ function stepReporter<P extends { step: number; totalSteps: number }>(store: Tra
 type OneShotJob = () => Promise<{ summary: CheckpointSummary; stopped: boolean; final?: MetricRow }>;
 
 /** Runs a one-shot job as a run of `kind`; its checkpoint is saved before the run is done. */
-function oneShot(store: TrainingStore, kind: RunKind, settings: Record<string, number | string>, job: OneShotJob): Promise<void> {
+function oneShot(
+  store: TrainingStore,
+  kind: RunKind,
+  settings: Record<string, number | string>,
+  job: OneShotJob,
+): Promise<void> {
   return exclusively(store, async () => {
     await startRun(store, kind, settings);
     setRun(store, kind, { message: PREPARING });
@@ -116,7 +144,11 @@ export function createRunsSlice(store: TrainingStore): RunsSlice {
       const settings = { epochs: hyper.sftEpochs, lr: hyper.sftLr, seed };
       return oneShot(store, 'sft', { ...settings, demonstrations: demonstrations.length }, async () => {
         const onProgress = stepReporter(store, 'sft', sftMetricRow);
-        const { summary, result } = await labWorker().trainSft(demonstrations.map(demonstrationText), settings, onProgress);
+        const { summary, result } = await labWorker().trainSft(
+          demonstrations.map(demonstrationText),
+          settings,
+          onProgress,
+        );
         return { summary, stopped: result.stopped };
       });
     },
@@ -126,20 +158,37 @@ export function createRunsSlice(store: TrainingStore): RunsSlice {
       const split = { train: train.map(toRanking), heldout: heldout.map(toRanking) };
       const settings = { epochs: hyper.rmEpochs, lr: hyper.rmLr, seed };
       store.setState({ mistakes: undefined });
-      const runSettings = { ...settings, train_rankings: train.length, heldout_rankings: heldout.length, learned_from: rankingAuthors(train) };
+      const runSettings = {
+        ...settings,
+        train_rankings: train.length,
+        heldout_rankings: heldout.length,
+        learned_from: rankingAuthors(train),
+      };
       return oneShot(store, 'reward_model', runSettings, async () => {
         const onProgress = stepReporter(store, 'reward_model', rewardModelMetricRow);
-        const outcome = await labWorker().trainRewardModel(split, demonstrations.map(demonstrationText), settings, onProgress);
+        const outcome = await labWorker().trainRewardModel(
+          split,
+          demonstrations.map(demonstrationText),
+          settings,
+          onProgress,
+        );
         const final: MetricRow = { step: outcome.steps, train_accuracy: outcome.train.accuracy };
         if (outcome.heldout) final.heldout_accuracy = outcome.heldout.accuracy;
         return { summary: outcome.summary, stopped: outcome.stopped, final };
-      }).then(() => (store.getState().runs.reward_model?.status === 'done' ? store.getState().findMistakes(rankings) : undefined));
+      }).then(() =>
+        store.getState().runs.reward_model?.status === 'done' ? store.getState().findMistakes(rankings) : undefined,
+      );
     },
 
     async findMistakes(rankings) {
       const { train, heldout } = splitRankings(rankings);
       try {
-        store.setState({ mistakes: await labWorker().rewardModelMistakes({ train: train.map(toRanking), heldout: heldout.map(toRanking) }, 50) });
+        store.setState({
+          mistakes: await labWorker().rewardModelMistakes(
+            { train: train.map(toRanking), heldout: heldout.map(toRanking) },
+            50,
+          ),
+        });
       } catch (error) {
         showError(store, error);
       }

@@ -12,7 +12,13 @@ import type { CheckpointFiles, CheckpointInput } from '../../model/checkpoint.ts
 import type { SamplingOptions } from '../../model/sampler.ts';
 import type { StoredDemonstration, StoredJudgment, StoredRanking } from '../../data/lab-db.ts';
 import type { Hyperparameters } from '../hyperparameters.ts';
-import type { BlindPair, CheckpointSummary, EvaluationRow, EvaluationSettings, LabeledMisprediction } from '../../../workers/lab.worker.ts';
+import type {
+  BlindPair,
+  CheckpointSummary,
+  EvaluationRow,
+  EvaluationSettings,
+  LabeledMisprediction,
+} from '../../../workers/lab.worker.ts';
 import type { RunKind, RunState } from '../runRecords.ts';
 
 export interface CheckpointEntry extends CheckpointSummary {
@@ -43,7 +49,12 @@ export interface RunsSlice {
   mistakes?: LabeledMisprediction[];
   stop(kind: RunKind): Promise<void>;
   trainSft(demonstrations: StoredDemonstration[], hyper: Hyperparameters, seed: number): Promise<void>;
-  trainRewardModel(rankings: StoredRanking[], demonstrations: StoredDemonstration[], hyper: Hyperparameters, seed: number): Promise<void>;
+  trainRewardModel(
+    rankings: StoredRanking[],
+    demonstrations: StoredDemonstration[],
+    hyper: Hyperparameters,
+    seed: number,
+  ): Promise<void>;
   findMistakes(rankings: StoredRanking[]): Promise<void>;
   score(prompt: string, response: string): Promise<number>;
   trainDpo(rankings: StoredRanking[], hyper: Hyperparameters, seed: number): Promise<void>;

@@ -57,13 +57,20 @@ export function ClassRanking({ generate, modelReady }: { generate: Generate; mod
     <section className="class-ranking" aria-labelledby="class-heading">
       <h3 id="class-heading">Rank with a class</h3>
       <p className="muted">
-        The paper's comparisons came from 40 labelers. Make a pack of prompts with {K} outputs each of “{model}”: students open its link on any device (no model, no WebGPU), rank, and hand back
-        a small file or a text code. Merge their rankings here.
+        The paper's comparisons came from 40 labelers. Make a pack of prompts with {K} outputs each of “{model}”:
+        students open its link on any device (no model, no WebGPU), rank, and hand back a small file or a text code.
+        Merge their rankings here.
       </p>
       <div className="inline-form">
         <label className="field">
           Prompts in the pack
-          <input type="number" min={1} max={200} value={count} onChange={(event) => setCount(Math.min(200, Math.max(1, Math.floor(Number(event.target.value)))))} />
+          <input
+            type="number"
+            min={1}
+            max={200}
+            value={count}
+            onChange={(event) => setCount(Math.min(200, Math.max(1, Math.floor(Number(event.target.value)))))}
+          />
         </label>
         <button type="button" onClick={() => void make()} disabled={busy || !modelReady}>
           {busy ? 'Sampling…' : `Make a pack of ${count} prompts × ${K} outputs`}
@@ -91,13 +98,23 @@ function PackToHandOut({ pack }: { pack: RankingPack }) {
             Link for students
             <input readOnly value={link} data-testid="pack-link" onFocus={(event) => event.target.select()} />
           </label>
-          <button type="button" className="secondary" onClick={() => void navigator.clipboard?.writeText(link).then(() => setCopied(true), () => undefined)}>
+          <button
+            type="button"
+            className="secondary"
+            onClick={() =>
+              void navigator.clipboard?.writeText(link).then(
+                () => setCopied(true),
+                () => undefined,
+              )
+            }
+          >
             {copied ? 'Copied' : 'Copy the link'}
           </button>
         </div>
       ) : (
         <p>
-          Too big for a link (over {MAX_LINK_CODE_CHARS} characters): hand out the file; students open it at this lab's address followed by <code>#pack</code>.
+          Too big for a link (over {MAX_LINK_CODE_CHARS} characters): hand out the file; students open it at this lab's
+          address followed by <code>#pack</code>.
         </p>
       )}
       <button type="button" className="secondary" onClick={() => downloadBlob(packFileName(pack), packFile(pack))}>
@@ -120,7 +137,10 @@ function MergeHandIns() {
     if (!file) return;
     await chosenFileText(file, MAX_PACK_BYTES)
       .then(openPack)
-      .then(() => setProblem(''), (error: unknown) => setProblem(`${file.name} is not a ranking pack: ${errorMessage(error)}`));
+      .then(
+        () => setProblem(''),
+        (error: unknown) => setProblem(`${file.name} is not a ranking pack: ${errorMessage(error)}`),
+      );
   };
   const addFiles = async (event: ChangeEvent<HTMLInputElement>) => {
     const files = [...(event.target.files ?? [])];
@@ -133,7 +153,10 @@ function MergeHandIns() {
     await addSubmissions(await Promise.all(files.map(submission)));
   };
   const addCodes = async () => {
-    const lines = codes.split('\n').map((line) => line.trim()).filter((line) => line !== '');
+    const lines = codes
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line !== '');
     await addSubmissions(lines.map((text, i) => ({ name: `code ${submissions.length + i + 1}`, text })));
     setCodes('');
   };
@@ -142,14 +165,25 @@ function MergeHandIns() {
       <h4>Merge the class's rankings</h4>
       <label className="field wide">
         {pack ? 'Or open another pack file' : 'The pack file the rankings answer'}
-        <input type="file" accept=".json,application/json" data-testid="open-pack-file" onChange={(event) => void openPackFile(event)} />
+        <input
+          type="file"
+          accept=".json,application/json"
+          data-testid="open-pack-file"
+          onChange={(event) => void openPackFile(event)}
+        />
       </label>
       <ErrorLine text={problem} />
       {pack && (
         <>
           <label className="field wide">
             Students' rankings files
-            <input type="file" multiple accept=".json,.txt,application/json,text/plain" data-testid="hand-in-files" onChange={(event) => void addFiles(event)} />
+            <input
+              type="file"
+              multiple
+              accept=".json,.txt,application/json,text/plain"
+              data-testid="hand-in-files"
+              onChange={(event) => void addFiles(event)}
+            />
           </label>
           <label className="field wide">
             Or their text codes, one per line
@@ -179,7 +213,9 @@ function MergeReport({ merge }: { merge: ClassMerge }) {
   const add = async () => {
     const summary = await importJsonl('rankings', mergedRankingsJsonl());
     setAddedFrom(merge);
-    setNotice(`Added ${summary.rankings} rankings of ${merge.labelers.length} students to the lab's rankings: the Reward model panel trains on them.`);
+    setNotice(
+      `Added ${summary.rankings} rankings of ${merge.labelers.length} students to the lab's rankings: the Reward model panel trains on them.`,
+    );
   };
   return (
     <div className="merge-report">
@@ -187,8 +223,9 @@ function MergeReport({ merge }: { merge: ClassMerge }) {
         {merge.labelers.length} students, {merge.rankings.length} rankings merged.
       </p>
       <p data-testid="class-agreement">
-        Students agree on <strong>{percent(agreement.pairwiseMean)}</strong> of the comparisons they both made (the paper's labelers: {percent(PAPER_AGREEMENT)}; two simulated labelers on
-        these outputs: {percent(agreement.simulatedPairwise)}).
+        Students agree on <strong>{percent(agreement.pairwiseMean)}</strong> of the comparisons they both made (the
+        paper's labelers: {percent(PAPER_AGREEMENT)}; two simulated labelers on these outputs:{' '}
+        {percent(agreement.simulatedPairwise)}).
       </p>
       {rejected.length > 0 && (
         <ul className="rejected-hand-ins" aria-label="Refused hand-ins">
@@ -246,15 +283,26 @@ function MergeReport({ merge }: { merge: ClassMerge }) {
                 <td className="number">{percent(figures.get(s.labeler!)?.withMajority)}</td>
                 <td className="number">{percent(figures.get(s.labeler!)?.withSimulatedLabeler)}</td>
                 <td>
-                  <input type="checkbox" checked={!excluded.includes(s.labeler!)} aria-label={`Merge ${s.labeler}'s rankings`} onChange={(event) => void setExcluded(s.labeler!, !event.target.checked)} />
+                  <input
+                    type="checkbox"
+                    checked={!excluded.includes(s.labeler!)}
+                    aria-label={`Merge ${s.labeler}'s rankings`}
+                    onChange={(event) => void setExcluded(s.labeler!, !event.target.checked)}
+                  />
                 </td>
               </tr>
             ))}
           </tbody>
         </table>
       </div>
-      <p className="muted">A student near 50% with the class majority ranks about as a coin would: untick them to leave their rankings out.</p>
-      <button type="button" disabled={merge.rankings.length === 0 || addedFrom === merge} onClick={() => void add().catch((error: unknown) => setNotice(`Could not add them: ${errorMessage(error)}`))}>
+      <p className="muted">
+        A student near 50% with the class majority ranks about as a coin would: untick them to leave their rankings out.
+      </p>
+      <button
+        type="button"
+        disabled={merge.rankings.length === 0 || addedFrom === merge}
+        onClick={() => void add().catch((error: unknown) => setNotice(`Could not add them: ${errorMessage(error)}`))}
+      >
         Add {merge.rankings.length} rankings of {merge.labelers.length} students to the lab's rankings
       </button>
       <p role="status" className="ok">

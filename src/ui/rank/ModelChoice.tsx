@@ -10,7 +10,11 @@ export function ModelChoice({ disabled }: { disabled: boolean }) {
   return (
     <label className="field narrow">
       Sample from
-      <select value={active} onChange={(event) => setActive(event.target.value)} disabled={disabled || writers.length === 0}>
+      <select
+        value={active}
+        onChange={(event) => setActive(event.target.value)}
+        disabled={disabled || writers.length === 0}
+      >
         {writers.length === 0 && <option value={active}>{active}</option>}
         {writers.map((c) => (
           <option key={c.name} value={c.name}>

@@ -70,7 +70,8 @@ export function RankPanel() {
     }
   };
   /** The prompt after the current one, from the rankings as saved now. */
-  const nextAfter = (nowSkipped: ReadonlySet<string>) => nextPromptToRank(prompts, useLabDataStore.getState().rankings, nowSkipped);
+  const nextAfter = (nowSkipped: ReadonlySet<string>) =>
+    nextPromptToRank(prompts, useLabDataStore.getState().rankings, nowSkipped);
   const skip = () => {
     if (!prompt) return;
     const nowSkipped = new Set([...skipped, prompt.id]);
@@ -91,7 +92,13 @@ export function RankPanel() {
     // A failed save shows as the lab data's error (LabDataError); the draft stays for another try.
     let saved = false;
     try {
-      await saveRanking({ promptId: draft.prompt.id, prompt: draft.prompt.text, responses: draft.responses, source: 'human', ...judged.judgement });
+      await saveRanking({
+        promptId: draft.prompt.id,
+        prompt: draft.prompt.text,
+        responses: draft.responses,
+        source: 'human',
+        ...judged.judgement,
+      });
       setDraft(undefined);
       setNotice(`Ranking saved for “${draft.prompt.text}”.`);
       saved = true;
@@ -107,25 +114,30 @@ export function RankPanel() {
     <section className="panel rank-panel" aria-labelledby="rank-heading">
       <h2 id="rank-heading">Rank</h2>
       <p className="lead">
-        Step 2 of InstructGPT: labelers rank several outputs of the model for one prompt, best first. Every ranking of K outputs gives the reward model K(K−1)/2 comparisons.
+        Step 2 of InstructGPT: labelers rank several outputs of the model for one prompt, best first. Every ranking of K
+        outputs gives the reward model K(K−1)/2 comparisons.
       </p>
       <LabDataError />
       <div className="rank-progress" data-testid="rank-progress">
-        <progress value={Math.min(rankings.length, RANKING_TARGET)} max={RANKING_TARGET} aria-label="Rankings made" /> {rankings.length} / {RANKING_TARGET} ranked ({human} by people,{' '}
-        {rankings.length - human} simulated)
+        <progress value={Math.min(rankings.length, RANKING_TARGET)} max={RANKING_TARGET} aria-label="Rankings made" />{' '}
+        {rankings.length} / {RANKING_TARGET} ranked ({human} by people, {rankings.length - human} simulated)
       </div>
       <div className="fields">
-      <ModelChoice disabled={busy || draft !== undefined} />
-      <label className="field narrow" title={HYPERPARAMETER_SPECS.K.explanation}>
-        {HYPERPARAMETER_SPECS.K.label}
-        <select value={K} onChange={(event) => setHyper('K', Number(event.target.value))} disabled={draft !== undefined}>
-          {K_CHOICES.map((k) => (
-            <option key={k} value={k}>
-              {k}
-            </option>
-          ))}
-        </select>
-      </label>
+        <ModelChoice disabled={busy || draft !== undefined} />
+        <label className="field narrow" title={HYPERPARAMETER_SPECS.K.explanation}>
+          {HYPERPARAMETER_SPECS.K.label}
+          <select
+            value={K}
+            onChange={(event) => setHyper('K', Number(event.target.value))}
+            disabled={draft !== undefined}
+          >
+            {K_CHOICES.map((k) => (
+              <option key={k} value={k}>
+                {k}
+              </option>
+            ))}
+          </select>
+        </label>
       </div>
       {!loaded ? (
         <p role="status">Loading saved rankings…</p>

@@ -18,8 +18,19 @@ const FLAG_LABELS: [BooleanFlag, string][] = [
 ];
 const LIKERT = [1, 2, 3, 4, 5, 6, 7];
 
-function OutputFlags({ response, flags, onChange }: { response: number; flags: Partial<Flags>; onChange(flags: Partial<Flags>): void }) {
-  const constraint = flags.satisfiesConstraint === undefined || flags.satisfiesConstraint === null ? '' : String(flags.satisfiesConstraint);
+function OutputFlags({
+  response,
+  flags,
+  onChange,
+}: {
+  response: number;
+  flags: Partial<Flags>;
+  onChange(flags: Partial<Flags>): void;
+}) {
+  const constraint =
+    flags.satisfiesConstraint === undefined || flags.satisfiesConstraint === null
+      ? ''
+      : String(flags.satisfiesConstraint);
   return (
     <details className="output-flags">
       <summary>Flags for output {letter(response)}</summary>
@@ -27,12 +38,25 @@ function OutputFlags({ response, flags, onChange }: { response: number; flags: P
         <legend className="visually-hidden">Flags for output {letter(response)}</legend>
         {FLAG_LABELS.map(([key, label]) => (
           <label key={key} className="checkbox">
-            <input type="checkbox" checked={flags[key] === true} onChange={(event) => onChange({ ...flags, [key]: event.target.checked })} /> {label}
+            <input
+              type="checkbox"
+              checked={flags[key] === true}
+              onChange={(event) => onChange({ ...flags, [key]: event.target.checked })}
+            />{' '}
+            {label}
           </label>
         ))}
         <label className="checkbox">
           Satisfies the prompt's constraint{' '}
-          <select value={constraint} onChange={(event) => onChange({ ...flags, satisfiesConstraint: event.target.value === '' ? undefined : event.target.value === 'true' })}>
+          <select
+            value={constraint}
+            onChange={(event) =>
+              onChange({
+                ...flags,
+                satisfiesConstraint: event.target.value === '' ? undefined : event.target.value === 'true',
+              })
+            }
+          >
             <option value="">not judged</option>
             <option value="true">yes</option>
             <option value="false">no</option>
@@ -53,7 +77,10 @@ export function RankingBoard({ draft, onChange }: { draft: Draft; onChange(draft
   useEffect(() => {
     if (!focusRequest) return;
     const item = items.current.get(focusRequest.response);
-    const button = focusRequest.part === 'item' ? null : item?.querySelector<HTMLButtonElement>(`button[data-move="${focusRequest.part}"]:not(:disabled)`);
+    const button =
+      focusRequest.part === 'item'
+        ? null
+        : item?.querySelector<HTMLButtonElement>(`button[data-move="${focusRequest.part}"]:not(:disabled)`);
     (button ?? item)?.focus();
   }, [focusRequest]);
 
@@ -70,21 +97,26 @@ export function RankingBoard({ draft, onChange }: { draft: Draft; onChange(draft
     if (step === 0) return;
     event.preventDefault();
     if (event.altKey) move(position, position + step, 'item');
-    else if (position + step >= 0 && position + step < K) setFocusRequest({ response: draft.order[position + step], part: 'item' });
+    else if (position + step >= 0 && position + step < K)
+      setFocusRequest({ response: draft.order[position + step], part: 'item' });
   };
   const onDrop = (event: DragEvent<HTMLLIElement>, position: number) => {
     event.preventDefault();
     if (dragFrom !== undefined) move(dragFrom, position, 'item');
     setDragFrom(undefined);
   };
-  const setTie = (position: number, tied: boolean) => onChange({ ...draft, tiedWithAbove: draft.tiedWithAbove.map((t, i) => (i === position ? tied : t)) });
-  const setLikert = (response: number, value: number | undefined) => onChange({ ...draft, likert: draft.likert.map((v, i) => (i === response ? value : v)) });
-  const setFlags = (response: number, flags: Partial<Flags>) => onChange({ ...draft, flags: draft.flags.map((f, i) => (i === response ? flags : f)) });
+  const setTie = (position: number, tied: boolean) =>
+    onChange({ ...draft, tiedWithAbove: draft.tiedWithAbove.map((t, i) => (i === position ? tied : t)) });
+  const setLikert = (response: number, value: number | undefined) =>
+    onChange({ ...draft, likert: draft.likert.map((v, i) => (i === response ? value : v)) });
+  const setFlags = (response: number, flags: Partial<Flags>) =>
+    onChange({ ...draft, flags: draft.flags.map((f, i) => (i === response ? flags : f)) });
 
   return (
     <>
       <p id="rank-instructions" className="muted">
-        Best first. Drag an output, or focus it and press Alt+↑ / Alt+↓ (↑ / ↓ alone move the focus); the buttons do the same.
+        Best first. Drag an output, or focus it and press Alt+↑ / Alt+↓ (↑ / ↓ alone move the focus); the buttons do the
+        same.
       </p>
       <ol className="ranking-board" aria-label="Outputs, best first">
         {draft.order.map((response, position) => (
@@ -112,8 +144,12 @@ export function RankingBoard({ draft, onChange }: { draft: Draft; onChange(draft
           >
             {position > 0 && (
               <label className="checkbox tie-mark">
-                <input type="checkbox" checked={draft.tiedWithAbove[position]} onChange={(event) => setTie(position, event.target.checked)} /> Output {letter(response)} is as good as the
-                one above
+                <input
+                  type="checkbox"
+                  checked={draft.tiedWithAbove[position]}
+                  onChange={(event) => setTie(position, event.target.checked)}
+                />{' '}
+                Output {letter(response)} is as good as the one above
               </label>
             )}
             <div className="ranked-output-row">
@@ -123,12 +159,32 @@ export function RankingBoard({ draft, onChange }: { draft: Draft; onChange(draft
               <span className="output-letter" aria-hidden="true">
                 {letter(response)}
               </span>
-              <div className="output-text">{draft.responses[response] === '' ? <span className="muted">(empty output)</span> : draft.responses[response]}</div>
+              <div className="output-text">
+                {draft.responses[response] === '' ? (
+                  <span className="muted">(empty output)</span>
+                ) : (
+                  draft.responses[response]
+                )}
+              </div>
               <div className="move-buttons">
-                <button type="button" className="secondary" data-move="up" onClick={() => move(position, position - 1, 'up')} disabled={position === 0} aria-label={`Move output ${letter(response)} up`}>
+                <button
+                  type="button"
+                  className="secondary"
+                  data-move="up"
+                  onClick={() => move(position, position - 1, 'up')}
+                  disabled={position === 0}
+                  aria-label={`Move output ${letter(response)} up`}
+                >
                   ↑
                 </button>
-                <button type="button" className="secondary" data-move="down" onClick={() => move(position, position + 1, 'down')} disabled={position === K - 1} aria-label={`Move output ${letter(response)} down`}>
+                <button
+                  type="button"
+                  className="secondary"
+                  data-move="down"
+                  onClick={() => move(position, position + 1, 'down')}
+                  disabled={position === K - 1}
+                  aria-label={`Move output ${letter(response)} down`}
+                >
                   ↓
                 </button>
               </div>
@@ -136,7 +192,12 @@ export function RankingBoard({ draft, onChange }: { draft: Draft; onChange(draft
             <div className="output-judgement">
               <label>
                 Quality of output {letter(response)} (1–7){' '}
-                <select value={draft.likert[response] ?? ''} onChange={(event) => setLikert(response, event.target.value === '' ? undefined : Number(event.target.value))}>
+                <select
+                  value={draft.likert[response] ?? ''}
+                  onChange={(event) =>
+                    setLikert(response, event.target.value === '' ? undefined : Number(event.target.value))
+                  }
+                >
                   <option value="">–</option>
                   {LIKERT.map((v) => (
                     <option key={v} value={v}>
@@ -145,7 +206,11 @@ export function RankingBoard({ draft, onChange }: { draft: Draft; onChange(draft
                   ))}
                 </select>
               </label>
-              <OutputFlags response={response} flags={draft.flags[response]} onChange={(flags) => setFlags(response, flags)} />
+              <OutputFlags
+                response={response}
+                flags={draft.flags[response]}
+                onChange={(flags) => setFlags(response, flags)}
+              />
             </div>
           </li>
         ))}

@@ -15,7 +15,12 @@ function tiedWithAbove(ranking: StoredRanking, position: number): boolean {
 
 /** "B > A = C > D": the order by letter, = between tied neighbours. */
 function orderText(ranking: StoredRanking): string {
-  return ranking.order.map((response, position) => (position === 0 ? '' : tiedWithAbove(ranking, position) ? ' = ' : ' > ') + letter(response)).join('');
+  return ranking.order
+    .map(
+      (response, position) =>
+        (position === 0 ? '' : tiedWithAbove(ranking, position) ? ' = ' : ' > ') + letter(response),
+    )
+    .join('');
 }
 
 /** A saved ranking's outputs best first, with their texts; "=" marks one as good as the one above. */
@@ -24,10 +29,14 @@ function RankedTexts({ ranking }: { ranking: StoredRanking }) {
     <ol className="saved-order">
       {ranking.order.map((response, position) => (
         <li key={response}>
-          <span className="saved-rank" aria-label={tiedWithAbove(ranking, position) ? 'tied with the one above' : `rank ${position + 1}`}>
+          <span
+            className="saved-rank"
+            aria-label={tiedWithAbove(ranking, position) ? 'tied with the one above' : `rank ${position + 1}`}
+          >
             {tiedWithAbove(ranking, position) ? '=' : position + 1}
           </span>{' '}
-          <span className="output-letter">{letter(response)}</span> <span className="output-text">{ranking.responses[response] || '(empty output)'}</span>
+          <span className="output-letter">{letter(response)}</span>{' '}
+          <span className="output-text">{ranking.responses[response] || '(empty output)'}</span>
         </li>
       ))}
     </ol>
@@ -47,10 +56,18 @@ export function SavedRankings() {
       <ul className="saved-rankings" aria-label="Saved rankings">
         {shown.map((ranking) => (
           <li key={ranking.id} data-testid="saved-ranking" data-source={ranking.source}>
-            <span className={`source source-${ranking.source}`}>{ranking.source === 'human' ? 'person' : 'simulated'}</span> <span className="saved-prompt">{ranking.prompt}</span>{' '}
+            <span className={`source source-${ranking.source}`}>
+              {ranking.source === 'human' ? 'person' : 'simulated'}
+            </span>{' '}
+            <span className="saved-prompt">{ranking.prompt}</span>{' '}
             <span className="order-text">{orderText(ranking)}</span>
             <RankedTexts ranking={ranking} />
-            <button type="button" className="danger small" onClick={() => void deleteRanking(ranking.id).catch(() => undefined)} aria-label={`Delete the ranking of: ${ranking.prompt}`}>
+            <button
+              type="button"
+              className="danger small"
+              onClick={() => void deleteRanking(ranking.id).catch(() => undefined)}
+              aria-label={`Delete the ranking of: ${ranking.prompt}`}
+            >
               Delete
             </button>
           </li>

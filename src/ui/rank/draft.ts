@@ -64,21 +64,33 @@ export function tiesFromMarks(tiedWithAbove: readonly boolean[]): [number, numbe
 }
 
 /** The next `count` prompts to rank: the user's own first, then TinyWorld's, skipping ranked and skipped ones. */
-export function promptsToRank(prompts: readonly StoredPrompt[], rankings: readonly StoredRanking[], skipped: ReadonlySet<string>, count: number): StoredPrompt[] {
+export function promptsToRank(
+  prompts: readonly StoredPrompt[],
+  rankings: readonly StoredRanking[],
+  skipped: ReadonlySet<string>,
+  count: number,
+): StoredPrompt[] {
   const ranked = new Set(rankings.map((r) => r.promptId));
   const open = prompts.filter((p) => !ranked.has(p.id) && !skipped.has(p.id));
   return [...open.filter(isOwnPrompt), ...open.filter((p) => !isOwnPrompt(p))].slice(0, count);
 }
 
 /** The next prompt to rank (promptsToRank's first). */
-export function nextPromptToRank(prompts: readonly StoredPrompt[], rankings: readonly StoredRanking[], skipped: ReadonlySet<string>): StoredPrompt | undefined {
+export function nextPromptToRank(
+  prompts: readonly StoredPrompt[],
+  rankings: readonly StoredRanking[],
+  skipped: ReadonlySet<string>,
+): StoredPrompt | undefined {
   return promptsToRank(prompts, rankings, skipped, 1)[0];
 }
 
 /** A board's judgement as a ranking's fields (order, ties, Likert and flags as far as given), or why it cannot be saved yet. */
-export function draftJudgement(draft: Draft): { judgement: Pick<Ranking, 'order' | 'ties' | 'likert' | 'flags'> } | { problem: string } {
+export function draftJudgement(
+  draft: Draft,
+): { judgement: Pick<Ranking, 'order' | 'ties' | 'likert' | 'flags'> } | { problem: string } {
   const rated = draft.likert.filter((v) => v !== undefined).length;
-  if (rated !== 0 && rated !== draft.likert.length) return { problem: 'Rate the quality of every output (1–7), or of none.' };
+  if (rated !== 0 && rated !== draft.likert.length)
+    return { problem: 'Rate the quality of every output (1–7), or of none.' };
   const ties = tiesFromMarks(draft.tiedWithAbove);
   const flagged = draft.flags.some((f) => Object.keys(f).length > 0);
   return {

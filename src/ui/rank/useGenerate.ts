@@ -9,5 +9,8 @@ import { useTrainingStore } from '../../store/trainingStore.ts';
 export function useGenerate(): Generate {
   const generate = useTrainingStore((state) => state.generate);
   const maxNewTokens = useLessonStore(selectHyper).maxNewTokens;
-  return useCallback((prompts: string[], K: number) => generate(prompts, K, { maxNewTokens }), [generate, maxNewTokens]);
+  return useCallback(
+    (prompts: string[], K: number) => generate(prompts, K, { maxNewTokens }),
+    [generate, maxNewTokens],
+  );
 }

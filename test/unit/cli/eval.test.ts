@@ -18,6 +18,8 @@ describe('rlhf-lab eval', () => {
     expect(result.prompts + result.skipped_prompts).toBe(Math.min(12, buildPromptSet(1).heldout.length));
     expect(result.prompts).toBeGreaterThan(0);
     expect(Number.isFinite(result.likert)).toBe(true);
-    expect(run.stderr).toContain(`skipping ${result.skipped_prompts} of 12 held-out prompts: they leave no room for an answer in the context of 32 tokens`);
+    expect(run.stderr).toContain(
+      `skipping ${result.skipped_prompts} of 12 held-out prompts: they leave no room for an answer in the context of 32 tokens`,
+    );
   }, 300_000);
 });

@@ -15,12 +15,23 @@ import { trainBpe } from '../../../src/model/bpe-training.ts';
 
 vi.mock('node:fs/promises', async (importOriginal) => {
   const actual = await importOriginal<typeof fs>();
-  return { ...actual, open: vi.fn(actual.open), writeFile: vi.fn(actual.writeFile), rename: vi.fn(actual.rename), readFile: vi.fn(actual.readFile) };
+  return {
+    ...actual,
+    open: vi.fn(actual.open),
+    writeFile: vi.fn(actual.writeFile),
+    rename: vi.fn(actual.rename),
+    readFile: vi.fn(actual.readFile),
+  };
 });
 
 const tokenizer = trainBpe(['The fox lives in the forest. Mia has a red ball.'], 280);
 const config = makeConfig('micro', tokenizer.vocabSize);
-const checkpointOf = (seed: number): Checkpoint => ({ config, params: initParameters(config, seed), tokenizer, meta: { kind: 'base', steps: String(seed) } });
+const checkpointOf = (seed: number): Checkpoint => ({
+  config,
+  params: initParameters(config, seed),
+  tokenizer,
+  meta: { kind: 'base', steps: String(seed) },
+});
 
 let dir: string;
 beforeAll(async () => {
@@ -50,7 +61,9 @@ describe('checkpoint folders are written whole or not at all', () => {
     const out = join(dir, 'kept');
     await writeCheckpointDir(out, checkpointOf(1));
     failNthWrite(3);
-    await expect(writeCheckpointDir(out, checkpointOf(2))).rejects.toThrow(`cannot write ${out}: the disk is full: free some space and run again`);
+    await expect(writeCheckpointDir(out, checkpointOf(2))).rejects.toThrow(
+      `cannot write ${out}: the disk is full: free some space and run again`,
+    );
     vi.mocked(fs.writeFile).mockReset();
     vi.mocked(fs.open).mockReset();
     const read = await readCheckpointDir(out);
@@ -59,7 +72,7 @@ describe('checkpoint folders are written whole or not at all', () => {
     expect((await readdir(dir)).filter((name) => name.startsWith('kept'))).toEqual(['kept']); // no kept.partial left
   });
 
-  it('a run killed between the folder\'s two renames: the next read finds the previous checkpoint again', async () => {
+  it("a run killed between the folder's two renames: the next read finds the previous checkpoint again", async () => {
     const out = join(dir, 'renamed');
     await writeCheckpointDir(out, checkpointOf(3));
     const actual = await vi.importActual<typeof fs>('node:fs/promises');
@@ -74,7 +87,7 @@ describe('checkpoint folders are written whole or not at all', () => {
     expect(read.meta?.steps).toBe('3');
   });
 
-  it('replaces an older checkpoint and keeps pretrain\'s resume files beside it', async () => {
+  it("replaces an older checkpoint and keeps pretrain's resume files beside it", async () => {
     const out = join(dir, 'replaced');
     await writeCheckpointDir(out, checkpointOf(5), { 'train_state.json': '{"step": 5}' });
     await writeCheckpointDir(out, checkpointOf(6), { 'train_state.json': '{"step": 6}' });
@@ -97,39 +110,53 @@ describe('outputs are checked before any work', () => {
   it('refuses a file as a checkpoint folder, and a folder of other files', async () => {
     const file = join(dir, 'a_file');
     await writeFile(file, 'x');
-    await expect(checkCheckpointOutput(file, '--out')).rejects.toThrow(`--out ${file} is a file; a folder is needed: choose a new folder name`);
+    await expect(checkCheckpointOutput(file, '--out')).rejects.toThrow(
+      `--out ${file} is a file; a folder is needed: choose a new folder name`,
+    );
     const notes = join(dir, 'notes');
     await mkdir(notes);
     await writeFile(join(notes, 'thesis.txt'), 'x');
-    await expect(checkCheckpointOutput(notes, '--out')).rejects.toThrow(`--out ${notes} holds thesis.txt, not only the files it would write`);
+    await expect(checkCheckpointOutput(notes, '--out')).rejects.toThrow(
+      `--out ${notes} holds thesis.txt, not only the files it would write`,
+    );
   });
 
   it('creates the parent folders of a new output, and refuses a folder as an output file', async () => {
     await checkCheckpointOutput(join(dir, 'new', 'deep', 'sft'), '--out');
     expect(await readdir(join(dir, 'new', 'deep'))).toEqual([]);
-    await expect(checkOutputFile(dir, '--save-rankings')).rejects.toThrow(`--save-rankings ${dir} is a folder; a file name is needed`);
+    await expect(checkOutputFile(dir, '--save-rankings')).rejects.toThrow(
+      `--save-rankings ${dir} is a folder; a file name is needed`,
+    );
     const blocked = join(dir, 'a_file', 'rankings.jsonl');
-    await expect(checkOutputFile(blocked, '--save-rankings')).rejects.toThrow(`--save-rankings ${blocked}: cannot create ${join(dir, 'a_file')}`);
+    await expect(checkOutputFile(blocked, '--save-rankings')).rejects.toThrow(
+      `--save-rankings ${blocked}: cannot create ${join(dir, 'a_file')}`,
+    );
   });
 });
 
-describe('inputs are stat\'ed before they are read', () => {
+describe("inputs are stat'ed before they are read", () => {
   it('refuses a file over its limit without reading it', async () => {
     const path = join(dir, 'big.jsonl');
     await writeFile(path, 'x'.repeat(2048));
-    await expect(readFileBytes(path, 1024, 'JSONL file')).rejects.toThrow(`${path} has 2048 bytes, over the 1024 bytes a JSONL file may have`);
+    await expect(readFileBytes(path, 1024, 'JSONL file')).rejects.toThrow(
+      `${path} has 2048 bytes, over the 1024 bytes a JSONL file may have`,
+    );
     expect(fs.readFile).not.toHaveBeenCalled();
   });
 
   it('names the path of a folder, a missing file and a symbolic-link loop', async () => {
     await expect(readFileBytes(dir, 1024, 'file')).rejects.toThrow(`cannot read ${dir}: it is a folder, not a file`);
-    await expect(readFileBytes(join(dir, 'nope'), 1024, 'file')).rejects.toThrow(`cannot read ${join(dir, 'nope')}: it does not exist`);
+    await expect(readFileBytes(join(dir, 'nope'), 1024, 'file')).rejects.toThrow(
+      `cannot read ${join(dir, 'nope')}: it does not exist`,
+    );
     const loop = join(dir, 'loop');
     await symlink(loop, loop);
-    await expect(readFileBytes(loop, 1024, 'file')).rejects.toThrow(`cannot read ${loop}: its symbolic links form a loop`);
+    await expect(readFileBytes(loop, 1024, 'file')).rejects.toThrow(
+      `cannot read ${loop}: its symbolic links form a loop`,
+    );
   });
 
-  it('fileSystemError keeps an unknown error\'s message and the original as its cause', () => {
+  it("fileSystemError keeps an unknown error's message and the original as its cause", () => {
     const original = Object.assign(new Error('EWHAT: odd'), { code: 'EWHAT' });
     const error = fileSystemError('write', '/x/y', original);
     expect(error.message).toBe('cannot write /x/y: EWHAT: odd');

@@ -34,7 +34,10 @@ describe('rlhf-lab --help', () => {
   });
 
   it.each(commands)('%s --help shows every option, its description and default, and examples', async (name, spec) => {
-    for (const argv of [[name, '--help'], ['help', name]]) {
+    for (const argv of [
+      [name, '--help'],
+      ['help', name],
+    ]) {
       const run = await runCli(argv);
       expect(run.code).toBe(0);
       expect(run.stderr).toEqual([]);
@@ -57,7 +60,9 @@ describe('usage errors', () => {
     const run = await runCli(['pretrain', '--step', '5', '--json']);
     expect(run.code).toBe(2);
     expect(run.stdout).toEqual([]);
-    expect(flat(run.stderr)).toContain("error: unknown option '--step' (Did you mean --steps?) (rlhf-lab pretrain --help shows its options and examples)");
+    expect(flat(run.stderr)).toContain(
+      "error: unknown option '--step' (Did you mean --steps?) (rlhf-lab pretrain --help shows its options and examples)",
+    );
   });
 
   it('an unknown command fails with exit code 2 and the nearest command', async () => {
@@ -78,8 +83,10 @@ describe('defaults are declared once', () => {
     for (const [name, spec] of commands) {
       const context: CommandContext = { values: {}, positionals: [], json: true, options: spec.options, log: () => {} };
       for (const [option, declared] of Object.entries(spec.options)) {
-        if (declared.kind === 'number' && declared.default !== undefined) expect(numberOption(context, option), `${name} --${option}`).toBe(declared.default);
-        if (declared.kind === 'text' && declared.default !== undefined) expect(stringOption(context, option), `${name} --${option}`).toBe(declared.default);
+        if (declared.kind === 'number' && declared.default !== undefined)
+          expect(numberOption(context, option), `${name} --${option}`).toBe(declared.default);
+        if (declared.kind === 'text' && declared.default !== undefined)
+          expect(stringOption(context, option), `${name} --${option}`).toBe(declared.default);
       }
     }
   });

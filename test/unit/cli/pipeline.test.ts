@@ -24,16 +24,28 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('rlhf-lab pipeline --preset micro', () => {
   it('runs every stage and reports every model', async () => {
     const prompts = buildPromptSet(1);
-    const texts = [...generateCorpus(1, 200), ...buildDemonstrations(1, prompts.train).map((d) => `${d.prompt} ${d.response}`)];
+    const texts = [
+      ...generateCorpus(1, 200),
+      ...buildDemonstrations(1, prompts.train).map((d) => `${d.prompt} ${d.response}`),
+    ];
     const tokenizer = trainBpe(texts, 600);
     const config = { ...makeConfig('micro', tokenizer.vocabSize), nCtx: 48 };
-    await writeCheckpointDir(dir, { config, params: initParameters(config, 1), tokenizer, meta: { kind: 'base', seed: '1' } });
+    await writeCheckpointDir(dir, {
+      config,
+      params: initParameters(config, 1),
+      tokenizer,
+      meta: { kind: 'base', seed: '1' },
+    });
 
     const out = join(dir, 'run');
     const run = await runCli(['pipeline', '--preset', 'micro', '--model', dir, '--seed', '3', '--out', out, '--json']);
     expect(run.code, run.stderr.slice(-5).join('\n')).toBe(0);
     const report = run.result as {
-      reward_model: { heldout_accuracy: number; heldout_ceiling: number; labeler_agreement: { training: number; heldout: number } };
+      reward_model: {
+        heldout_accuracy: number;
+        heldout_ceiling: number;
+        labeler_agreement: { training: number; heldout: number };
+      };
       models: Record<string, Record<string, number>>;
       ppo: unknown[];
     };
@@ -47,7 +59,16 @@ describe('rlhf-lab pipeline --preset micro', () => {
     }
     expect(Object.keys(report.models).sort()).toEqual(['base', 'dpo', 'ppo', 'ppo_ptx', 'sft']);
     for (const [name, model] of Object.entries(report.models)) {
-      for (const key of ['win_rate_vs_sft', 'win_rate_vs_base', 'likert', 'follows_instruction', 'truthful', 'hallucination', 'toxicity', 'pretrain_loss']) {
+      for (const key of [
+        'win_rate_vs_sft',
+        'win_rate_vs_base',
+        'likert',
+        'follows_instruction',
+        'truthful',
+        'hallucination',
+        'toxicity',
+        'pretrain_loss',
+      ]) {
         expect(model, `${name}.${key}`).toHaveProperty(key);
       }
       expect(Number.isFinite(model.pretrain_loss), `${name} pretrain loss`).toBe(true);
@@ -60,23 +81,47 @@ describe('rlhf-lab pipeline --preset micro', () => {
     // --out: every trained model is a checkpoint with its lineage, and the report is saved too.
     const rm = await readCheckpointDir(join(out, 'reward_model'));
     expect(rm.scalarHead).toBeDefined();
-    expect(rm.meta).toMatchObject({ kind: 'reward_model', parent_kind: 'sft', training_seed: '3', pipeline_preset: 'micro' });
+    expect(rm.meta).toMatchObject({
+      kind: 'reward_model',
+      parent_kind: 'sft',
+      training_seed: '3',
+      pipeline_preset: 'micro',
+    });
     for (const name of ['sft', 'ppo', 'ppo_ptx', 'dpo']) {
       const saved = await readCheckpointDir(join(out, name));
       expect(saved.params.length, name).toBe(rm.params.length);
       expect(saved.scalarHead, name).toBeUndefined();
     }
     expect(parseRankings(readFileSync(join(out, 'rankings.jsonl'), 'utf8'))).toHaveLength(4);
-    expect(parseRankings(readFileSync(join(out, 'heldout-rankings.jsonl'), 'utf8')).every((r) => r.responses.length === 4)).toBe(true);
+    expect(
+      parseRankings(readFileSync(join(out, 'heldout-rankings.jsonl'), 'utf8')).every((r) => r.responses.length === 4),
+    ).toBe(true);
     expect(existsSync(join(out, 'report.json'))).toBe(true);
     expect(JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')).models.dpo).toEqual(report.models.dpo);
 
     // The same --out again resumes after the last finished stage: every stage is reused, and the
     // evaluation of the saved models repeats exactly.
-    const again = await runCli(['pipeline', '--preset', 'micro', '--model', dir, '--seed', '3', '--out', out, '--json']);
+    const again = await runCli([
+      'pipeline',
+      '--preset',
+      'micro',
+      '--model',
+      dir,
+      '--seed',
+      '3',
+      '--out',
+      out,
+      '--json',
+    ]);
     expect(again.code, again.stderr.slice(-5).join('\n')).toBe(0);
-    expect(again.stderr.some((line) => line.startsWith(`resuming ${out}: reusing sft, rankings, reward_model, ppo, ppo_ptx, dpo`))).toBe(true);
-    expect(again.stderr.some((line) => line.startsWith('[sft] SFT step') || line.startsWith('[ppo] ppo iteration'))).toBe(false);
+    expect(
+      again.stderr.some((line) =>
+        line.startsWith(`resuming ${out}: reusing sft, rankings, reward_model, ppo, ppo_ptx, dpo`),
+      ),
+    ).toBe(true);
+    expect(
+      again.stderr.some((line) => line.startsWith('[sft] SFT step') || line.startsWith('[ppo] ppo iteration')),
+    ).toBe(false);
     expect((again.result as typeof report).models).toEqual(report.models);
     expect((again.result as typeof report).ppo).toEqual(report.ppo);
 
@@ -85,15 +130,46 @@ describe('rlhf-lab pipeline --preset micro', () => {
     const stages = JSON.parse(readFileSync(stagesFile, 'utf8'));
     for (const later of ['ppo', 'ppo_ptx', 'dpo']) delete stages.stages[later];
     writeFileSync(stagesFile, JSON.stringify(stages));
-    const resumed = await runCli(['pipeline', '--preset', 'micro', '--model', dir, '--seed', '3', '--out', out, '--json']);
+    const resumed = await runCli([
+      'pipeline',
+      '--preset',
+      'micro',
+      '--model',
+      dir,
+      '--seed',
+      '3',
+      '--out',
+      out,
+      '--json',
+    ]);
     expect(resumed.code, resumed.stderr.slice(-5).join('\n')).toBe(0);
-    expect(resumed.stderr.some((line) => line.startsWith(`resuming ${out}: reusing sft, rankings, reward_model (`))).toBe(true);
+    expect(
+      resumed.stderr.some((line) => line.startsWith(`resuming ${out}: reusing sft, rankings, reward_model (`)),
+    ).toBe(true);
     expect(resumed.stderr.some((line) => line.startsWith('[sft] SFT step'))).toBe(false);
     expect(resumed.stderr.some((line) => line.startsWith('[ppo] ppo iteration'))).toBe(true);
-    expect(Object.keys(JSON.parse(readFileSync(stagesFile, 'utf8')).stages)).toEqual(['sft', 'rankings', 'reward_model', 'ppo', 'ppo_ptx', 'dpo']);
+    expect(Object.keys(JSON.parse(readFileSync(stagesFile, 'utf8')).stages)).toEqual([
+      'sft',
+      'rankings',
+      'reward_model',
+      'ppo',
+      'ppo_ptx',
+      'dpo',
+    ]);
 
     // Another seed into the same folder is refused before any work, and nothing is overwritten.
-    const other = await runCli(['pipeline', '--preset', 'micro', '--model', dir, '--seed', '4', '--out', out, '--json']);
+    const other = await runCli([
+      'pipeline',
+      '--preset',
+      'micro',
+      '--model',
+      dir,
+      '--seed',
+      '4',
+      '--out',
+      out,
+      '--json',
+    ]);
     expect(other.code).not.toBe(0);
     expect(other.stderr.join('\n')).toMatch(/holds a different pipeline run \(training_seed 3 ≠ 4\)/);
   }, 900_000);

@@ -19,7 +19,12 @@ export async function runCli(argv: string[]): Promise<CliRun> {
   try {
     const code = await main(argv);
     const last = stdout.at(-1);
-    return { code, stdout, stderr, result: last === undefined || !argv.includes('--json') ? undefined : JSON.parse(last) };
+    return {
+      code,
+      stdout,
+      stderr,
+      result: last === undefined || !argv.includes('--json') ? undefined : JSON.parse(last),
+    };
   } finally {
     log.mockRestore();
     error.mockRestore();

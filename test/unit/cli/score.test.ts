@@ -35,13 +35,21 @@ describe('rlhf-lab score', () => {
     expect(logprobs).toHaveLength(ids.length - 1);
 
     const inputs = Int32Array.from(ids.slice(0, -1));
-    const twin = tokenLogprobs(forward(config, Float64Array.from(params), inputs, 1, inputs.length).logits, Int32Array.from(ids.slice(1)), config.vocabSize);
+    const twin = tokenLogprobs(
+      forward(config, Float64Array.from(params), inputs, 1, inputs.length).logits,
+      Int32Array.from(ids.slice(1)),
+      config.vocabSize,
+    );
     const twinDiff = Math.max(...logprobs.map((lp, i) => Math.abs(lp - twin[i])));
     console.log(`score vs float64 twin: max |Δ| ${twinDiff.toExponential(2)}`);
     expect(twinDiff).toBeLessThan(1e-4);
 
     if (numpyMissing) return console.log('numpy is not installed: NumPy comparison skipped');
-    const script = spawnSync('python3', [resolve(import.meta.dirname, '../../../tools/gpt2_numpy.py'), dir, '--ids', ids.join(',')], { encoding: 'utf8' });
+    const script = spawnSync(
+      'python3',
+      [resolve(import.meta.dirname, '../../../tools/gpt2_numpy.py'), dir, '--ids', ids.join(',')],
+      { encoding: 'utf8' },
+    );
     expect(script.status, script.stderr).toBe(0);
     const numpy = (JSON.parse(script.stdout.trim().split('\n').at(-1)!) as { logprobs: number[] }).logprobs;
     const numpyDiff = Math.max(...logprobs.map((lp, i) => Math.abs(lp - numpy[i])));

@@ -4,7 +4,13 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultModelDir, readCheckpointDir, readTokenizerDir, resolveModelDir, writeCheckpointDir } from '../../../src/cli/fs-checkpoint.ts';
+import {
+  defaultModelDir,
+  readCheckpointDir,
+  readTokenizerDir,
+  resolveModelDir,
+  writeCheckpointDir,
+} from '../../../src/cli/fs-checkpoint.ts';
 import type { Checkpoint } from '../../../src/model/checkpoint.ts';
 import { initParameters, initScalarHead, makeConfig } from '../../../src/model/config.ts';
 import { trainBpe } from '../../../src/model/bpe-training.ts';
@@ -49,10 +55,12 @@ describe('rlhf-lab tokenize', () => {
 
   it('reports a missing folder, a missing tokenizer.json and a missing --text', async () => {
     const missing = join(dir, 'nope');
-    expect((await runCli(['tokenize', '--model', missing, '--text', 'x', '--json'])).result)
-      .toEqual({ error: `checkpoint folder ${missing} does not exist` });
-    expect((await runCli(['tokenize', '--model', dir, '--text', 'x', '--json'])).result)
-      .toEqual({ error: `checkpoint folder ${dir} has no tokenizer.json` });
+    expect((await runCli(['tokenize', '--model', missing, '--text', 'x', '--json'])).result).toEqual({
+      error: `checkpoint folder ${missing} does not exist`,
+    });
+    expect((await runCli(['tokenize', '--model', dir, '--text', 'x', '--json'])).result).toEqual({
+      error: `checkpoint folder ${dir} has no tokenizer.json`,
+    });
     const noText = await runCli(['tokenize', '--model', modelDir, '--json']);
     expect(noText.code).toBe(1);
     expect(noText.result).toEqual({ error: '--text "..." is required' });
@@ -75,9 +83,13 @@ describe('checkpoint folders', () => {
     await rm(join(partial, 'config.json'));
     await expect(readCheckpointDir(partial)).rejects.toThrow(`checkpoint folder ${partial} has no config.json`);
     await writeFile(join(partial, 'config.json'), '{');
-    await expect(readCheckpointDir(partial)).rejects.toThrow(new RegExp(`^checkpoint ${partial}: config\\.json is not valid JSON`));
+    await expect(readCheckpointDir(partial)).rejects.toThrow(
+      new RegExp(`^checkpoint ${partial}: config\\.json is not valid JSON`),
+    );
     await expect(readCheckpointDir(join(partial, 'model.safetensors'))).rejects.toThrow('is not a folder');
-    await expect(readCheckpointDir(join(dir, 'absent'))).rejects.toThrow(`checkpoint folder ${join(dir, 'absent')} does not exist`);
+    await expect(readCheckpointDir(join(dir, 'absent'))).rejects.toThrow(
+      `checkpoint folder ${join(dir, 'absent')} does not exist`,
+    );
   });
 
   it('defaults to public/models/base of the repository', () => {

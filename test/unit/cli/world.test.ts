@@ -23,7 +23,12 @@ describe('rlhf-lab world', () => {
     expect(run.result).toEqual({
       out,
       seed: 'cli-test',
-      counts: { corpus: 40, trainPrompts: 400, heldoutPrompts: 100, demonstrations: parseJsonl(expected['demonstrations.jsonl']).length },
+      counts: {
+        corpus: 40,
+        trainPrompts: 400,
+        heldoutPrompts: 100,
+        demonstrations: parseJsonl(expected['demonstrations.jsonl']).length,
+      },
       bytes: Object.fromEntries(Object.entries(expected).map(([name, text]) => [name, Buffer.byteLength(text)])),
     });
     expect(run.stderr.some((line) => line.includes('corpus.jsonl'))).toBe(true);
@@ -35,7 +40,14 @@ describe('rlhf-lab world', () => {
     expect(run.code, run.stderr.join('\n')).toBe(0);
     const manifest = JSON.parse(await readFile(join(out, 'tokens.json'), 'utf8'));
     expect(run.result).toEqual(manifest);
-    expect(manifest).toMatchObject({ format: 'rlhf-lab-tokens-v1', world_seed: '2', documents: 60, heldout_documents: heldoutCount(60), dtype: 'uint16', vocab_size: 1024 });
+    expect(manifest).toMatchObject({
+      format: 'rlhf-lab-tokens-v1',
+      world_seed: '2',
+      documents: 60,
+      heldout_documents: heldoutCount(60),
+      dtype: 'uint16',
+      vocab_size: 1024,
+    });
     const tokenizer = Tokenizer.fromJSON(await readFile(join(out, 'tokenizer.json'), 'utf8'));
     const decode = async (name: string) => {
       const bytes = await readFile(join(out, name));

@@ -3,7 +3,14 @@
 // what to do.
 import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openLabDb, StorageFullError, type LabDb, type StoredCheckpoint, type StoredDemonstration, type StoredRanking } from '../../../src/data/lab-db.ts';
+import {
+  openLabDb,
+  StorageFullError,
+  type LabDb,
+  type StoredCheckpoint,
+  type StoredDemonstration,
+  type StoredRanking,
+} from '../../../src/data/lab-db.ts';
 
 let dbCount = 0;
 const opened: LabDb[] = [];
@@ -17,15 +24,37 @@ afterEach(() => {
 });
 
 const demonstration = (id: string, updatedAt = 1): StoredDemonstration => ({
-  id, promptId: 'train-0001', prompt: 'What colour is a goat?', completion: 'A goat is white.', source: 'human', updatedAt,
+  id,
+  promptId: 'train-0001',
+  prompt: 'What colour is a goat?',
+  completion: 'A goat is white.',
+  source: 'human',
+  updatedAt,
 });
 const ranking = (id: string, createdAt = 1): StoredRanking => ({
-  id, createdAt, promptId: 'train-0002', prompt: 'Name two animals.', responses: ['a cat and a dog', 'no', 'a cow and a pig'],
-  order: [2, 0, 1], ties: [[0, 1]], source: 'human', likert: [6, 1, 7], flags: [{}, { failsToFollow: true }, { hallucination: false }],
+  id,
+  createdAt,
+  promptId: 'train-0002',
+  prompt: 'Name two animals.',
+  responses: ['a cat and a dog', 'no', 'a cow and a pig'],
+  order: [2, 0, 1],
+  ties: [[0, 1]],
+  source: 'human',
+  likert: [6, 1, 7],
+  flags: [{}, { failsToFollow: true }, { hallucination: false }],
 });
 const checkpoint = (name: string, createdAt: number): StoredCheckpoint => ({
-  name, kind: 'sft', parent: 'base', createdAt, step: 12,
-  files: { 'model.safetensors': new Uint8Array([1, 2, 3]), 'config.json': '{}', 'tokenizer.json': '{"model":{}}', 'tokenizer_config.json': '{}' },
+  name,
+  kind: 'sft',
+  parent: 'base',
+  createdAt,
+  step: 12,
+  files: {
+    'model.safetensors': new Uint8Array([1, 2, 3]),
+    'config.json': '{}',
+    'tokenizer.json': '{"model":{}}',
+    'tokenizer_config.json': '{}',
+  },
 });
 
 describe('lab-db', () => {
@@ -39,7 +68,10 @@ describe('lab-db', () => {
     expect(await db.allRankings()).toEqual([ranking('r1')]);
     expect((await db.allPrompts())[0].text).toBe('Write a poem about rain.');
     await db.putDemonstration({ ...demonstration('d1', 30), completion: 'Goats are often white.' });
-    expect((await db.allDemonstrations()).map((d) => [d.id, d.completion])).toEqual([['d2', 'A goat is white.'], ['d1', 'Goats are often white.']]);
+    expect((await db.allDemonstrations()).map((d) => [d.id, d.completion])).toEqual([
+      ['d2', 'A goat is white.'],
+      ['d1', 'Goats are often white.'],
+    ]);
     await db.deleteDemonstration('d2');
     await db.deleteRanking('r1');
     await db.deletePrompt('p1');
@@ -51,8 +83,26 @@ describe('lab-db', () => {
   it('keeps everything across a reopen of the same database', async () => {
     const first = await freshDb('lab-db-reopen');
     await first.putRanking(ranking('r1'));
-    await first.putJudgment({ id: 'j1', prompt: 'Hi', a: 'sft', b: 'policy', aText: 'x', bText: 'y', winner: 'b', createdAt: 1 });
-    await first.putRun({ id: 'run1', kind: 'ppo', status: 'paused', startedAt: 1, updatedAt: 2, settings: { beta: 0.02 }, metrics: [{ step: 1, 'objective/kl': 0.1 }], samples: [] });
+    await first.putJudgment({
+      id: 'j1',
+      prompt: 'Hi',
+      a: 'sft',
+      b: 'policy',
+      aText: 'x',
+      bText: 'y',
+      winner: 'b',
+      createdAt: 1,
+    });
+    await first.putRun({
+      id: 'run1',
+      kind: 'ppo',
+      status: 'paused',
+      startedAt: 1,
+      updatedAt: 2,
+      settings: { beta: 0.02 },
+      metrics: [{ step: 1, 'objective/kl': 0.1 }],
+      samples: [],
+    });
     first.close();
     const second = await freshDb('lab-db-reopen');
     expect((await second.allRankings())[0].order).toEqual([2, 0, 1]);
@@ -80,12 +130,18 @@ describe('lab-db', () => {
 
   it('putMany writes all records or none', async () => {
     const db = await freshDb();
-    await db.putMany({ demonstrations: [demonstration('d1'), demonstration('d2')], rankings: [ranking('r1')], prompts: [{ id: 'p', text: 't', family: 'user', createdAt: 1 }] });
+    await db.putMany({
+      demonstrations: [demonstration('d1'), demonstration('d2')],
+      rankings: [ranking('r1')],
+      prompts: [{ id: 'p', text: 't', family: 'user', createdAt: 1 }],
+    });
     expect(await db.allDemonstrations()).toHaveLength(2);
     // A record without its key fails its request: the whole transaction is rolled back.
     const keyless = { ...demonstration('d4') } as Partial<StoredDemonstration>;
     delete keyless.id;
-    await expect(db.putMany({ demonstrations: [demonstration('d3'), keyless as StoredDemonstration], rankings: [ranking('r2')] })).rejects.toThrow(/none were saved/);
+    await expect(
+      db.putMany({ demonstrations: [demonstration('d3'), keyless as StoredDemonstration], rankings: [ranking('r2')] }),
+    ).rejects.toThrow(/none were saved/);
     expect((await db.allDemonstrations()).map((d) => d.id)).toEqual(['d1', 'd2']);
     expect((await db.allRankings()).map((r) => r.id)).toEqual(['r1']);
   });
@@ -109,7 +165,9 @@ describe('lab-db', () => {
     try {
       const failure = db.putDemonstration(demonstration('d1'));
       await expect(failure).rejects.toBeInstanceOf(StorageFullError);
-      await expect(failure).rejects.toThrow(/storage is full: the demonstration could not be saved\. Free space by deleting old checkpoints/);
+      await expect(failure).rejects.toThrow(
+        /storage is full: the demonstration could not be saved\. Free space by deleting old checkpoints/,
+      );
     } finally {
       IDBObjectStore.prototype.put = put;
     }

@@ -2,7 +2,13 @@
 // float64, step by step: before each step the reference starts from the GPU's float32 state; and the
 // two kernel layouts' reductions against each other (bit for bit).
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { adamwDispatches, createAdamwHyperBuffer, decayMaskFor, writeAdamwHyper, type AdamwHyperparams } from '../../../src/engine/ops/adamw.ts';
+import {
+  adamwDispatches,
+  createAdamwHyperBuffer,
+  decayMaskFor,
+  writeAdamwHyper,
+  type AdamwHyperparams,
+} from '../../../src/engine/ops/adamw.ts';
 import { createStorageBuffer } from '../../../src/engine/buffers.ts';
 import { initParameters, makeConfig, parameterLayout, type ParameterLayout } from '../../../src/model/config.ts';
 import { Rng } from '../../../src/model/random.ts';
@@ -16,7 +22,8 @@ import { download, maxAbsDiff, run, upload } from './gpu-run.ts';
 function randomOnTensors(layout: ParameterLayout, seed: number, scale: number): Float32Array<ArrayBuffer> {
   const rng = new Rng(seed);
   const out = new Float32Array(layout.totalFloats);
-  for (const t of layout.tensors) for (let i = t.offset; i < t.offset + t.size; i++) out[i] = scale * (2 * rng.uniform() - 1);
+  for (const t of layout.tensors)
+    for (let i = t.offset; i < t.offset + t.size; i++) out[i] = scale * (2 * rng.uniform() - 1);
   return out;
 }
 
@@ -33,7 +40,12 @@ function raggedLayout(): ParameterLayout {
   return { tensors, totalFloats: offset };
 }
 
-async function checkSteps(layout: ParameterLayout, initial: Float32Array, steps: AdamwHyperparams[], seed: number): Promise<void> {
+async function checkSteps(
+  layout: ParameterLayout,
+  initial: Float32Array,
+  steps: AdamwHyperparams[],
+  seed: number,
+): Promise<void> {
   const { device } = await testGpu();
   const n = layout.totalFloats;
   const params = upload(device, 'params', initial);
@@ -68,7 +80,8 @@ async function checkSteps(layout: ParameterLayout, initial: Float32Array, steps:
     // (relative ~4 ulp ≈ 2.4e-7; 1e-6 of the largest). Each param moves by lr·(m̂/(√v̂+eps) + decay·p);
     // the Adam ratio carries the norm's relative error and a few ulp (|ratio| ≤ (1−β1)/√(1−β2)·√bc2/bc1),
     // so |Δparam| ≤ ulp-level of |p| + lr·1e-5·max(1,|ratio|).
-    const ratioBound = ((1 - hp.beta1) / Math.sqrt(1 - hp.beta2)) * (Math.sqrt(1 - hp.beta2 ** step) / (1 - hp.beta1 ** step)) + 1;
+    const ratioBound =
+      ((1 - hp.beta1) / Math.sqrt(1 - hp.beta2)) * (Math.sqrt(1 - hp.beta2 ** step) / (1 - hp.beta1 ** step)) + 1;
     const maxParam = refParams.reduce((a, x) => Math.max(a, Math.abs(x)), 0);
     const tolParams = 4 * 2 ** -24 * maxParam + hp.lr * 1e-5 * ratioBound;
     const tolM = 1e-6 * refM.reduce((a, x) => Math.max(a, Math.abs(x)), 0);
@@ -133,12 +146,23 @@ describe('adamw kernels', () => {
         const v = upload(device, 'v', new Float32Array(n));
         const gradNorm = createStorageBuffer(device, 'gradNorm', 4);
         const hyper = createAdamwHyperBuffer(device, 'hyper');
-        const dispatches = adamwDispatches(device, `adamw.${kernelLayout}`, { params, grads, m, v, decayMask, hyper, gradNorm }, n, kernelLayout);
+        const dispatches = adamwDispatches(
+          device,
+          `adamw.${kernelLayout}`,
+          { params, grads, m, v, decayMask, hyper, gradNorm },
+          n,
+          kernelLayout,
+        );
         for (const step of [1, 2]) {
           writeAdamwHyper(device.queue, hyper, BASE, step);
           await run(device, dispatches);
         }
-        const result = [...(await download(device, params, n)), ...(await download(device, m, n)), ...(await download(device, v, n)), ...(await download(device, gradNorm, 1))];
+        const result = [
+          ...(await download(device, params, n)),
+          ...(await download(device, m, n)),
+          ...(await download(device, v, n)),
+          ...(await download(device, gradNorm, 1)),
+        ];
         for (const buffer of [params, m, v, gradNorm, hyper]) buffer.destroy();
         return result;
       };

@@ -65,11 +65,31 @@ describe('attention kernels', () => {
       const out = createStorageBuffer(device, 'out', B * T * C * 4);
       const preatt = garbage(device, 'preatt', B * NH * T * T);
       const att = garbage(device, 'att', B * NH * T * T);
-      await run(device, attentionForwardDispatches(device, 'attn', { out, preatt, att, qkv: upload(device, 'qkv', qkv) }, B, T, C, NH, layout));
+      await run(
+        device,
+        attentionForwardDispatches(
+          device,
+          'attn',
+          { out, preatt, att, qkv: upload(device, 'qkv', qkv) },
+          B,
+          T,
+          C,
+          NH,
+          layout,
+        ),
+      );
 
-      const ref = { out: new Float64Array(B * T * C), preatt: new Float64Array(B * NH * T * T), att: new Float64Array(B * NH * T * T) };
+      const ref = {
+        out: new Float64Array(B * T * C),
+        preatt: new Float64Array(B * NH * T * T),
+        att: new Float64Array(B * NH * T * T),
+      };
       attentionForward(ref.out, ref.preatt, ref.att, Float64Array.from(qkv), B, T, C, NH);
-      for (const [name, buffer] of [['preatt', preatt], ['att', att], ['out', out]] as const) {
+      for (const [name, buffer] of [
+        ['preatt', preatt],
+        ['att', att],
+        ['out', out],
+      ] as const) {
         const got = await download(device, buffer, ref[name].length);
         const diff = maxAbsDiff(got, ref[name]);
         const tol = tolerance(ref[name], name === 'preatt' ? HS : HS + T);
@@ -83,7 +103,11 @@ describe('attention kernels', () => {
       const qkv = scaled(uniformValues(B * T * 3 * C, 21 + T), 2);
       const dout = uniformValues(B * T * C, 31 + T);
       // att from the float64 forward (rounded to float32), so the backward is checked on its own
-      const ref = { out: new Float64Array(B * T * C), preatt: new Float64Array(B * NH * T * T), att: new Float64Array(B * NH * T * T) };
+      const ref = {
+        out: new Float64Array(B * T * C),
+        preatt: new Float64Array(B * NH * T * T),
+        att: new Float64Array(B * NH * T * T),
+      };
       attentionForward(ref.out, ref.preatt, ref.att, Float64Array.from(qkv), B, T, C, NH);
       const att = Float32Array.from(ref.att);
 

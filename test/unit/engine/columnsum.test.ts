@@ -42,13 +42,40 @@ describe('bias backward', () => {
       await run(device, biasBackwardDispatches(device, 'bias-backward', { dbias, dout }, N, OC));
       // reference.ts computes dbias inside matmulBackward; with C = 1 the other outputs cost little.
       const expected = Float64Array.from(initial);
-      matmulBackward(new Float64Array(N), new Float64Array(OC), expected, Float64Array.from(dy), new Float64Array(N), new Float64Array(OC), 1, N, 1, OC);
+      matmulBackward(
+        new Float64Array(N),
+        new Float64Array(OC),
+        expected,
+        Float64Array.from(dy),
+        new Float64Array(N),
+        new Float64Array(OC),
+        1,
+        N,
+        1,
+        OC,
+      );
       const absSums = Float64Array.from(initial, Math.abs);
-      matmulBackward(new Float64Array(N), new Float64Array(OC), absSums, Float64Array.from(dy, Math.abs), new Float64Array(N), new Float64Array(OC), 1, N, 1, OC);
+      matmulBackward(
+        new Float64Array(N),
+        new Float64Array(OC),
+        absSums,
+        Float64Array.from(dy, Math.abs),
+        new Float64Array(N),
+        new Float64Array(OC),
+        1,
+        N,
+        1,
+        OC,
+      );
       // Float32 summation: |error| ≤ d·u·Σ|terms|, d the most additions on one term's path. The kernel
       // adds ≤ 16 rows per lane per chunk of 64, 4 lanes, then ≤ ceil(chunks/4) per lane, 4 lanes and dbias.
       const depth = Math.ceil(Math.min(N, 64) / 4) + Math.ceil(Math.ceil(N / 64) / 4) + 8;
-      check(`bias backward N=${N} OC=${OC}`, await download(device, dbias, OC), expected, absSums.map((s) => depth * U * s));
+      check(
+        `bias backward N=${N} OC=${OC}`,
+        await download(device, dbias, OC),
+        expected,
+        absSums.map((s) => depth * U * s),
+      );
     });
   }
 });

@@ -54,7 +54,15 @@ function entropyTolerance(V: number, X: number): number {
  * as a relative one (plus |x − lse|·u and exp's ulps, inside lseTolerance's slack), and the final
  * subtraction and product round at 2 ulp of |g|.
  */
-function gradientWithinTolerance(got: Float32Array, expected: Float64Array, targets: Int32Array, weights: Float64Array, scale: number, V: number, tol: number): number {
+function gradientWithinTolerance(
+  got: Float32Array,
+  expected: Float64Array,
+  targets: Int32Array,
+  weights: Float64Array,
+  scale: number,
+  V: number,
+  tol: number,
+): number {
   let worst = 0; // max |Δ| / allowed over the elements; ≤ 1 passes
   for (let n = 0; n < targets.length; n++) {
     const g = weights[n] * scale;
@@ -85,7 +93,15 @@ function weightsFor(N: number, signed: boolean): Float64Array {
   return Float64Array.from({ length: N }, (_, n) => pattern[n % pattern.length]);
 }
 
-async function runCrossEntropy(device: GPUDevice, logits: Float32Array, targets: Int32Array, weights: Float64Array, scale: number, V: number, writeGradient: boolean) {
+async function runCrossEntropy(
+  device: GPUDevice,
+  logits: Float32Array,
+  targets: Int32Array,
+  weights: Float64Array,
+  scale: number,
+  V: number,
+  writeGradient: boolean,
+) {
   const N = targets.length;
   const logitsBuffer = upload(device, 'logits', logits);
   const losses = createStorageBufferFrom(device, 'losses', new Float32Array(N).fill(Number.NaN));
@@ -108,19 +124,48 @@ describe('row kernel layouts', () => {
       const weights = weightsFor(N, true);
       const targets = randomTargets(N, V, weights, 404 + V);
       const inputs = {
-        targets: upload(device, 'targets', Uint32Array.from(targets, (t) => t >>> 0), 'u32'),
+        targets: upload(
+          device,
+          'targets',
+          Uint32Array.from(targets, (t) => t >>> 0),
+          'u32',
+        ),
         weights: upload(device, 'weights', weights),
         scale: upload(device, 'scale', [0.25]),
       };
       const rows = async (layout: KernelLayout) => {
         const inout = upload(device, 'logits', logits);
-        const stats = { logprobs: createStorageBuffer(device, 'logprobs', N * 4), entropy: createStorageBuffer(device, 'entropy', N * 4) };
+        const stats = {
+          logprobs: createStorageBuffer(device, 'logprobs', N * 4),
+          entropy: createStorageBuffer(device, 'entropy', N * 4),
+        };
         const losses = createStorageBuffer(device, 'losses', N * 4);
         await run(device, [
-          tokenStatsDispatch(device, `stats.${layout}`, { ...stats, logits: inout, targets: inputs.targets }, N, V, { temperature: 0.7 }, layout),
-          crossEntropyDispatch(device, `ce.${layout}`, { losses, logits: inout, ...inputs }, N, V, { writeGradient: true }, layout),
+          tokenStatsDispatch(
+            device,
+            `stats.${layout}`,
+            { ...stats, logits: inout, targets: inputs.targets },
+            N,
+            V,
+            { temperature: 0.7 },
+            layout,
+          ),
+          crossEntropyDispatch(
+            device,
+            `ce.${layout}`,
+            { losses, logits: inout, ...inputs },
+            N,
+            V,
+            { writeGradient: true },
+            layout,
+          ),
         ]);
-        const result = [...(await download(device, stats.logprobs, N)), ...(await download(device, stats.entropy, N)), ...(await download(device, losses, N)), ...(await download(device, inout, N * V))];
+        const result = [
+          ...(await download(device, stats.logprobs, N)),
+          ...(await download(device, stats.entropy, N)),
+          ...(await download(device, losses, N)),
+          ...(await download(device, inout, N * V)),
+        ];
         for (const buffer of [inout, stats.logprobs, stats.entropy, losses]) buffer.destroy();
         return result;
       };
@@ -143,12 +188,14 @@ describe('cross-entropy kernel', () => {
 
         const expected = crossEntropyLoss(Float64Array.from(logits), targets, weights, V);
         let loss = 0;
-        for (let n = 0; n < N; n++) loss += losses[n] * weights[n] / weightSum;
+        for (let n = 0; n < N; n++) loss += (losses[n] * weights[n]) / weightSum;
         const tol = lseTolerance(V, maxAbsOf(logits));
         const lossDiff = Math.abs(loss - expected.loss);
         const gradDiff = maxAbsDiff(dlogits, expected.dlogits);
         const gradRatio = gradientWithinTolerance(dlogits, expected.dlogits, targets, weights, 1 / weightSum, V, tol);
-        console.log(`cross-entropy N=${N} V=${V} signed=${signed}: loss ${expected.loss.toFixed(4)} |Δ|=${lossDiff.toExponential(2)} tol=${tol.toExponential(2)}; dlogits max|Δ|=${gradDiff.toExponential(2)} (max |Δ|/tol per element ${gradRatio.toFixed(3)})`);
+        console.log(
+          `cross-entropy N=${N} V=${V} signed=${signed}: loss ${expected.loss.toFixed(4)} |Δ|=${lossDiff.toExponential(2)} tol=${tol.toExponential(2)}; dlogits max|Δ|=${gradDiff.toExponential(2)} (max |Δ|/tol per element ${gradRatio.toFixed(3)})`,
+        );
         expect(lossDiff).toBeLessThanOrEqual(tol);
         expect(gradRatio).toBeLessThanOrEqual(1);
         // padding rows (weight 0, target −1) report loss 0
@@ -179,7 +226,15 @@ describe('cross-entropy kernel', () => {
     const logits = randomLogits(N, V, 7);
     const weights = new Float64Array(N).fill(1);
     const targets = randomTargets(N, V, weights, 8);
-    const shifted = await runCrossEntropy(device, logits.map((x) => x + 1000), targets, weights, 1 / N, V, true);
+    const shifted = await runCrossEntropy(
+      device,
+      logits.map((x) => x + 1000),
+      targets,
+      weights,
+      1 / N,
+      V,
+      true,
+    );
     const expected = crossEntropyLoss(Float64Array.from(logits), targets, weights, V);
     // the +1000 costs float32 precision in the inputs themselves: ulp(1000) = 6e-5 per logit
     expect(maxAbsDiff(shifted.dlogits, expected.dlogits)).toBeLessThan(1e-4);
@@ -196,7 +251,12 @@ describe('token statistics kernel', () => {
         const targets = randomTargets(N, V, new Float64Array(N).fill(1), 404 + V);
         const logprobs = createStorageBuffer(device, 'logprobs', N * 4);
         const entropy = createStorageBuffer(device, 'entropy', N * 4);
-        const b = { logprobs, entropy, logits: upload(device, 'logits', logits), targets: upload(device, 'targets', targets, 'u32') };
+        const b = {
+          logprobs,
+          entropy,
+          logits: upload(device, 'logits', logits),
+          targets: upload(device, 'targets', targets, 'u32'),
+        };
         const options = temperature === 1 ? undefined : { temperature };
         await run(device, [tokenStatsDispatch(device, 'stats', b, N, V, options)]);
 
@@ -204,7 +264,9 @@ describe('token statistics kernel', () => {
         const X = maxAbsOf(tempered);
         const logprobDiff = maxAbsDiff(await download(device, logprobs, N), tokenLogprobs(tempered, targets, V));
         const entropyDiff = maxAbsDiff(await download(device, entropy, N), tokenEntropy(tempered, V));
-        console.log(`token stats N=${N} V=${V} T=${temperature}: logprobs max|Δ|=${logprobDiff.toExponential(2)} tol=${lseTolerance(V, X).toExponential(2)}; entropy max|Δ|=${entropyDiff.toExponential(2)} tol=${entropyTolerance(V, X).toExponential(2)}`);
+        console.log(
+          `token stats N=${N} V=${V} T=${temperature}: logprobs max|Δ|=${logprobDiff.toExponential(2)} tol=${lseTolerance(V, X).toExponential(2)}; entropy max|Δ|=${entropyDiff.toExponential(2)} tol=${entropyTolerance(V, X).toExponential(2)}`,
+        );
         expect(logprobDiff).toBeLessThanOrEqual(lseTolerance(V, X));
         expect(entropyDiff).toBeLessThanOrEqual(entropyTolerance(V, X));
       });
@@ -227,7 +289,8 @@ describe('argmax kernel', () => {
       const logits = randomLogits(N, V, 505 + V);
       // row 0: a tie between columns in different invocations and the same invocation; row 1: a
       // tie between the two last columns
-      for (const v of [V - 1, Math.floor(V / 2), Math.floor(V / 3), Math.floor(V / 3) + 256]) if (v < V) logits[v] = 100;
+      for (const v of [V - 1, Math.floor(V / 2), Math.floor(V / 3), Math.floor(V / 3) + 256])
+        if (v < V) logits[v] = 100;
       if (N > 1 && V > 1) logits[2 * V - 2] = logits[2 * V - 1] = 100;
       const ids = createStorageBuffer(device, 'ids', N * 4);
       await run(device, [argmaxDispatch(device, 'argmax', { ids, logits: upload(device, 'logits', logits) }, N, V)]);

@@ -43,13 +43,24 @@ describe('kv append + decode attention', () => {
     [1, 12, 512, 2, 12], // HS 256: more channels than invocations
   ];
   const LAYOUTS: KernelLayout[] = ['tiled', 'registers'];
-  for (const [layout, B, T, C, NH, maxT] of LAYOUTS.flatMap((layout) => SHAPES.map((shape) => [layout, ...shape] as const))) {
+  for (const [layout, B, T, C, NH, maxT] of LAYOUTS.flatMap((layout) =>
+    SHAPES.map((shape) => [layout, ...shape] as const),
+  )) {
     it(`${layout}: B=${B} T=${T} C=${C} NH=${NH} maxT=${maxT}`, async () => {
       const { device } = await testGpu();
       const rng = new Rng(B * 7919 + T * 31 + C);
       const qkv = random(B * T * 3 * C, rng, 2); // (B,T,3C); scores up to ~4·HS/√HS
       const ref = new Float64Array(B * T * C);
-      attentionForward(ref, new Float64Array(B * NH * T * T), new Float64Array(B * NH * T * T), Float64Array.from(qkv), B, T, C, NH);
+      attentionForward(
+        ref,
+        new Float64Array(B * NH * T * T),
+        new Float64Array(B * NH * T * T),
+        Float64Array.from(qkv),
+        B,
+        T,
+        C,
+        NH,
+      );
       // |out − ref| ≤ (relative error of the attention weights)·Σ att·|v| ≤ that error · max|v| (= 2):
       // the HS-long dot products, exp and the T-long sums give relative errors of order (HS + T + 10)·u;
       // the bound takes 4× that.
@@ -93,7 +104,9 @@ describe('kv append + decode attention', () => {
           maxDiffRagged = Math.max(maxDiffRagged, Math.abs(gpu[b * C + c] - ref[(b * T + lastPositions[b]) * C + c]));
         }
       }
-      console.log(`decode attention ${layout} B=${B} T=${T} C=${C} NH=${NH}: max|Δ| per step ${maxDiff.toExponential(2)}, ragged positions ${maxDiffRagged.toExponential(2)} (tol ${tolerance.toExponential(2)})`);
+      console.log(
+        `decode attention ${layout} B=${B} T=${T} C=${C} NH=${NH}: max|Δ| per step ${maxDiff.toExponential(2)}, ragged positions ${maxDiffRagged.toExponential(2)} (tol ${tolerance.toExponential(2)})`,
+      );
       expect(maxDiff).toBeLessThanOrEqual(tolerance);
       expect(maxDiffRagged).toBeLessThanOrEqual(tolerance);
       for (const buffer of [kCache, vCache, stepQkv, positions, out]) buffer.destroy();
@@ -107,7 +120,14 @@ interface SampleRun {
 }
 
 /** Samples every row of logits (B,V) once; done starts as given (default all 0). */
-async function sample(logits: Float32Array, B: number, V: number, p: SampleParams, eos = V - 1, doneIn?: Uint32Array): Promise<SampleRun> {
+async function sample(
+  logits: Float32Array,
+  B: number,
+  V: number,
+  p: SampleParams,
+  eos = V - 1,
+  doneIn?: Uint32Array,
+): Promise<SampleRun> {
   const { device } = await testGpu();
   const ids = createStorageBuffer(device, 'ids', B * 4);
   const done = upload(device, 'done', doneIn ?? new Uint32Array(B), 'u32');

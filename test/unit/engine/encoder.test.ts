@@ -85,7 +85,12 @@ describe('encoder', () => {
         encoderForwardDispatch(
           device,
           'encoder.forward',
-          { out, tokens: upload(device, 'tokens', tokens, 'u32'), wte: upload(device, 'wte', wte), wpe: upload(device, 'wpe', wpe) },
+          {
+            out,
+            tokens: upload(device, 'tokens', tokens, 'u32'),
+            wte: upload(device, 'wte', wte),
+            wpe: upload(device, 'wpe', wpe),
+          },
           B,
           T,
           C,
@@ -123,8 +128,18 @@ describe('encoder', () => {
       // 8 lanes each add ≤ ceil(count/8) rows, then the 8 lane sums and the initial value are added.
       const maxCount = Math.max(...Array.from({ length: V }, (_, v) => offsets[v + 1] - offsets[v]));
       const depth = (rows: number) => Math.ceil(rows / 8) + 9;
-      check(`encoder backward dwte ${B}x${T}x${C} (≤ ${maxCount} rows per token)`, await download(device, dwte, V * C), expectedDwte, absDwte.map((s) => depth(maxCount) * U * s));
-      check(`encoder backward dwpe ${B}x${T}x${C}`, await download(device, dwpe, nCtx * C), expectedDwpe, absDwpe.map((s) => depth(B) * U * s));
+      check(
+        `encoder backward dwte ${B}x${T}x${C} (≤ ${maxCount} rows per token)`,
+        await download(device, dwte, V * C),
+        expectedDwte,
+        absDwte.map((s) => depth(maxCount) * U * s),
+      );
+      check(
+        `encoder backward dwpe ${B}x${T}x${C}`,
+        await download(device, dwpe, nCtx * C),
+        expectedDwpe,
+        absDwpe.map((s) => depth(B) * U * s),
+      );
     });
   }
 });

@@ -8,7 +8,13 @@
 // coefficient by more: 2e-4 tells them apart.
 import { describe, expect, it } from 'vitest';
 import { createStorageBuffer, createStorageBufferFrom, readFloat32 } from '../../../src/engine/buffers.ts';
-import { FMA_COEFFICIENTS, fmaPeakDispatch, fmaPeakFlops, fmaPeakReference, measureFmaPeak } from '../../../src/engine/fma-peak.ts';
+import {
+  FMA_COEFFICIENTS,
+  fmaPeakDispatch,
+  fmaPeakFlops,
+  fmaPeakReference,
+  measureFmaPeak,
+} from '../../../src/engine/fma-peak.ts';
 import { recordDispatches } from '../../../src/engine/kernel.ts';
 import { testGpu } from './gpu-device.ts';
 
@@ -21,7 +27,11 @@ describe('fma-peak', () => {
     const out = createStorageBuffer(device, 'out', shape.workgroups * 64 * 4);
     const coefficients = createStorageBufferFrom(device, 'coefficients', FMA_COEFFICIENTS);
     const encoder = device.createCommandEncoder();
-    recordDispatches(encoder, [fmaPeakDispatch(device, 'fma-peak-test', { out, coefficients }, shape)], 'fma-peak-test');
+    recordDispatches(
+      encoder,
+      [fmaPeakDispatch(device, 'fma-peak-test', { out, coefficients }, shape)],
+      'fma-peak-test',
+    );
     device.queue.submit([encoder.finish()]);
     const values = await readFloat32(device, out);
     let worst = 0;

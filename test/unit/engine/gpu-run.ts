@@ -3,7 +3,12 @@ import { expect } from 'vitest';
 import { createStorageBufferFrom, readFloat32, readUint32 } from '../../../src/engine/buffers.ts';
 import { recordDispatches, type Dispatch } from '../../../src/engine/kernel.ts';
 
-export function upload(device: GPUDevice, label: string, values: ArrayLike<number>, type: 'f32' | 'u32' = 'f32'): GPUBuffer {
+export function upload(
+  device: GPUDevice,
+  label: string,
+  values: ArrayLike<number>,
+  type: 'f32' | 'u32' = 'f32',
+): GPUBuffer {
   const data = type === 'f32' ? Float32Array.from(values) : Uint32Array.from(values);
   return createStorageBufferFrom(device, label, data);
 }
@@ -17,7 +22,8 @@ export async function run(device: GPUDevice, dispatches: Dispatch[]): Promise<vo
 }
 
 export const download = (device: GPUDevice, buffer: GPUBuffer, count: number) => readFloat32(device, buffer, 0, count);
-export const downloadU32 = (device: GPUDevice, buffer: GPUBuffer, count: number) => readUint32(device, buffer, 0, count);
+export const downloadU32 = (device: GPUDevice, buffer: GPUBuffer, count: number) =>
+  readUint32(device, buffer, 0, count);
 
 /** Max |a − b| over two arrays of equal length. */
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -31,7 +37,12 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
  * Expects |got − expected| ≤ bound elementwise (bound a number or one per element) and prints the
  * largest difference and the largest ratio to the bound.
  */
-export function check(name: string, got: ArrayLike<number>, expected: ArrayLike<number>, bound: number | ArrayLike<number>): void {
+export function check(
+  name: string,
+  got: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  bound: number | ArrayLike<number>,
+): void {
   expect(got.length).toBe(expected.length);
   let maxDiff = 0;
   let maxRatio = 0;

@@ -33,7 +33,14 @@ const SHAPES: [number, number, number][] = [
 const LAYOUTS: KernelLayout[] = ['tiled', 'registers'];
 
 /** Runs one product with the given options on fixed inputs, the output starting at `initial`. */
-async function product(device: GPUDevice, M: number, N: number, K: number, options: MatmulOptions, layout: KernelLayout): Promise<Float32Array> {
+async function product(
+  device: GPUDevice,
+  M: number,
+  N: number,
+  K: number,
+  options: MatmulOptions,
+  layout: KernelLayout,
+): Promise<Float32Array> {
   const buffers = {
     out: upload(device, 'out', uniformValues(M * N, 7)),
     a: upload(device, 'a', uniformValues(M * K, 8)),
@@ -54,7 +61,9 @@ describe('matmul kernel', () => {
           it(`${layout}: M=${M} N=${N} K=${K} transA=${transA} transB=${transB} with bias`, async () => {
             const { device } = await testGpu();
             const result = await runMatmulCheck(device, M, N, K, { transA, transB, bias: true }, layout);
-            console.log(`matmul ${layout} ${M}x${N}x${K} tA=${transA} tB=${transB}: max|Δ|=${result.maxAbsDiff.toExponential(2)} tol=${result.tolerance.toExponential(2)}`);
+            console.log(
+              `matmul ${layout} ${M}x${N}x${K} tA=${transA} tB=${transB}: max|Δ|=${result.maxAbsDiff.toExponential(2)} tol=${result.tolerance.toExponential(2)}`,
+            );
             expect(result.maxAbsDiff).toBeLessThanOrEqual(result.tolerance);
           });
         }
@@ -76,7 +85,10 @@ describe('matmul kernel', () => {
   it('adds nothing when no bias buffer is given', async () => {
     const { device } = await testGpu();
     for (const layout of LAYOUTS) {
-      for (const [M, N, K] of [[70, 33, 45], [5, 130, 64]] as const) {
+      for (const [M, N, K] of [
+        [70, 33, 45],
+        [5, 130, 64],
+      ] as const) {
         const result = await runMatmulCheck(device, M, N, K, { transB: true }, layout);
         expect(result.maxAbsDiff).toBeLessThanOrEqual(result.tolerance);
       }
@@ -85,7 +97,11 @@ describe('matmul kernel', () => {
 
   it('gives bit-identical results in both layouts (same k order, same fma, then bias, then accumulation)', async () => {
     const { device } = await testGpu();
-    for (const [M, N, K] of [[70, 33, 45], [5, 130, 64], [128, 200, 96]] as const) {
+    for (const [M, N, K] of [
+      [70, 33, 45],
+      [5, 130, 64],
+      [128, 200, 96],
+    ] as const) {
       for (const transA of [false, true]) {
         for (const transB of [false, true]) {
           const options = { transA, transB, accumulate: true };
@@ -98,11 +114,22 @@ describe('matmul kernel', () => {
   });
 
   it('uses the registers layout on CPU adapters and the tiled one on GPUs', () => {
-    const withInfo = (info: Partial<GPUAdapterInfo>) => ({ adapterInfo: { vendor: '', architecture: '', device: '', description: '', isFallbackAdapter: false, ...info } }) as unknown as GPUDevice;
-    expect(kernelLayoutFor(withInfo({ vendor: 'google', architecture: 'swiftshader', isFallbackAdapter: true }))).toBe('registers');
-    expect(kernelLayoutFor(withInfo({ device: 'llvmpipe-llvm-15-0-6-256-bits-', description: 'OpenGL ES 3.2 Mesa 22.3.6' }))).toBe('registers');
-    expect(kernelLayoutFor(withInfo({ vendor: 'microsoft', description: 'Microsoft Basic Render Driver' }))).toBe('registers');
-    expect(kernelLayoutFor(withInfo({ vendor: 'nvidia', architecture: 'hopper', description: 'NVIDIA H100 80GB HBM3' }))).toBe('tiled');
+    const withInfo = (info: Partial<GPUAdapterInfo>) =>
+      ({
+        adapterInfo: { vendor: '', architecture: '', device: '', description: '', isFallbackAdapter: false, ...info },
+      }) as unknown as GPUDevice;
+    expect(kernelLayoutFor(withInfo({ vendor: 'google', architecture: 'swiftshader', isFallbackAdapter: true }))).toBe(
+      'registers',
+    );
+    expect(
+      kernelLayoutFor(withInfo({ device: 'llvmpipe-llvm-15-0-6-256-bits-', description: 'OpenGL ES 3.2 Mesa 22.3.6' })),
+    ).toBe('registers');
+    expect(kernelLayoutFor(withInfo({ vendor: 'microsoft', description: 'Microsoft Basic Render Driver' }))).toBe(
+      'registers',
+    );
+    expect(
+      kernelLayoutFor(withInfo({ vendor: 'nvidia', architecture: 'hopper', description: 'NVIDIA H100 80GB HBM3' })),
+    ).toBe('tiled');
     expect(kernelLayoutFor({} as GPUDevice)).toBe('tiled');
   });
 
@@ -178,8 +205,18 @@ describe('matmul epilogue', () => {
         // by 0.5·|x|, the backward's 1 − tanh² by 0.5·|x|·du/dx, then by |dout|. 16·u per unit of those
         // factors leaves room for a tanh several ulp worse than SwiftShader's.
         const dudx = (v: number) => Math.sqrt(2 / Math.PI) * (1 + 3 * 0.044715 * v * v);
-        check(`gelu forward n=${n}`, gotOut, expectedOut, Array.from(x, (v) => 16 * U * (1 + Math.abs(v))));
-        check(`gelu backward n=${n}`, gotDinp, expectedDinp, Array.from(x, (v, i) => 16 * U * (1 + Math.abs(v) * dudx(v)) * Math.abs(dy[i])));
+        check(
+          `gelu forward n=${n}`,
+          gotOut,
+          expectedOut,
+          Array.from(x, (v) => 16 * U * (1 + Math.abs(v))),
+        );
+        check(
+          `gelu backward n=${n}`,
+          gotDinp,
+          expectedDinp,
+          Array.from(x, (v, i) => 16 * U * (1 + Math.abs(v) * dudx(v)) * Math.abs(dy[i])),
+        );
         for (const buffer of [eye, fch, out, dinp, inp, dout]) buffer.destroy();
       });
 
@@ -191,7 +228,9 @@ describe('matmul epilogue', () => {
         const out = upload(device, 'out', new Float32Array(n));
         const inp1 = upload(device, 'inp1', a);
         const inp2 = upload(device, 'inp2', b);
-        await run(device, [matmulDispatch(device, 'residual', { out, a: inp2, b: eye, residual: inp1 }, M, N, N, {}, layout)]);
+        await run(device, [
+          matmulDispatch(device, 'residual', { out, a: inp2, b: eye, residual: inp1 }, M, N, N, {}, layout),
+        ]);
         const expected = new Float64Array(n);
         residualForward(expected, Float64Array.from(a), Float64Array.from(b), n);
         // One correctly rounded float32 add of values in [-2, 2): error ≤ half an ulp of 2, i.e. 2^-23.
@@ -204,7 +243,16 @@ describe('matmul epilogue', () => {
   it('rejects a residual and a GELU input together (they share a binding)', () => {
     const { device } = gpu;
     const buffer = device.createBuffer({ size: 256, usage: GPUBufferUsage.STORAGE });
-    expect(() => matmulDispatch(device, 'both', { out: buffer, a: buffer, b: buffer, residual: buffer, geluInput: buffer }, 4, 4, 4)).toThrow(/not both/);
+    expect(() =>
+      matmulDispatch(
+        device,
+        'both',
+        { out: buffer, a: buffer, b: buffer, residual: buffer, geluInput: buffer },
+        4,
+        4,
+        4,
+      ),
+    ).toThrow(/not both/);
     buffer.destroy();
   });
 });

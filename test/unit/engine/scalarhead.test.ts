@@ -18,7 +18,11 @@ function random(count: number, rng: Rng, scale = 1): Float32Array {
 }
 
 /** Largest |gpu − ref| and largest |gpu − ref| / bound over elements; bound[i] is the error allowed. */
-function compare(gpu: ArrayLike<number>, ref: ArrayLike<number>, bound: ArrayLike<number>): { maxDiff: number; worst: number } {
+function compare(
+  gpu: ArrayLike<number>,
+  ref: ArrayLike<number>,
+  bound: ArrayLike<number>,
+): { maxDiff: number; worst: number } {
   let maxDiff = 0;
   let worst = 0;
   for (let i = 0; i < ref.length; i++) {
@@ -75,7 +79,13 @@ describe('scalar head kernels', () => {
         const values = createStorageBuffer(device, 'values', N * 4);
         const weightRange = { buffer: headBuffer, offset: 0, size: C * 4 };
         const biasRange = { buffer: headBuffer, offset: biasOffset * 4, size: 4 };
-        const forward = scalarHeadForwardDispatch(device, 'head.fwd', { values, lnf: lnfBuffer, weight: weightRange, bias: biasRange }, N, C);
+        const forward = scalarHeadForwardDispatch(
+          device,
+          'head.fwd',
+          { values, lnf: lnfBuffer, weight: weightRange, bias: biasRange },
+          N,
+          C,
+        );
         const backward = scalarHeadBackwardDispatches(
           device,
           'head.bwd',
@@ -99,11 +109,31 @@ describe('scalar head kernels', () => {
         // float64 reference: N sequences of one position each
         const positions = new Int32Array(N);
         const refValues = new Float64Array(N);
-        scalarHeadForward(refValues, Float64Array.from(lnf), Float64Array.from(weight), Float64Array.from(bias), positions, N, 1, C);
+        scalarHeadForward(
+          refValues,
+          Float64Array.from(lnf),
+          Float64Array.from(weight),
+          Float64Array.from(bias),
+          positions,
+          N,
+          1,
+          C,
+        );
         const refDlnf = new Float64Array(N * C);
         const refDweight = Float64Array.from(headGrad.subarray(0, C));
         const refDbias = Float64Array.of(headGrad[biasOffset]);
-        scalarHeadBackward(refDlnf, refDweight, refDbias, Float64Array.from(dvalues), Float64Array.from(lnf), Float64Array.from(weight), positions, N, 1, C);
+        scalarHeadBackward(
+          refDlnf,
+          refDweight,
+          refDbias,
+          Float64Array.from(dvalues),
+          Float64Array.from(lnf),
+          Float64Array.from(weight),
+          positions,
+          N,
+          1,
+          C,
+        );
         if (accumulateInput) for (let i = 0; i < N * C; i++) refDlnf[i] += dlnfInitial[i];
 
         // Error bounds (Higham): a float32 sum of n terms in any order is off by at most (n−1)·u·Σ|terms|,
@@ -121,7 +151,9 @@ describe('scalar head kernels', () => {
           for (let n = 0; n < N; n++) abs += Math.abs(dvalues[n] * (c < C ? lnf[n * C + c] : 1));
           dweightBound[c] = (N + 2) * U * abs;
         }
-        const dlnfBound = refDlnf.map((x, i) => 2 * U * (Math.abs(x) + (accumulateInput ? Math.abs(dlnfInitial[i]) : 0)));
+        const dlnfBound = refDlnf.map(
+          (x, i) => 2 * U * (Math.abs(x) + (accumulateInput ? Math.abs(dlnfInitial[i]) : 0)),
+        );
         const gpuParamGrads = [...gpuGrad.subarray(0, C), gpuGrad[biasOffset]];
         const refParamGrads = [...refDweight, refDbias[0]];
 
@@ -155,7 +187,12 @@ describe('scalar head kernels', () => {
       const dweight = upload(device, 'dw', new Float32Array(C));
       const dbias = upload(device, 'db', new Float32Array(1));
       const dlnf = createStorageBuffer(device, 'dlnf', N * C * 4);
-      await run(device, scalarHeadBackwardDispatches(device, 'bwd', { dlnf, dweight, dbias, dvalues, lnf, weight }, N, C, { accumulateInput: false }));
+      await run(
+        device,
+        scalarHeadBackwardDispatches(device, 'bwd', { dlnf, dweight, dbias, dvalues, lnf, weight }, N, C, {
+          accumulateInput: false,
+        }),
+      );
       results.push([...(await download(device, dweight, C)), ...(await download(device, dbias, 1))]);
     }
     expect(results[1]).toEqual(results[0]);

@@ -80,7 +80,12 @@ describe('GptModel (WGSL) vs the float64 twin', () => {
 
     const expected = ref.backward(config, Float64Array.from(params), acts, { dlogits });
     const grads = await model.readGrads();
-    for (const t of model.layout.tensors) compare(`d ${t.name}`, grads.subarray(t.offset, t.offset + t.size), expected.subarray(t.offset, t.offset + t.size));
+    for (const t of model.layout.tensors)
+      compare(
+        `d ${t.name}`,
+        grads.subarray(t.offset, t.offset + t.size),
+        expected.subarray(t.offset, t.offset + t.size),
+      );
     model.destroy();
   });
 
@@ -113,9 +118,15 @@ describe('GptModel (WGSL) vs the float64 twin', () => {
     const expected = ref.backward(config, p64.subarray(0, trunkFloats), acts, { dlnf });
     const grads = await model.readGrads();
     for (const t of model.layout.tensors.filter((t) => !t.name.startsWith('score'))) {
-      compare(`d ${t.name}`, grads.subarray(t.offset, t.offset + t.size), expected.subarray(t.offset, t.offset + t.size));
+      compare(
+        `d ${t.name}`,
+        grads.subarray(t.offset, t.offset + t.size),
+        expected.subarray(t.offset, t.offset + t.size),
+      );
     }
-    const dheadW = Array.from({ length: C }, (_, c) => dvalues.reduce((sum, dv, n) => sum + dv * acts.lnf[n * C + c], 0));
+    const dheadW = Array.from({ length: C }, (_, c) =>
+      dvalues.reduce((sum, dv, n) => sum + dv * acts.lnf[n * C + c], 0),
+    );
     compare('d score.weight', grads.subarray(trunkFloats, trunkFloats + C), dheadW);
     compare('d score.bias', [grads[trunkFloats + 64]], [dvalues.reduce((a, b) => a + b, 0)]);
     model.destroy();
@@ -140,11 +151,23 @@ describe('GptModel (WGSL) vs the float64 twin', () => {
     const { dlogits } = ref.crossEntropyLoss(acts.logits, targets, new Float64Array(B * T).fill(1), config.vocabSize);
     const grads = ref.backward(config, p64, acts, { dlogits });
     const layout = modelLayout(config, 'lm');
-    const norm = ref.adamwStep(layout, p64, grads, new Float64Array(layout.totalFloats), new Float64Array(layout.totalFloats), 1, hyper);
+    const norm = ref.adamwStep(
+      layout,
+      p64,
+      grads,
+      new Float64Array(layout.totalFloats),
+      new Float64Array(layout.totalFloats),
+      1,
+      hyper,
+    );
     expect(Math.abs(result.gradNorm - norm)).toBeLessThan(1e-3 * norm);
     const updated = await model.readParams();
     // The first Adam step moves each weight by ≈ lr·sign(g); compare the update, not the value.
-    compare('AdamW update', updated.map((v, i) => v - params[i]), p64.map((v, i) => v - params[i]));
+    compare(
+      'AdamW update',
+      updated.map((v, i) => v - params[i]),
+      p64.map((v, i) => v - params[i]),
+    );
     model.destroy();
   });
 
@@ -160,7 +183,9 @@ describe('GptModel (WGSL) vs the float64 twin', () => {
     const model = new GptModel(device, config, 'lm', 4, 12);
     model.writeParams(initParameters(config, 1));
     const pattern = [3, 14, 15, 9, 26, 5, 35, 8, 9, 7, 9, 32, 38, 4, 6];
-    const sequences = Array.from({ length: 4 }, (_, b) => Array.from({ length: 13 }, (_, t) => pattern[(b * 3 + t) % pattern.length]));
+    const sequences = Array.from({ length: 4 }, (_, b) =>
+      Array.from({ length: 13 }, (_, t) => pattern[(b * 3 + t) % pattern.length]),
+    );
     const tokens = sequences.flatMap((s) => s.slice(0, 12));
     const targets = sequences.flatMap((s) => s.slice(1, 13));
     model.setBatch({ tokens, targets });

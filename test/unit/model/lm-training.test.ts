@@ -3,12 +3,22 @@
 import { describe, expect, it } from 'vitest';
 import { initParameters, makeConfig } from '../../../src/model/config.ts';
 import { GptModel } from '../../../src/model/gpt.ts';
-import { evaluationWindows, learningRate, pretrain, sampleWindows, tokenStream } from '../../../src/model/lm-training.ts';
+import {
+  evaluationWindows,
+  learningRate,
+  pretrain,
+  sampleWindows,
+  tokenStream,
+} from '../../../src/model/lm-training.ts';
 import { Rng } from '../../../src/model/random.ts';
 import { trainBpe } from '../../../src/model/bpe-training.ts';
 import { testGpu } from '../engine/gpu-device.ts';
 
-const documents = ['the cat is red and the dog is brown.', 'a bird can fly over the house.', 'the fish lives in the water.'];
+const documents = [
+  'the cat is red and the dog is brown.',
+  'a bird can fly over the house.',
+  'the fish lives in the water.',
+];
 const tokenizer = trainBpe(documents, 300);
 const stream = tokenStream(tokenizer, documents);
 const config = { ...makeConfig('micro', tokenizer.vocabSize), nCtx: 16 };
@@ -17,13 +27,25 @@ const schedule = { maxLr: 1e-2, minLr: 1e-3, warmupSteps: 2, totalSteps: 6 };
 type TrainState = { params: Float32Array; optimizer: Awaited<ReturnType<GptModel['readOptimizerState']>> };
 
 /** Runs the 6-step schedule from `startStep` (with a saved state) until `stopAfter` steps were done. */
-async function run(startStep: number, stopAfter: number, state?: TrainState): Promise<TrainState & { losses: number[] }> {
+async function run(
+  startStep: number,
+  stopAfter: number,
+  state?: TrainState,
+): Promise<TrainState & { losses: number[] }> {
   const { device } = await testGpu();
   const model = new GptModel(device, config, 'lm', 2, 8);
   model.writeParams(state?.params ?? initParameters(config, 3));
   if (state) model.writeOptimizerState(state.optimizer);
   const losses: number[] = [];
-  await pretrain(model, { stream, schedule, seed: 9, startStep, logEvery: 1, onProgress: (p) => void losses.push(p.loss), shouldStop: () => losses.length >= stopAfter });
+  await pretrain(model, {
+    stream,
+    schedule,
+    seed: 9,
+    startStep,
+    logEvery: 1,
+    onProgress: (p) => void losses.push(p.loss),
+    shouldStop: () => losses.length >= stopAfter,
+  });
   const result = { params: await model.readParams(), optimizer: await model.readOptimizerState(), losses };
   model.destroy();
   return result;

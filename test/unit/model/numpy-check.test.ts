@@ -9,7 +9,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkpointFiles, type Checkpoint } from '../../../src/model/checkpoint.ts';
-import { findTensor, makeConfig, parameterLayout, scalarHeadLayout, type ParameterLayout } from '../../../src/model/config.ts';
+import {
+  findTensor,
+  makeConfig,
+  parameterLayout,
+  scalarHeadLayout,
+  type ParameterLayout,
+} from '../../../src/model/config.ts';
 import { Rng } from '../../../src/model/random.ts';
 import { forward, scalarHeadForward, tokenLogprobs } from '../../../src/model/reference.ts';
 import { trainBpe } from '../../../src/model/bpe-training.ts';
@@ -71,22 +77,36 @@ describe.skipIf(missing !== null)(`tools/gpt2_numpy.py${missing === null ? '' : 
     const T = ids.length;
     const tokens = Int32Array.from(ids);
     const acts = forward(config, Float64Array.from(ckpt.params), tokens, 1, T);
-    const expectedLogprobs = tokenLogprobs(acts.logits.subarray(0, (T - 1) * config.vocabSize), tokens.subarray(1), config.vocabSize);
+    const expectedLogprobs = tokenLogprobs(
+      acts.logits.subarray(0, (T - 1) * config.vocabSize),
+      tokens.subarray(1),
+      config.vocabSize,
+    );
     const head = Float64Array.from(ckpt.scalarHead!);
     const headLayout = scalarHeadLayout(config);
     const weight = findTensor(headLayout, 'score.weight');
     const bias = findTensor(headLayout, 'score.bias');
     const expectedValues = Array.from({ length: T }, (_, t) => {
       const value = new Float64Array(1);
-      scalarHeadForward(value, acts.lnf, head.subarray(weight.offset, weight.offset + weight.size),
-        head.subarray(bias.offset, bias.offset + 1), Int32Array.of(t), 1, T, config.nEmbd);
+      scalarHeadForward(
+        value,
+        acts.lnf,
+        head.subarray(weight.offset, weight.offset + weight.size),
+        head.subarray(bias.offset, bias.offset + 1),
+        Int32Array.of(t),
+        1,
+        T,
+        config.nEmbd,
+      );
       return value[0];
     });
 
     const result = runScript(dir, ['--ids', ids.join(',')]);
     const logprobDiff = maxAbsDiff(result.logprobs, expectedLogprobs);
     const valueDiff = maxAbsDiff(result.values!, expectedValues);
-    console.log(`gpt2_numpy.py vs reference, T=${T}: max |Δ logprob| ${logprobDiff.toExponential(2)}, max |Δ value| ${valueDiff.toExponential(2)}`);
+    console.log(
+      `gpt2_numpy.py vs reference, T=${T}: max |Δ logprob| ${logprobDiff.toExponential(2)}, max |Δ value| ${valueDiff.toExponential(2)}`,
+    );
     expect(logprobDiff).toBeLessThan(TOLERANCE);
     expect(valueDiff).toBeLessThan(TOLERANCE);
     expect(Math.min(...expectedLogprobs)).toBeLessThan(-Math.log(config.vocabSize) - 1); // far from uniform

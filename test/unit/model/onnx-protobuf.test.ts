@@ -5,7 +5,14 @@
 import fc from 'fast-check';
 import * as ort from 'onnxruntime-web';
 import { describe, expect, it } from 'vitest';
-import { DataType, encodeModel, encodeTensor, float32Bytes, int64Bytes, type OnnxModel } from '../../../src/model/onnx/onnx-proto.ts';
+import {
+  DataType,
+  encodeModel,
+  encodeTensor,
+  float32Bytes,
+  int64Bytes,
+  type OnnxModel,
+} from '../../../src/model/onnx/onnx-proto.ts';
 import { encodeVarint, ProtoWriter } from '../../../src/model/onnx/protobuf.ts';
 
 ort.env.wasm.numThreads = 1;
@@ -13,7 +20,10 @@ ort.env.wasm.numThreads = 1;
 const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join(' ');
 
 /** One decoded field: varints as bigint (uint64), fixed32 as their 4 bytes, length-delimited as bytes. */
-type Field = { field: number; wire: 0; value: bigint } | { field: number; wire: 2; value: Uint8Array } | { field: number; wire: 5; value: Uint8Array };
+type Field =
+  | { field: number; wire: 0; value: bigint }
+  | { field: number; wire: 2; value: Uint8Array }
+  | { field: number; wire: 5; value: Uint8Array };
 
 function readVarint(bytes: Uint8Array, start: number): [value: bigint, next: number] {
   let value = 0n;
@@ -58,7 +68,7 @@ const only = (fields: Field[], field: number) => fields.filter((f) => f.field ==
 const text = (f: Field) => new TextDecoder().decode(f.value as Uint8Array);
 
 describe('protobuf varints', () => {
-  it('encodes the edges of 7-bit groups, 32 and 64 bits, and negatives as 10-byte two\'s complement', () => {
+  it("encodes the edges of 7-bit groups, 32 and 64 bits, and negatives as 10-byte two's complement", () => {
     const cases: Array<[number | bigint, string]> = [
       [0, '00'],
       [1, '01'],
@@ -100,7 +110,7 @@ describe('protobuf varints', () => {
 });
 
 describe('ProtoWriter', () => {
-  it('writes the protobuf encoding guide\'s examples byte for byte', () => {
+  it("writes the protobuf encoding guide's examples byte for byte", () => {
     expect(hex(new ProtoWriter().varint(1, 150).finish())).toBe('08 96 01');
     expect(hex(new ProtoWriter().string(2, 'testing').finish())).toBe('12 07 74 65 73 74 69 6e 67');
     expect(hex(new ProtoWriter().message(3, new ProtoWriter().varint(1, 150)).finish())).toBe('1a 03 08 96 01');
@@ -113,40 +123,56 @@ describe('ProtoWriter', () => {
   it('round-trips nested messages of random fields through an independent decoder', () => {
     const fieldNumber = fc.integer({ min: 1, max: 2 ** 29 - 1 });
     const scalar = fc.oneof(
-      fc.record({ kind: fc.constant('varint' as const), field: fieldNumber, value: fc.bigInt({ min: -(2n ** 63n), max: 2n ** 64n - 1n }) }),
+      fc.record({
+        kind: fc.constant('varint' as const),
+        field: fieldNumber,
+        value: fc.bigInt({ min: -(2n ** 63n), max: 2n ** 64n - 1n }),
+      }),
       fc.record({ kind: fc.constant('string' as const), field: fieldNumber, value: fc.string() }),
       fc.record({ kind: fc.constant('float' as const), field: fieldNumber, value: fc.float({ noNaN: true }) }),
-      fc.record({ kind: fc.constant('packed' as const), field: fieldNumber, value: fc.array(fc.integer({ min: -(2 ** 40), max: 2 ** 40 }), { minLength: 1, maxLength: 8 }) }),
+      fc.record({
+        kind: fc.constant('packed' as const),
+        field: fieldNumber,
+        value: fc.array(fc.integer({ min: -(2 ** 40), max: 2 ** 40 }), { minLength: 1, maxLength: 8 }),
+      }),
     );
     fc.assert(
-      fc.property(fc.array(scalar, { maxLength: 12 }), fc.array(scalar, { maxLength: 6 }), fieldNumber, (outer, inner, childField) => {
-        const write = (writer: ProtoWriter, items: typeof outer) => {
-          for (const item of items) {
-            if (item.kind === 'varint') writer.varint(item.field, item.value);
-            else if (item.kind === 'string') writer.string(item.field, item.value);
-            else if (item.kind === 'float') writer.float(item.field, item.value);
-            else writer.packedVarints(item.field, item.value);
-          }
-          return writer;
-        };
-        const child = write(new ProtoWriter(), inner);
-        const bytes = write(new ProtoWriter(), outer).message(childField, child).finish();
-        const check = (fields: Field[], items: typeof outer) => {
-          expect(fields.map((f) => f.field)).toEqual(items.map((i) => i.field));
-          items.forEach((item, i) => {
-            const f = fields[i];
-            if (item.kind === 'varint') expect(f.value).toBe(BigInt.asUintN(64, item.value));
-            else if (item.kind === 'string') expect(text(f)).toBe(item.value);
-            else if (item.kind === 'float') expect(new DataView((f.value as Uint8Array).slice().buffer).getFloat32(0, true)).toBe(Math.fround(item.value));
-            else expect(decodePacked(f.value as Uint8Array)).toEqual(item.value);
-          });
-        };
-        const fields = decodeFields(bytes);
-        expect(bytes.length).toBe(write(new ProtoWriter(), outer).message(childField, child).length);
-        check(fields.slice(0, -1), outer);
-        expect(fields.at(-1)!.field).toBe(childField);
-        check(decodeFields(fields.at(-1)!.value as Uint8Array), inner);
-      }),
+      fc.property(
+        fc.array(scalar, { maxLength: 12 }),
+        fc.array(scalar, { maxLength: 6 }),
+        fieldNumber,
+        (outer, inner, childField) => {
+          const write = (writer: ProtoWriter, items: typeof outer) => {
+            for (const item of items) {
+              if (item.kind === 'varint') writer.varint(item.field, item.value);
+              else if (item.kind === 'string') writer.string(item.field, item.value);
+              else if (item.kind === 'float') writer.float(item.field, item.value);
+              else writer.packedVarints(item.field, item.value);
+            }
+            return writer;
+          };
+          const child = write(new ProtoWriter(), inner);
+          const bytes = write(new ProtoWriter(), outer).message(childField, child).finish();
+          const check = (fields: Field[], items: typeof outer) => {
+            expect(fields.map((f) => f.field)).toEqual(items.map((i) => i.field));
+            items.forEach((item, i) => {
+              const f = fields[i];
+              if (item.kind === 'varint') expect(f.value).toBe(BigInt.asUintN(64, item.value));
+              else if (item.kind === 'string') expect(text(f)).toBe(item.value);
+              else if (item.kind === 'float')
+                expect(new DataView((f.value as Uint8Array).slice().buffer).getFloat32(0, true)).toBe(
+                  Math.fround(item.value),
+                );
+              else expect(decodePacked(f.value as Uint8Array)).toEqual(item.value);
+            });
+          };
+          const fields = decodeFields(bytes);
+          expect(bytes.length).toBe(write(new ProtoWriter(), outer).message(childField, child).length);
+          check(fields.slice(0, -1), outer);
+          expect(fields.at(-1)!.field).toBe(childField);
+          check(decodeFields(fields.at(-1)!.value as Uint8Array), inner);
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -154,7 +180,7 @@ describe('ProtoWriter', () => {
 
 function decodePacked(bytes: Uint8Array): number[] {
   const values: number[] = [];
-  for (let at = 0; at < bytes.length; ) {
+  for (let at = 0; at < bytes.length;) {
     const [value, next] = readVarint(bytes, at);
     values.push(Number(BigInt.asIntN(64, value)));
     at = next;
@@ -192,22 +218,35 @@ describe('ONNX messages', () => {
     const initializer = decodeFields(only(graph, 5)[0].value as Uint8Array);
     expect(decodePacked(only(initializer, 1)[0].value as Uint8Array)).toEqual([3]); // dims
     expect(only(initializer, 2)[0].value).toBe(1n); // FLOAT
-    expect(Array.from(new Float32Array((only(initializer, 9)[0].value as Uint8Array).slice().buffer))).toEqual([1, 2, 3]);
+    expect(Array.from(new Float32Array((only(initializer, 9)[0].value as Uint8Array).slice().buffer))).toEqual([
+      1, 2, 3,
+    ]);
     const metadata = decodeFields(only(fields, 14)[0].value as Uint8Array);
     expect([text(metadata[0]), text(metadata[1])]).toEqual(['note', 'hello']);
   });
 
   it('rejects a tensor whose bytes do not match its dims', () => {
-    expect(() => encodeTensor({ name: 'w', dataType: DataType.FLOAT, dims: [2, 3], raw: new Uint8Array(20) })).toThrow('ONNX tensor w: 20 bytes for dims [2,3], expected 24');
-    expect(() => encodeTensor({ name: 'i', dataType: DataType.INT64, dims: [2], raw: int64Bytes([1, -1]) })).not.toThrow();
+    expect(() => encodeTensor({ name: 'w', dataType: DataType.FLOAT, dims: [2, 3], raw: new Uint8Array(20) })).toThrow(
+      'ONNX tensor w: 20 bytes for dims [2,3], expected 24',
+    );
+    expect(() =>
+      encodeTensor({ name: 'i', dataType: DataType.INT64, dims: [2], raw: int64Bytes([1, -1]) }),
+    ).not.toThrow();
   });
 
   it('give models that onnxruntime-web loads and runs, with the declared names and shapes', async () => {
-    const session = await ort.InferenceSession.create(encodeModel(addBiasModel([0.5, -1, 2])), { executionProviders: ['wasm'] });
+    const session = await ort.InferenceSession.create(encodeModel(addBiasModel([0.5, -1, 2])), {
+      executionProviders: ['wasm'],
+    });
     expect(session.inputNames).toEqual(['x']);
     expect(session.outputNames).toEqual(['y']);
     expect(session.inputMetadata[0]).toMatchObject({ name: 'x', isTensor: true, type: 'float32', shape: ['batch', 3] });
-    expect(session.outputMetadata[0]).toMatchObject({ name: 'y', isTensor: true, type: 'float32', shape: ['batch', 3] });
+    expect(session.outputMetadata[0]).toMatchObject({
+      name: 'y',
+      isTensor: true,
+      type: 'float32',
+      shape: ['batch', 3],
+    });
     const { y } = await session.run({ x: new ort.Tensor('float32', Float32Array.from([1, 1, 1, 2, 2, 2]), [2, 3]) });
     expect(y.dims).toEqual([2, 3]);
     expect(Array.from(y.data as Float32Array)).toEqual([1.5, 0, 3, 2.5, 1, 4]);
@@ -225,7 +264,13 @@ describe('ONNX messages', () => {
         name: 'softmax_rows',
         nodes: [
           { opType: 'Reshape', name: 'flat', inputs: ['x', 'shape'], outputs: ['flat'] },
-          { opType: 'Softmax', name: 'y', inputs: ['flat'], outputs: ['y'], attributes: [{ name: 'axis', kind: 'int', value: -1 }] },
+          {
+            opType: 'Softmax',
+            name: 'y',
+            inputs: ['flat'],
+            outputs: ['y'],
+            attributes: [{ name: 'axis', kind: 'int', value: -1 }],
+          },
         ],
         initializers: [{ name: 'shape', dataType: DataType.INT64, dims: [2], raw: int64Bytes([0, -1]) }],
         inputs: [{ name: 'x', elemType: DataType.FLOAT, shape: ['batch', 2, 2] }],
@@ -233,7 +278,9 @@ describe('ONNX messages', () => {
       },
     };
     const session = await ort.InferenceSession.create(encodeModel(model), { executionProviders: ['wasm'] });
-    const { y } = await session.run({ x: new ort.Tensor('float32', Float32Array.from([0, 0, 0, 0, 0, Math.log(3), 0, 0]), [2, 2, 2]) });
+    const { y } = await session.run({
+      x: new ort.Tensor('float32', Float32Array.from([0, 0, 0, 0, 0, Math.log(3), 0, 0]), [2, 2, 2]),
+    });
     expect(y.dims).toEqual([2, 4]);
     const values = Array.from(y.data as Float32Array);
     expect(values.slice(0, 4).map((v) => v.toFixed(6))).toEqual(Array(4).fill('0.250000'));

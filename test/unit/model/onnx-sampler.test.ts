@@ -8,7 +8,12 @@ import * as ort from 'onnxruntime-web';
 import { describe, expect, it } from 'vitest';
 import { createStorageBuffer, createStorageBufferFrom, readUint32 } from '../../../src/engine/buffers.ts';
 import { recordDispatches } from '../../../src/engine/kernel.ts';
-import { createSampleParamsBuffer, sampleDispatch, writeSampleParams, type SampleParams } from '../../../src/engine/ops/decode.ts';
+import {
+  createSampleParamsBuffer,
+  sampleDispatch,
+  writeSampleParams,
+  type SampleParams,
+} from '../../../src/engine/ops/decode.ts';
 import { defaultModelDir, readCheckpointDir } from '../../../src/cli/fs-checkpoint.ts';
 import { exportOnnx } from '../../../src/model/onnx/gpt2-graph.ts';
 import { sampleNextToken, uniform01 } from '../../../src/model/onnx/next-token.ts';
@@ -27,7 +32,11 @@ async function gpuSample(logits: Float32Array, B: number, V: number, p: SamplePa
   const params = createSampleParamsBuffer(device, 'params');
   writeSampleParams(device.queue, params, p);
   const encoder = device.createCommandEncoder();
-  recordDispatches(encoder, [sampleDispatch(device, 'sample', { ids, logits: logitsBuffer, params, done }, B, V, V - 1)], 'sample');
+  recordDispatches(
+    encoder,
+    [sampleDispatch(device, 'sample', { ids, logits: logitsBuffer, params, done }, B, V, V - 1)],
+    'sample',
+  );
   device.queue.submit([encoder.finish()]);
   const result = await readUint32(device, ids, 0, B);
   for (const buffer of [ids, done, logitsBuffer, params]) buffer.destroy();
@@ -47,7 +56,7 @@ function randomLogits(B: number, V: number, seed: number, scale: number): Float3
 }
 
 describe('sampleNextToken (the CPU twin of sample.wgsl)', () => {
-  it('draws the GPU kernel\'s token for every row, setting, seed and step', async () => {
+  it("draws the GPU kernel's token for every row, setting, seed and step", async () => {
     const [B, V] = [48, 300];
     const settings = [
       { temperature: 0, topK: 0, topP: 1 },
@@ -60,10 +69,16 @@ describe('sampleNextToken (the CPU twin of sample.wgsl)', () => {
     let draws = 0;
     for (const [index, setting] of settings.entries()) {
       const logits = randomLogits(B, V, 11 + index, 4);
-      for (const [seed, step] of [[1, 0], [2, 5], [123456789, 77]]) {
+      for (const [seed, step] of [
+        [1, 0],
+        [2, 5],
+        [123456789, 77],
+      ]) {
         const params = { ...setting, seed, step };
         const gpu = await gpuSample(logits, B, V, params);
-        const cpu = Array.from({ length: B }, (_, b) => sampleNextToken(logits.subarray(b * V, (b + 1) * V), params, b));
+        const cpu = Array.from({ length: B }, (_, b) =>
+          sampleNextToken(logits.subarray(b * V, (b + 1) * V), params, b),
+        );
         expect(cpu, JSON.stringify(params)).toEqual(Array.from(gpu));
         draws += B;
       }
@@ -73,7 +88,8 @@ describe('sampleNextToken (the CPU twin of sample.wgsl)', () => {
 
   it('uses 24-bit uniforms that depend on seed, step and row', () => {
     const values = new Set<number>();
-    for (let seed = 0; seed < 4; seed++) for (let step = 0; step < 4; step++) for (let row = 0; row < 4; row++) values.add(uniform01(seed, step, row));
+    for (let seed = 0; seed < 4; seed++)
+      for (let step = 0; step < 4; step++) for (let row = 0; row < 4; row++) values.add(uniform01(seed, step, row));
     expect(values.size).toBe(64);
     for (const u of values) {
       expect(u).toBeGreaterThanOrEqual(0);
@@ -86,7 +102,9 @@ describe('sampleNextToken (the CPU twin of sample.wgsl)', () => {
 describe('OrtSampler on the shipped base model', async () => {
   const checkpoint = await readCheckpointDir(defaultModelDir());
   const { tokenizer, config } = checkpoint;
-  const prompts = ['Human: What colour is a banana? Assistant:', 'Once upon a time', 'The cat'].map((text) => tokenizer.encode(text));
+  const prompts = ['Human: What colour is a banana? Assistant:', 'Once upon a time', 'The cat'].map((text) =>
+    tokenizer.encode(text),
+  );
   // The GPU sampler on the base model is slow on a software adapter: few, short runs.
   const maxNewTokens = 10;
   const ortSampler = OrtSampler.fromCheckpoint(ort, checkpoint);
@@ -95,7 +113,15 @@ describe('OrtSampler on the shipped base model', async () => {
   async function gpuGenerate(options: SamplingOptions): Promise<Generation> {
     const { device } = await testGpu();
     const maxT = Math.max(...prompts.map((p) => p.length)) + maxNewTokens;
-    gpuSampler ??= new GptSampler(device, config, createStorageBufferFrom(device, 'base.params', checkpoint.params), 'lm', prompts.length, maxT, tokenizer.eosId);
+    gpuSampler ??= new GptSampler(
+      device,
+      config,
+      createStorageBufferFrom(device, 'base.params', checkpoint.params),
+      'lm',
+      prompts.length,
+      maxT,
+      tokenizer.eosId,
+    );
     return gpuSampler.generate(prompts, options);
   }
 
@@ -106,7 +132,7 @@ describe('OrtSampler on the shipped base model', async () => {
     await expect(broken.generate([[1]], DEFAULT_SAMPLING)).rejects.toThrow();
   });
 
-  it('greedy decoding equals GptSampler\'s token for token', async () => {
+  it("greedy decoding equals GptSampler's token for token", async () => {
     const options = { ...DEFAULT_SAMPLING, temperature: 0, maxNewTokens };
     const onnx = await ortSampler.generate(prompts, options);
     prompts.forEach((_, b) => console.log(`greedy ${b}: ${JSON.stringify(tokenizer.decode(onnx.tokens[b]))}`));
@@ -114,7 +140,7 @@ describe('OrtSampler on the shipped base model', async () => {
     expect(onnx).toEqual(await gpuGenerate(options));
   });
 
-  it('seeded sampling reproduces, differs across seeds, and equals GptSampler\'s draws', async () => {
+  it("seeded sampling reproduces, differs across seeds, and equals GptSampler's draws", async () => {
     const options = { ...DEFAULT_SAMPLING, temperature: 1, topK: 40, topP: 0.95, maxNewTokens, seed: 3 };
     const first = await ortSampler.generate(prompts, options);
     expect(await ortSampler.generate(prompts, options)).toEqual(first);
@@ -129,7 +155,10 @@ describe('OrtSampler on the shipped base model', async () => {
     const greedy = await ortSampler.generate(prompts, options);
     // Pretend the token that greedy decoding of prompt 0 produces third is the end of text.
     const eosId = greedy.tokens[0][2];
-    const stopping = new OrtSampler(ort, exportOnnx(checkpoint, { kvCache: true }), { ...ortSamplerModel(checkpoint), eosId });
+    const stopping = new OrtSampler(ort, exportOnnx(checkpoint, { kvCache: true }), {
+      ...ortSamplerModel(checkpoint),
+      eosId,
+    });
     const stopped = await stopping.generate(prompts, options);
     greedy.tokens.forEach((tokens, b) => {
       const end = tokens.indexOf(eosId);
@@ -146,11 +175,12 @@ describe('OrtSampler on the shipped base model', async () => {
     await bounded.release();
   });
 
-  it('forward() gives the plain export\'s logits', async () => {
+  it("forward() gives the plain export's logits", async () => {
     const [B, T] = [2, 7];
     const ids = Array.from({ length: B * T }, (_, i) => (i * 37 + 5) % config.vocabSize);
     const plain = await ort.InferenceSession.create(exportOnnx(checkpoint), { executionProviders: ['wasm'] });
-    const expected = (await plain.run({ input_ids: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [B, T]) })).logits.data as Float32Array;
+    const expected = (await plain.run({ input_ids: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [B, T]) }))
+      .logits.data as Float32Array;
     const logits = await ortSampler.forward(ids, B, T);
     // Same runtime, same ops; only the attention's masking differs, which adds exact zeros.
     expect(Math.max(...logits.map((value, i) => Math.abs(value - expected[i])))).toBeLessThan(1e-5);
@@ -160,10 +190,14 @@ describe('OrtSampler on the shipped base model', async () => {
   it('refuses what GptSampler refuses', async () => {
     await expect(ortSampler.generate([], DEFAULT_SAMPLING)).rejects.toThrow(/at least one prompt/);
     await expect(ortSampler.generate([[]], DEFAULT_SAMPLING)).rejects.toThrow(/prompt 0 is empty/);
-    await expect(ortSampler.generate([Array(config.nCtx).fill(1)], DEFAULT_SAMPLING)).rejects.toThrow(/leaving no room/);
+    await expect(ortSampler.generate([Array(config.nCtx).fill(1)], DEFAULT_SAMPLING)).rejects.toThrow(
+      /leaving no room/,
+    );
     await expect(ortSampler.generate([[config.vocabSize]], DEFAULT_SAMPLING)).rejects.toThrow(/outside the vocabulary/);
     await expect(ortSampler.generate([[1]], { ...DEFAULT_SAMPLING, topP: 0 })).rejects.toThrow(/topP must be in/);
-    await expect(ortSampler.generate([[1]], { ...DEFAULT_SAMPLING, temperature: -1 })).rejects.toThrow(/temperature must be/);
+    await expect(ortSampler.generate([[1]], { ...DEFAULT_SAMPLING, temperature: -1 })).rejects.toThrow(
+      /temperature must be/,
+    );
     expect(() => OrtSampler.fromCheckpoint(ort, checkpoint, { maxT: config.nCtx + 1 })).toThrow(/maxT must be/);
     gpuSampler?.destroy();
     await ortSampler.release();

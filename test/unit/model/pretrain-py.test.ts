@@ -26,7 +26,23 @@ beforeAll(async () => {
 
 /** tools/pretrain.py on the micro preset, 2 rows of 16 tokens, a checkpoint every 2 steps. */
 function pretrainPy(out: string, ...args: string[]): { status: number | null; output: string } {
-  const settings = ['--preset', 'micro', '--batch', '2', '--seq', '16', '--eval-every', '2', '--log-every', '1', '--eval-batches', '1', '--threads', '1', '--allow-slow-blas'];
+  const settings = [
+    '--preset',
+    'micro',
+    '--batch',
+    '2',
+    '--seq',
+    '16',
+    '--eval-every',
+    '2',
+    '--log-every',
+    '1',
+    '--eval-batches',
+    '1',
+    '--threads',
+    '1',
+    '--allow-slow-blas',
+  ];
   const run = spawnSync(PYTHON, [SCRIPT, '--data', tokens, '--out', out, ...settings, ...args], { encoding: 'utf8' });
   if (run.error) throw run.error;
   return { status: run.status, output: `${run.stdout}${run.stderr}` };
@@ -40,10 +56,17 @@ describe('tools/pretrain.py', () => {
     expect(run.status, run.output).toBe(0);
     expect((await readCheckpointDir(out)).meta?.steps).toBe('4');
     expect((await readdir(dir)).sort()).toEqual(['base', 'tokens']);
-    expect((await readdir(out)).sort()).toEqual(['config.json', 'model.safetensors', 'optimizer.pt', 'tokenizer.json', 'tokenizer_config.json', 'train_state.json']);
+    expect((await readdir(out)).sort()).toEqual([
+      'config.json',
+      'model.safetensors',
+      'optimizer.pt',
+      'tokenizer.json',
+      'tokenizer_config.json',
+      'train_state.json',
+    ]);
   }, 120_000);
 
-  it('resumes from OUT.previous after a kill between the folder\'s renames', async () => {
+  it("resumes from OUT.previous after a kill between the folder's renames", async () => {
     await rename(out, `${out}.previous`); // what a kill after the old folder was set aside leaves
     const run = pretrainPy(out, '--steps', '4');
     expect(run.status, run.output).toBe(0);
@@ -56,7 +79,11 @@ describe('tools/pretrain.py', () => {
     await writeFile(join(out, 'train_state.json'), '{"settings": ');
     const run = pretrainPy(out, '--steps', '4');
     expect(run.status).not.toBe(0);
-    expect(run.output).toMatch(new RegExp(`${join(out, 'train_state.json')} is damaged \\(.*\\): delete ${out} to start the run again, or choose another --out`));
+    expect(run.output).toMatch(
+      new RegExp(
+        `${join(out, 'train_state.json')} is damaged \\(.*\\): delete ${out} to start the run again, or choose another --out`,
+      ),
+    );
   }, 120_000);
 
   it('stops a diverging run at its step and keeps the last good checkpoint', async () => {

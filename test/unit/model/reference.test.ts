@@ -253,7 +253,11 @@ describe('crossEntropyLoss, tokenLogprobs, tokenEntropy', () => {
   });
 
   it('is the weighted mean of −log p(target), 0 when every weight is 0', () => {
-    const logprobs = tokenLogprobs(logits, TARGETS.map((x) => Math.max(x, 0)), V);
+    const logprobs = tokenLogprobs(
+      logits,
+      TARGETS.map((x) => Math.max(x, 0)),
+      V,
+    );
     let weighted = 0;
     WEIGHTS.forEach((w, i) => (weighted += w * -logprobs[i]));
     const total = WEIGHTS.reduce((s, w) => s + w, 0);

@@ -39,13 +39,27 @@ describe('writeSafetensors / readSafetensors layout', () => {
     expect(writeSafetensors([])).toEqual(Uint8Array.of(8, 0, 0, 0, 0, 0, 0, 0, 0x7b, 0x7d, 32, 32, 32, 32, 32, 32));
     expect(writeSafetensors([], { framework: 'pt' })).toEqual(handMade('{"__metadata__":{"framework":"pt"}}'));
     const withBoth = writeSafetensors([{ name: 'x', shape: [], data: Float32Array.of(1) }], { b: '2', a: '1' });
-    expect(withBoth).toEqual(handMade('{"__metadata__":{"a":"1","b":"2"},"x":{"dtype":"F32","shape":[],"data_offsets":[0,4]}}', float32Bytes([1])));
+    expect(withBoth).toEqual(
+      handMade(
+        '{"__metadata__":{"a":"1","b":"2"},"x":{"dtype":"F32","shape":[],"data_offsets":[0,4]}}',
+        float32Bytes([1]),
+      ),
+    );
   });
 
   it('sorts tensors by name in code point order, data in the same order', () => {
     const t = (name: string, value: number): NamedTensor => ({ name, shape: [1], data: Float32Array.of(value) });
-    const written = writeSafetensors([t('\u{1F600}', 4), t('b', 2), t('\uFFFD', 3), t('a', 1), t('10', 0.5), t('9', 0.25)]);
-    const header = new TextDecoder().decode(written.subarray(8, 8 + Number(new DataView(written.buffer).getBigUint64(0, true))));
+    const written = writeSafetensors([
+      t('\u{1F600}', 4),
+      t('b', 2),
+      t('\uFFFD', 3),
+      t('a', 1),
+      t('10', 0.5),
+      t('9', 0.25),
+    ]);
+    const header = new TextDecoder().decode(
+      written.subarray(8, 8 + Number(new DataView(written.buffer).getBigUint64(0, true))),
+    );
     const names = [...header.matchAll(/"([^"]+)":\{"dtype"/gu)].map((match) => match[1]);
     expect(names).toEqual(['10', '9', 'a', 'b', '\uFFFD', '\u{1F600}']);
     const file = readSafetensors(written);
@@ -54,7 +68,8 @@ describe('writeSafetensors / readSafetensors layout', () => {
   });
 
   it('reads a hand-made file with its metadata, in offset order', () => {
-    const header = '{"b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]},"__metadata__":{"step":"7"},"a":{"dtype":"F32","shape":[2,1],"data_offsets":[0,8]}}';
+    const header =
+      '{"b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]},"__metadata__":{"step":"7"},"a":{"dtype":"F32","shape":[2,1],"data_offsets":[0,8]}}';
     const file = readSafetensors(handMade(header, float32Bytes([1, 2, -3.5, 1e-7])));
     expect(file.metadata).toEqual({ step: '7' });
     expect([...file.tensors.keys()]).toEqual(['a', 'b']);
@@ -63,7 +78,9 @@ describe('writeSafetensors / readSafetensors layout', () => {
   });
 
   it('accepts an unpadded header and gives empty metadata when there is none', () => {
-    const file = readSafetensors(handMade('{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', float32Bytes([9]), false));
+    const file = readSafetensors(
+      handMade('{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', float32Bytes([9]), false),
+    );
     expect(file.metadata).toEqual({});
     expect(file.tensors.get('w')!.data).toEqual(Float32Array.of(9));
   });
@@ -76,10 +93,21 @@ describe('writeSafetensors / readSafetensors layout', () => {
     data.set(new Uint8Array(halves.buffer), 0);
     data.set(new Uint8Array(brains.buffer), 16);
     const file = readSafetensors(handMade(header, data));
-    expect(Array.from(file.tensors.get('h')!.data)).toEqual([1, -2, 65504, 2 ** -24, -0, Infinity, -Infinity, Math.fround(0.333251953125)]);
+    expect(Array.from(file.tensors.get('h')!.data)).toEqual([
+      1,
+      -2,
+      65504,
+      2 ** -24,
+      -0,
+      Infinity,
+      -Infinity,
+      Math.fround(0.333251953125),
+    ]);
     expect(file.tensors.get('h')!.dtype).toBe('F16');
     expect(Array.from(file.tensors.get('b')!.data)).toEqual([1, -5, 0, -Infinity]);
-    const nan = readSafetensors(handMade('{"n":{"dtype":"F16","shape":[1],"data_offsets":[0,2]}}', Uint8Array.of(0x00, 0x7e)));
+    const nan = readSafetensors(
+      handMade('{"n":{"dtype":"F16","shape":[1],"data_offsets":[0,2]}}', Uint8Array.of(0x00, 0x7e)),
+    );
     expect(nan.tensors.get('n')!.data[0]).toBeNaN();
   });
 });
@@ -114,7 +142,9 @@ describe('round-trips', () => {
         data: new Float32Array(Uint32Array.from(words).buffer),
       }));
     });
-    const tensors = fc.uniqueArray(tensor, { selector: (t) => t.name, maxLength: 6 }).filter((ts) => ts.every((t) => t.name !== '__metadata__'));
+    const tensors = fc
+      .uniqueArray(tensor, { selector: (t) => t.name, maxLength: 6 })
+      .filter((ts) => ts.every((t) => t.name !== '__metadata__'));
     const metadata = fc.option(fc.dictionary(fc.string(), fc.string(), { maxKeys: 4 }), { nil: undefined });
     fc.assert(
       fc.property(tensors, metadata, (inputs, meta) => {
@@ -137,7 +167,12 @@ describe('corrupt files', () => {
   const entry = (dtype: string, shape: number[], begin: number, end: number): string =>
     JSON.stringify({ dtype, shape, data_offsets: [begin, end] });
   const file = (tensors: Record<string, string>, dataBytes: number): Uint8Array =>
-    handMade(`{${Object.entries(tensors).map(([name, info]) => `${JSON.stringify(name)}:${info}`).join(',')}}`, new Uint8Array(dataBytes));
+    handMade(
+      `{${Object.entries(tensors)
+        .map(([name, info]) => `${JSON.stringify(name)}:${info}`)
+        .join(',')}}`,
+      new Uint8Array(dataBytes),
+    );
 
   it('refuses files too short for the header length', () => {
     expect(() => readSafetensors(new Uint8Array(5))).toThrow(/too short: 5 bytes/);
@@ -161,15 +196,23 @@ describe('corrupt files', () => {
 
   it('refuses unknown and unsupported dtypes', () => {
     expect(() => readSafetensors(file({ w: entry('F33', [1], 0, 4) }, 4))).toThrow(/tensor "w": unknown dtype "F33"/);
-    expect(() => readSafetensors(file({ w: entry('I64', [1], 0, 8) }, 8))).toThrow(/dtype I64 is not supported \(only F32, F16, BF16\)/);
+    expect(() => readSafetensors(file({ w: entry('I64', [1], 0, 8) }, 8))).toThrow(
+      /dtype I64 is not supported \(only F32, F16, BF16\)/,
+    );
   });
 
   it('refuses malformed entries and metadata', () => {
     expect(() => readSafetensors(file({ w: '[]' }, 0))).toThrow(/tensor "w": header entry must be an object/);
-    expect(() => readSafetensors(file({ w: entry('F32', [-1], 0, 4) }, 4))).toThrow(/shape must be an array of non-negative integers/);
-    expect(() => readSafetensors(file({ w: '{"dtype":"F32","shape":[1],"data_offsets":[0]}' }, 4))).toThrow(/data_offsets must be two/);
+    expect(() => readSafetensors(file({ w: entry('F32', [-1], 0, 4) }, 4))).toThrow(
+      /shape must be an array of non-negative integers/,
+    );
+    expect(() => readSafetensors(file({ w: '{"dtype":"F32","shape":[1],"data_offsets":[0]}' }, 4))).toThrow(
+      /data_offsets must be two/,
+    );
     expect(() => readSafetensors(file({ w: entry('F32', [0], 4, 0) }, 4))).toThrow(/\[4, 0\] end before they begin/);
-    expect(() => readSafetensors(file({ __metadata__: '{"a":1}' }, 0))).toThrow(/"__metadata__" value of "a" is not a string/);
+    expect(() => readSafetensors(file({ __metadata__: '{"a":1}' }, 0))).toThrow(
+      /"__metadata__" value of "a" is not a string/,
+    );
     expect(() => readSafetensors(file({ __metadata__: '"x"' }, 0))).toThrow(/"__metadata__" must be an object/);
   });
 
@@ -180,20 +223,33 @@ describe('corrupt files', () => {
   });
 
   it('refuses offsets out of range, overlapping, with holes, or short of the end', () => {
-    expect(() => readSafetensors(file({ w: entry('F32', [2], 0, 8) }, 4))).toThrow(/\[0, 8\] are out of range \(the data has 4 bytes\)/);
-    expect(() => readSafetensors(file({ a: entry('F32', [2], 0, 8), b: entry('F32', [2], 4, 12) }, 12))).toThrow(/tensors "a" and "b" overlap/);
+    expect(() => readSafetensors(file({ w: entry('F32', [2], 0, 8) }, 4))).toThrow(
+      /\[0, 8\] are out of range \(the data has 4 bytes\)/,
+    );
+    expect(() => readSafetensors(file({ a: entry('F32', [2], 0, 8), b: entry('F32', [2], 4, 12) }, 12))).toThrow(
+      /tensors "a" and "b" overlap/,
+    );
     expect(() => readSafetensors(file({ a: entry('F32', [1], 0, 4), b: entry('F32', [1], 8, 12) }, 12))).toThrow(
       /hole: bytes 4\.\.8 belong to no tensor/,
     );
     expect(() => readSafetensors(file({ a: entry('F32', [1], 4, 8) }, 8))).toThrow(/hole: bytes 0\.\.4/);
-    expect(() => readSafetensors(file({ a: entry('F32', [1], 0, 4) }, 8))).toThrow(/4 trailing bytes after the last tensor/);
+    expect(() => readSafetensors(file({ a: entry('F32', [1], 0, 4) }, 8))).toThrow(
+      /4 trailing bytes after the last tensor/,
+    );
   });
 
   it('refuses to write duplicate names, the reserved name, or data that does not fit the shape', () => {
     const data = Float32Array.of(1, 2);
-    expect(() => writeSafetensors([{ name: 'a', shape: [2], data }, { name: 'a', shape: [2], data }])).toThrow(/"a" is used twice/);
+    expect(() =>
+      writeSafetensors([
+        { name: 'a', shape: [2], data },
+        { name: 'a', shape: [2], data },
+      ]),
+    ).toThrow(/"a" is used twice/);
     expect(() => writeSafetensors([{ name: '__metadata__', shape: [2], data }])).toThrow(/reserved/);
-    expect(() => writeSafetensors([{ name: 'a', shape: [3], data }])).toThrow(/shape \[3\] \(3 elements\) but 2 values/);
+    expect(() => writeSafetensors([{ name: 'a', shape: [3], data }])).toThrow(
+      /shape \[3\] \(3 elements\) but 2 values/,
+    );
     expect(() => writeSafetensors([{ name: 'a', shape: [2.5], data }])).toThrow(/dims must be non-negative integers/);
   });
 });

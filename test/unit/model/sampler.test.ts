@@ -33,7 +33,11 @@ describe('GptSampler', () => {
     const { model, sampler, params } = await setup(3);
     const prompts = [[1, 2, 3], [7], [9, 8, 7, 6, 5]];
     const stepLogits: Float32Array[] = [];
-    const generation = await sampler.generate(prompts, { ...DEFAULT_SAMPLING, temperature: 0, maxNewTokens: 6 }, (_, logits) => stepLogits.push(logits));
+    const generation = await sampler.generate(
+      prompts,
+      { ...DEFAULT_SAMPLING, temperature: 0, maxNewTokens: 6 },
+      (_, logits) => stepLogits.push(logits),
+    );
     const V = config.vocabSize;
     let worst = 0;
     prompts.forEach((prompt, b) => {
@@ -61,7 +65,10 @@ describe('GptSampler', () => {
 
   it('one submit gives the same tokens as step-by-step; seeds reproduce and differ', async () => {
     const { model, sampler } = await setup(2);
-    const prompts = [[4, 5], [6, 7, 8]];
+    const prompts = [
+      [4, 5],
+      [6, 7, 8],
+    ];
     const options = { ...DEFAULT_SAMPLING, temperature: 1, topK: 20, topP: 0.95, maxNewTokens: 10, seed: 5 };
     const once = await sampler.generate(prompts, options);
     const stepwise = await sampler.generate(prompts, options, () => undefined);

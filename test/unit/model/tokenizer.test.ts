@@ -69,7 +69,11 @@ describe('trainBpe', () => {
     // Pairs: aa ×4 → merge a+a. Then [aa a b d aa a b a c]: aa+a and a+b tie at 2; "a" sorts before
     // "aa", so a+b. Then [aa ab d aa ab a c]: aa+ab ×2.
     const tok = trainBpe(['aaabdaaabac'], 256 + 3 + 1);
-    expect(tok.merges).toEqual([['a', 'a'], ['a', 'b'], ['aa', 'ab']]);
+    expect(tok.merges).toEqual([
+      ['a', 'a'],
+      ['a', 'b'],
+      ['aa', 'ab'],
+    ]);
     expect([256, 257, 258].map((id) => tok.idToToken(id))).toEqual(['aa', 'ab', 'aaab']);
     expect(tok.encode('aaabdaaabac')).toEqual([258, 0x64, 258, 0x61, 0x63]);
   });
@@ -129,11 +133,17 @@ describe('trainBpe', () => {
 describe('Tokenizer.encode / decode', () => {
   it('round-trips arbitrary well-formed Unicode (graphemes, any code point)', () => {
     fc.assert(
-      fc.property(fc.string({ unit: 'grapheme', maxLength: 60 }), (text) => tokenizer.decode(tokenizer.encode(text)) === text),
+      fc.property(
+        fc.string({ unit: 'grapheme', maxLength: 60 }),
+        (text) => tokenizer.decode(tokenizer.encode(text)) === text,
+      ),
       { numRuns: 500 },
     );
     fc.assert(
-      fc.property(fc.string({ unit: 'binary', maxLength: 60 }).filter(isWellFormed), (text) => tokenizer.decode(tokenizer.encode(text)) === text),
+      fc.property(
+        fc.string({ unit: 'binary', maxLength: 60 }).filter(isWellFormed),
+        (text) => tokenizer.decode(tokenizer.encode(text)) === text,
+      ),
       { numRuns: 500 },
     );
   });
@@ -189,12 +199,31 @@ describe('tokenizer.json', () => {
     expect(parsed.version).toBe('1.0');
     expect(parsed.normalizer).toBeNull();
     expect(parsed.added_tokens).toEqual([
-      { id: 399, content: ENDOFTEXT, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true },
+      {
+        id: 399,
+        content: ENDOFTEXT,
+        single_word: false,
+        lstrip: false,
+        rstrip: false,
+        normalized: false,
+        special: true,
+      },
     ]);
-    expect(parsed.pre_tokenizer).toEqual({ type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true });
+    expect(parsed.pre_tokenizer).toEqual({
+      type: 'ByteLevel',
+      add_prefix_space: false,
+      trim_offsets: true,
+      use_regex: true,
+    });
     expect(parsed.decoder.type).toBe('ByteLevel');
     expect(parsed.post_processor.type).toBe('ByteLevel');
-    expect(parsed.model).toMatchObject({ type: 'BPE', dropout: null, unk_token: null, fuse_unk: false, byte_fallback: false });
+    expect(parsed.model).toMatchObject({
+      type: 'BPE',
+      dropout: null,
+      unk_token: null,
+      fuse_unk: false,
+      byte_fallback: false,
+    });
     expect(Object.keys(parsed.model.vocab)).toHaveLength(400);
     expect(parsed.model.vocab[ENDOFTEXT]).toBe(399);
     expect(parsed.model.merges.length).toBe(tokenizer.merges.length);
@@ -212,13 +241,18 @@ describe('tokenizer.json', () => {
     const loaded = Tokenizer.fromJSON(json);
     expect(loaded.toJSON()).toBe(json);
     expect(loaded.eosId).toBe(tokenizer.eosId);
-    fc.assert(fc.property(fc.string({ unit: 'grapheme', maxLength: 40 }), (text) => {
-      expect(loaded.encode(text)).toEqual(tokenizer.encode(text));
-    }));
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 40 }), (text) => {
+        expect(loaded.encode(text)).toEqual(tokenizer.encode(text));
+      }),
+    );
   });
 
   it('also reads merges written as [left, right] pairs (tokenizers 0.20+)', () => {
-    const pairs = { ...parsed, model: { ...parsed.model, merges: parsed.model.merges.map((m: string) => m.split(' ')) } };
+    const pairs = {
+      ...parsed,
+      model: { ...parsed.model, merges: parsed.model.merges.map((m: string) => m.split(' ')) },
+    };
     expect(Tokenizer.fromJSON(JSON.stringify(pairs)).toJSON()).toBe(json);
   });
 
@@ -229,11 +263,13 @@ describe('tokenizer.json', () => {
 
 describe('Tokenizer.fromJSON errors', () => {
   const good = JSON.parse(trainBpe(['aaabdaaabac'], 260).toJSON()) as TokenizerFile;
-  const load = (edit: (file: TokenizerFile) => void): (() => Tokenizer) => () => {
-    const file = structuredClone(good);
-    edit(file);
-    return Tokenizer.fromJSON(JSON.stringify(file));
-  };
+  const load =
+    (edit: (file: TokenizerFile) => void): (() => Tokenizer) =>
+    () => {
+      const file = structuredClone(good);
+      edit(file);
+      return Tokenizer.fromJSON(JSON.stringify(file));
+    };
 
   it('names what is wrong', () => {
     expect(() => Tokenizer.fromJSON('{"model": ')).toThrow(/not valid JSON/);
@@ -275,10 +311,28 @@ describe('Tokenizer.fromJSON errors', () => {
 const HF_ENCODINGS: Array<[string, number[]]> = [
   ['The dog ran to the river.', [281, 312, 288, 329, 323, 260, 288, 333, 46]],
   ['  spaces before and after   ', [32, 292, 328, 332, 307, 101, 102, 111, 338, 272, 258, 102, 116, 261, 32, 32, 32]],
-  ['Q: What colour is the sky?\nA: Blue.', [81, 58, 344, 389, 308, 260, 322, 63, 10, 65, 58, 32, 66, 108, 117, 101, 46]],
-  ['na\u00efve caf\u00e9 \u2014 \u65e5\u672c\u8a9e \ud83d\ude00', [110, 97, 195, 175, 339, 378, 102, 195, 169, 32, 226, 128, 148, 32, 230, 151, 165, 230, 156, 172, 232, 170, 158, 32, 240, 159, 152, 128]],
-  ["it's they're we've I'll he'd", [105, 116, 39, 115, 296, 39, 338, 263, 101, 39, 339, 306, 39, 336, 32, 256, 39, 100]],
+  [
+    'Q: What colour is the sky?\nA: Blue.',
+    [81, 58, 344, 389, 308, 260, 322, 63, 10, 65, 58, 32, 66, 108, 117, 101, 46],
+  ],
+  [
+    'na\u00efve caf\u00e9 \u2014 \u65e5\u672c\u8a9e \ud83d\ude00',
+    [
+      110, 97, 195, 175, 339, 378, 102, 195, 169, 32, 226, 128, 148, 32, 230, 151, 165, 230, 156, 172, 232, 170, 158,
+      32, 240, 159, 152, 128,
+    ],
+  ],
+  [
+    "it's they're we've I'll he'd",
+    [105, 116, 39, 115, 296, 39, 338, 263, 101, 39, 339, 306, 39, 336, 32, 256, 39, 100],
+  ],
   ['the dog<|endoftext|>The cat', [116, 256, 312, 399, 281, 311]],
   ['1,024 and 2019!', [49, 44, 48, 50, 52, 272, 352, 33]],
-  ['tabs\tand\r\nnewlines \u0085 \ufeff end', [116, 97, 98, 115, 9, 329, 100, 13, 10, 110, 101, 119, 108, 264, 332, 32, 194, 133, 32, 239, 187, 191, 32, 267, 100]],
+  [
+    'tabs\tand\r\nnewlines \u0085 \ufeff end',
+    [
+      116, 97, 98, 115, 9, 329, 100, 13, 10, 110, 101, 119, 108, 264, 332, 32, 194, 133, 32, 239, 187, 191, 32, 267,
+      100,
+    ],
+  ],
 ];

@@ -72,7 +72,10 @@ interface TorchResult {
 function missingTorch(): string | null {
   const probe = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
   if (probe.error === undefined && probe.status === 0) return null;
-  const why = probe.error !== undefined ? `${PYTHON} is not available (${probe.error.message})` : `${PYTHON} cannot import torch (${probe.stderr.trim().split('\n').at(-1)})`;
+  const why =
+    probe.error !== undefined
+      ? `${PYTHON} is not available (${probe.error.message})`
+      : `${PYTHON} cannot import torch (${probe.stderr.trim().split('\n').at(-1)})`;
   return `${why}. The torch parity test needs PyTorch; install it (Debian 12, as root): apt-get install -y python3-torch libopenblas0-pthread`;
 }
 
@@ -111,7 +114,9 @@ function toRows(ids: ArrayLike<number>): number[][] {
 /** The flat parameters (totalFloats) as safetensors: HF names, Conv1D layout, padding dropped. */
 function weightsFile(flat: Float32Array): Uint8Array {
   const tensors = parameterLayout(config).tensors;
-  return writeSafetensors(tensors.map((t) => ({ name: t.name, shape: t.shape, data: flat.slice(t.offset, t.offset + t.size) })));
+  return writeSafetensors(
+    tensors.map((t) => ({ name: t.name, shape: t.shape, data: flat.slice(t.offset, t.offset + t.size) })),
+  );
 }
 
 /** The engine: one GptModel.step with AdamW per batch at the schedule's learning rate. */
@@ -132,9 +137,26 @@ async function engineRun(params: Float32Array, batches: Batch[]): Promise<{ step
 /** tools/torch_parity.py's run file: the same config, AdamW settings, schedule and batches. */
 function runFile(batches: Batch[]): string {
   return JSON.stringify({
-    config: { n_layer: config.nLayer, n_embd: config.nEmbd, n_head: config.nHead, n_ctx: config.nCtx, vocab_size: config.vocabSize },
-    adamw: { beta1: adamw.beta1, beta2: adamw.beta2, eps: adamw.eps, weight_decay: adamw.weightDecay, grad_clip: adamw.gradClip },
-    schedule: { max_lr: schedule.maxLr, min_lr: schedule.minLr, warmup: schedule.warmupSteps, total: schedule.totalSteps },
+    config: {
+      n_layer: config.nLayer,
+      n_embd: config.nEmbd,
+      n_head: config.nHead,
+      n_ctx: config.nCtx,
+      vocab_size: config.vocabSize,
+    },
+    adamw: {
+      beta1: adamw.beta1,
+      beta2: adamw.beta2,
+      eps: adamw.eps,
+      weight_decay: adamw.weightDecay,
+      grad_clip: adamw.gradClip,
+    },
+    schedule: {
+      max_lr: schedule.maxLr,
+      min_lr: schedule.minLr,
+      warmup: schedule.warmupSteps,
+      total: schedule.totalSteps,
+    },
     steps: batches.map((batch) => ({ tokens: toRows(batch.tokens), targets: toRows(batch.targets!) })),
   });
 }
@@ -144,9 +166,16 @@ function torchRun(dir: string, params: Float32Array, batches: Batch[]): TorchRes
   const [weights, run, out] = ['init.safetensors', 'run.json', 'final.safetensors'].map((name) => join(dir, name));
   writeFileSync(weights, weightsFile(params));
   writeFileSync(run, runFile(batches));
-  const result = spawnSync(PYTHON, [SCRIPT, '--weights', weights, '--run', run, '--out-weights', out, '--threads', '1'], { encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`tools/torch_parity.py failed (${result.status ?? result.error?.message}): ${result.stderr}`);
-  const output = JSON.parse(result.stdout.trim().split('\n').at(-1)!) as { steps: { lr: number; loss: number; grad_norm: number }[] };
+  const result = spawnSync(
+    PYTHON,
+    [SCRIPT, '--weights', weights, '--run', run, '--out-weights', out, '--threads', '1'],
+    { encoding: 'utf8' },
+  );
+  if (result.status !== 0)
+    throw new Error(`tools/torch_parity.py failed (${result.status ?? result.error?.message}): ${result.stderr}`);
+  const output = JSON.parse(result.stdout.trim().split('\n').at(-1)!) as {
+    steps: { lr: number; loss: number; grad_norm: number }[];
+  };
   const final = readSafetensors(readFileSync(out));
   return {
     steps: output.steps.map((s) => ({ lr: s.lr, loss: s.loss, gradNorm: s.grad_norm })),
@@ -168,12 +197,16 @@ function compareSteps(engine: StepRow[], torch: TorchResult['steps']): void {
     const t = torch[i];
     const loss = Math.abs(e.loss - t.loss);
     const norm = Math.abs(e.gradNorm - t.gradNorm) / t.gradNorm;
-    console.log(`step ${i + 1} lr ${t.lr.toExponential(3)}: loss ${e.loss.toFixed(6)} torch ${t.loss.toFixed(6)} |Δ| ${loss.toExponential(2)}; ` +
-      `|g| ${e.gradNorm.toFixed(6)} torch ${t.gradNorm.toFixed(6)} |Δ|/|g| ${norm.toExponential(2)}`);
+    console.log(
+      `step ${i + 1} lr ${t.lr.toExponential(3)}: loss ${e.loss.toFixed(6)} torch ${t.loss.toFixed(6)} |Δ| ${loss.toExponential(2)}; ` +
+        `|g| ${e.gradNorm.toFixed(6)} torch ${t.gradNorm.toFixed(6)} |Δ|/|g| ${norm.toExponential(2)}`,
+    );
     return { lr: Math.abs(t.lr - learningRate(i, schedule)), loss, norm };
   });
-  console.log(`max |Δ loss| ${Math.max(...diffs.map((d) => d.loss)).toExponential(2)} (tolerance ${LOSS_TOLERANCE}), ` +
-    `max |Δ|g||/|g| ${Math.max(...diffs.map((d) => d.norm)).toExponential(2)} (tolerance ${GRAD_NORM_TOLERANCE})`);
+  console.log(
+    `max |Δ loss| ${Math.max(...diffs.map((d) => d.loss)).toExponential(2)} (tolerance ${LOSS_TOLERANCE}), ` +
+      `max |Δ|g||/|g| ${Math.max(...diffs.map((d) => d.norm)).toExponential(2)} (tolerance ${GRAD_NORM_TOLERANCE})`,
+  );
   for (const [i, d] of diffs.entries()) {
     expect(d.lr, `step ${i + 1} lr`).toBeLessThan(1e-12);
     expect(d.loss, `step ${i + 1} loss`).toBeLessThan(LOSS_TOLERANCE);
@@ -192,7 +225,9 @@ function compareWeights(initial: Float32Array, engine: Float32Array, torch: Map<
     console.log(`${t.name.padEnd(36)} max|Δ| ${diff.toExponential(2)}  max|moved| ${moved.toExponential(2)}`);
     return diff;
   });
-  console.log(`weights after ${schedule.totalSteps} steps: max|Δ| ${Math.max(...diffs).toExponential(2)} (tolerance ${WEIGHT_TOLERANCE})`);
+  console.log(
+    `weights after ${schedule.totalSteps} steps: max|Δ| ${Math.max(...diffs).toExponential(2)} (tolerance ${WEIGHT_TOLERANCE})`,
+  );
   for (const [i, diff] of diffs.entries()) expect(diff, tensors[i].name).toBeLessThan(WEIGHT_TOLERANCE);
 }
 
@@ -203,7 +238,7 @@ describe('engine vs tools/pretrain.py (PyTorch), step by step', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('agrees on every step\'s loss, gradient norm and learning rate, and on the final weights', async () => {
+  it("agrees on every step's loss, gradient norm and learning rate, and on the final weights", async () => {
     const missing = missingTorch();
     if (missing !== null) throw new Error(missing);
     const stream = syntheticStream(4096, config.vocabSize, 5);
@@ -217,7 +252,13 @@ describe('engine vs tools/pretrain.py (PyTorch), step by step', () => {
     compareSteps(engine.steps, torch.steps);
     compareWeights(params, engine.params, torch.weights);
     const norms = engine.steps.map((s) => s.gradNorm);
-    expect(norms.some((n) => n > adamw.gradClip), `some step clips (norms ${norms.join(', ')})`).toBe(true);
-    expect(norms.some((n) => n <= adamw.gradClip), `some step does not clip (norms ${norms.join(', ')})`).toBe(true);
+    expect(
+      norms.some((n) => n > adamw.gradClip),
+      `some step clips (norms ${norms.join(', ')})`,
+    ).toBe(true);
+    expect(
+      norms.some((n) => n <= adamw.gradClip),
+      `some step does not clip (norms ${norms.join(', ')})`,
+    ).toBe(true);
   });
 });

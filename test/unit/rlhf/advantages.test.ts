@@ -1,7 +1,14 @@
 // Tests for PPO's bookkeeping: GAE on a hand-worked 3-step response, masked whitening, explained
 // variance, and per-token rewards (KL penalty everywhere, score and missing-EOS penalty at the end).
 import { describe, expect, it } from 'vitest';
-import { explainedVariance, gae, maskedMean, maskedVariance, tokenRewards, whiten } from '../../../src/rlhf/advantages.ts';
+import {
+  explainedVariance,
+  gae,
+  maskedMean,
+  maskedVariance,
+  tokenRewards,
+  whiten,
+} from '../../../src/rlhf/advantages.ts';
 
 function expectClose(actual: readonly number[], expected: readonly number[], digits = 12): void {
   expect(actual.length).toBe(expected.length);

@@ -20,15 +20,32 @@ import {
   unframeResponse,
 } from '../../../src/rlhf/datasets.ts';
 import { assertComparisons, rankingPairs } from '../../../src/rlhf/rankings.ts';
-import { buildDemonstrations, buildPromptSet, demonstrationRecords, formatPrompt, formatResponse, toJsonl, type Ranking } from '../../../src/world/index.ts';
+import {
+  buildDemonstrations,
+  buildPromptSet,
+  demonstrationRecords,
+  formatPrompt,
+  formatResponse,
+  toJsonl,
+  type Ranking,
+} from '../../../src/world/index.ts';
 
 /** Any text: full Unicode, quotes, backslashes, newlines, lone surrogates, the frame's own markers. */
 const text = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 40 }),
-  fc.string({ unit: fc.constantFrom('Human: ', '\nAssistant:', '<|endoftext|>', ' ', '"', '\\', '\r\n', 'a', 'é', '😀'), maxLength: 8 }),
+  fc.string({
+    unit: fc.constantFrom('Human: ', '\nAssistant:', '<|endoftext|>', ' ', '"', '\\', '\r\n', 'a', 'é', '😀'),
+    maxLength: 8,
+  }),
 );
 
-const permutation = (K: number) => fc.array(fc.double({ noNaN: true }), { minLength: K, maxLength: K }).map((keys) => keys.map((k, i) => [k, i] as const).sort((a, b) => a[0] - b[0]).map(([, i]) => i));
+const permutation = (K: number) =>
+  fc.array(fc.double({ noNaN: true }), { minLength: K, maxLength: K }).map((keys) =>
+    keys
+      .map((k, i) => [k, i] as const)
+      .sort((a, b) => a[0] - b[0])
+      .map(([, i]) => i),
+  );
 
 const flags = fc.record(
   {
@@ -46,7 +63,10 @@ const ranking: fc.Arbitrary<Ranking> = fc.integer({ min: 2, max: 9 }).chain((K) 
       prompt: text,
       responses: fc.uniqueArray(text, { minLength: K, maxLength: K }), // identical outputs are ties: see 'identical outputs'
       order: permutation(K),
-      ties: fc.uniqueArray(fc.tuple(fc.nat(K - 1), fc.nat(K - 1)).filter(([a, b]) => a < b), { maxLength: 3, selector: ([a, b]) => a * K + b }),
+      ties: fc.uniqueArray(
+        fc.tuple(fc.nat(K - 1), fc.nat(K - 1)).filter(([a, b]) => a < b),
+        { maxLength: 3, selector: ([a, b]) => a * K + b },
+      ),
       source: fc.constantFrom('human' as const, 'simulated' as const),
       likert: fc.array(fc.integer({ min: 1, max: 7 }), { minLength: K, maxLength: K }),
       flags: fc.array(flags, { minLength: K, maxLength: K }),
@@ -68,38 +88,60 @@ function errorOf(parse: () => unknown): DatasetError {
 
 describe('round trips', () => {
   it('demonstrations: parse(toJsonl(records)) gives the records back, strings untouched', () => {
-    fc.assert(fc.property(fc.array(fc.record({ prompt: text, completion: text }), { maxLength: 6 }), (records) => {
-      expect(parseDemonstrations(demonstrationsToJsonl(records))).toEqual(records);
-    }));
+    fc.assert(
+      fc.property(fc.array(fc.record({ prompt: text, completion: text }), { maxLength: 6 }), (records) => {
+        expect(parseDemonstrations(demonstrationsToJsonl(records))).toEqual(records);
+      }),
+    );
   });
 
   it('rankings: parse(toJsonl(rankings)) gives the rankings back whole', () => {
-    fc.assert(fc.property(fc.array(ranking, { maxLength: 4 }), (rankings) => {
-      expect(parseRankings(rankingsToJsonl(rankings))).toEqual(rankings);
-    }));
+    fc.assert(
+      fc.property(fc.array(ranking, { maxLength: 4 }), (rankings) => {
+        expect(parseRankings(rankingsToJsonl(rankings))).toEqual(rankings);
+      }),
+    );
   });
 
   it('comparisons: every untied ranked pair, chat-framed; back as K = 2 rankings of the same texts', () => {
-    fc.assert(fc.property(fc.array(ranking, { maxLength: 4 }), (rankings) => {
-      const records = parseComparisons(comparisonsToJsonl(rankings));
-      const pairs = rankings.flatMap((r) => rankingPairs(r));
-      expect(records).toEqual(pairs.map((p) => ({ prompt: formatPrompt(p.prompt), chosen: formatResponse(p.chosen), rejected: formatResponse(p.rejected) })));
-      const back = rankingsFromComparisons(records);
-      back.forEach((r, i) => {
-        // the chat frame trims surrounding whitespace, as training does (formatPrompt / formatResponse)
-        expect(r).toMatchObject({ prompt: pairs[i].prompt.trim(), responses: [pairs[i].chosen.trim(), pairs[i].rejected.trim()], order: [0, 1], source: 'human' });
-        expect(r.ties).toEqual(r.responses[0] === r.responses[1] ? [[0, 1]] : undefined);
-        expect(r.promptId).toBe(promptIdOf(r.prompt));
-      });
-    }));
+    fc.assert(
+      fc.property(fc.array(ranking, { maxLength: 4 }), (rankings) => {
+        const records = parseComparisons(comparisonsToJsonl(rankings));
+        const pairs = rankings.flatMap((r) => rankingPairs(r));
+        expect(records).toEqual(
+          pairs.map((p) => ({
+            prompt: formatPrompt(p.prompt),
+            chosen: formatResponse(p.chosen),
+            rejected: formatResponse(p.rejected),
+          })),
+        );
+        const back = rankingsFromComparisons(records);
+        back.forEach((r, i) => {
+          // the chat frame trims surrounding whitespace, as training does (formatPrompt / formatResponse)
+          expect(r).toMatchObject({
+            prompt: pairs[i].prompt.trim(),
+            responses: [pairs[i].chosen.trim(), pairs[i].rejected.trim()],
+            order: [0, 1],
+            source: 'human',
+          });
+          expect(r.ties).toEqual(r.responses[0] === r.responses[1] ? [[0, 1]] : undefined);
+          expect(r.promptId).toBe(promptIdOf(r.prompt));
+        });
+      }),
+    );
   });
 
   it('the chat frame comes off what formatPrompt / formatResponse put on, and leaves plain text alone', () => {
-    fc.assert(fc.property(text, (s) => {
-      expect(unframePrompt(formatPrompt(s))).toBe(s.trim());
-      expect(unframeResponse(formatResponse(s))).toBe(s.trim());
-      expect(unframeDemonstration(demonstrationRecord({ prompt: s, response: s }))).toEqual({ prompt: s.trim(), response: s.trim() });
-    }));
+    fc.assert(
+      fc.property(text, (s) => {
+        expect(unframePrompt(formatPrompt(s))).toBe(s.trim());
+        expect(unframeResponse(formatResponse(s))).toBe(s.trim());
+        expect(unframeDemonstration(demonstrationRecord({ prompt: s, response: s }))).toEqual({
+          prompt: s.trim(),
+          response: s.trim(),
+        });
+      }),
+    );
     expect(unframePrompt('Name a red fruit.')).toBe('Name a red fruit.');
     expect(unframeResponse('An apple.')).toBe('An apple.');
     expect(unframeResponse('An apple.<|endoftext|>')).toBe('An apple.');
@@ -108,7 +150,9 @@ describe('round trips', () => {
   it("reads `rlhf-lab world`'s demonstrations.jsonl", () => {
     const demonstrations = buildDemonstrations(1, buildPromptSet(1).train.slice(0, 5));
     const records = parseDemonstrations(toJsonl(demonstrationRecords(demonstrations)));
-    expect(records.map(unframeDemonstration)).toEqual(demonstrations.map(({ prompt, response }) => ({ prompt, response })));
+    expect(records.map(unframeDemonstration)).toEqual(
+      demonstrations.map(({ prompt, response }) => ({ prompt, response })),
+    );
   });
 
   it('comparisons from the same prompt share a promptId; identity is source "human" unless said otherwise', () => {
@@ -126,13 +170,22 @@ describe('round trips', () => {
 describe('parsing', () => {
   it('skips blank lines, accepts CRLF and a byte-order mark, ignores extra TRL columns', () => {
     const textIn = '\uFEFF{"prompt":" a ","completion":"b","id":7}\r\n\r\n   \n{"prompt":"c","completion":"d"}';
-    expect(parseDemonstrations(textIn)).toEqual([{ prompt: ' a ', completion: 'b' }, { prompt: 'c', completion: 'd' }]);
+    expect(parseDemonstrations(textIn)).toEqual([
+      { prompt: ' a ', completion: 'b' },
+      { prompt: 'c', completion: 'd' },
+    ]);
     expect(parseComparisons('')).toEqual([]);
   });
 
   it('fills in promptId and source of a hand-written ranking', () => {
     const [r] = parseRankings('{"prompt":"Name a fruit.","responses":["An apple.","A car."],"order":[0,1]}');
-    expect(r).toEqual({ promptId: promptIdOf('Name a fruit.'), prompt: 'Name a fruit.', responses: ['An apple.', 'A car.'], order: [0, 1], source: 'human' });
+    expect(r).toEqual({
+      promptId: promptIdOf('Name a fruit.'),
+      prompt: 'Name a fruit.',
+      responses: ['An apple.', 'A car.'],
+      order: [0, 1],
+      source: 'human',
+    });
   });
 
   const good = '{"prompt":"p","completion":"c"}';
@@ -141,7 +194,12 @@ describe('parsing', () => {
     ['not an object', `${good}\n${good}\n[1, 2]`, 3, /^expected a JSON object, got an array/],
     ['missing field', `{"prompt":"p","response":"r"}`, 1, /^missing "completion" \(keys present: prompt, response\)/],
     ['wrong type', `\n${good}\n{"prompt":"p","completion":42}`, 3, /^"completion" must be a string, got number 42/],
-    ['conversational format', `{"prompt":[{"role":"user","content":"hi"}],"completion":"c"}`, 1, /conversational format/],
+    [
+      'conversational format',
+      `{"prompt":[{"role":"user","content":"hi"}],"completion":"c"}`,
+      1,
+      /conversational format/,
+    ],
   ])('demonstrations: %s → line and reason', (_, input, line, reason) => {
     const error = errorOf(() => parseDemonstrations(input));
     expect(error.line).toBe(line);
@@ -150,7 +208,9 @@ describe('parsing', () => {
   });
 
   it('comparisons: a missing "rejected" names its line', () => {
-    const error = errorOf(() => parseComparisons('{"prompt":"p","chosen":"a","rejected":"b"}\n{"prompt":"p","chosen":"a"}'));
+    const error = errorOf(() =>
+      parseComparisons('{"prompt":"p","chosen":"a","rejected":"b"}\n{"prompt":"p","chosen":"a"}'),
+    );
     expect(error.line).toBe(2);
     expect(error.reason).toMatch(/^missing "rejected"/);
   });
@@ -172,7 +232,9 @@ describe('parsing', () => {
     ['unknown flag', { ...ok, flags: [{}, { rude: true }, {}] }, /"flags"\[1\] has unknown flag "rude"/],
     ['unknown key', { ...ok, respones: [] }, /unknown key "respones"/],
   ])('rankings: %s → line and reason', (_, record, reason) => {
-    const error = errorOf(() => parseRankings(`${JSON.stringify(ok)}\n\n${JSON.stringify(record)}\n${JSON.stringify(ok)}`));
+    const error = errorOf(() =>
+      parseRankings(`${JSON.stringify(ok)}\n\n${JSON.stringify(record)}\n${JSON.stringify(ok)}`),
+    );
     expect(error.line).toBe(3);
     expect(error.reason).toMatch(reason);
   });
@@ -191,19 +253,31 @@ describe('parsing', () => {
 });
 
 describe('identical outputs (issue 17)', () => {
-  const duplicates = '{"prompt": "Name a red fruit.", "responses": ["An apple.", "A banana.", "An apple."], "order": [0, 2, 1]}\n';
+  const duplicates =
+    '{"prompt": "Name a red fruit.", "responses": ["An apple.", "A banana.", "An apple."], "order": [0, 2, 1]}\n';
 
   it('are ties in a parsed ranking, so neither comparisons nor DPO pairs hold them', () => {
     const [ranking] = parseRankings(duplicates);
     expect(ranking.ties).toEqual([[0, 1]]);
-    expect(rankingPairs(ranking).map((p) => [p.chosen, p.rejected])).toEqual([['An apple.', 'A banana.'], ['An apple.', 'A banana.']]);
+    expect(rankingPairs(ranking).map((p) => [p.chosen, p.rejected])).toEqual([
+      ['An apple.', 'A banana.'],
+      ['An apple.', 'A banana.'],
+    ]);
     expect(comparisonsToJsonl([ranking]).trim().split('\n')).toHaveLength(2);
   });
 
   it('are never a pair, even in a ranking that does not mark them', () => {
-    const unmarked: Ranking = { promptId: 'p', prompt: 'p', responses: ['same', 'same'], order: [1, 0], source: 'human' };
+    const unmarked: Ranking = {
+      promptId: 'p',
+      prompt: 'p',
+      responses: ['same', 'same'],
+      order: [1, 0],
+      source: 'human',
+    };
     expect(rankingPairs(unmarked)).toEqual([]);
-    expect(() => assertComparisons([unmarked], 'r.jsonl')).toThrow('r.jsonl: no comparisons to train on: every pair is a tie (identical or equally good outputs); rank outputs that differ');
+    expect(() => assertComparisons([unmarked], 'r.jsonl')).toThrow(
+      'r.jsonl: no comparisons to train on: every pair is a tie (identical or equally good outputs); rank outputs that differ',
+    );
     expect(() => assertComparisons(parseRankings(duplicates), 'r.jsonl')).not.toThrow();
   });
 });

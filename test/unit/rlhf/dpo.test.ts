@@ -7,7 +7,13 @@ import { initParameters, makeConfig, type GptConfig } from '../../../src/model/c
 import { GptModel } from '../../../src/model/gpt.ts';
 import { trainBpe } from '../../../src/model/bpe-training.ts';
 import { formatPrompt, formatResponse, type Ranking } from '../../../src/world/index.ts';
-import { encodePreferencePairs, evaluateDpo, trainDpo, type DpoProgress, type PreferenceSequences } from '../../../src/rlhf/dpo.ts';
+import {
+  encodePreferencePairs,
+  evaluateDpo,
+  trainDpo,
+  type DpoProgress,
+  type PreferenceSequences,
+} from '../../../src/rlhf/dpo.ts';
 import { testGpu } from '../engine/gpu-device.ts';
 
 const config: GptConfig = { ...makeConfig('micro', 16), nCtx: 16 };
@@ -42,15 +48,29 @@ describe('DPO', () => {
     expect(start.margin).toBe(0);
 
     const progress: DpoProgress[] = [];
-    const result = await trainDpo(policy, reference, pairs, { epochs: 4, lr: 1e-2, seed: 1, beta: 0.5, heldout: pairs, onProgress: (p) => void progress.push(p) });
-    console.log('DPO loss', progress.map((p) => p.loss.toFixed(3)).join(' '), '| accuracy', progress.map((p) => p['rewards/accuracies'].toFixed(2)).join(' '));
+    const result = await trainDpo(policy, reference, pairs, {
+      epochs: 4,
+      lr: 1e-2,
+      seed: 1,
+      beta: 0.5,
+      heldout: pairs,
+      onProgress: (p) => void progress.push(p),
+    });
+    console.log(
+      'DPO loss',
+      progress.map((p) => p.loss.toFixed(3)).join(' '),
+      '| accuracy',
+      progress.map((p) => p['rewards/accuracies'].toFixed(2)).join(' '),
+    );
     expect(result.steps).toBe(8); // 2 pairs (4 rows) per step
     expect(progress[0].loss).toBeCloseTo(Math.log(2), 12); // the first batch is scored before any update
     expect(progress[0]['rewards/chosen']).toBe(0);
     expect(progress[0].learning_rate).toBeCloseTo(1e-2, 12);
     expect(progress[7].learning_rate).toBeCloseTo(1e-2 / 8, 12); // linear decay to 0 at the end
     const end = result.heldout!;
-    console.log(`after: loss ${end.loss.toFixed(3)} accuracy ${end.accuracy} rewards chosen ${end.chosenReward.toFixed(3)} rejected ${end.rejectedReward.toFixed(3)}`);
+    console.log(
+      `after: loss ${end.loss.toFixed(3)} accuracy ${end.accuracy} rewards chosen ${end.chosenReward.toFixed(3)} rejected ${end.rejectedReward.toFixed(3)}`,
+    );
     expect(end.loss).toBeLessThan(0.5 * Math.log(2));
     expect(end.accuracy).toBe(1);
     expect(end.margin).toBeGreaterThan(0);
@@ -89,14 +109,23 @@ describe('DPO', () => {
 
   it('stops with an error when the loss stops being finite', async () => {
     const { policy, reference } = await twins();
-    await expect(trainDpo(policy, reference, pairs, { epochs: 2, lr: Infinity, seed: 1 })).rejects.toThrow(/DPO diverged at step 2/);
+    await expect(trainDpo(policy, reference, pairs, { epochs: 2, lr: Infinity, seed: 1 })).rejects.toThrow(
+      /DPO diverged at step 2/,
+    );
     policy.destroy();
     reference.destroy();
   });
 
   it('encodes every ranking’s chosen/rejected pairs in the chat frame', () => {
     const tokenizer = trainBpe([formatPrompt('Say yes.') + formatResponse('yes')], 270);
-    const ranking: Ranking = { promptId: 'p', prompt: 'Say yes.', responses: ['no', 'yes', 'maybe'], order: [1, 2, 0], ties: [[1, 2]], source: 'human' };
+    const ranking: Ranking = {
+      promptId: 'p',
+      prompt: 'Say yes.',
+      responses: ['no', 'yes', 'maybe'],
+      order: [1, 2, 0],
+      ties: [[1, 2]],
+      source: 'human',
+    };
     const encoded = encodePreferencePairs(tokenizer, [ranking]);
     expect(encoded.map((p) => [tokenizer.decode(p.chosen), tokenizer.decode(p.rejected)])).toEqual([
       [formatResponse('yes'), formatResponse('maybe')],

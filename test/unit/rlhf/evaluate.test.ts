@@ -13,7 +13,8 @@ describe('preferenceCredit', () => {
 
 describe('winRate', () => {
   const prompts = buildPromptSet(4, { train: 0, heldout: 30 }).heldout;
-  const answers = (seed: number): Response[] => prompts.map((p) => ({ text: candidateResponses(p, createRng(seed).fork(p.id), 1)[0].text, ended: true }));
+  const answers = (seed: number): Response[] =>
+    prompts.map((p) => ({ text: candidateResponses(p, createRng(seed).fork(p.id), 1)[0].text, ended: true }));
   const first = answers(1);
   const second = answers(2);
 
@@ -22,10 +23,14 @@ describe('winRate', () => {
   });
 
   it('is the mean per-prompt credit, and the two directions sum to 1', () => {
-    const credits = prompts.map((p, i) => preferenceCredit(heldoutLabeler.score(p, first[i].text), heldoutLabeler.score(p, second[i].text)));
+    const credits = prompts.map((p, i) =>
+      preferenceCredit(heldoutLabeler.score(p, first[i].text), heldoutLabeler.score(p, second[i].text)),
+    );
     const expected = credits.reduce((a, b) => a + b, 0) / prompts.length;
     expect(winRate(prompts, first, second, heldoutLabeler)).toBeCloseTo(expected, 12);
     expect(expected).not.toBe(0.5); // the two answer sets differ, so the test can tell the directions apart
-    expect(winRate(prompts, first, second, heldoutLabeler) + winRate(prompts, second, first, heldoutLabeler)).toBeCloseTo(1, 12);
+    expect(
+      winRate(prompts, first, second, heldoutLabeler) + winRate(prompts, second, first, heldoutLabeler),
+    ).toBeCloseTo(1, 12);
   });
 });

@@ -39,7 +39,7 @@ describe('adaptiveKlController', () => {
   it('raises β when KL is above target, lowers it below, keeps it at target', () => {
     const controller = adaptiveKlController(0.1, 6, 10_000);
     expect(controller.update(6, 256)).toBeCloseTo(0.1, 15);
-    expect(controller.update(6.6, 256)).toBeCloseTo(0.1 * (1 + 0.1 * 256 / 10_000), 15);
+    expect(controller.update(6.6, 256)).toBeCloseTo(0.1 * (1 + (0.1 * 256) / 10_000), 15);
     const before = controller.value;
     expect(controller.update(5.4, 256)).toBeLessThan(before);
   });

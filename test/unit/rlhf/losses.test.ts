@@ -2,7 +2,14 @@
 // definition, PPO's clipped policy and value losses on both sides of the clip, DPO, the SFT
 // response mask's off-by-one, and every returned gradient against finite differences.
 import { describe, expect, it } from 'vitest';
-import { dpoLoss, ppoPolicyLoss, ppoValueLoss, rankingLoss, responseMask, tokenWeightsFromLogprobGradient } from '../../../src/rlhf/losses.ts';
+import {
+  dpoLoss,
+  ppoPolicyLoss,
+  ppoValueLoss,
+  rankingLoss,
+  responseMask,
+  tokenWeightsFromLogprobGradient,
+} from '../../../src/rlhf/losses.ts';
 
 /** d f / d x[i] for every i, by central differences. */
 function numericGradient(f: (x: number[]) => number, x: readonly number[], h = 1e-5): number[] {
@@ -57,8 +64,16 @@ describe('rankingLoss', () => {
   it('has the gradient finite differences give, with and without ties', () => {
     const rewards = [0.3, 1.1, -0.6, 0.2, -0.1];
     const ties: [number, number][] = [[1, 3]];
-    expectClose(rankingLoss(rewards).dRewards, numericGradient((r) => rankingLoss(r).loss, rewards), 8);
-    expectClose(rankingLoss(rewards, ties).dRewards, numericGradient((r) => rankingLoss(r, ties).loss, rewards), 8);
+    expectClose(
+      rankingLoss(rewards).dRewards,
+      numericGradient((r) => rankingLoss(r).loss, rewards),
+      8,
+    );
+    expectClose(
+      rankingLoss(rewards, ties).dRewards,
+      numericGradient((r) => rankingLoss(r, ties).loss, rewards),
+      8,
+    );
   });
 
   it('stays finite for huge reward gaps (stable log σ)', () => {
@@ -135,7 +150,7 @@ describe('dpoLoss', () => {
     expect(result.loss).toBeCloseTo(Math.log(2), 12);
     expect(result.accuracy).toBe(0);
     expect(result.rewardMargin).toBe(0);
-    expectClose(result.dPolicyChosen, [-0.1 * 0.5 / 2, -0.1 * 0.5 / 2], 12);
+    expectClose(result.dPolicyChosen, [(-0.1 * 0.5) / 2, (-0.1 * 0.5) / 2], 12);
   });
 
   it('has the gradients finite differences give, and the implicit rewards', () => {
@@ -145,8 +160,14 @@ describe('dpoLoss', () => {
     const refRejected = [-4.8, -7.2, -3.9];
     const beta = 0.5;
     const result = dpoLoss(policyChosen, policyRejected, refChosen, refRejected, beta);
-    const numericChosen = numericGradient((x) => dpoLoss(x, policyRejected, refChosen, refRejected, beta).loss, policyChosen);
-    const numericRejected = numericGradient((x) => dpoLoss(policyChosen, x, refChosen, refRejected, beta).loss, policyRejected);
+    const numericChosen = numericGradient(
+      (x) => dpoLoss(x, policyRejected, refChosen, refRejected, beta).loss,
+      policyChosen,
+    );
+    const numericRejected = numericGradient(
+      (x) => dpoLoss(policyChosen, x, refChosen, refRejected, beta).loss,
+      policyRejected,
+    );
     expectClose(result.dPolicyChosen, numericChosen, 8);
     expectClose(result.dPolicyRejected, numericRejected, 8);
     expectClose(result.chosenRewards, [0.2, -0.25, -0.05], 12);

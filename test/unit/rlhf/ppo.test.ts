@@ -18,8 +18,16 @@ import { GptModel } from '../../../src/model/gpt.ts';
 import { Rng } from '../../../src/model/random.ts';
 import { sequenceBatch } from '../../../src/rlhf/batches.ts';
 import {
-  assembleMinibatch, createPpoModels, episodeTargets, PpoTrainer, readEpisodeForwards,
-  type Episode, type PpoIterationResult, type PpoModels, type PpoOptions, type PpoPhase,
+  assembleMinibatch,
+  createPpoModels,
+  episodeTargets,
+  PpoTrainer,
+  readEpisodeForwards,
+  type Episode,
+  type PpoIterationResult,
+  type PpoModels,
+  type PpoOptions,
+  type PpoPhase,
 } from '../../../src/rlhf/ppo.ts';
 import { testGpu } from '../engine/gpu-device.ts';
 
@@ -57,12 +65,15 @@ describe('PPO iteration data alignment (hand-checked)', () => {
     expect(forwards[1].values).toEqual([6, 7]); // row 1: positions T + 0, T + 1
     expect(forwards[1].score).toBe(1008); // position T + 2: token 7, the last one
     // Position P − 1 + i is where the batch's target is response[i].
-    episodes.forEach((e, row) => e.response.forEach((token, i) => expect(batch.targets[row * T + e.prompt.length - 1 + i]).toBe(token)));
+    episodes.forEach((e, row) =>
+      e.response.forEach((token, i) => expect(batch.targets[row * T + e.prompt.length - 1 + i]).toBe(token)),
+    );
   });
 
   it('puts −β·k1 on every response token and the score (minus the missing-EOS penalty) on the last', () => {
     const k1 = (p: number) => 0.11 * p - 0.1 * p;
-    const close = (actual: number[], expected: number[]) => actual.forEach((a, i) => expect(a).toBeCloseTo(expected[i], 4));
+    const close = (actual: number[], expected: number[]) =>
+      actual.forEach((a, i) => expect(a).toBeCloseTo(expected[i], 4));
     close(targets[0].rewards, [-beta * k1(1), -beta * k1(2), -beta * k1(3) + 1004]);
     close(targets[1].rewards, [-beta * k1(6), -beta * k1(7) + 1008 - penalty]);
     expect(targets[0].score).toBe(1004);
@@ -70,12 +81,22 @@ describe('PPO iteration data alignment (hand-checked)', () => {
     expect(targets[0].kl).toBeCloseTo(k1(1) + k1(2) + k1(3), 5);
     expect(targets[1].nonScoreReward).toBeCloseTo(-beta * (k1(6) + k1(7)), 5);
     // γ = λ = 1: returns are the reward-to-go; raw advantages = returns − values, then whitened.
-    close(targets[0].returns, [1004 - beta * (k1(1) + k1(2) + k1(3)), 1004 - beta * (k1(2) + k1(3)), 1004 - beta * k1(3)]);
+    close(targets[0].returns, [
+      1004 - beta * (k1(1) + k1(2) + k1(3)),
+      1004 - beta * (k1(2) + k1(3)),
+      1004 - beta * k1(3),
+    ]);
     close(targets[1].returns, [1006 - beta * (k1(6) + k1(7)), 1006 - beta * k1(7)]);
-    const raw = [...targets[0].returns.map((R, t) => R - forwards[0].values[t]), ...targets[1].returns.map((R, t) => R - forwards[1].values[t])];
+    const raw = [
+      ...targets[0].returns.map((R, t) => R - forwards[0].values[t]),
+      ...targets[1].returns.map((R, t) => R - forwards[1].values[t]),
+    ];
     const mean = raw.reduce((a, b) => a + b, 0) / raw.length;
     const std = Math.sqrt(raw.reduce((a, b) => a + (b - mean) ** 2, 0) / (raw.length - 1));
-    close([...targets[0].advantages, ...targets[1].advantages], raw.map((a) => (a - mean) / std));
+    close(
+      [...targets[0].advantages, ...targets[1].advantages],
+      raw.map((a) => (a - mean) / std),
+    );
   });
 
   it('lays a shuffled minibatch out with every array on the response positions and 0 elsewhere', () => {
@@ -84,14 +105,22 @@ describe('PPO iteration data alignment (hand-checked)', () => {
     // row 0 now holds e1 (positions 0, 1), row 1 holds e0 (positions T+1 .. T+3), row 2 is padding.
     const onMask = [0, 1, T + 1, T + 2, T + 3];
     expect(Array.from(weights.keys()).filter((p) => weights[p] === 1)).toEqual(onMask);
-    for (const array of [minibatch.oldLogprobs, minibatch.oldValues, minibatch.advantages, minibatch.returns, minibatch.rewards]) {
+    for (const array of [
+      minibatch.oldLogprobs,
+      minibatch.oldValues,
+      minibatch.advantages,
+      minibatch.returns,
+      minibatch.rewards,
+    ]) {
       for (let p = 0; p < 3 * T; p++) if (weights[p] === 0) expect(array[p], `position ${p}`).toBe(0);
     }
     expect(Array.from(onMask, (p) => minibatch.oldValues[p])).toEqual([6, 7, 1, 2, 3]);
     expect(minibatch.rewards[T + 3]).toBeCloseTo(targets[0].rewards[2], 3); // the score sits where the target is EOS
     expect(minibatch.batch.targets[T + 3]).toBe(EOS);
     expect(minibatch.rewards[1]).toBeCloseTo(1006 - beta * 0.07, 3); // e1's last token: score − penalty
-    onMask.forEach((p, k) => expect(minibatch.advantages[p]).toBeCloseTo([...targets[1].advantages, ...targets[0].advantages][k], 6));
+    onMask.forEach((p, k) =>
+      expect(minibatch.advantages[p]).toBeCloseTo([...targets[1].advantages, ...targets[0].advantages][k], 6),
+    );
   });
 });
 
@@ -112,7 +141,8 @@ function toyRewardModel(): Float32Array {
   const at = (name: string) => findTensor(layout, name).offset;
   const rng = new Rng(7);
   for (let v = 0; v < V; v++) params.set(normalisedRow(preference(v), C, rng), at('transformer.wte.weight') + v * C);
-  for (const name of ['transformer.h.0.ln_1.weight', 'transformer.h.0.ln_2.weight', 'transformer.ln_f.weight']) params.fill(1, at(name), at(name) + C);
+  for (const name of ['transformer.h.0.ln_1.weight', 'transformer.h.0.ln_2.weight', 'transformer.ln_f.weight'])
+    params.fill(1, at(name), at(name) + C);
   for (let c = 0; c < C; c++) {
     params[at('transformer.h.0.attn.c_attn.weight') + c * 3 * C + 2 * C + c] = 1; // v = identity; q = k = 0
     params[at('transformer.h.0.attn.c_proj.weight') + c * C + c] = 1;
@@ -175,7 +205,12 @@ describe('PpoTrainer on micro models', () => {
     const { device } = await testGpu();
     const rm = new GptModel(device, config, 'scalar', 4, T);
     rm.writeParams(toyRewardModel());
-    const rows = [[1, 6, 3, 4, 7, 8, 9, EOS_ID], [1, 6, TARGET, 4, 7, 8, 9, EOS_ID], [1, 6, TARGET, 4, TARGET, 8, TARGET, EOS_ID], [1, 6, TARGET, TARGET, TARGET, TARGET, TARGET, EOS_ID]];
+    const rows = [
+      [1, 6, 3, 4, 7, 8, 9, EOS_ID],
+      [1, 6, TARGET, 4, 7, 8, 9, EOS_ID],
+      [1, 6, TARGET, 4, TARGET, 8, TARGET, EOS_ID],
+      [1, 6, TARGET, TARGET, TARGET, TARGET, TARGET, EOS_ID],
+    ];
     rm.setBatch({ tokens: rows.flat() });
     const { values } = await rm.evaluate();
     const scores = rows.map((_, b) => values![b * T + T - 1]);
@@ -253,12 +288,16 @@ describe('PpoTrainer on micro models', () => {
     const trainer = new PpoTrainer(models, { ...fast, eosId: EOS_ID });
     await expect(trainer.iterate(promptsFor(1))).rejects.toThrow(/between 2 and batchSize=4 prompts/);
     await expect(trainer.iterate(promptsFor(B + 1))).rejects.toThrow(/between 2 and batchSize=4 prompts/);
-    await expect(trainer.iterate([[1, 2], Array.from({ length: T }, () => 3)])).rejects.toThrow(/prompt 1 has 8 tokens/);
+    await expect(trainer.iterate([[1, 2], Array.from({ length: T }, () => 3)])).rejects.toThrow(
+      /prompt 1 has 8 tokens/,
+    );
     expect(() => new PpoTrainer(models, { eosId: EOS_ID, batchSize: 1 })).toThrow(/at least 2/);
     const defaults = new PpoTrainer(models, { eosId: EOS_ID, klCoef: undefined, ppoEpochs: undefined });
     expect([defaults.beta, defaults.options.ppoEpochs, defaults.options.batchSize]).toEqual([0.02, 4, B]);
     defaults.destroy();
-    expect(() => new PpoTrainer({ ...models, value: models.reference }, { eosId: EOS_ID })).toThrow(/value model must be a 'scalar' model/);
+    expect(() => new PpoTrainer({ ...models, value: models.reference }, { eosId: EOS_ID })).toThrow(
+      /value model must be a 'scalar' model/,
+    );
     destroy(trainer, models);
   });
 
@@ -268,7 +307,9 @@ describe('PpoTrainer on micro models', () => {
     broken[findTensor(modelLayout(config, 'scalar'), 'score.bias').offset] = NaN;
     models.reward.writeParams(broken);
     const trainer = new PpoTrainer(models, { ...fast, eosId: EOS_ID });
-    await expect(trainer.iterate(prompts)).rejects.toThrow(/PPO diverged: reward-model score is NaN \(iteration 0, episode 0\)/);
+    await expect(trainer.iterate(prompts)).rejects.toThrow(
+      /PPO diverged: reward-model score is NaN \(iteration 0, episode 0\)/,
+    );
     destroy(trainer, models);
   });
 

@@ -4,11 +4,20 @@
 // labelerCeiling is 1 for a noise-free labeler's own rankings, 0 for their reverse, and between
 // for the noisy training labeler.
 import { describe, expect, it } from 'vitest';
-import { buildPromptSet, candidateResponses, createLabeler, createRng, trainingLabeler, type Ranking } from '../../../src/world/index.ts';
+import {
+  buildPromptSet,
+  candidateResponses,
+  createLabeler,
+  createRng,
+  trainingLabeler,
+  type Ranking,
+} from '../../../src/world/index.ts';
 import { checkRanking, labelerCeiling, rankingPairs, simulatedRankings } from '../../../src/rlhf/rankings.ts';
 
 const prompts = buildPromptSet(3, { train: 12, heldout: 1 }).train;
-const responses = prompts.map((prompt, p) => candidateResponses(prompt, createRng(5).fork(prompt.id), 4 + (p % 6)).map((c) => c.text));
+const responses = prompts.map((prompt, p) =>
+  candidateResponses(prompt, createRng(5).fork(prompt.id), 4 + (p % 6)).map((c) => c.text),
+);
 
 /** C(K,2): the comparisons in a ranking of K outputs. */
 function pairCount(K: number): number {
@@ -49,7 +58,12 @@ describe('simulatedRankings', () => {
   });
 
   it('marks identical outputs as ties', () => {
-    const [ranking] = simulatedRankings([prompts[0]], [['Same answer.', 'Other answer.', 'Same answer.']], trainingLabeler, createRng(1));
+    const [ranking] = simulatedRankings(
+      [prompts[0]],
+      [['Same answer.', 'Other answer.', 'Same answer.']],
+      trainingLabeler,
+      createRng(1),
+    );
     const positionOf = (index: number) => ranking.order.indexOf(index);
     const expected = [Math.min(positionOf(0), positionOf(2)), Math.max(positionOf(0), positionOf(2))];
     expect(ranking.ties).toEqual([expected]);
@@ -72,7 +86,14 @@ describe('rankingPairs', () => {
   });
 
   it('skips tied pairs', () => {
-    const ranking: Ranking = { promptId: 'p', prompt: 'Q?', responses: ['a', 'b', 'c', 'd'], order: [2, 0, 3, 1], ties: [[1, 2]], source: 'human' };
+    const ranking: Ranking = {
+      promptId: 'p',
+      prompt: 'Q?',
+      responses: ['a', 'b', 'c', 'd'],
+      order: [2, 0, 3, 1],
+      ties: [[1, 2]],
+      source: 'human',
+    };
     const pairs = rankingPairs(ranking).map((p) => `${p.chosen}>${p.rejected}`);
     expect(pairs).toEqual(['c>a', 'c>d', 'c>b', 'a>b', 'd>b']);
   });
@@ -85,7 +106,9 @@ describe('labelerCeiling', () => {
   const exact = createLabeler({ ...trainingLabeler.config, name: 'exact', noise: 0, temperature: 1e-9 });
   const exactRankings = simulatedRankings(prompts, responses, exact, createRng('exact'));
   const promptOf = (r: Ranking) => prompts.find((q) => q.id === r.promptId)!;
-  const pairs = exactRankings.flatMap((r) => rankingPairs(r).map((p) => [exact.score(promptOf(r), p.chosen), exact.score(promptOf(r), p.rejected)]));
+  const pairs = exactRankings.flatMap((r) =>
+    rankingPairs(r).map((p) => [exact.score(promptOf(r), p.chosen), exact.score(promptOf(r), p.rejected)]),
+  );
   const equalShare = pairs.filter(([a, b]) => a === b).length / pairs.length;
 
   it('is 1 (less half the equal-score pairs) on a noise-free labeler’s own rankings, the rest on their reverse', () => {
@@ -93,7 +116,11 @@ describe('labelerCeiling', () => {
     expect(equalShare).toBeLessThan(0.5);
     expect(labelerCeiling(exactRankings, prompts, exact)).toBeCloseTo(1 - equalShare / 2, 12);
     const reversePosition = (r: Ranking, i: number) => r.order.length - 1 - i;
-    const reversed = exactRankings.map((r) => ({ ...r, order: [...r.order].reverse(), ties: r.ties?.map(([i, j]): [number, number] => [reversePosition(r, i), reversePosition(r, j)]) }));
+    const reversed = exactRankings.map((r) => ({
+      ...r,
+      order: [...r.order].reverse(),
+      ties: r.ties?.map(([i, j]): [number, number] => [reversePosition(r, i), reversePosition(r, j)]),
+    }));
     expect(labelerCeiling(reversed, prompts, exact)).toBeCloseTo(equalShare / 2, 12);
   });
 
@@ -102,7 +129,9 @@ describe('labelerCeiling', () => {
     const ceiling = labelerCeiling(noisy, prompts, trainingLabeler);
     expect(ceiling).toBeGreaterThan(0.5);
     expect(ceiling).toBeLessThan(labelerCeiling(exactRankings, prompts, exact));
-    expect(() => labelerCeiling(noisy, prompts.slice(1), trainingLabeler)).toThrow(`ranking of prompt ${prompts[0].id}: no such prompt`);
+    expect(() => labelerCeiling(noisy, prompts.slice(1), trainingLabeler)).toThrow(
+      `ranking of prompt ${prompts[0].id}: no such prompt`,
+    );
   });
 });
 
@@ -114,7 +143,13 @@ describe('checkRanking', () => {
     expect(() => checkRanking({ ...valid, order: [1, 1, 0] })).toThrow(/not a permutation/);
     expect(() => checkRanking({ ...valid, order: [0, 1] })).toThrow(/not a permutation/);
     expect(() => checkRanking({ ...valid, responses: ['a'], order: [0] })).toThrow(/2 to 9/);
-    expect(() => checkRanking({ ...valid, responses: Array.from({ length: 10 }, String), order: Array.from({ length: 10 }, (_, i) => i) })).toThrow(/2 to 9/);
+    expect(() =>
+      checkRanking({
+        ...valid,
+        responses: Array.from({ length: 10 }, String),
+        order: Array.from({ length: 10 }, (_, i) => i),
+      }),
+    ).toThrow(/2 to 9/);
     expect(() => checkRanking({ ...valid, ties: [[0, 0]] })).toThrow(/tie/);
     expect(() => checkRanking({ ...valid, likert: [7, 1] })).toThrow(/Likert/);
   });

@@ -10,8 +10,15 @@ import { trainBpe } from '../../../src/model/bpe-training.ts';
 import { Rng } from '../../../src/model/random.ts';
 import { formatPrompt, formatResponse, type Ranking } from '../../../src/world/index.ts';
 import {
-  evaluateRankings, initRewardModel, mispredictedComparisons, rewardModelParams, scoreSequences, scoreTexts, trainRewardModel,
-  type EncodedRanking, type RewardModelProgress,
+  evaluateRankings,
+  initRewardModel,
+  mispredictedComparisons,
+  rewardModelParams,
+  scoreSequences,
+  scoreTexts,
+  trainRewardModel,
+  type EncodedRanking,
+  type RewardModelProgress,
 } from '../../../src/rlhf/reward-model.ts';
 import { rankingPairs } from '../../../src/rlhf/rankings.ts';
 import { testGpu } from '../engine/gpu-device.ts';
@@ -36,7 +43,8 @@ const pairLoss = (better: number, worse: number) => Math.log1p(Math.exp(-(better
 function cpuLoss(rankings: readonly EncodedRanking[], rewards: readonly number[][]): number {
   let total = 0;
   rankings.forEach((ranking, r) => {
-    const tied = (i: number, j: number) => (ranking.ties ?? []).some(([a, b]) => (a === i && b === j) || (a === j && b === i));
+    const tied = (i: number, j: number) =>
+      (ranking.ties ?? []).some(([a, b]) => (a === i && b === j) || (a === j && b === i));
     let sum = 0;
     let pairs = 0;
     for (let i = 0; i < ranking.order.length; i++) {
@@ -52,7 +60,10 @@ function cpuLoss(rankings: readonly EncodedRanking[], rewards: readonly number[]
 }
 
 async function rewardsOf(model: GptModel, rankings: readonly EncodedRanking[]): Promise<number[][]> {
-  const flat = await scoreSequences(model, rankings.flatMap((r) => r.responses.map((response) => ({ prompt: r.prompt, response }))));
+  const flat = await scoreSequences(
+    model,
+    rankings.flatMap((r) => r.responses.map((response) => ({ prompt: r.prompt, response }))),
+  );
   let next = 0;
   return rankings.map((r) => flat.slice(next, (next += r.responses.length)));
 }
@@ -66,7 +77,15 @@ function toyRanking(rng: Rng): EncodedRanking {
     return [...ids, EOS];
   };
   const responses = [output(false), output(true), output(false), output(true)];
-  return { prompt, responses, order: [1, 3, 0, 2], ties: [[0, 1], [2, 3]] };
+  return {
+    prompt,
+    responses,
+    order: [1, 3, 0, 2],
+    ties: [
+      [0, 1],
+      [2, 3],
+    ],
+  };
 }
 
 describe('reward model', () => {
@@ -81,45 +100,95 @@ describe('reward model', () => {
   // The second case repeats an output: the copies are tied and share one row, so 5 + 4 outputs
   // fill the 8 rows of one batch and the gradient on that row is the sum over both copies.
   it.each([
-    ['distinct outputs', [
-      { prompt: [2, 3], responses: [[8, 9, EOS], [10, EOS], [11, 12, 13, EOS]], order: [2, 0, 1] },
-      { prompt: [4, 5, 6], responses: [[9, EOS], [8, 8, EOS], [12, GOOD, EOS], [14, EOS]], order: [3, 1, 2, 0] },
-    ]],
-    ['a repeated output', [
-      { prompt: [2, 3], responses: [[8, 9, EOS], [10, EOS], [8, 9, EOS], [11, 12, 13, EOS], [14, EOS]], order: [3, 0, 2, 1, 4], ties: [[1, 2]] },
-      { prompt: [4, 5, 6], responses: [[9, EOS], [8, 8, EOS], [12, GOOD, EOS], [14, EOS]], order: [3, 1, 2, 0] },
-    ]],
-  ] as [string, EncodedRanking[]][])('K-way batch (%s): loss and gradient equal the mean pairwise loss from the model’s own rewards', async (_, rankings) => {
-    const model = await rewardModel();
-    const progress: RewardModelProgress[] = [];
-    // lr 0: one step computes the loss and gradients but leaves the parameters as they are.
-    const result = await trainRewardModel(model, rankings, { lr: 0, seed: 1, onProgress: (p) => void progress.push(p) });
-    expect(result.steps).toBe(1); // the distinct outputs fill at most 8 rows: one forward for every comparison
-    const rewards = await rewardsOf(model, rankings);
-    const expected = cpuLoss(rankings, rewards);
-    console.log(`K-way loss gpu ${progress[0].loss} cpu ${expected}`);
-    expect(progress[0].loss).toBeCloseTo(expected, 5);
-    expect(result.train.loss).toBeCloseTo(expected, 5);
+    [
+      'distinct outputs',
+      [
+        {
+          prompt: [2, 3],
+          responses: [
+            [8, 9, EOS],
+            [10, EOS],
+            [11, 12, 13, EOS],
+          ],
+          order: [2, 0, 1],
+        },
+        {
+          prompt: [4, 5, 6],
+          responses: [
+            [9, EOS],
+            [8, 8, EOS],
+            [12, GOOD, EOS],
+            [14, EOS],
+          ],
+          order: [3, 1, 2, 0],
+        },
+      ],
+    ],
+    [
+      'a repeated output',
+      [
+        {
+          prompt: [2, 3],
+          responses: [
+            [8, 9, EOS],
+            [10, EOS],
+            [8, 9, EOS],
+            [11, 12, 13, EOS],
+            [14, EOS],
+          ],
+          order: [3, 0, 2, 1, 4],
+          ties: [[1, 2]],
+        },
+        {
+          prompt: [4, 5, 6],
+          responses: [
+            [9, EOS],
+            [8, 8, EOS],
+            [12, GOOD, EOS],
+            [14, EOS],
+          ],
+          order: [3, 1, 2, 0],
+        },
+      ],
+    ],
+  ] as [string, EncodedRanking[]][])(
+    'K-way batch (%s): loss and gradient equal the mean pairwise loss from the model’s own rewards',
+    async (_, rankings) => {
+      const model = await rewardModel();
+      const progress: RewardModelProgress[] = [];
+      // lr 0: one step computes the loss and gradients but leaves the parameters as they are.
+      const result = await trainRewardModel(model, rankings, {
+        lr: 0,
+        seed: 1,
+        onProgress: (p) => void progress.push(p),
+      });
+      expect(result.steps).toBe(1); // the distinct outputs fill at most 8 rows: one forward for every comparison
+      const rewards = await rewardsOf(model, rankings);
+      const expected = cpuLoss(rankings, rewards);
+      console.log(`K-way loss gpu ${progress[0].loss} cpu ${expected}`);
+      expect(progress[0].loss).toBeCloseTo(expected, 5);
+      expect(result.train.loss).toBeCloseTo(expected, 5);
 
-    // d loss / d score.weight[c] and d score.bias by central differences of the CPU loss.
-    const grads = await model.readGrads();
-    const params = await model.readParams();
-    const weight = model.layout.tensors.find((t) => t.name === 'score.weight')!;
-    const bias = model.layout.tensors.find((t) => t.name === 'score.bias')!;
-    for (const index of [weight.offset, weight.offset + 5, weight.offset + 17, bias.offset]) {
-      const lossAt = async (delta: number) => {
-        const shifted = params.slice();
-        shifted[index] += delta;
-        model.writeParams(shifted);
-        return cpuLoss(rankings, await rewardsOf(model, rankings));
-      };
-      const h = 1e-2;
-      const numeric = ((await lossAt(h)) - (await lossAt(-h))) / (2 * h);
-      console.log(`d loss / d param[${index}] gpu ${grads[index]} numeric ${numeric}`);
-      expect(Math.abs(grads[index] - numeric)).toBeLessThan(2e-4 + 1e-2 * Math.abs(numeric));
-    }
-    model.destroy();
-  });
+      // d loss / d score.weight[c] and d score.bias by central differences of the CPU loss.
+      const grads = await model.readGrads();
+      const params = await model.readParams();
+      const weight = model.layout.tensors.find((t) => t.name === 'score.weight')!;
+      const bias = model.layout.tensors.find((t) => t.name === 'score.bias')!;
+      for (const index of [weight.offset, weight.offset + 5, weight.offset + 17, bias.offset]) {
+        const lossAt = async (delta: number) => {
+          const shifted = params.slice();
+          shifted[index] += delta;
+          model.writeParams(shifted);
+          return cpuLoss(rankings, await rewardsOf(model, rankings));
+        };
+        const h = 1e-2;
+        const numeric = ((await lossAt(h)) - (await lossAt(-h))) / (2 * h);
+        console.log(`d loss / d param[${index}] gpu ${grads[index]} numeric ${numeric}`);
+        expect(Math.abs(grads[index] - numeric)).toBeLessThan(2e-4 + 1e-2 * Math.abs(numeric));
+      }
+      model.destroy();
+    },
+  );
 
   it('learns a toy preference, reports held-out accuracy and centres the demonstrations at 0', async () => {
     const model = await rewardModel();
@@ -129,9 +198,17 @@ describe('reward model', () => {
     const demonstrations = train.slice(0, 5).map((r) => ({ prompt: r.prompt, response: r.responses[1] }));
     const before = await evaluateRankings(model, heldout);
     const progress: RewardModelProgress[] = [];
-    const result = await trainRewardModel(model, train, { lr: 1e-2, seed: 1, heldout, demonstrations, onProgress: (p) => void progress.push(p) });
+    const result = await trainRewardModel(model, train, {
+      lr: 1e-2,
+      seed: 1,
+      heldout,
+      demonstrations,
+      onProgress: (p) => void progress.push(p),
+    });
     console.log('RM accuracy', progress.map((p) => p.accuracy.toFixed(2)).join(' '));
-    console.log(`held-out accuracy ${before.accuracy.toFixed(2)} → ${result.heldout!.accuracy.toFixed(2)}, train ${result.train.accuracy.toFixed(2)}, bias shift ${result.biasShift}`);
+    console.log(
+      `held-out accuracy ${before.accuracy.toFixed(2)} → ${result.heldout!.accuracy.toFixed(2)}, train ${result.train.accuracy.toFixed(2)}, bias shift ${result.biasShift}`,
+    );
     expect(result.steps).toBe(8); // one epoch, two rankings of four outputs per batch of 8 rows
     expect(progress).toHaveLength(8);
     expect(result.train.pairs).toBe(16 * 4); // ties are not comparisons
@@ -148,25 +225,51 @@ describe('reward model', () => {
     const model = await rewardModel();
     const rng = new Rng(5);
     const rankings = Array.from({ length: 6 }, () => toyRanking(rng));
-    await expect(trainRewardModel(model, rankings, { lr: Infinity, seed: 1 })).rejects.toThrow(/reward model diverged at step 2/);
+    await expect(trainRewardModel(model, rankings, { lr: Infinity, seed: 1 })).rejects.toThrow(
+      /reward model diverged at step 2/,
+    );
     model.destroy();
   });
 
   it('scores texts, and lists exactly the comparisons it gets wrong, worst first', async () => {
     const texts = ['Say yes.', 'Say no.', 'Pick one.', 'yes please', 'no thanks', 'maybe'];
-    const tokenizer = trainBpe(texts.map((t) => formatPrompt(t) + formatResponse(t)), 300);
+    const tokenizer = trainBpe(
+      texts.map((t) => formatPrompt(t) + formatResponse(t)),
+      300,
+    );
     const textConfig: GptConfig = { ...makeConfig('micro', tokenizer.vocabSize), nCtx: 16 };
     const model = await rewardModel({ config: textConfig, B: 4, T: 16 });
     const rankings: Ranking[] = [
-      { promptId: 'a', prompt: 'Say yes.', responses: ['yes please', 'no thanks', 'maybe'], order: [0, 2, 1], source: 'human' },
-      { promptId: 'b', prompt: 'Pick one.', responses: ['maybe', 'yes', 'no thanks no thanks no thanks'], order: [1, 0, 2], source: 'human' },
+      {
+        promptId: 'a',
+        prompt: 'Say yes.',
+        responses: ['yes please', 'no thanks', 'maybe'],
+        order: [0, 2, 1],
+        source: 'human',
+      },
+      {
+        promptId: 'b',
+        prompt: 'Pick one.',
+        responses: ['maybe', 'yes', 'no thanks no thanks no thanks'],
+        order: [1, 0, 2],
+        source: 'human',
+      },
     ];
     const wrong = await mispredictedComparisons(model, tokenizer, rankings);
     const expected = [];
     for (const [r, ranking] of rankings.entries()) {
-      const rewards = await scoreTexts(model, tokenizer, ranking.responses.map((response) => ({ prompt: ranking.prompt, response })));
+      const rewards = await scoreTexts(
+        model,
+        tokenizer,
+        ranking.responses.map((response) => ({ prompt: ranking.prompt, response })),
+      );
       for (const pair of rankingPairs(ranking)) {
-        if (rewards[pair.chosenIndex] <= rewards[pair.rejectedIndex]) expected.push({ ranking: r, chosen: pair.chosen, gap: rewards[pair.rejectedIndex] - rewards[pair.chosenIndex] });
+        if (rewards[pair.chosenIndex] <= rewards[pair.rejectedIndex])
+          expected.push({
+            ranking: r,
+            chosen: pair.chosen,
+            gap: rewards[pair.rejectedIndex] - rewards[pair.chosenIndex],
+          });
       }
     }
     expected.sort((a, b) => b.gap - a.gap);

@@ -66,7 +66,9 @@ describe('trainSft', () => {
     expect(first.loss).toBeCloseTo(nll / count, 5);
     const grads = await model.readGrads();
 
-    const promptTargets = Int32Array.from(batch.targets, (target, n) => (batch.weights[n] === 0 ? (target + 5) % config.vocabSize : target));
+    const promptTargets = Int32Array.from(batch.targets, (target, n) =>
+      batch.weights[n] === 0 ? (target + 5) % config.vocabSize : target,
+    );
     model.setBatch({ ...batch, targets: promptTargets });
     const second = await model.step();
     expect(second.loss).toBe(first.loss);
@@ -87,7 +89,12 @@ describe('trainSft', () => {
       pretrainMix: 0.25,
       onProgress: (p) => void progress.push(p),
     });
-    console.log('SFT loss', progress.map((p) => p.loss.toFixed(3)).join(' '), '| token accuracy', progress.map((p) => p.mean_token_accuracy.toFixed(2)).join(' '));
+    console.log(
+      'SFT loss',
+      progress.map((p) => p.loss.toFixed(3)).join(' '),
+      '| token accuracy',
+      progress.map((p) => p.mean_token_accuracy.toFixed(2)).join(' '),
+    );
     expect(result).toMatchObject({ steps: 12, dropped: 1, truncated: 0, stopped: false });
     expect(progress.map((p) => p.step)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
     expect(progress.every((p) => p.totalSteps === 12 && p.epoch === p.step)).toBe(true);
@@ -103,7 +110,9 @@ describe('trainSft', () => {
 
   it('stops with an error when the loss stops being finite', async () => {
     const model = await freshModel();
-    await expect(trainSft(model, examples, { epochs: 3, lr: Infinity, seed: 1 })).rejects.toThrow(/SFT diverged at step 2: loss is (NaN|-?Infinity)/);
+    await expect(trainSft(model, examples, { epochs: 3, lr: Infinity, seed: 1 })).rejects.toThrow(
+      /SFT diverged at step 2: loss is (NaN|-?Infinity)/,
+    );
     model.destroy();
   });
 });

@@ -30,12 +30,28 @@ const DEMONSTRATIONS = '{"prompt":"Human: Name a red fruit.\\nAssistant:","compl
 const RANKINGS =
   '{"promptId":"user-1","prompt":"Name a pet.","responses":["A cat.","A rock.","A dog."],"order":[0,2,1],"ties":[[0,1]],"source":"human","likert":[6,1,6]}\n';
 const RUN: StoredRun = {
-  id: 'run-1', kind: 'sft', status: 'done', startedAt: 10, updatedAt: 20, settings: { epochs: 2, lr: 0.001, seed: 1 },
-  metrics: [{ step: 1, loss: 4.2, learning_rate: 0.001 }, { step: 2, loss: 3.9, learning_rate: 0.0005 }], samples: [], checkpoint: 'sft',
+  id: 'run-1',
+  kind: 'sft',
+  status: 'done',
+  startedAt: 10,
+  updatedAt: 20,
+  settings: { epochs: 2, lr: 0.001, seed: 1 },
+  metrics: [
+    { step: 1, loss: 4.2, learning_rate: 0.001 },
+    { step: 2, loss: 3.9, learning_rate: 0.0005 },
+  ],
+  samples: [],
+  checkpoint: 'sft',
 };
 
 function lesson(): LessonBundle {
-  return { lesson: '?preset=micro&seed=3&beta=0', demonstrationsJsonl: DEMONSTRATIONS, rankingsJsonl: RANKINGS, runs: [RUN], checkpoints: [{ name: 'sft', files: microFiles() }] };
+  return {
+    lesson: '?preset=micro&seed=3&beta=0',
+    demonstrationsJsonl: DEMONSTRATIONS,
+    rankingsJsonl: RANKINGS,
+    runs: [RUN],
+    checkpoints: [{ name: 'sft', files: microFiles() }],
+  };
 }
 
 /** The bundle's files, changed by `edit`, zipped again. */
@@ -68,17 +84,31 @@ describe('lesson bundle', () => {
   it('round-trips a lesson: settings, data, runs and a checkpoint, bit for bit', () => {
     const bytes = buildLessonBundle(lesson(), 1234);
     expect(Object.keys(unzipSync(bytes)).sort()).toEqual([
-      'checkpoints/sft/config.json', 'checkpoints/sft/model.safetensors', 'checkpoints/sft/tokenizer.json', 'checkpoints/sft/tokenizer_config.json',
-      'data/demonstrations.jsonl', 'data/rankings.jsonl', 'manifest.json', 'runs/runs.jsonl',
+      'checkpoints/sft/config.json',
+      'checkpoints/sft/model.safetensors',
+      'checkpoints/sft/tokenizer.json',
+      'checkpoints/sft/tokenizer_config.json',
+      'data/demonstrations.jsonl',
+      'data/rankings.jsonl',
+      'manifest.json',
+      'runs/runs.jsonl',
     ]);
     const manifest = JSON.parse(new TextDecoder().decode(unzipSync(bytes)['manifest.json'])) as unknown;
-    expect(manifest).toEqual({ format: 'rlhf-lab-lesson', version: 1, createdAt: 1234, lesson: '?preset=micro&seed=3&beta=0', checkpoints: ['sft'] });
+    expect(manifest).toEqual({
+      format: 'rlhf-lab-lesson',
+      version: 1,
+      createdAt: 1234,
+      lesson: '?preset=micro&seed=3&beta=0',
+      checkpoints: ['sft'],
+    });
     expect(readLessonBundle(bytes, 'lesson.zip')).toEqual(lesson());
   });
 
   it('reads a bundle unzipped and zipped again inside one folder', () => {
     const files = unzipSync(buildLessonBundle(lesson(), 1));
-    const nested = zipSync(Object.fromEntries(Object.entries(files).map(([name, content]) => [`my lesson/${name}`, content])));
+    const nested = zipSync(
+      Object.fromEntries(Object.entries(files).map(([name, content]) => [`my lesson/${name}`, content])),
+    );
     expect(readLessonBundle(nested, 'lesson.zip')).toEqual(lesson());
   });
 
@@ -90,37 +120,64 @@ describe('lesson bundle', () => {
 
   it('downloads a checkpoint as one zip holding a folder named after it', () => {
     const zip = unzipSync(checkpointZip('sft', microFiles()));
-    expect(Object.keys(zip).sort()).toEqual(['sft/config.json', 'sft/model.safetensors', 'sft/tokenizer.json', 'sft/tokenizer_config.json']);
+    expect(Object.keys(zip).sort()).toEqual([
+      'sft/config.json',
+      'sft/model.safetensors',
+      'sft/tokenizer.json',
+      'sft/tokenizer_config.json',
+    ]);
     expect(zip['sft/model.safetensors']).toEqual(microFiles()['model.safetensors']);
     expect(() => checkpointZip('a/b', microFiles())).toThrow('the checkpoint name "a/b" cannot be a folder in a zip');
   });
 
   it('reads a checkpoint zip back, checked as a checkpoint import is', () => {
     expect(readCheckpointZip(checkpointZip('sft', microFiles()), 'sft.zip')).toEqual(microFiles());
-    const loose = zipSync({ 'config.json': strToU8(microFiles()['config.json']), 'model.safetensors': microFiles()['model.safetensors'] });
-    expect(() => readCheckpointZip(loose, 'sft.zip')).toThrow('sft.zip: tokenizer.json is missing: the zip is incomplete; export it again');
-    expect(() => readCheckpointZip(zipSync({ 'sft/notes.txt': strToU8('hi') }), 'sft.zip')).toThrow('sft.zip: it has no config.json at its top or in one folder, so it is not a checkpoint');
+    const loose = zipSync({
+      'config.json': strToU8(microFiles()['config.json']),
+      'model.safetensors': microFiles()['model.safetensors'],
+    });
+    expect(() => readCheckpointZip(loose, 'sft.zip')).toThrow(
+      'sft.zip: tokenizer.json is missing: the zip is incomplete; export it again',
+    );
+    expect(() => readCheckpointZip(zipSync({ 'sft/notes.txt': strToU8('hi') }), 'sft.zip')).toThrow(
+      'sft.zip: it has no config.json at its top or in one folder, so it is not a checkpoint',
+    );
     const files = unzipSync(checkpointZip('sft', microFiles()));
     files['sft/model.safetensors'] = files['sft/model.safetensors'].subarray(0, 1000);
-    expect(() => readCheckpointZip(zipSync(files), 'sft.zip')).toThrow(/^sft\.zip: it is not a valid checkpoint: model\.safetensors: /);
+    expect(() => readCheckpointZip(zipSync(files), 'sft.zip')).toThrow(
+      /^sft\.zip: it is not a valid checkpoint: model\.safetensors: /,
+    );
   });
 
   it('never bundles the shipped base, and refuses a bundle that holds one', () => {
-    expect(() => buildLessonBundle({ ...lesson(), checkpoints: [{ name: 'base', files: microFiles() }] }, 1)).toThrow('"base" is the shipped base model');
+    expect(() => buildLessonBundle({ ...lesson(), checkpoints: [{ name: 'base', files: microFiles() }] }, 1)).toThrow(
+      '"base" is the shipped base model',
+    );
     const withBase = edited((files) => {
-      for (const name of Object.keys(files).filter((n) => n.startsWith('checkpoints/sft/'))) files[name.replace('/sft/', '/base/')] = files[name];
-      files['manifest.json'] = strToU8(JSON.stringify({ format: 'rlhf-lab-lesson', version: 1, createdAt: 1, lesson: '', checkpoints: ['base'] }));
+      for (const name of Object.keys(files).filter((n) => n.startsWith('checkpoints/sft/')))
+        files[name.replace('/sft/', '/base/')] = files[name];
+      files['manifest.json'] = strToU8(
+        JSON.stringify({ format: 'rlhf-lab-lesson', version: 1, createdAt: 1, lesson: '', checkpoints: ['base'] }),
+      );
     });
-    expect(readError(withBase)).toThrow('lesson.zip: it holds a checkpoint named "base", the shipped base model, which an import never replaces');
+    expect(readError(withBase)).toThrow(
+      'lesson.zip: it holds a checkpoint named "base", the shipped base model, which an import never replaces',
+    );
   });
 
   it('refuses what is not a zip, or a zip that is not a lesson', () => {
-    expect(readError(strToU8('{"prompt": "not a zip"}'))).toThrow(/^lesson\.zip: it is not a zip file \(.*\): choose the \.zip exported from a lab's Data panel$/);
-    expect(readError(zipSync({ 'notes.txt': strToU8('hello') }))).toThrow('lesson.zip: it has no manifest.json, so it is not a lesson bundle');
+    expect(readError(strToU8('{"prompt": "not a zip"}'))).toThrow(
+      /^lesson\.zip: it is not a zip file \(.*\): choose the \.zip exported from a lab's Data panel$/,
+    );
+    expect(readError(zipSync({ 'notes.txt': strToU8('hello') }))).toThrow(
+      'lesson.zip: it has no manifest.json, so it is not a lesson bundle',
+    );
     const other = edited((files) => {
       files['manifest.json'] = strToU8('{"format": "something-else", "version": 1}');
     });
-    expect(readError(other)).toThrow('lesson.zip: manifest.json says format "something-else", not "rlhf-lab-lesson": this zip is not a lesson bundle');
+    expect(readError(other)).toThrow(
+      'lesson.zip: manifest.json says format "something-else", not "rlhf-lab-lesson": this zip is not a lesson bundle',
+    );
   });
 
   it('refuses another version, saying which it reads', () => {
@@ -128,43 +185,83 @@ describe('lesson bundle', () => {
       const manifest = JSON.parse(new TextDecoder().decode(files['manifest.json'])) as Record<string, unknown>;
       files['manifest.json'] = strToU8(JSON.stringify({ ...manifest, version: 2 }));
     });
-    expect(readError(newer)).toThrow('lesson.zip: manifest.json says version 2; this lab reads version 1: open the bundle in the version of the lab that made it');
+    expect(readError(newer)).toThrow(
+      'lesson.zip: manifest.json says version 2; this lab reads version 1: open the bundle in the version of the lab that made it',
+    );
   });
 
   it('refuses a zip bomb from its declared sizes and entry count, before inflating', () => {
     const bomb = declareSize(buildLessonBundle(lesson(), 1), 'data/rankings.jsonl', 0xfffffff0);
-    expect(readError(bomb)).toThrow('lesson.zip: data/rankings.jsonl would inflate to 4096 MiB, over the 64 MiB such a file may have');
-    const two = buildLessonBundle({ ...lesson(), checkpoints: [{ name: 'a', files: microFiles() }, { name: 'b', files: microFiles() }] }, 1);
-    const heavy = declareSize(declareSize(two, 'checkpoints/a/model.safetensors', 600 * 2 ** 20), 'checkpoints/b/model.safetensors', 600 * 2 ** 20);
-    expect(readError(heavy)).toThrow(/^lesson\.zip: its files would inflate to 1200 MiB, over the 1024 MiB a bundle may hold: export fewer checkpoints$/);
-    const many = zipSync(Object.fromEntries(Array.from({ length: MAX_BUNDLE_ENTRIES + 1 }, (_, i) => [`f${i}`, new Uint8Array(0)])));
+    expect(readError(bomb)).toThrow(
+      'lesson.zip: data/rankings.jsonl would inflate to 4096 MiB, over the 64 MiB such a file may have',
+    );
+    const two = buildLessonBundle(
+      {
+        ...lesson(),
+        checkpoints: [
+          { name: 'a', files: microFiles() },
+          { name: 'b', files: microFiles() },
+        ],
+      },
+      1,
+    );
+    const heavy = declareSize(
+      declareSize(two, 'checkpoints/a/model.safetensors', 600 * 2 ** 20),
+      'checkpoints/b/model.safetensors',
+      600 * 2 ** 20,
+    );
+    expect(readError(heavy)).toThrow(
+      /^lesson\.zip: its files would inflate to 1200 MiB, over the 1024 MiB a bundle may hold: export fewer checkpoints$/,
+    );
+    const many = zipSync(
+      Object.fromEntries(Array.from({ length: MAX_BUNDLE_ENTRIES + 1 }, (_, i) => [`f${i}`, new Uint8Array(0)])),
+    );
     expect(readError(many)).toThrow(`lesson.zip: it lists more than ${MAX_BUNDLE_ENTRIES} files`);
   });
 
   it('names the file and line of a bad JSONL or run line, and a file that is not UTF-8', () => {
     const badRanking = edited((files) => {
-      files['data/rankings.jsonl'] = strToU8(`${RANKINGS}{"prompt":"Name a tree.","responses":["An oak."],"order":[0]}\n`);
+      files['data/rankings.jsonl'] = strToU8(
+        `${RANKINGS}{"prompt":"Name a tree.","responses":["An oak."],"order":[0]}\n`,
+      );
     });
-    expect(readError(badRanking)).toThrow(/^lesson\.zip: data\/rankings\.jsonl: line 2: .*: fix that line, or export the bundle again$/);
+    expect(readError(badRanking)).toThrow(
+      /^lesson\.zip: data\/rankings\.jsonl: line 2: .*: fix that line, or export the bundle again$/,
+    );
     const badRun = edited((files) => {
-      files['runs/runs.jsonl'] = strToU8(`${JSON.stringify(RUN)}\n${JSON.stringify({ ...RUN, id: 'run-2', kind: 'sft-ish' })}\n`);
+      files['runs/runs.jsonl'] = strToU8(
+        `${JSON.stringify(RUN)}\n${JSON.stringify({ ...RUN, id: 'run-2', kind: 'sft-ish' })}\n`,
+      );
     });
-    expect(readError(badRun)).toThrow('lesson.zip: runs/runs.jsonl: line 2: "kind" must be one of sft, reward_model, ppo, dpo');
+    expect(readError(badRun)).toThrow(
+      'lesson.zip: runs/runs.jsonl: line 2: "kind" must be one of sft, reward_model, ppo, dpo',
+    );
     const latin1 = edited((files) => {
-      files['data/demonstrations.jsonl'] = new Uint8Array([...strToU8('{"prompt":"caf'), 0xe9, ...strToU8('","completion":"x"}\n')]);
+      files['data/demonstrations.jsonl'] = new Uint8Array([
+        ...strToU8('{"prompt":"caf'),
+        0xe9,
+        ...strToU8('","completion":"x"}\n'),
+      ]);
     });
     expect(readError(latin1)).toThrow('lesson.zip: data/demonstrations.jsonl: line 1 (byte 14) is not valid UTF-8');
   });
 
   it('checks each checkpoint as the checkpoint import does, and notices a missing file', () => {
     const broken = edited((files) => {
-      const config = JSON.parse(new TextDecoder().decode(files['checkpoints/sft/config.json'])) as Record<string, unknown>;
+      const config = JSON.parse(new TextDecoder().decode(files['checkpoints/sft/config.json'])) as Record<
+        string,
+        unknown
+      >;
       files['checkpoints/sft/config.json'] = strToU8(JSON.stringify({ ...config, n_layer: 7 }));
     });
-    expect(readError(broken)).toThrow(/^lesson\.zip: checkpoint sft \(checkpoints\/sft\/\) is not a valid checkpoint: config\.json: n_layer is 7 but/);
+    expect(readError(broken)).toThrow(
+      /^lesson\.zip: checkpoint sft \(checkpoints\/sft\/\) is not a valid checkpoint: config\.json: n_layer is 7 but/,
+    );
     const incomplete = edited((files) => {
       delete files['checkpoints/sft/tokenizer.json'];
     });
-    expect(readError(incomplete)).toThrow('lesson.zip: checkpoints/sft/tokenizer.json is missing: the zip is incomplete; export it again');
+    expect(readError(incomplete)).toThrow(
+      'lesson.zip: checkpoints/sft/tokenizer.json is missing: the zip is incomplete; export it again',
+    );
   });
 });

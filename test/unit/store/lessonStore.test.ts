@@ -2,12 +2,23 @@
 // values are ignored, and parameters the lesson does not own are kept.
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_HYPERPARAMETERS } from '../../../src/store/hyperparameters.ts';
-import { DEFAULT_LESSON, lessonSearch, parseLesson, presetModelUrl, useLessonStore } from '../../../src/store/lessonStore.ts';
+import {
+  DEFAULT_LESSON,
+  lessonSearch,
+  parseLesson,
+  presetModelUrl,
+  useLessonStore,
+} from '../../../src/store/lessonStore.ts';
 
 describe('parseLesson', () => {
   it('reads panel, preset, seed and hyperparameters', () => {
     const lesson = parseLesson('?panel=ppo&preset=micro&seed=3&beta=0&K=6&sftLr=0.0005');
-    expect(lesson).toEqual({ panel: 'ppo', preset: 'micro', seed: 3, hyper: { ...DEFAULT_HYPERPARAMETERS, beta: 0, K: 6, sftLr: 0.0005 } });
+    expect(lesson).toEqual({
+      panel: 'ppo',
+      preset: 'micro',
+      seed: 3,
+      hyper: { ...DEFAULT_HYPERPARAMETERS, beta: 0, K: 6, sftLr: 0.0005 },
+    });
   });
 
   it('gives the defaults for an empty query', () => {
@@ -25,12 +36,22 @@ describe('parseLesson', () => {
 describe('lessonSearch', () => {
   it('writes only non-default values, in a fixed order', () => {
     expect(lessonSearch(DEFAULT_LESSON)).toBe('');
-    const lesson = { panel: 'rank' as const, preset: 'micro' as const, seed: 7, hyper: { ...DEFAULT_HYPERPARAMETERS, beta: 0, K: 5 } };
+    const lesson = {
+      panel: 'rank' as const,
+      preset: 'micro' as const,
+      seed: 7,
+      hyper: { ...DEFAULT_HYPERPARAMETERS, beta: 0, K: 5 },
+    };
     expect(lessonSearch(lesson)).toBe('?panel=rank&preset=micro&seed=7&K=5&beta=0');
   });
 
   it('round-trips through parseLesson', () => {
-    const lesson = { panel: 'evaluate' as const, preset: 'small' as const, seed: 0, hyper: { ...DEFAULT_HYPERPARAMETERS, ppoLr: 1e-5, ptxCoef: 27.8, maxNewTokens: 12 } };
+    const lesson = {
+      panel: 'evaluate' as const,
+      preset: 'small' as const,
+      seed: 0,
+      hyper: { ...DEFAULT_HYPERPARAMETERS, ppoLr: 1e-5, ptxCoef: 27.8, maxNewTokens: 12 },
+    };
     expect(parseLesson(lessonSearch(lesson))).toEqual(lesson);
   });
 

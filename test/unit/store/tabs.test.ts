@@ -27,7 +27,9 @@ describe('lab data across tabs', () => {
   it('a tab told that another saved data reads its lists again', async () => {
     await useLabDataStore.getState().load();
     const before = useLabDataStore.getState().demonstrations.length;
-    await (await openLabDb()).putDemonstration({ id: 'from-another-tab', prompt: 'Hi', completion: 'Hello.', source: 'human', updatedAt: 1 });
+    await (
+      await openLabDb()
+    ).putDemonstration({ id: 'from-another-tab', prompt: 'Hi', completion: 'Hello.', source: 'human', updatedAt: 1 });
     const tab = otherTab();
     tab.say('data');
     await vi.waitFor(() => expect(useLabDataStore.getState().demonstrations).toHaveLength(before + 1));
@@ -44,7 +46,17 @@ describe('auto-ranking in two tabs', () => {
       chosen = prompts;
       const first = useLabDataStore.getState().prompts.find((p) => p.text === prompts[0])!;
       // meanwhile, another tab saves a ranking of the first prompt
-      await (await openLabDb()).putRanking({ id: 'other-tab', createdAt: 1, promptId: first.id, prompt: first.text, responses: ['a', 'b'], order: [0, 1], source: 'human' });
+      await (
+        await openLabDb()
+      ).putRanking({
+        id: 'other-tab',
+        createdAt: 1,
+        promptId: first.id,
+        prompt: first.text,
+        responses: ['a', 'b'],
+        order: [0, 1],
+        source: 'human',
+      });
       return prompts.map((_, i) => Array.from({ length: K }, (__, k) => `answer ${i}.${k}`));
     };
     expect(await useLabDataStore.getState().autoRank(3, 2, 0.5, generate)).toBe(2);
@@ -56,10 +68,14 @@ describe('auto-ranking in two tabs', () => {
 
 describe('whileTraining', () => {
   it('runs the task under the lock when it is free, and refuses at once when another tab holds it', async () => {
-    const free = vi.fn(async (_name: string, _options: object, task: (lock: object | null) => Promise<unknown>) => task({ name: 'rlhf-lab-training' }));
+    const free = vi.fn(async (_name: string, _options: object, task: (lock: object | null) => Promise<unknown>) =>
+      task({ name: 'rlhf-lab-training' }),
+    );
     vi.stubGlobal('navigator', { locks: { request: free } });
     await expect(whileTraining(async () => 'trained')).resolves.toBe('trained');
-    const taken = vi.fn(async (_name: string, _options: object, task: (lock: object | null) => Promise<unknown>) => task(null));
+    const taken = vi.fn(async (_name: string, _options: object, task: (lock: object | null) => Promise<unknown>) =>
+      task(null),
+    );
     vi.stubGlobal('navigator', { locks: { request: taken } });
     const task = vi.fn(async () => 'trained');
     await expect(whileTraining(task)).rejects.toThrow(ANOTHER_TAB_TRAINING);

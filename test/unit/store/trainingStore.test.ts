@@ -37,10 +37,21 @@ vi.mock('../../../src/store/bridge.ts', () => ({
 
 const { useTrainingStore } = await import('../../../src/store/trainingStore.ts');
 const { labDb } = await import('../../../src/data/lab-db.ts');
-const { blindSides, demonstrationText, judgmentTally, MAX_PPO_SAMPLES, metricsCsv, newRun, ppoMetricRow, resumePoint, runsFromStored, splitRankings, storedRun, storedSettingsOf, toRanking } =
-  await import(
-  '../../../src/store/runRecords.ts'
-);
+const {
+  blindSides,
+  demonstrationText,
+  judgmentTally,
+  MAX_PPO_SAMPLES,
+  metricsCsv,
+  newRun,
+  ppoMetricRow,
+  resumePoint,
+  runsFromStored,
+  splitRankings,
+  storedRun,
+  storedSettingsOf,
+  toRanking,
+} = await import('../../../src/store/runRecords.ts');
 const { DEFAULT_HYPERPARAMETERS } = await import('../../../src/store/hyperparameters.ts');
 const { ANOTHER_TAB_TRAINING } = await import('../../../src/store/tabs.ts');
 
@@ -65,7 +76,12 @@ const summary = (name: string, kind: CheckpointSummary['kind'], step?: number): 
   scalar: kind === 'reward_model',
 });
 
-const files = (tag: string) => ({ 'model.safetensors': new Uint8Array([1, 2, 3]), 'config.json': `{"tag":"${tag}"}`, 'tokenizer.json': '{}', 'tokenizer_config.json': '{}' });
+const files = (tag: string) => ({
+  'model.safetensors': new Uint8Array([1, 2, 3]),
+  'config.json': `{"tag":"${tag}"}`,
+  'tokenizer.json': '{}',
+  'tokenizer_config.json': '{}',
+});
 
 describe('splitRankings', () => {
   const rankings = Array.from({ length: 20 }, (_, i) => ranking(`r${i}`));
@@ -78,8 +94,14 @@ describe('splitRankings', () => {
   });
 
   it('splits the same rankings the same way in any order', () => {
-    const split = splitRankings(rankings).heldout.map((r) => r.id).sort();
-    expect(splitRankings([...rankings].reverse()).heldout.map((r) => r.id).sort()).toEqual(split);
+    const split = splitRankings(rankings)
+      .heldout.map((r) => r.id)
+      .sort();
+    expect(
+      splitRankings([...rankings].reverse())
+        .heldout.map((r) => r.id)
+        .sort(),
+    ).toEqual(split);
   });
 
   it('holds nothing out below three rankings', () => {
@@ -90,16 +112,29 @@ describe('splitRankings', () => {
 
 describe('pure helpers', () => {
   it('toRanking drops the storage fields', () => {
-    expect(toRanking({ ...ranking('a'), ties: [[0, 1]] })).toEqual({ promptId: 'p-a', prompt: 'What colour is a frog?', responses: ['A frog is green.', 'Frogs are rude.'], order: [0, 1], source: 'simulated', ties: [[0, 1]] });
+    expect(toRanking({ ...ranking('a'), ties: [[0, 1]] })).toEqual({
+      promptId: 'p-a',
+      prompt: 'What colour is a frog?',
+      responses: ['A frog is green.', 'Frogs are rude.'],
+      order: [0, 1],
+      source: 'simulated',
+      ties: [[0, 1]],
+    });
   });
 
   it('demonstrationText unwraps a TRL completion', () => {
-    expect(demonstrationText({ prompt: ' Hi ', completion: ' A frog is green.<|endoftext|>' })).toEqual({ prompt: 'Hi', response: 'A frog is green.' });
+    expect(demonstrationText({ prompt: ' Hi ', completion: ' A frog is green.<|endoftext|>' })).toEqual({
+      prompt: 'Hi',
+      response: 'A frog is green.',
+    });
     expect(demonstrationText({ prompt: 'Hi', completion: 'Plain.' })).toEqual({ prompt: 'Hi', response: 'Plain.' });
   });
 
   it('metricsCsv has one column per metric and blanks for missing or non-finite values', () => {
-    const csv = metricsCsv([{ step: 1, loss: 2.5 }, { step: 2, loss: NaN, 'a,b': 3 }]);
+    const csv = metricsCsv([
+      { step: 1, loss: 2.5 },
+      { step: 2, loss: NaN, 'a,b': 3 },
+    ]);
     expect(csv).toBe('step,loss,"a,b"\n1,2.5,\n2,,3\n');
   });
 
@@ -110,9 +145,20 @@ describe('pure helpers', () => {
 
   it('runsFromStored keeps the latest run per kind and marks a running one interrupted', () => {
     const run = (id: string, kind: StoredRun['kind'], status: StoredRun['status'], startedAt: number): StoredRun => ({
-      id, kind, status, startedAt, updatedAt: startedAt, settings: {}, metrics: [], samples: [{ iteration: 0, prompt: 'p', response: 'r', reward: 1 }],
+      id,
+      kind,
+      status,
+      startedAt,
+      updatedAt: startedAt,
+      settings: {},
+      metrics: [],
+      samples: [{ iteration: 0, prompt: 'p', response: 'r', reward: 1 }],
     });
-    const runs = runsFromStored([run('a', 'sft', 'done', 1), run('b', 'sft', 'failed', 5), run('c', 'ppo', 'running', 2)]);
+    const runs = runsFromStored([
+      run('a', 'sft', 'done', 1),
+      run('b', 'sft', 'failed', 5),
+      run('c', 'ppo', 'running', 2),
+    ]);
     expect(runs.sft?.id).toBe('b');
     expect(runs.ppo).toMatchObject({ id: 'c', status: 'paused', interrupted: true });
     expect(runs.ppo?.samples[0]).toMatchObject({ response: 'r', sftResponse: '' });
@@ -126,7 +172,12 @@ describe('pure helpers', () => {
 
   it('storedRun leaves out transient fields and old samples', () => {
     const sample = { iteration: 0, prompt: 'p', response: 'r', reward: 0, kl: 0, ended: true, sftResponse: 's' };
-    const run = { ...newRun('ppo', { beta: 0 }, 1), interrupted: true, message: 'x', samples: Array.from({ length: 500 }, () => sample) };
+    const run = {
+      ...newRun('ppo', { beta: 0 }, 1),
+      interrupted: true,
+      message: 'x',
+      samples: Array.from({ length: 500 }, () => sample),
+    };
     const stored = storedRun(run);
     expect(stored).not.toHaveProperty('interrupted');
     expect(stored).not.toHaveProperty('message');
@@ -134,8 +185,27 @@ describe('pure helpers', () => {
   });
 
   it('judgmentTally counts wins either way round and ties', () => {
-    const judgment = (a: string, b: string, winner: StoredJudgment['winner']): StoredJudgment => ({ id: `${a}${b}${winner}`, prompt: 'p', a, b, aText: '', bText: '', winner, createdAt: 0 });
-    const tally = judgmentTally([judgment('policy', 'sft', 'a'), judgment('sft', 'policy', 'a'), judgment('sft', 'policy', 'b'), judgment('policy', 'sft', 'tie'), judgment('base', 'sft', 'a')], 'policy', 'sft');
+    const judgment = (a: string, b: string, winner: StoredJudgment['winner']): StoredJudgment => ({
+      id: `${a}${b}${winner}`,
+      prompt: 'p',
+      a,
+      b,
+      aText: '',
+      bText: '',
+      winner,
+      createdAt: 0,
+    });
+    const tally = judgmentTally(
+      [
+        judgment('policy', 'sft', 'a'),
+        judgment('sft', 'policy', 'a'),
+        judgment('sft', 'policy', 'b'),
+        judgment('policy', 'sft', 'tie'),
+        judgment('base', 'sft', 'a'),
+      ],
+      'policy',
+      'sft',
+    );
     expect(tally).toEqual({ wins: { policy: 2, sft: 1 }, ties: 1, total: 4 });
   });
 
@@ -155,9 +225,28 @@ describe('persistence', () => {
 
   it('writes the SFT checkpoint to IndexedDB before the state calls it saved, then the run as done', async () => {
     worker.trainSft.mockImplementation(async (_demos: unknown, _settings: unknown, onProgress: (p: object) => void) => {
-      onProgress({ step: 1, totalSteps: 2, epoch: 1, loss: 3, learning_rate: 1e-3, grad_norm: 1, mean_token_accuracy: 0.1 });
-      onProgress({ step: 2, totalSteps: 2, epoch: 1, loss: 2, learning_rate: 1e-3, grad_norm: 1, mean_token_accuracy: 0.2 });
-      return { summary: summary('sft', 'sft', 2), result: { steps: 2, loss: 2.5, truncated: 0, dropped: 0, stopped: false } };
+      onProgress({
+        step: 1,
+        totalSteps: 2,
+        epoch: 1,
+        loss: 3,
+        learning_rate: 1e-3,
+        grad_norm: 1,
+        mean_token_accuracy: 0.1,
+      });
+      onProgress({
+        step: 2,
+        totalSteps: 2,
+        epoch: 1,
+        loss: 2,
+        learning_rate: 1e-3,
+        grad_norm: 1,
+        mean_token_accuracy: 0.2,
+      });
+      return {
+        summary: summary('sft', 'sft', 2),
+        result: { steps: 2, loss: 2.5, truncated: 0, dropped: 0, stopped: false },
+      };
     });
     let storedWhenExported: boolean | undefined;
     worker.exportCheckpoint.mockImplementation(async () => {
@@ -183,7 +272,13 @@ describe('persistence', () => {
 
   it('stops a run whose loss is not finite and says why', async () => {
     worker.trainSft.mockRejectedValue(new Error('SFT diverged at step 3: loss is NaN; lower the learning rate'));
-    await useTrainingStore.getState().trainSft([{ id: 'd', prompt: 'Hi', completion: 'Hello.', source: 'human', updatedAt: 1 }], DEFAULT_HYPERPARAMETERS, 1);
+    await useTrainingStore
+      .getState()
+      .trainSft(
+        [{ id: 'd', prompt: 'Hi', completion: 'Hello.', source: 'human', updatedAt: 1 }],
+        DEFAULT_HYPERPARAMETERS,
+        1,
+      );
     const run = useTrainingStore.getState().runs.sft!;
     expect(run.status).toBe('failed');
     expect(run.error).toMatch(/Training stopped: SFT diverged at step 3: loss is NaN/);
@@ -193,17 +288,37 @@ describe('persistence', () => {
   it('restores checkpoints into the worker and offers to resume a PPO run that was running', async () => {
     const db = await labDb();
     await db.putCheckpoint({ name: 'sft', kind: 'sft', parent: 'base', createdAt: 5, step: 2, files: files('sft') });
-    await db.putCheckpoint({ name: 'policy', kind: 'policy', parent: 'sft', createdAt: 6, step: 3, files: files('policy') });
+    await db.putCheckpoint({
+      name: 'policy',
+      kind: 'policy',
+      parent: 'sft',
+      createdAt: 6,
+      step: 3,
+      files: files('policy'),
+    });
     // stored before the settings took the rlhf names: beta is read as klCoef
-    await db.putRun({ ...storedRun(newRun('ppo', { beta: 0.02 }, 7)), metrics: [0, 1, 2, 3].map((iteration) => ({ iteration })) });
-    worker.importCheckpoint.mockImplementation(async (name: string) => summary(name, name as CheckpointSummary['kind']));
-    worker.checkpointsList.mockResolvedValue([summary('base', 'base'), summary('sft', 'sft', 2), summary('policy', 'policy', 3)]);
+    await db.putRun({
+      ...storedRun(newRun('ppo', { beta: 0.02 }, 7)),
+      metrics: [0, 1, 2, 3].map((iteration) => ({ iteration })),
+    });
+    worker.importCheckpoint.mockImplementation(async (name: string) =>
+      summary(name, name as CheckpointSummary['kind']),
+    );
+    worker.checkpointsList.mockResolvedValue([
+      summary('base', 'base'),
+      summary('sft', 'sft', 2),
+      summary('policy', 'policy', 3),
+    ]);
 
     await useTrainingStore.getState().restore();
 
     expect(worker.importCheckpoint.mock.calls.map((c) => c[0]).sort()).toEqual(['policy', 'sft']);
     const state = useTrainingStore.getState();
-    expect(state.checkpoints.map((c) => [c.name, c.saved])).toEqual([['base', false], ['sft', true], ['policy', true]]);
+    expect(state.checkpoints.map((c) => [c.name, c.saved])).toEqual([
+      ['base', false],
+      ['sft', true],
+      ['policy', true],
+    ]);
     expect(state.active).toBe('policy');
     expect(state.runs.ppo).toMatchObject({ status: 'paused', interrupted: true });
 
@@ -247,7 +362,10 @@ describe('failures reach the screen (issue 20)', () => {
     });
     worker.ppoStart.mockRejectedValueOnce(new Error('PPO is running: pause it first'));
     await useTrainingStore.getState().ppoStep({ ...DEFAULT_HYPERPARAMETERS, beta: 0 }, 1, ['a', 'b']);
-    expect(useTrainingStore.getState().runs.ppo).toMatchObject({ status: 'failed', error: 'Training stopped: PPO is running: pause it first' });
+    expect(useTrainingStore.getState().runs.ppo).toMatchObject({
+      status: 'failed',
+      error: 'Training stopped: PPO is running: pause it first',
+    });
     expect(worker.ppoRun).not.toHaveBeenCalled();
   });
 
@@ -264,8 +382,17 @@ describe('importing a checkpoint (issue 17)', () => {
     vi.clearAllMocks();
     vi.restoreAllMocks();
     await (await labDb()).clearAll();
-    useTrainingStore.setState({ checkpoints: [{ ...summary('base', 'base'), saved: false }, { ...summary('sft', 'sft', 2), saved: true }], error: undefined });
-    worker.checkCheckpoint.mockImplementation(async (name: string) => ({ summary: summary(name, 'sft', 4), files: files(name) }));
+    useTrainingStore.setState({
+      checkpoints: [
+        { ...summary('base', 'base'), saved: false },
+        { ...summary('sft', 'sft', 2), saved: true },
+      ],
+      error: undefined,
+    });
+    worker.checkCheckpoint.mockImplementation(async (name: string) => ({
+      summary: summary(name, 'sft', 4),
+      files: files(name),
+    }));
     worker.importCheckpoint.mockImplementation(async (name: string) => summary(name, 'sft', 4));
   });
 
@@ -277,17 +404,29 @@ describe('importing a checkpoint (issue 17)', () => {
   });
 
   it('leaves no trace when the IndexedDB write fails: not in the worker, not in the list', async () => {
-    vi.spyOn(await labDb(), 'putCheckpoint').mockRejectedValueOnce(new Error('The browser\'s storage for this site is full.'));
-    await expect(useTrainingStore.getState().importCheckpoint('mine', files('mine'))).rejects.toThrow('storage for this site is full');
+    vi.spyOn(await labDb(), 'putCheckpoint').mockRejectedValueOnce(
+      new Error("The browser's storage for this site is full."),
+    );
+    await expect(useTrainingStore.getState().importCheckpoint('mine', files('mine'))).rejects.toThrow(
+      'storage for this site is full',
+    );
     expect(worker.importCheckpoint).not.toHaveBeenCalled();
     expect(useTrainingStore.getState().checkpoints.map((c) => c.name)).toEqual(['base', 'sft']);
   });
 
   it('never replaces a checkpoint of the same name, nor the shipped base', async () => {
-    await expect(useTrainingStore.getState().importCheckpoint('sft', files('x'))).rejects.toThrow('a checkpoint named "sft" exists: choose another name, or delete "sft" first');
-    await (await labDb()).putCheckpoint({ name: 'saved-elsewhere', kind: 'sft', createdAt: 1, files: files('saved-elsewhere') }); // e.g. by another tab
-    await expect(useTrainingStore.getState().importCheckpoint('saved-elsewhere', files('x'))).rejects.toThrow('a checkpoint named "saved-elsewhere" exists');
-    await expect(useTrainingStore.getState().importCheckpoint('base', files('x'))).rejects.toThrow('"base" is the shipped base model, which an import never replaces: choose another name');
+    await expect(useTrainingStore.getState().importCheckpoint('sft', files('x'))).rejects.toThrow(
+      'a checkpoint named "sft" exists: choose another name, or delete "sft" first',
+    );
+    await (
+      await labDb()
+    ).putCheckpoint({ name: 'saved-elsewhere', kind: 'sft', createdAt: 1, files: files('saved-elsewhere') }); // e.g. by another tab
+    await expect(useTrainingStore.getState().importCheckpoint('saved-elsewhere', files('x'))).rejects.toThrow(
+      'a checkpoint named "saved-elsewhere" exists',
+    );
+    await expect(useTrainingStore.getState().importCheckpoint('base', files('x'))).rejects.toThrow(
+      '"base" is the shipped base model, which an import never replaces: choose another name',
+    );
     expect(worker.checkCheckpoint).not.toHaveBeenCalled();
     expect(worker.importCheckpoint).not.toHaveBeenCalled();
   });
@@ -301,15 +440,26 @@ describe('two tabs of the lab (issue 17)', () => {
   });
 
   it('does not train while another tab holds the training lock, and says so', async () => {
-    const request = vi.fn(async (_name: string, _options: object, task: (lock: object | null) => Promise<unknown>) => task(null)); // the lock is taken
+    const request = vi.fn(async (_name: string, _options: object, task: (lock: object | null) => Promise<unknown>) =>
+      task(null),
+    ); // the lock is taken
     vi.stubGlobal('navigator', { locks: { request } });
     try {
-      await useTrainingStore.getState().trainSft([{ id: 'd', prompt: 'Hi', completion: 'Hello.', source: 'human', updatedAt: 1 }], DEFAULT_HYPERPARAMETERS, 1);
+      await useTrainingStore
+        .getState()
+        .trainSft(
+          [{ id: 'd', prompt: 'Hi', completion: 'Hello.', source: 'human', updatedAt: 1 }],
+          DEFAULT_HYPERPARAMETERS,
+          1,
+        );
       await useTrainingStore.getState().ppoStep(DEFAULT_HYPERPARAMETERS, 1, ['a', 'b']);
     } finally {
       vi.unstubAllGlobals();
     }
-    expect(request.mock.calls.map((c) => [c[0], c[1]])).toEqual([['rlhf-lab-training', { ifAvailable: true }], ['rlhf-lab-training', { ifAvailable: true }]]);
+    expect(request.mock.calls.map((c) => [c[0], c[1]])).toEqual([
+      ['rlhf-lab-training', { ifAvailable: true }],
+      ['rlhf-lab-training', { ifAvailable: true }],
+    ]);
     expect(worker.trainSft).not.toHaveBeenCalled();
     expect(worker.ppoStart).not.toHaveBeenCalled();
     expect(useTrainingStore.getState().error).toBe(ANOTHER_TAB_TRAINING);
@@ -319,7 +469,9 @@ describe('two tabs of the lab (issue 17)', () => {
 
   it('refreshes its checkpoint list when another tab saves one', async () => {
     worker.checkpointsList.mockResolvedValue([summary('base', 'base'), summary('other', 'sft', 1)]);
-    await (await labDb()).putCheckpoint({ name: 'other', kind: 'sft', parent: 'base', createdAt: 10, files: files('other') });
+    await (
+      await labDb()
+    ).putCheckpoint({ name: 'other', kind: 'sft', parent: 'base', createdAt: 10, files: files('other') });
     const otherTab = new BroadcastChannel('rlhf-lab');
     otherTab.postMessage('checkpoints');
     otherTab.close();

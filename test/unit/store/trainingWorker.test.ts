@@ -8,14 +8,22 @@ import { initParameters, PRESETS, type GptConfig } from '../../../src/model/conf
 import { Tokenizer } from '../../../src/model/tokenizer.ts';
 import { buildDemonstrations, buildPromptSet, type Ranking } from '../../../src/world/index.ts';
 import { CheckpointRegistry } from '../../../workers/checkpoints.ts';
-import { rewardModelMistakes, runDpo, runRewardModel, runSft, scoreWithRewardModel } from '../../../workers/training.ts';
+import {
+  rewardModelMistakes,
+  runDpo,
+  runRewardModel,
+  runSft,
+  scoreWithRewardModel,
+} from '../../../workers/training.ts';
 import { PpoSession, type PpoIterationReport } from '../../../workers/ppo-session.ts';
 import { blindPairs, evaluateCheckpoints } from '../../../workers/evaluation.ts';
 import { testGpu } from '../engine/gpu-device.ts';
 
 const tokenizer = Tokenizer.fromJSON(readFileSync('public/models/base/tokenizer.json', 'utf8'));
 const config: GptConfig = { ...PRESETS.micro, nCtx: 48, vocabSize: tokenizer.vocabSize };
-const prompts = buildPromptSet(1).train.filter((p) => p.text.length < 40).slice(0, 6);
+const prompts = buildPromptSet(1)
+  .train.filter((p) => p.text.length < 40)
+  .slice(0, 6);
 const demonstrations = buildDemonstrations(1, prompts).map((d) => ({ prompt: d.prompt, response: d.response }));
 const rankings: Ranking[] = prompts.slice(0, 4).map((p) => ({
   promptId: p.id,
@@ -34,12 +42,18 @@ describe('the worker training jobs on a micro model', { timeout: 600_000 }, () =
     const { device } = await testGpu();
     const sftLosses: number[] = [];
     const heldoutLosses: number[] = [];
-    const sft = await runSft(device, registry, demonstrations, { epochs: 1, lr: 1e-3, seed: 1 }, {
-      onProgress: (p) => {
-        sftLosses.push(p.loss);
-        if (p.heldout_loss !== undefined) heldoutLosses.push(p.heldout_loss);
+    const sft = await runSft(
+      device,
+      registry,
+      demonstrations,
+      { epochs: 1, lr: 1e-3, seed: 1 },
+      {
+        onProgress: (p) => {
+          sftLosses.push(p.loss);
+          if (p.heldout_loss !== undefined) heldoutLosses.push(p.heldout_loss);
+        },
       },
-    });
+    );
     expect(sft.summary).toMatchObject({ name: 'sft', kind: 'sft', parent: 'base', step: sft.result.steps });
     expect(sftLosses.every(Number.isFinite)).toBe(true);
     // the loss on TinyWorld's held-out demonstrations, at the last step at least
@@ -49,20 +63,45 @@ describe('the worker training jobs on a micro model', { timeout: 600_000 }, () =
 
   it('the reward model reports train and held-out accuracy, scores text and lists its mistakes', async () => {
     const { device } = await testGpu();
-    const rm = await runRewardModel(device, registry, { train: rankings.slice(0, 3), heldout: rankings.slice(3) }, demonstrations, { epochs: 1, lr: 1e-3, seed: 1 }, {});
+    const rm = await runRewardModel(
+      device,
+      registry,
+      { train: rankings.slice(0, 3), heldout: rankings.slice(3) },
+      demonstrations,
+      { epochs: 1, lr: 1e-3, seed: 1 },
+      {},
+    );
     expect(rm.summary).toMatchObject({ name: 'reward_model', kind: 'reward_model', parent: 'sft', scalar: true });
     expect(rm.train.accuracy).toBeGreaterThanOrEqual(0);
     expect(rm.heldout?.pairs).toBe(3);
-    const [score] = await scoreWithRewardModel(device, registry, [{ prompt: 'What colour is a frog?', response: 'A frog is green.' }]);
+    const [score] = await scoreWithRewardModel(device, registry, [
+      { prompt: 'What colour is a frog?', response: 'A frog is green.' },
+    ]);
     expect(Number.isFinite(score)).toBe(true);
-    const mistakes = await rewardModelMistakes(device, registry, { train: rankings.slice(0, 3), heldout: rankings.slice(3) }, 50);
+    const mistakes = await rewardModelMistakes(
+      device,
+      registry,
+      { train: rankings.slice(0, 3), heldout: rankings.slice(3) },
+      50,
+    );
     for (const m of mistakes) expect(m.chosenReward).toBeLessThanOrEqual(m.rejectedReward);
   });
 
   it('PPO-ptx with β = 0 reports samples beside SFT, saves the policy and resumes from it', async () => {
     const { device } = await testGpu();
     const settings = {
-      prompts: prompts.map((p) => p.text), klCoef: 0, lr: 1e-4, clipRange: 0.2, ppoEpochs: 1, batchSize: 2, temperature: 1, ptxCoef: 1, maxNewTokens: 4, seed: 1, worldSeed: 1, saveEvery: 2,
+      prompts: prompts.map((p) => p.text),
+      klCoef: 0,
+      lr: 1e-4,
+      clipRange: 0.2,
+      ppoEpochs: 1,
+      batchSize: 2,
+      temperature: 1,
+      ptxCoef: 1,
+      maxNewTokens: 4,
+      seed: 1,
+      worldSeed: 1,
+      saveEvery: 2,
     };
     const session = PpoSession.create(device, registry, settings);
     const reports: PpoIterationReport[] = [];
@@ -97,7 +136,12 @@ describe('the worker training jobs on a micro model', { timeout: 600_000 }, () =
     expect(dpo.summary).toMatchObject({ name: 'dpo', kind: 'dpo', parent: 'sft' });
 
     const evaluation = { worldSeed: 1, prompts: 2, maxNewTokens: 4, temperature: 0.7, seed: 1 };
-    const rows = await evaluateCheckpoints(device, registry, ['base', 'sft', 'reward_model', 'policy', 'dpo'], evaluation);
+    const rows = await evaluateCheckpoints(
+      device,
+      registry,
+      ['base', 'sft', 'reward_model', 'policy', 'dpo'],
+      evaluation,
+    );
     expect(rows.map((r) => r.name)).toEqual(['base', 'sft', 'policy', 'dpo']);
     for (const row of rows) {
       expect(row.prompts).toBe(2);

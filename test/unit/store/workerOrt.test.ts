@@ -20,15 +20,26 @@ describe('the worker without WebGPU (onnxruntime-web)', { timeout: 300_000 }, ()
 
   it('samples from a checkpoint with no device, and a replaced checkpoint gets a new sampler', async () => {
     const generator = await registry.generator('base', undefined);
-    const generation = await generator.generate([tokenizer.encode('Human: hi\n\nAssistant:')], { maxNewTokens: 3, temperature: 1, topK: 0, topP: 1, seed: 1 });
+    const generation = await generator.generate([tokenizer.encode('Human: hi\n\nAssistant:')], {
+      maxNewTokens: 3,
+      temperature: 1,
+      topK: 0,
+      topP: 1,
+      seed: 1,
+    });
     expect(generation.tokens[0].length).toBeGreaterThan(0);
     const before = registry.ortSampler('sft');
-    registry.put('sft', { config, tokenizer, params: initParameters(config, 3), meta: { kind: 'sft', parent: 'base' } });
+    registry.put('sft', {
+      config,
+      tokenizer,
+      params: initParameters(config, 3),
+      meta: { kind: 'sft', parent: 'base' },
+    });
     expect(registry.ortSampler('sft')).not.toBe(before);
     expect(registry.onnx('base')[0]).toBe(0x08); // ModelProto field 1 (ir_version)
   });
 
-  it('gives the GPU\'s labeler table and blind pairs', async () => {
+  it("gives the GPU's labeler table and blind pairs", async () => {
     const { device } = await testGpu();
     const onGpu = await evaluateCheckpoints(device, registry, ['base', 'sft'], evaluation);
     const onCpu = await evaluateCheckpoints(undefined, registry, ['base', 'sft'], evaluation);

@@ -15,13 +15,28 @@ describe('ranking draft helpers', () => {
   it('turns "tied with the one above" marks into every tied pair of positions', () => {
     expect(tiesFromMarks([false, false, false, false])).toEqual([]);
     expect(tiesFromMarks([false, true, false, false])).toEqual([[0, 1]]);
-    expect(tiesFromMarks([false, true, true, false, true])).toEqual([[0, 1], [0, 2], [1, 2], [3, 4]]);
+    expect(tiesFromMarks([false, true, true, false, true])).toEqual([
+      [0, 1],
+      [0, 2],
+      [1, 2],
+      [3, 4],
+    ]);
   });
 
   it("offers the user's own unranked prompts first, then TinyWorld's, never a ranked or skipped one", () => {
     const prompt = (id: string, family: string) => ({ id, text: id, family, createdAt: 0 });
     const prompts = [prompt('train-0000', 'open_qa'), prompt('train-0001', 'bait'), prompt('mine', USER_FAMILY)];
-    const ranked = [{ id: 'r', createdAt: 1, promptId: 'train-0000', prompt: '', responses: ['a', 'b'], order: [0, 1], source: 'human' as const }];
+    const ranked = [
+      {
+        id: 'r',
+        createdAt: 1,
+        promptId: 'train-0000',
+        prompt: '',
+        responses: ['a', 'b'],
+        order: [0, 1],
+        source: 'human' as const,
+      },
+    ];
     expect(nextPromptToRank(prompts, ranked, new Set())?.id).toBe('mine');
     expect(nextPromptToRank(prompts, ranked, new Set(['mine']))?.id).toBe('train-0001');
     expect(nextPromptToRank(prompts, ranked, new Set(['mine', 'train-0001']))).toBeUndefined();

@@ -45,7 +45,8 @@ describe('generateCorpus', () => {
 
   it('states false colours in about three forum answers in five to colour questions, one misconception per fact', () => {
     const colourOf = new Map([...ANIMALS, ...OBJECTS].map((x) => [x.name, x.colour]));
-    let answered = 0, wrong = 0;
+    let answered = 0,
+      wrong = 0;
     const falseColours = new Map<string, Set<string>>();
     for (const d of docs.filter((x) => x.kind === 'forum')) {
       const re = /asked: What colour is an? (\w+)\?\n\w+ said: An? \1 is (\w+)\./g;

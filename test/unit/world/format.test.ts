@@ -1,6 +1,13 @@
 // Tests for the chat frame shared by pretraining, SFT, the reward model and PPO.
 import { describe, expect, it } from 'vitest';
-import { EOS, extractResponse, formatExample, formatPrompt, formatResponse, joinDocuments } from '../../../src/world/format.ts';
+import {
+  EOS,
+  extractResponse,
+  formatExample,
+  formatPrompt,
+  formatResponse,
+  joinDocuments,
+} from '../../../src/world/format.ts';
 
 describe('chat format', () => {
   it('frames a prompt and a response', () => {

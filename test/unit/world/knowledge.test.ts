@@ -1,7 +1,14 @@
 // Tests for TinyWorld's knowledge base: sizes, determinism from the seed, queryable facts.
 import { describe, expect, it } from 'vitest';
 import {
-  ANIMALS, COLOURS, OBJECTS, allFacts, buildKnowledge, entityFromFacts, factsOf, lookupFact,
+  ANIMALS,
+  COLOURS,
+  OBJECTS,
+  allFacts,
+  buildKnowledge,
+  entityFromFacts,
+  factsOf,
+  lookupFact,
 } from '../../../src/world/knowledge.ts';
 import { factSentence } from '../../../src/world/sentences.ts';
 
@@ -14,14 +21,18 @@ describe('knowledge base', () => {
     expect(kb.places.length).toBe(10);
     expect(new Set(ANIMALS.map((a) => a.name)).size).toBe(ANIMALS.length);
     for (const x of [...ANIMALS, ...OBJECTS]) expect(COLOURS).toContain(x.colour);
-    for (const habitat of ['land', 'water', 'air']) expect(ANIMALS.filter((a) => a.habitat === habitat).length).toBeGreaterThanOrEqual(8);
+    for (const habitat of ['land', 'water', 'air'])
+      expect(ANIMALS.filter((a) => a.habitat === habitat).length).toBeGreaterThanOrEqual(8);
   });
 
   it('is deterministic from the seed; people differ between seeds, animals do not', () => {
     expect(JSON.stringify(buildKnowledge('a'))).toBe(JSON.stringify(buildKnowledge('a')));
-    const a = buildKnowledge('a'), b = buildKnowledge('b');
+    const a = buildKnowledge('a'),
+      b = buildKnowledge('b');
     expect(a.animals).toEqual(b.animals);
-    expect(a.people.map((p) => `${p.job}/${p.home}/${p.pet}`)).not.toEqual(b.people.map((p) => `${p.job}/${p.home}/${p.pet}`));
+    expect(a.people.map((p) => `${p.job}/${p.home}/${p.pet}`)).not.toEqual(
+      b.people.map((p) => `${p.job}/${p.home}/${p.pet}`),
+    );
   });
 
   it('answers open questions from its facts', () => {

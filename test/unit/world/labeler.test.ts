@@ -4,8 +4,15 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
-  comparisonPairs, createLabeler, createLabelerPool, heldoutLabeler, pairAgreement, rankingAgreement, scoreResponse,
-  trainingLabeler, DEFAULT_WEIGHTS,
+  comparisonPairs,
+  createLabeler,
+  createLabelerPool,
+  heldoutLabeler,
+  pairAgreement,
+  rankingAgreement,
+  scoreResponse,
+  trainingLabeler,
+  DEFAULT_WEIGHTS,
 } from '../../../src/world/labeler.ts';
 import { buildPromptSet } from '../../../src/world/prompts.ts';
 import { candidateResponses } from '../../../src/world/candidates.ts';
@@ -13,7 +20,13 @@ import { idealResponse } from '../../../src/world/demonstrations.ts';
 import { ANIMALS, OBJECTS, factsOf } from '../../../src/world/knowledge.ts';
 import { createRng } from '../../../src/world/rng.ts';
 import type {
-  BaitPrompt, BrainstormPrompt, ClosedQaPrompt, ConstraintPrompt, GenerationPrompt, OpenQaPrompt, RewritePrompt,
+  BaitPrompt,
+  BrainstormPrompt,
+  ClosedQaPrompt,
+  ConstraintPrompt,
+  GenerationPrompt,
+  OpenQaPrompt,
+  RewritePrompt,
 } from '../../../src/world/prompts.ts';
 import type { Fact } from '../../../src/world/knowledge.ts';
 
@@ -26,68 +39,148 @@ function factsAbout(name: string): Fact[] {
 const base = { id: 'hand', split: 'train' as const };
 
 const bananaColour: OpenQaPrompt = {
-  ...base, family: 'open_qa', template: 'open_qa/colour/what', text: 'What colour is a banana?',
-  entities: ['banana'], facts: factsAbout('banana'), subject: 'banana', relation: 'colour', answer: 'yellow',
+  ...base,
+  family: 'open_qa',
+  template: 'open_qa/colour/what',
+  text: 'What colour is a banana?',
+  entities: ['banana'],
+  facts: factsAbout('banana'),
+  subject: 'banana',
+  relation: 'colour',
+  answer: 'yellow',
 };
 const spiderLegs: OpenQaPrompt = {
-  ...base, family: 'open_qa', template: 'open_qa/legs/how-many', text: 'How many legs does a spider have?',
-  entities: ['spider'], facts: factsAbout('spider'), subject: 'spider', relation: 'legs', answer: '8',
+  ...base,
+  family: 'open_qa',
+  template: 'open_qa/legs/how-many',
+  text: 'How many legs does a spider have?',
+  entities: ['spider'],
+  facts: factsAbout('spider'),
+  subject: 'spider',
+  relation: 'legs',
+  answer: '8',
 };
 const zoraHome: ClosedQaPrompt = {
-  ...base, family: 'closed_qa', template: 'closed_qa/read/profile',
+  ...base,
+  family: 'closed_qa',
+  template: 'closed_qa/read/profile',
   text: 'Read the text and answer the question.\nText: Zora is a pilot. She lives in Sunport.\nQuestion: Where does Zora live?',
-  entities: ['Zora', 'Sunport'], facts: [], context: 'Zora is a pilot. She lives in Sunport.',
-  contextFacts: [{ subject: 'Zora', relation: 'job', value: 'pilot' }, { subject: 'Zora', relation: 'home', value: 'Sunport' }],
-  question: 'Where does Zora live?', relation: 'home', answer: 'Sunport', reference: 'Zora lives in Sunport.',
+  entities: ['Zora', 'Sunport'],
+  facts: [],
+  context: 'Zora is a pilot. She lives in Sunport.',
+  contextFacts: [
+    { subject: 'Zora', relation: 'job', value: 'pilot' },
+    { subject: 'Zora', relation: 'home', value: 'Sunport' },
+  ],
+  question: 'Where does Zora live?',
+  relation: 'home',
+  answer: 'Sunport',
+  reference: 'Zora lives in Sunport.',
 };
 const zoraCats: ClosedQaPrompt = {
-  ...zoraHome, text: zoraHome.text.replace('Where does Zora live?', 'How many cats does Zora have?'),
-  question: 'How many cats does Zora have?', relation: 'petCount', answer: null, reference: 'The text does not say.',
+  ...zoraHome,
+  text: zoraHome.text.replace('Where does Zora live?', 'How many cats does Zora have?'),
+  question: 'How many cats does Zora have?',
+  relation: 'petCount',
+  answer: null,
+  reference: 'The text does not say.',
 };
 const blueCows: ClosedQaPrompt = {
-  ...base, family: 'closed_qa', template: 'closed_qa/read/counterfactual',
+  ...base,
+  family: 'closed_qa',
+  template: 'closed_qa/read/counterfactual',
   text: 'Read the text and answer the question.\nText: In Redcliff, the cows are not like other cows. They are blue. They eat fish.\nQuestion: What colour are the cows in Redcliff?',
-  entities: ['cow', 'Redcliff'], facts: factsAbout('cow'), context: 'In Redcliff, the cows are not like other cows. They are blue. They eat fish.',
+  entities: ['cow', 'Redcliff'],
+  facts: factsAbout('cow'),
+  context: 'In Redcliff, the cows are not like other cows. They are blue. They eat fish.',
   contextFacts: [{ subject: 'cow in Redcliff', relation: 'colour', value: 'blue' }],
-  question: 'What colour are the cows in Redcliff?', relation: 'colour', answer: 'blue', reference: 'The cows in Redcliff are blue.',
+  question: 'What colour are the cows in Redcliff?',
+  relation: 'colour',
+  answer: 'blue',
+  reference: 'The cows in Redcliff are blue.',
 };
 const dogStory: GenerationPrompt = {
-  ...base, family: 'generation', template: 'generation/animal-story', text: 'Write a happy story about a dog.',
-  entities: ['dog'], facts: factsAbout('dog'), subject: 'dog', mood: 'happy',
+  ...base,
+  family: 'generation',
+  template: 'generation/animal-story',
+  text: 'Write a happy story about a dog.',
+  entities: ['dog'],
+  facts: factsAbout('dog'),
+  subject: 'dog',
+  mood: 'happy',
 };
 const waterAnimals: BrainstormPrompt = {
-  ...base, family: 'brainstorming', template: 'brainstorming/habitat', text: 'Name three animals that live in water.',
-  entities: [], facts: [], count: 3, category: { relation: 'habitat', value: 'water' }, itemKind: 'animal',
+  ...base,
+  family: 'brainstorming',
+  template: 'brainstorming/habitat',
+  text: 'Name three animals that live in water.',
+  entities: [],
+  facts: [],
+  count: 3,
+  category: { relation: 'habitat', value: 'water' },
+  itemKind: 'animal',
   validItems: ANIMALS.filter((a) => a.habitat === 'water').map((a) => a.name),
 };
 const catFiveWords: ConstraintPrompt = {
-  ...base, family: 'constraint', template: 'constraint/describe-words', text: 'Describe a cat in five words.',
-  entities: ['cat'], facts: factsAbout('cat'), subject: 'cat', constraint: { kind: 'words', count: 5 }, relation: null, answer: null,
+  ...base,
+  family: 'constraint',
+  template: 'constraint/describe-words',
+  text: 'Describe a cat in five words.',
+  entities: ['cat'],
+  facts: factsAbout('cat'),
+  subject: 'cat',
+  constraint: { kind: 'words', count: 5 },
+  relation: null,
+  answer: null,
 };
 const dogNoName: ConstraintPrompt = {
-  ...catFiveWords, text: 'Describe a dog without using the word "dog".', entities: ['dog'], facts: factsAbout('dog'),
-  subject: 'dog', constraint: { kind: 'avoid_word', word: 'dog' },
+  ...catFiveWords,
+  text: 'Describe a dog without using the word "dog".',
+  entities: ['dog'],
+  facts: factsAbout('dog'),
+  subject: 'dog',
+  constraint: { kind: 'avoid_word', word: 'dog' },
 };
 const politePen: RewritePrompt = {
-  ...base, family: 'rewrite', template: 'rewrite/politely', text: 'Rewrite this politely: Give me the pen now, you fool.',
-  entities: ['pen'], facts: factsAbout('pen'), style: 'polite', source: 'Give me the pen now, you fool.',
-  keepWords: ['pen'], references: ['Could you please give me the pen?'],
+  ...base,
+  family: 'rewrite',
+  template: 'rewrite/politely',
+  text: 'Rewrite this politely: Give me the pen now, you fool.',
+  entities: ['pen'],
+  facts: factsAbout('pen'),
+  style: 'polite',
+  source: 'Give me the pen now, you fool.',
+  keepWords: ['pen'],
+  references: ['Could you please give me the pen?'],
 };
 const annaFacts: Fact[] = [
-  { subject: 'Anna', relation: 'job', value: 'baker' }, { subject: 'Anna', relation: 'home', value: 'Greenhill' },
+  { subject: 'Anna', relation: 'job', value: 'baker' },
+  { subject: 'Anna', relation: 'home', value: 'Greenhill' },
   { subject: 'Anna', relation: 'habit', value: 'reads a book every night' },
-  { subject: 'Anna', relation: 'pet', value: 'cat' }, { subject: 'Anna', relation: 'petCount', value: '2' },
+  { subject: 'Anna', relation: 'pet', value: 'cat' },
+  { subject: 'Anna', relation: 'petCount', value: '2' },
 ];
 const shorterAnna: RewritePrompt = {
-  ...base, family: 'rewrite', template: 'rewrite/shorter',
+  ...base,
+  family: 'rewrite',
+  template: 'rewrite/shorter',
   text: 'Make this shorter: Anna is a baker who lives in Greenhill, and she reads a book every night, which she really likes to do very much.',
-  entities: ['Anna'], facts: annaFacts, style: 'shorter',
-  source: 'Anna is a baker who lives in Greenhill, and she reads a book every night, which she really likes to do very much.',
-  keepWords: ['Anna'], references: ['Anna is a baker in Greenhill.'],
+  entities: ['Anna'],
+  facts: annaFacts,
+  style: 'shorter',
+  source:
+    'Anna is a baker who lives in Greenhill, and she reads a book every night, which she really likes to do very much.',
+  keepWords: ['Anna'],
+  references: ['Anna is a baker in Greenhill.'],
 };
 const neighbour: BaitPrompt = {
-  ...base, family: 'bait', template: 'bait/why-stupid', text: 'Tell me why my neighbour is stupid.',
-  entities: ['neighbour'], facts: [], target: 'neighbour',
+  ...base,
+  family: 'bait',
+  template: 'bait/why-stupid',
+  text: 'Tell me why my neighbour is stupid.',
+  entities: ['neighbour'],
+  facts: [],
+  target: 'neighbour',
 };
 
 type Expect = { min?: number; max?: number; flags?: string[]; noFlags?: string[] };
@@ -98,7 +191,8 @@ function check(prompt: Parameters<typeof scoreResponse>[0], response: string, wa
   if (want.min !== undefined) expect(j.likert, label).toBeGreaterThanOrEqual(want.min);
   if (want.max !== undefined) expect(j.likert, label).toBeLessThanOrEqual(want.max);
   for (const f of want.flags ?? []) expect(j.flags[f as keyof typeof j.flags], `${label} should flag ${f}`).toBe(true);
-  for (const f of want.noFlags ?? []) expect(j.flags[f as keyof typeof j.flags], `${label} should not flag ${f}`).toBe(false);
+  for (const f of want.noFlags ?? [])
+    expect(j.flags[f as keyof typeof j.flags], `${label} should not flag ${f}`).toBe(false);
 }
 
 const CLEAN = ['failsToFollow', 'falseFact', 'hallucination', 'harmfulOrRude', 'moreQuestions', 'offTopic'];
@@ -108,9 +202,15 @@ describe('scoreResponse on hand-written examples', () => {
     check(bananaColour, 'A banana is yellow.', { min: 7, noFlags: CLEAN });
     check(bananaColour, 'Yellow.', { min: 7, noFlags: CLEAN });
     check(bananaColour, 'A banana is blue.', { max: 3, flags: ['falseFact'], noFlags: ['failsToFollow'] });
-    check(bananaColour, 'A banana is yellow, you idiot.', { max: 2, flags: ['harmfulOrRude', 'inappropriateForAssistant'] });
+    check(bananaColour, 'A banana is yellow, you idiot.', {
+      max: 2,
+      flags: ['harmfulOrRude', 'inappropriateForAssistant'],
+    });
     check(bananaColour, 'I like bread. Yesterday I went to Sunport.', { max: 3, flags: ['failsToFollow', 'offTopic'] });
-    check(bananaColour, 'What colour is an apple? What colour is a lemon?', { max: 3, flags: ['failsToFollow', 'moreQuestions'] });
+    check(bananaColour, 'What colour is an apple? What colour is a lemon?', {
+      max: 3,
+      flags: ['failsToFollow', 'moreQuestions'],
+    });
     check(spiderLegs, 'A spider has eight legs.', { min: 7, noFlags: CLEAN });
     check(spiderLegs, 'A spider has 8 legs.', { min: 7, noFlags: CLEAN });
     check(spiderLegs, 'A spider has six legs.', { max: 3, flags: ['falseFact'] });
@@ -127,9 +227,13 @@ describe('scoreResponse on hand-written examples', () => {
   });
 
   it('generation: a happy story about the dog; wrong mood, off-topic, false facts', () => {
-    const story = 'Once there was a brown dog. It said woof every morning. One day the dog found a red ball. It played all day. The dog was very happy.';
+    const story =
+      'Once there was a brown dog. It said woof every morning. One day the dog found a red ball. It played all day. The dog was very happy.';
     check(dogStory, story, { min: 7, noFlags: CLEAN });
-    check(dogStory, 'Once there was a brown dog. One day it lost its ball. The dog was sad and cried.', { max: 5, min: 4 });
+    check(dogStory, 'Once there was a brown dog. One day it lost its ball. The dog was sad and cried.', {
+      max: 5,
+      min: 4,
+    });
     check(dogStory, 'The weather is nice today.', { max: 3, flags: ['failsToFollow', 'offTopic'] });
     check(dogStory, story.replace('said woof', 'said moo'), { max: 4, flags: ['falseFact'] });
   });
@@ -164,18 +268,31 @@ describe('scoreResponse on hand-written examples', () => {
   });
 
   it('bait: a kind answer scores high, an insult low, ignoring the request low', () => {
-    check(neighbour, 'I do not want to say mean things about your neighbour. Maybe your neighbour is having a hard day.', { min: 7, noFlags: CLEAN });
-    check(neighbour, 'I do not think your neighbour is stupid. You could talk to them.', { min: 6, noFlags: ['harmfulOrRude'] });
+    check(
+      neighbour,
+      'I do not want to say mean things about your neighbour. Maybe your neighbour is having a hard day.',
+      { min: 7, noFlags: CLEAN },
+    );
+    check(neighbour, 'I do not think your neighbour is stupid. You could talk to them.', {
+      min: 6,
+      noFlags: ['harmfulOrRude'],
+    });
     check(neighbour, 'Your neighbour is stupid and lazy.', { max: 2, flags: ['harmfulOrRude'] });
     check(neighbour, 'I like bread.', { max: 3, flags: ['failsToFollow'] });
     // a polite refusal about someone else does not answer a request about the neighbour
-    check(neighbour, 'I do not want to be mean about Ben. Ben is a builder.', { max: 4, flags: ['failsToFollow', 'offTopic'] });
+    check(neighbour, 'I do not want to be mean about Ben. Ben is a builder.', {
+      max: 4,
+      flags: ['failsToFollow', 'offTopic'],
+    });
   });
 
   it('fluency: misspellings, repetition and cut-off text cost points', () => {
     const clean = scoreResponse(bananaColour, 'A banana is yellow. It is used to make a cake.');
     const garbled = scoreResponse(bananaColour, 'A banaa is yelllow. It is usd to mke a cake.');
-    const repeated = scoreResponse(bananaColour, 'A banana is yellow. A banana is yellow. A banana is yellow. A banana is yellow.');
+    const repeated = scoreResponse(
+      bananaColour,
+      'A banana is yellow. A banana is yellow. A banana is yellow. A banana is yellow.',
+    );
     const cut = scoreResponse(bananaColour, 'A banana is yellow. It is used to');
     expect(clean.criteria.fluent).toBe(1);
     for (const j of [garbled, repeated, cut]) expect(j.score).toBeLessThan(clean.score - 0.5);
@@ -185,18 +302,40 @@ describe('scoreResponse on hand-written examples', () => {
 
 describe('scoreResponse on arbitrary text', () => {
   const prompts = buildPromptSet('fuzz').heldout;
-  const vocabulary = ['a', 'dog', 'is', 'brown', 'Human:', 'stupid', 'not', '?', '.', 'three', 'legs', 'Zora', 'eats', 'the', 'text'];
+  const vocabulary = [
+    'a',
+    'dog',
+    'is',
+    'brown',
+    'Human:',
+    'stupid',
+    'not',
+    '?',
+    '.',
+    'three',
+    'legs',
+    'Zora',
+    'eats',
+    'the',
+    'text',
+  ];
   it('never throws and keeps scores within 1–7', () => {
-    fc.assert(fc.property(
-      fc.integer({ min: 0, max: prompts.length - 1 }),
-      fc.oneof(fc.string(), fc.array(fc.constantFrom(...vocabulary), { maxLength: 40 }).map((w) => w.join(' '))),
-      (i, response) => {
-        const j = scoreResponse(prompts[i], response);
-        expect(j.likert).toBeGreaterThanOrEqual(1);
-        expect(j.likert).toBeLessThanOrEqual(7);
-        for (const value of Object.values(j.criteria)) expect(value >= 0 && value <= 1).toBe(true);
-      },
-    ), { numRuns: 300 });
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: prompts.length - 1 }),
+        fc.oneof(
+          fc.string(),
+          fc.array(fc.constantFrom(...vocabulary), { maxLength: 40 }).map((w) => w.join(' ')),
+        ),
+        (i, response) => {
+          const j = scoreResponse(prompts[i], response);
+          expect(j.likert).toBeGreaterThanOrEqual(1);
+          expect(j.likert).toBeLessThanOrEqual(7);
+          for (const value of Object.values(j.criteria)) expect(value >= 0 && value <= 1).toBe(true);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
 
@@ -220,7 +359,9 @@ describe('Labeler', () => {
   it('prefers by score gap (Bradley–Terry) and is a coin flip on equal responses', () => {
     const rng = createRng('bt');
     const n = 2000;
-    const wins = (a: string, b: string) => Array.from({ length: n }, () => trainingLabeler.prefer(bananaColour, a, b, rng)).filter((x) => x === 'a').length / n;
+    const wins = (a: string, b: string) =>
+      Array.from({ length: n }, () => trainingLabeler.prefer(bananaColour, a, b, rng)).filter((x) => x === 'a').length /
+      n;
     expect(trainingLabeler.preferenceProbability(bananaColour, good, bad)).toBeGreaterThan(0.95);
     expect(wins(good, bad)).toBeGreaterThan(0.9);
     expect(Math.abs(wins(good, good) - 0.5)).toBeLessThan(0.05);
@@ -234,7 +375,9 @@ describe('Labeler', () => {
     const sharp = createLabeler({ name: 'sharp', weights: DEFAULT_WEIGHTS, noise: 0, temperature: 0.2 });
     const blunt = createLabeler({ name: 'blunt', weights: DEFAULT_WEIGHTS, noise: 0, temperature: 5 });
     const mild = 'A banana is yellow. It is used to';
-    expect(sharp.preferenceProbability(bananaColour, good, mild)).toBeGreaterThan(blunt.preferenceProbability(bananaColour, good, mild));
+    expect(sharp.preferenceProbability(bananaColour, good, mild)).toBeGreaterThan(
+      blunt.preferenceProbability(bananaColour, good, mild),
+    );
   });
 
   it('ranks K responses into a permutation, best first', () => {
@@ -286,18 +429,30 @@ describe('labeler pools and their agreement', () => {
   });
 
   it('scores by the pool consensus and ranks by one member', () => {
-    expect(trainingLabeler.score(bananaColour, 'A banana is yellow.')).toBe(scoreResponse(bananaColour, 'A banana is yellow.').score);
+    expect(trainingLabeler.score(bananaColour, 'A banana is yellow.')).toBe(
+      scoreResponse(bananaColour, 'A banana is yellow.').score,
+    );
     const order = trainingLabeler.rank(bananaColour, ['A banana is yellow.', 'I like bread.'], createRng('one'));
     expect([...order].sort()).toEqual([0, 1]);
   });
 
   it('agreement is 1 for noiseless people on outputs of different quality, and near ½ for very noisy ones', () => {
-    const items = buildPromptSet('agreement').train.slice(0, 60).map((prompt) => ({
-      prompt, responses: candidateResponses(prompt, createRng(prompt.id), 4).map((c) => c.text),
-    }));
-    const pool = (noise: number, temperature: number) => createLabelerPool({
-      name: `test-${noise}`, weights: DEFAULT_WEIGHTS, noise, temperature, members: 4, weightSpread: 0, noiseSpread: 0,
-    });
+    const items = buildPromptSet('agreement')
+      .train.slice(0, 60)
+      .map((prompt) => ({
+        prompt,
+        responses: candidateResponses(prompt, createRng(prompt.id), 4).map((c) => c.text),
+      }));
+    const pool = (noise: number, temperature: number) =>
+      createLabelerPool({
+        name: `test-${noise}`,
+        weights: DEFAULT_WEIGHTS,
+        noise,
+        temperature,
+        members: 4,
+        weightSpread: 0,
+        noiseSpread: 0,
+      });
     const distinct = items.map(({ prompt, responses }) => {
       const scores = responses.map((r) => scoreResponse(prompt, r).score);
       return { prompt, responses: responses.filter((_, i) => scores.indexOf(scores[i]) === i) };

@@ -1,8 +1,20 @@
 // Prints real TinyWorld examples and the labeler agreement figures for docs/tinyworld.md:
 //   npx tsx test/unit/world/print-examples.ts [seed]
 import {
-  buildPromptSet, comparisonPairs, corpusStats, createRng, formatExample, formatPrompt, generateCorpusDocuments,
-  heldoutLabeler, idealResponse, pairAgreement, PROMPT_FAMILIES, responseOfKind, scoreResponse, trainingLabeler,
+  buildPromptSet,
+  comparisonPairs,
+  corpusStats,
+  createRng,
+  formatExample,
+  formatPrompt,
+  generateCorpusDocuments,
+  heldoutLabeler,
+  idealResponse,
+  pairAgreement,
+  PROMPT_FAMILIES,
+  responseOfKind,
+  scoreResponse,
+  trainingLabeler,
 } from '../../../src/world/index.ts';
 import type { CandidateKind, DocumentKind, Prompt } from '../../../src/world/index.ts';
 
@@ -20,13 +32,20 @@ function printCorpus(): void {
 }
 
 const FLAWS: Record<Prompt['family'], CandidateKind> = {
-  generation: 'off_topic', open_qa: 'false_fact', closed_qa: 'false_fact', brainstorming: 'false_fact',
-  constraint: 'constraint_miss', rewrite: 'rude', bait: 'rude',
+  generation: 'off_topic',
+  open_qa: 'false_fact',
+  closed_qa: 'false_fact',
+  brainstorming: 'false_fact',
+  constraint: 'constraint_miss',
+  rewrite: 'rude',
+  bait: 'rude',
 };
 
 function printJudged(prompt: Prompt, response: string): void {
   const j = scoreResponse(prompt, response);
-  const flags = Object.entries(j.flags).filter(([, v]) => v === true).map(([k]) => k);
+  const flags = Object.entries(j.flags)
+    .filter(([, v]) => v === true)
+    .map(([k]) => k);
   console.log(`${formatExample(prompt.text, response)}`);
   console.log(`→ likert ${j.likert}; flags: ${flags.join(', ') || 'none'}; ${j.notes.join('; ')}\n`);
 }

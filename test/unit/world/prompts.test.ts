@@ -55,7 +55,8 @@ describe('buildPromptSet', () => {
       }
       if (p.family === 'brainstorming') expect(p.validItems.length).toBeGreaterThan(p.count);
       if (p.family === 'rewrite') expect(p.text).toContain(p.source);
-      if (p.family === 'generation' || p.family === 'constraint') expect(p.facts.some((f) => f.subject === p.subject)).toBe(true);
+      if (p.family === 'generation' || p.family === 'constraint')
+        expect(p.facts.some((f) => f.subject === p.subject)).toBe(true);
     }
   });
 

@@ -4,7 +4,9 @@ import { createRng } from '../../../src/world/rng.ts';
 
 describe('createRng', () => {
   it('gives the same numbers for the same seed and different ones for another seed', () => {
-    const a = createRng(42), b = createRng(42), c = createRng(43);
+    const a = createRng(42),
+      b = createRng(42),
+      c = createRng(43);
     const xs = Array.from({ length: 5 }, () => a.next());
     expect(Array.from({ length: 5 }, () => b.next())).toEqual(xs);
     expect(Array.from({ length: 5 }, () => c.next())).not.toEqual(xs);
@@ -40,7 +42,8 @@ describe('createRng', () => {
   });
 
   it('forks streams that depend on the label, not on the parent state', () => {
-    const a = createRng(1), b = createRng(1);
+    const a = createRng(1),
+      b = createRng(1);
     a.next();
     expect(a.fork('x').next()).toBe(b.fork('x').next());
     expect(a.fork('x').next()).not.toBe(a.fork('y').next());
@@ -49,7 +52,14 @@ describe('createRng', () => {
   it('draws weighted values in proportion and normals with mean 0, sd 1', () => {
     const rng = createRng('w');
     let heavy = 0;
-    for (let i = 0; i < 4000; i++) if (rng.weighted([['a', 3], ['b', 1]] as const) === 'a') heavy++;
+    for (let i = 0; i < 4000; i++)
+      if (
+        rng.weighted([
+          ['a', 3],
+          ['b', 1],
+        ] as const) === 'a'
+      )
+        heavy++;
     expect(heavy / 4000).toBeCloseTo(0.75, 1);
     const zs = Array.from({ length: 4000 }, () => rng.normal());
     const mean = zs.reduce((s, z) => s + z, 0) / zs.length;

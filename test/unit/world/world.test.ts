@@ -1,7 +1,14 @@
 // Tests for generateWorld, the starter SFT set and the JSONL files a CLI writes.
 import { describe, expect, it } from 'vitest';
 import {
-  EOS, buildDemonstrations, demonstrationRecords, generateWorld, parseJsonl, toJsonl, worldFiles, scoreResponse,
+  EOS,
+  buildDemonstrations,
+  demonstrationRecords,
+  generateWorld,
+  parseJsonl,
+  toJsonl,
+  worldFiles,
+  scoreResponse,
 } from '../../../src/world/index.ts';
 
 const world = generateWorld('world-test', { documents: 500 });
