@@ -15,6 +15,7 @@ import type { OrtSampler } from '../src/model/ort-sampler.ts';
 import { exportOnnx } from '../src/model/onnx/index.ts';
 import { createStorageBufferFrom } from '../src/engine/buffers.ts';
 import { CHECKPOINT_KINDS, type CheckpointKind, type CheckpointLineage } from '../src/data/lab-db.ts';
+import { migrateCheckpointMeta } from '../src/data/legacy-names.ts';
 import { openOrtSampler } from './ort-runtime.ts';
 
 /** What the page knows of a checkpoint: its lineage (name, kind, parent, step) and its size. */
@@ -111,8 +112,9 @@ export class CheckpointRegistry {
     return this.get('base');
   }
 
-  /** Adds or replaces a checkpoint (replacing drops its sampler). */
-  put(name: string, checkpoint: Checkpoint): CheckpointSummary {
+  /** Adds or replaces a checkpoint (replacing drops its sampler); older metadata names are read as now (migrateCheckpointMeta). */
+  put(name: string, stored: Checkpoint): CheckpointSummary {
+    const checkpoint = stored.meta === undefined ? stored : { ...stored, meta: migrateCheckpointMeta(stored.meta) };
     this.assertFitsBase(name, checkpoint);
     this.dropSampler(name);
     this.entries.set(name, checkpoint);

@@ -217,7 +217,7 @@ export class PpoSession {
     const params = await this.stage.readPolicy();
     const meta = lineageMeta(
       { kind: 'policy', parent: 'sft', step: this.iteration },
-      { beta: String(this.settings.klCoef), ptx_coef: String(this.settings.ptxCoef) },
+      { kl_coef: String(this.settings.klCoef), ptx_coef: String(this.settings.ptxCoef) },
     );
     return this.registry.put('policy', checkpointOf(this.base, params, meta));
   }

@@ -247,7 +247,7 @@ export const COMMANDS = {
       'reward-model': text('RM_DIR', 'a reward model written by rlhf-lab rm (required)'),
       out: OUT_CHECKPOINT,
       iterations: integer('N', 'PPO iterations, each on one batch of episodes', { default: 60, min: 1 }),
-      beta: real('β', 'KL penalty coefficient', { default: 0.02, min: 0 }),
+      'kl-coef': real('β', 'KL penalty coefficient (TRL kl_coef)', { default: 0.02, min: 0 }),
       'kl-target': real('KL', 'adapt β toward this KL: the adaptive KL controller', {
         min: 0,
         defaultNote: 'β stays fixed',

@@ -14,6 +14,7 @@ import {
   type CheckpointInput,
 } from '../model/checkpoint.ts';
 import { Tokenizer } from '../model/tokenizer.ts';
+import { migrateCheckpointMeta } from '../data/legacy-names.ts';
 import {
   checkOutputFolder,
   fileSystemError,
@@ -42,7 +43,7 @@ export function resolveModelDir(model: string | boolean | undefined): string {
   return model;
 }
 
-/** Loads and validates the checkpoint in a folder. */
+/** Loads and validates the checkpoint in a folder; older metadata names are read as now (migrateCheckpointMeta). */
 export async function readCheckpointDir(dir: string): Promise<Checkpoint> {
   await assertFolder(dir);
   const [model, config, tokenizer] = await Promise.all([
@@ -51,11 +52,13 @@ export async function readCheckpointDir(dir: string): Promise<Checkpoint> {
     readTextOf(dir, 'tokenizer.json'),
   ]);
   const files: CheckpointInput = { 'model.safetensors': model, 'config.json': config, 'tokenizer.json': tokenizer };
+  let checkpoint: Checkpoint;
   try {
-    return loadCheckpoint(files);
+    checkpoint = loadCheckpoint(files);
   } catch (error) {
     throw new Error(`checkpoint ${dir}: ${(error as Error).message}`, { cause: error });
   }
+  return checkpoint.meta === undefined ? checkpoint : { ...checkpoint, meta: migrateCheckpointMeta(checkpoint.meta) };
 }
 
 /** Loads only the tokenizer of a checkpoint folder (its tokenizer.json). */

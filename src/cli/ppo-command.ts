@@ -49,7 +49,7 @@ export async function ppoCommand(context: CommandContext): Promise<unknown> {
   const worldSeed = worldSeedOption(context, sft);
   const { B, T } = shapeOptions(context, sft);
   const iterations = numberOption(context, 'iterations');
-  const beta = numberOption(context, 'beta');
+  const klCoef = numberOption(context, 'kl-coef');
   const klTarget = optionalNumberOption(context, 'kl-target');
   const lr = numberOption(context, 'lr');
   const ptx = numberOption(context, 'ptx');
@@ -66,7 +66,7 @@ export async function ppoCommand(context: CommandContext): Promise<unknown> {
   if (metricsPath) await writeFileAtomically(metricsPath, '');
   const algorithm = ptx > 0 ? 'ppo-ptx' : 'ppo';
   context.log(
-    `${algorithm} from ${policyDir} against ${rewardDir}: ${iterations} iterations of ${B} episodes, β ${beta}${klTarget === undefined ? '' : ` (adaptive, target ${klTarget})`}, lr ${lr}${ptx > 0 ? `, γ_ptx ${ptx}` : ''}`,
+    `${algorithm} from ${policyDir} against ${rewardDir}: ${iterations} iterations of ${B} episodes, β ${klCoef}${klTarget === undefined ? '' : ` (adaptive, target ${klTarget})`}, lr ${lr}${ptx > 0 ? `, γ_ptx ${ptx}` : ''}`,
   );
   const started = performance.now();
 
@@ -99,7 +99,7 @@ export async function ppoCommand(context: CommandContext): Promise<unknown> {
       T,
       eosId: tokenizer.eosId,
       maxNewTokens,
-      klCoef: beta,
+      klCoef,
       ...(klTarget !== undefined && { adaptiveKl: { target: klTarget, horizon: 10_000 } }),
       ppoEpochs,
       policyOptimizer: optimizer,
@@ -118,7 +118,7 @@ export async function ppoCommand(context: CommandContext): Promise<unknown> {
       algorithm,
       reward_model: resolve(rewardDir),
       iterations,
-      beta,
+      kl_coef: klCoef,
       ...(klTarget !== undefined && { kl_target: klTarget }),
       lr,
       ptx,

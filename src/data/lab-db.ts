@@ -7,6 +7,7 @@
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
 import type { CheckpointFiles } from '../model/checkpoint.ts';
 import type { Ranking } from '../world/index.ts';
+import { migrateStoredRun } from './legacy-names.ts';
 
 export interface StoredDemonstration {
   id: string;
@@ -139,7 +140,7 @@ export interface LabDb {
   listCheckpoints(): Promise<CheckpointLineage[]>;
   deleteCheckpoint(name: string): Promise<void>;
   putRun(run: StoredRun): Promise<void>;
-  /** Oldest first. */
+  /** Oldest first; PPO runs saved under the old setting and metric names are read under the new ones (migrateStoredRun). */
   allRuns(): Promise<StoredRun[]>;
   deleteRun(id: string): Promise<void>;
   putJudgment(judgment: StoredJudgment): Promise<void>;
@@ -255,7 +256,7 @@ export async function openLabDb(name = 'rlhf-lab'): Promise<LabDb> {
       });
     },
     putRun: put('runs', 'the run history'),
-    allRuns: async () => (await db.getAll('runs')).sort(byTime((r) => r.startedAt)),
+    allRuns: async () => (await db.getAll('runs')).map(migrateStoredRun).sort(byTime((r) => r.startedAt)),
     deleteRun: remove('runs', 'a run'),
     putJudgment: put('judgments', 'the judgment'),
     allJudgments: async () => (await db.getAll('judgments')).sort(byTime((j) => j.createdAt)),

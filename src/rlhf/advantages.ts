@@ -116,13 +116,13 @@ export function tokenRewards(
   score: number,
   logprobs: ArrayLike<number>,
   refLogprobs: ArrayLike<number>,
-  beta: number,
+  klCoef: number,
   options: TokenRewardOptions,
 ): TokenRewardResult {
   const n = logprobs.length;
   if (n === 0 || refLogprobs.length !== n)
     throw new Error(`tokenRewards: need equal, non-empty log-prob arrays, got ${n} and ${refLogprobs.length}`);
-  const rewards = Array.from(logprobs, (logprob, t) => -beta * klK1(logprob, refLogprobs[t]));
+  const rewards = Array.from(logprobs, (logprob, t) => -klCoef * klK1(logprob, refLogprobs[t]));
   const nonScoreReward = rewards.reduce((sum, r) => sum + r, 0);
   let kl = 0;
   for (let t = 0; t < n; t++) kl += klK1(logprobs[t], refLogprobs[t]);

@@ -152,8 +152,8 @@ export interface PpoMetrics {
   response_length_mean: number;
   /** Share of responses that ended with EOS. */
   ended_share: number;
-  /** β used for this iteration's rewards. */
-  beta: number;
+  /** β used for this iteration's rewards (TRL's PPOTrainer logs it as objective/kl_coef). */
+  'objective/kl_coef': number;
 }
 
 export interface PpoSample {
@@ -210,7 +210,8 @@ export interface EpisodeTargets {
 }
 
 export interface TargetOptions {
-  beta: number;
+  /** β of the per-token KL penalty. */
+  klCoef: number;
   gamma: number;
   lambda: number;
   missingEosPenalty?: number;
@@ -281,7 +282,7 @@ export function episodeTargets(
   if (episodes.length !== forwards.length)
     throw new Error(`episodeTargets: ${episodes.length} episodes but ${forwards.length} forwards`);
   const raw = forwards.map((f, e) => {
-    const reward = tokenRewards(f.score, f.logprobs, f.refLogprobs, options.beta, {
+    const reward = tokenRewards(f.score, f.logprobs, f.refLogprobs, options.klCoef, {
       ended: episodes[e].ended,
       missingEosPenalty: options.missingEosPenalty,
     });
@@ -436,7 +437,7 @@ export class PpoTrainer {
   }
 
   /** The KL coefficient the next iteration will use. */
-  get beta(): number {
+  get klCoef(): number {
     return this.klController?.value ?? this.options.klCoef;
   }
 
@@ -459,21 +460,21 @@ export class PpoTrainer {
   private async runIteration(prompts: number[][], onPhase: (phase: PpoPhase) => void): Promise<PpoIterationResult> {
     this.checkPrompts(prompts);
     const iteration = this.iterations;
-    const beta = this.beta;
+    const klCoef = this.klCoef;
     onPhase({ phase: 'sampling' });
     const episodes = await this.rollout(prompts, iteration);
     onPhase({ phase: 'scoring' });
     const forwards = await this.rolloutForward(episodes);
     forwards.forEach((f, e) => checkForward(f, e, iteration));
     const targets = episodeTargets(episodes, forwards, {
-      beta,
+      klCoef,
       gamma: this.options.gamma,
       lambda: this.options.lambda,
       missingEosPenalty: this.options.missingEosPenalty,
     });
     const stats = await this.optimise(episodes, forwards, targets, iteration, onPhase);
     const metrics: PpoMetrics = {
-      ...rolloutMetrics(episodes, forwards, targets, beta),
+      ...rolloutMetrics(episodes, forwards, targets, klCoef),
       'policy/approxkl_avg': stats.mean('approxkl'),
       'policy/clipfrac_avg': stats.mean('pgClipfrac'),
       'loss/policy_avg': stats.mean('pgLoss'),
@@ -672,7 +673,7 @@ function rolloutMetrics(
   episodes: Episode[],
   forwards: EpisodeForward[],
   targets: EpisodeTargets[],
-  beta: number,
+  klCoef: number,
 ): Omit<PpoMetrics, UpdateMetricName> {
   const scores = targets.map((t) => t.score);
   const meanScore = mean(scores);
@@ -690,7 +691,7 @@ function rolloutMetrics(
     'val/vf_explained_var': explainedVariance(values, returns, new Array<number>(values.length).fill(1)),
     response_length_mean: mean(episodes.map((e) => e.response.length)),
     ended_share: mean(episodes.map((e) => (e.ended ? 1 : 0))),
-    beta,
+    'objective/kl_coef': klCoef,
   };
 }
 

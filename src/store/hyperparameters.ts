@@ -1,6 +1,8 @@
 // The lesson's hyperparameters: the knobs the Demonstrations, Rank, Reward model and PPO panels
 // expose, with the paper's (or TRL's) defaults, allowed ranges and a one-line explanation each.
-// They live in the URL (lessonStore) so a link reproduces a demo.
+// They live in the URL (lessonStore) so a link reproduces a demo; PPO's take the names PpoOptions
+// uses (klCoef, clipRange, batchSize), and links written with the old ones (beta, clip, ppoBatch)
+// are read by src/data/legacy-names.ts.
 
 export interface Hyperparameters {
   /** Outputs shown per prompt on the Rank panel (the paper: 4..9). */
@@ -9,14 +11,14 @@ export interface Hyperparameters {
   sftLr: number;
   rmEpochs: number;
   rmLr: number;
-  /** β: weight of the per-token KL penalty against the SFT model. */
-  beta: number;
+  /** β: weight of the per-token KL penalty against the SFT model (PpoOptions.klCoef, TRL kl_coef). */
+  klCoef: number;
   ppoLr: number;
-  /** ε of the clipped PPO objective. */
-  clip: number;
+  /** ε of the clipped PPO objective (PpoOptions.clipRange, TRL cliprange). */
+  clipRange: number;
   ppoEpochs: number;
-  /** Episodes (prompts with one sampled response) per PPO iteration. */
-  ppoBatch: number;
+  /** Episodes (prompts with one sampled response) per PPO iteration (PpoOptions.batchSize). */
+  batchSize: number;
   temperature: number;
   /** γ_ptx: weight of the pretraining loss mixed into PPO (0 = plain PPO). */
   ptxCoef: number;
@@ -43,11 +45,11 @@ export const DEFAULT_HYPERPARAMETERS: Hyperparameters = {
   sftLr: 1e-3,
   rmEpochs: 1,
   rmLr: 3e-4,
-  beta: 0.02,
+  klCoef: 0.02,
   ppoLr: 3e-5,
-  clip: 0.2,
+  clipRange: 0.2,
   ppoEpochs: 4,
-  ppoBatch: 8,
+  batchSize: 8,
   temperature: 1,
   ptxCoef: 0,
   maxNewTokens: 32,
@@ -95,7 +97,7 @@ export const HYPERPARAMETER_SPECS: Record<HyperparameterName, HyperparameterSpec
     step: 1e-5,
     integer: false,
   },
-  beta: {
+  klCoef: {
     label: 'KL coefficient β',
     explanation: 'Penalty per token for drifting from the SFT model; 0 lets the policy hack the reward model.',
     min: 0,
@@ -111,7 +113,7 @@ export const HYPERPARAMETER_SPECS: Record<HyperparameterName, HyperparameterSpec
     step: 1e-6,
     integer: false,
   },
-  clip: {
+  clipRange: {
     label: 'Clip range ε',
     explanation: 'How far one update may move the probability ratio (PPO clipping).',
     min: 0.01,
@@ -127,7 +129,7 @@ export const HYPERPARAMETER_SPECS: Record<HyperparameterName, HyperparameterSpec
     step: 1,
     integer: true,
   },
-  ppoBatch: {
+  batchSize: {
     label: 'Episodes per iteration',
     explanation: 'Prompts answered and scored before each PPO update.',
     min: 1,

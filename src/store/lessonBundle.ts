@@ -23,6 +23,7 @@ import { CHECKPOINT_FILE_NAMES, loadCheckpoint, type CheckpointFiles } from '../
 import { decodeUtf8 } from '../model/utf8.ts';
 import { DatasetError, MAX_DATASET_CHARS, parseDemonstrations, parseRankings } from '../rlhf/datasets.ts';
 import type { RunKind, StoredRun } from '../data/lab-db.ts';
+import { migrateStoredRun } from '../data/legacy-names.ts';
 
 export const LESSON_BUNDLE_FORMAT = 'rlhf-lab-lesson';
 export const LESSON_BUNDLE_VERSION = 1;
@@ -433,7 +434,12 @@ function storedRunFrom(record: Record<string, unknown>): StoredRun {
   };
   const checkpoint = field(record, 'checkpoint', isOptionalString, 'a string');
   const error = field(record, 'error', isOptionalString, 'a string');
-  return { ...run, ...(checkpoint !== undefined && { checkpoint }), ...(error !== undefined && { error }) };
+  // A bundle exported before PPO's settings and metric were renamed reads under the names now.
+  return migrateStoredRun({
+    ...run,
+    ...(checkpoint !== undefined && { checkpoint }),
+    ...(error !== undefined && { error }),
+  });
 }
 
 function parseRuns(text: string, fail: (problem: string) => never): StoredRun[] {

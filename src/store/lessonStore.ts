@@ -1,8 +1,10 @@
 // The lesson setup — which panel is open, the model preset, TinyWorld's seed and the
-// hyperparameters — kept in the page's URL (`?panel=ppo&preset=micro&seed=3&beta=0`), so a link
-// reproduces a demo. Only values that differ from the defaults are written; invalid values in a
+// hyperparameters — kept in the page's URL (`?panel=ppo&preset=micro&seed=3&klCoef=0`), so a link
+// reproduces a demo; links with PPO's old names (`beta`, `clip`, `ppoBatch`) still load
+// (migrateLessonQuery). Only values that differ from the defaults are written; invalid values in a
 // URL are ignored. parseLesson and lessonSearch are pure so they can be tested without a page.
 import { create } from 'zustand';
+import { LEGACY_LESSON_KEYS, migrateLessonQuery } from '../data/legacy-names.ts';
 import {
   DEFAULT_HYPERPARAMETERS,
   HYPERPARAMETER_SPECS,
@@ -39,7 +41,7 @@ export interface LessonSetup {
 export const DEFAULT_LESSON: LessonSetup = { panel: 'model', preset: 'small', seed: 1, hyper: DEFAULT_HYPERPARAMETERS };
 
 const HYPERPARAMETER_NAMES = Object.keys(HYPERPARAMETER_SPECS) as HyperparameterName[];
-const LESSON_KEYS = ['panel', 'preset', 'seed', ...HYPERPARAMETER_NAMES];
+const LESSON_KEYS = ['panel', 'preset', 'seed', ...HYPERPARAMETER_NAMES, ...Object.keys(LEGACY_LESSON_KEYS)];
 const MAX_SEED = 2 ** 31 - 1;
 
 /** Where the app serves a preset's base model: public/models/base (small) or public/models/micro. */
@@ -62,7 +64,7 @@ function isPreset(text: string | null): text is Preset {
 
 /** The lesson a query string describes; missing or invalid values take their defaults. */
 export function parseLesson(search: string): LessonSetup {
-  const params = new URLSearchParams(search);
+  const params = migrateLessonQuery(search);
   const panel = params.get('panel');
   const preset = params.get('preset');
   const hyper = { ...DEFAULT_HYPERPARAMETERS };

@@ -241,11 +241,11 @@ export function storedRun(run: RunState): StoredRun {
 export function ppoSettingsOf(hyper: Hyperparameters, seed: number, prompts: string[]): PpoSettings {
   return {
     prompts,
-    klCoef: hyper.beta,
+    klCoef: hyper.klCoef,
     lr: hyper.ppoLr,
-    clipRange: hyper.clip,
+    clipRange: hyper.clipRange,
     ppoEpochs: hyper.ppoEpochs,
-    batchSize: hyper.ppoBatch,
+    batchSize: hyper.batchSize,
     temperature: hyper.temperature,
     ptxCoef: hyper.ptxCoef,
     maxNewTokens: hyper.maxNewTokens,
@@ -255,17 +255,9 @@ export function ppoSettingsOf(hyper: Hyperparameters, seed: number, prompts: str
   };
 }
 
-/** Runs stored before PPO's settings took the rlhf names kept β, ε and the batch as beta, clip and batch. */
-const LEGACY_PPO_SETTINGS: Record<string, keyof PpoSettings> = {
-  beta: 'klCoef',
-  clip: 'clipRange',
-  batch: 'batchSize',
-};
-
-/** A stored PPO run's settings for the worker (without the prompts, which are not stored); older runs' names are read too. */
+/** A stored PPO run's settings for the worker (without the prompts, which are not stored); older names are read where runs are loaded (migrateStoredRun). */
 export function storedPpoSettings(stored: Record<string, number | string>): Omit<PpoSettings, 'prompts'> {
-  const renamed = Object.entries(stored).map(([key, value]) => [LEGACY_PPO_SETTINGS[key] ?? key, value]);
-  return Object.fromEntries(renamed) as unknown as Omit<PpoSettings, 'prompts'>;
+  return stored as unknown as Omit<PpoSettings, 'prompts'>;
 }
 
 export function sameSettings(a: Record<string, number | string>, b: Record<string, number | string>): boolean {

@@ -19,11 +19,11 @@ import { TrainingAlerts } from './TrainingAlerts.tsx';
 import { useBaseModel } from './useBaseModel.ts';
 
 const PPO_FIELDS: HyperparameterName[] = [
-  'beta',
+  'klCoef',
   'ppoLr',
-  'clip',
+  'clipRange',
   'ppoEpochs',
-  'ppoBatch',
+  'batchSize',
   'temperature',
   'ptxCoef',
   'maxNewTokens',
@@ -187,7 +187,7 @@ function PpoControls({ pausing, onPause }: { pausing: boolean; onPause(): void }
           .
         </p>
       )}
-      {hyper.beta === 0 && (
+      {hyper.klCoef === 0 && (
         <p className="warning" role="note">
           β = 0: nothing keeps the policy near the SFT model. Watch the reward rise while the answers stop making sense
           — the policy is hacking the reward model.

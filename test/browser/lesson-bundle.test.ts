@@ -12,6 +12,7 @@ import { collectPageErrors, openTab } from './harness.ts';
 import { useLab } from './lab-hooks.ts';
 
 const LESSON = '?preset=micro&maxNewTokens=8&sftEpochs=1&K=3';
+/** The teacher's link names β as links did before PPO took one name per setting: it still loads. */
 const TEACHER_LESSON = `${LESSON}&beta=0.05`;
 const PROMPT = '<i>Name a red fruit.</i>';
 const RESPONSE = 'An apple is a red fruit.';
@@ -96,12 +97,12 @@ describe('the lesson bundle', () => {
     expect(await question.getByRole('listitem').allTextContents()).toEqual([
       'the lesson settings: KL coefficient β 0.02 → 0.05',
     ]);
-    expect(page.url()).not.toContain('beta=');
+    expect(page.url()).not.toContain('klCoef=');
     await question.getByRole('button', { name: 'Replace them' }).click();
     await expect
       .poll(() => bundleStatus(page), { timeout: GPU_TIMEOUT })
       .toBe(`Imported ${bundle.name}: 1 new demonstration, 1 new ranking, 1 run, checkpoint sft, its lesson settings.`);
-    expect(page.url()).toContain('beta=0.05');
+    expect(page.url()).toContain('klCoef=0.05');
     expect(await page.locator('.runs li').first().textContent()).toMatch(/^sft .* — done, \d+ logged steps/);
     // The same data and checkpoint, byte for byte, as this profile exports them again.
     const download = async (button: string) => {

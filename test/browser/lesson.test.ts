@@ -11,7 +11,7 @@ import { collectPageErrors, openTab } from './harness.ts';
 import { useLab } from './lab-hooks.ts';
 
 /** Short responses, one epoch, two episodes per PPO iteration. */
-const LESSON = '?preset=micro&maxNewTokens=8&sftEpochs=1&ppoBatch=2&ppoEpochs=1&K=3';
+const LESSON = '?preset=micro&maxNewTokens=8&sftEpochs=1&batchSize=2&ppoEpochs=1&K=3';
 const GPU_TIMEOUT = 420_000;
 /** Each stage must say what it is doing within this long of its start. */
 const PHASE_WITHIN_MS = 2000;

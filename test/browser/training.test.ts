@@ -10,7 +10,7 @@ import { collectPageErrors, openTab } from './harness.ts';
 import { useLab } from './lab-hooks.ts';
 
 /** Short responses, one epoch, two episodes per PPO iteration. */
-const LESSON = '?preset=micro&maxNewTokens=8&sftEpochs=1&ppoBatch=2&ppoEpochs=1&K=3';
+const LESSON = '?preset=micro&maxNewTokens=8&sftEpochs=1&batchSize=2&ppoEpochs=1&K=3';
 const GPU_TIMEOUT = 300_000;
 
 const lab = useLab({ webgpu: true });

@@ -163,3 +163,19 @@ describe("inputs are stat'ed before they are read", () => {
     expect(error.cause).toBe(original);
   });
 });
+
+describe('checkpoint folders written before PPO took one name per setting', () => {
+  it("read an old policy's metadata beta as kl_coef, with the same value", async () => {
+    const out = join(dir, 'old-policy');
+    const meta = { kind: 'policy', algorithm: 'ppo', beta: '0.02', lr: '3e-5' };
+    await writeCheckpointDir(out, { ...checkpointOf(3), meta });
+    const config = JSON.parse(await readFile(join(out, 'config.json'), 'utf8')) as Record<string, unknown>;
+    expect(JSON.stringify(config)).toContain('"beta":"0.02"'); // written as an older lab wrote it
+    expect((await readCheckpointDir(out)).meta).toEqual({
+      kind: 'policy',
+      algorithm: 'ppo',
+      kl_coef: '0.02',
+      lr: '3e-5',
+    });
+  });
+});

@@ -148,6 +148,8 @@ describe('rlhf-lab sft → rm → ppo → dpo', () => {
       '8',
       '--lr',
       '1e-4',
+      '--kl-coef',
+      '0.03',
       '--ptx',
       '1',
       '--metrics',
@@ -178,6 +180,7 @@ describe('rlhf-lab sft → rm → ppo → dpo', () => {
         'loss/ptx_avg',
         'response_length_mean',
         'ended_share',
+        'objective/kl_coef',
       ]) {
         expect(finite(metrics[key]), key).toBe(true);
       }
@@ -198,7 +201,10 @@ describe('rlhf-lab sft → rm → ppo → dpo', () => {
       parent: resolve(at('sft')),
       reward_model: resolve(at('rm')),
       ptx: '1',
+      kl_coef: '0.03',
     });
+    expect(policy.meta).not.toHaveProperty('beta');
+    expect(result.metrics.every((m) => m['objective/kl_coef'] === 0.03)).toBe(true);
     expect(policy.params.some((p, i) => p !== sft.params[i])).toBe(true);
   }, 600_000);
 

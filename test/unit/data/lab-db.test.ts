@@ -108,6 +108,8 @@ describe('lab-db', () => {
     expect((await second.allRankings())[0].order).toEqual([2, 0, 1]);
     expect((await second.allJudgments())[0].winner).toBe('b');
     expect((await second.allRuns())[0].metrics).toEqual([{ step: 1, 'objective/kl': 0.1 }]);
+    // saved before PPO's settings took the rlhf names: read as klCoef (migrateStoredRun)
+    expect((await second.allRuns())[0].settings).toEqual({ klCoef: 0.02 });
     await second.deleteRun('run1');
     expect(await second.allRuns()).toEqual([]);
   });

@@ -55,7 +55,7 @@ describe('PPO iteration data alignment (hand-checked)', () => {
   const forwards = readEpisodeForwards(episodes, batch, T, outputs);
   const beta = 0.5;
   const penalty = 2;
-  const targets = episodeTargets(episodes, forwards, { beta, gamma: 1, lambda: 1, missingEosPenalty: penalty });
+  const targets = episodeTargets(episodes, forwards, { klCoef: beta, gamma: 1, lambda: 1, missingEosPenalty: penalty });
 
   it('reads log-probs, values and entropy at the positions predicting each response token, the score at the last token', () => {
     expect(forwards[0].logprobs.map((x) => +x.toFixed(6))).toEqual([-0.1, -0.2, -0.3]); // positions 1, 2, 3
@@ -250,7 +250,7 @@ describe('PpoTrainer on micro models', () => {
     // β ← β·(1 + clip(KL/target − 1, ±0.2)·n/horizon) after each iteration.
     let beta = 0.05;
     results.forEach(({ metrics }) => {
-      expect(metrics.beta).toBeCloseTo(beta, 12);
+      expect(metrics['objective/kl_coef']).toBeCloseTo(beta, 12);
       beta *= 1 + (Math.min(Math.max(metrics['objective/kl'] / 1 - 1, -0.2), 0.2) * B) / 100;
     });
     expect(results[1].metrics['objective/kl']).not.toBe(0); // the policy moved
@@ -293,7 +293,7 @@ describe('PpoTrainer on micro models', () => {
     );
     expect(() => new PpoTrainer(models, { eosId: EOS_ID, batchSize: 1 })).toThrow(/at least 2/);
     const defaults = new PpoTrainer(models, { eosId: EOS_ID, klCoef: undefined, ppoEpochs: undefined });
-    expect([defaults.beta, defaults.options.ppoEpochs, defaults.options.batchSize]).toEqual([0.02, 4, B]);
+    expect([defaults.klCoef, defaults.options.ppoEpochs, defaults.options.batchSize]).toEqual([0.02, 4, B]);
     defaults.destroy();
     expect(() => new PpoTrainer({ ...models, value: models.reference }, { eosId: EOS_ID })).toThrow(
       /value model must be a 'scalar' model/,

@@ -17,6 +17,8 @@ import {
   type LessonBundle,
 } from '../../../src/store/lessonBundle.ts';
 import type { CheckpointFiles } from '../../../src/model/checkpoint.ts';
+import { DEFAULT_HYPERPARAMETERS } from '../../../src/store/hyperparameters.ts';
+import { parseLesson } from '../../../src/store/lessonStore.ts';
 
 const MICRO = 'public/models/micro/';
 const microFiles = (): CheckpointFiles => ({
@@ -46,7 +48,7 @@ const RUN: StoredRun = {
 
 function lesson(): LessonBundle {
   return {
-    lesson: '?preset=micro&seed=3&beta=0',
+    lesson: '?preset=micro&seed=3&klCoef=0',
     demonstrationsJsonl: DEMONSTRATIONS,
     rankingsJsonl: RANKINGS,
     runs: [RUN],
@@ -98,10 +100,30 @@ describe('lesson bundle', () => {
       format: 'rlhf-lab-lesson',
       version: 1,
       createdAt: 1234,
-      lesson: '?preset=micro&seed=3&beta=0',
+      lesson: '?preset=micro&seed=3&klCoef=0',
       checkpoints: ['sft'],
     });
     expect(readLessonBundle(bytes, 'lesson.zip')).toEqual(lesson());
+  });
+
+  it("reads a bundle exported before PPO's settings took one name each, with the same values", () => {
+    const oldRun: StoredRun = {
+      ...RUN,
+      id: 'run-ppo',
+      kind: 'ppo',
+      settings: { beta: 0.05, clip: 0.3, batch: 4, lr: 3e-5 },
+      metrics: [{ iteration: 0, 'objective/kl': 0.1, beta: 0.05 }],
+    };
+    const old = { ...lesson(), lesson: '?preset=micro&seed=3&beta=0.05&ppoBatch=4', runs: [oldRun] };
+    const read = readLessonBundle(buildLessonBundle(old, 1), 'old.zip');
+    expect(parseLesson(read.lesson).hyper).toEqual({ ...DEFAULT_HYPERPARAMETERS, klCoef: 0.05, batchSize: 4 });
+    expect(read.runs).toEqual([
+      {
+        ...oldRun,
+        settings: { lr: 3e-5, klCoef: 0.05, clipRange: 0.3, batchSize: 4 },
+        metrics: [{ iteration: 0, 'objective/kl': 0.1, 'objective/kl_coef': 0.05 }],
+      },
+    ]);
   });
 
   it('reads a bundle unzipped and zipped again inside one folder', () => {

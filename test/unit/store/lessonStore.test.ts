@@ -12,13 +12,23 @@ import {
 
 describe('parseLesson', () => {
   it('reads panel, preset, seed and hyperparameters', () => {
-    const lesson = parseLesson('?panel=ppo&preset=micro&seed=3&beta=0&K=6&sftLr=0.0005');
+    const lesson = parseLesson('?panel=ppo&preset=micro&seed=3&klCoef=0&K=6&sftLr=0.0005');
     expect(lesson).toEqual({
       panel: 'ppo',
       preset: 'micro',
       seed: 3,
-      hyper: { ...DEFAULT_HYPERPARAMETERS, beta: 0, K: 6, sftLr: 0.0005 },
+      hyper: { ...DEFAULT_HYPERPARAMETERS, klCoef: 0, K: 6, sftLr: 0.0005 },
     });
+  });
+
+  it('reads a link written before PPO took one name per setting (beta, clip, ppoBatch) with the same values', () => {
+    const old = parseLesson('?panel=ppo&preset=micro&seed=3&beta=0.05&clip=0.3&ppoBatch=4');
+    expect(old.hyper).toEqual({ ...DEFAULT_HYPERPARAMETERS, klCoef: 0.05, clipRange: 0.3, batchSize: 4 });
+    expect(old).toEqual(parseLesson('?panel=ppo&preset=micro&seed=3&klCoef=0.05&clipRange=0.3&batchSize=4'));
+    // and rewrites it with the names now
+    expect(lessonSearch(old, '?beta=0.05&clip=0.3&ppoBatch=4&debug=1')).toBe(
+      '?debug=1&panel=ppo&preset=micro&seed=3&klCoef=0.05&clipRange=0.3&batchSize=4',
+    );
   });
 
   it('gives the defaults for an empty query', () => {
@@ -26,7 +36,7 @@ describe('parseLesson', () => {
   });
 
   it('ignores invalid values', () => {
-    const lesson = parseLesson('?panel=settings&preset=huge&seed=-2&K=12&beta=abc&ppoEpochs=2.5&temperature=');
+    const lesson = parseLesson('?panel=settings&preset=huge&seed=-2&K=12&klCoef=abc&ppoEpochs=2.5&temperature=');
     expect(lesson).toEqual(DEFAULT_LESSON);
     expect(parseLesson('?seed=1.5').seed).toBe(DEFAULT_LESSON.seed);
     expect(parseLesson('?seed=99999999999').seed).toBe(DEFAULT_LESSON.seed);
@@ -40,9 +50,9 @@ describe('lessonSearch', () => {
       panel: 'rank' as const,
       preset: 'micro' as const,
       seed: 7,
-      hyper: { ...DEFAULT_HYPERPARAMETERS, beta: 0, K: 5 },
+      hyper: { ...DEFAULT_HYPERPARAMETERS, klCoef: 0, K: 5 },
     };
-    expect(lessonSearch(lesson)).toBe('?panel=rank&preset=micro&seed=7&K=5&beta=0');
+    expect(lessonSearch(lesson)).toBe('?panel=rank&preset=micro&seed=7&K=5&klCoef=0');
   });
 
   it('round-trips through parseLesson', () => {

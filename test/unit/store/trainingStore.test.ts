@@ -173,7 +173,7 @@ describe('pure helpers', () => {
   it('storedRun leaves out transient fields and old samples', () => {
     const sample = { iteration: 0, prompt: 'p', response: 'r', reward: 0, kl: 0, ended: true, sftResponse: 's' };
     const run = {
-      ...newRun('ppo', { beta: 0 }, 1),
+      ...newRun('ppo', { klCoef: 0 }, 1),
       interrupted: true,
       message: 'x',
       samples: Array.from({ length: 500 }, () => sample),
@@ -296,7 +296,7 @@ describe('persistence', () => {
       step: 3,
       files: files('policy'),
     });
-    // stored before the settings took the rlhf names: beta is read as klCoef
+    // stored before the settings took the rlhf names: beta is read as klCoef (migrateStoredRun in allRuns)
     await db.putRun({
       ...storedRun(newRun('ppo', { beta: 0.02 }, 7)),
       metrics: [0, 1, 2, 3].map((iteration) => ({ iteration })),
@@ -340,7 +340,7 @@ describe('persistence', () => {
     worker.ppoRun.mockResolvedValue({ iterations: 1, paused: false });
     await useTrainingStore.getState().ppoStep(DEFAULT_HYPERPARAMETERS, 1, ['a', 'b']);
     expect(worker.ppoStart).not.toHaveBeenCalled(); // same settings: the worker's session goes on
-    await useTrainingStore.getState().ppoStep({ ...DEFAULT_HYPERPARAMETERS, beta: 0 }, 1, ['a', 'b']);
+    await useTrainingStore.getState().ppoStep({ ...DEFAULT_HYPERPARAMETERS, klCoef: 0 }, 1, ['a', 'b']);
     expect(worker.ppoStart.mock.calls[0][0]).toMatchObject({ klCoef: 0, resumeAt: 2 });
     expect(worker.ppoRun.mock.calls.map((c) => c[0])).toEqual([1, 1]);
     expect(useTrainingStore.getState().runs.ppo?.settings.klCoef).toBe(0);
@@ -361,7 +361,7 @@ describe('failures reach the screen (issue 20)', () => {
       checkpoints: [{ ...summary('policy', 'policy', 1), createdAt: 6, saved: true }],
     });
     worker.ppoStart.mockRejectedValueOnce(new Error('PPO is running: pause it first'));
-    await useTrainingStore.getState().ppoStep({ ...DEFAULT_HYPERPARAMETERS, beta: 0 }, 1, ['a', 'b']);
+    await useTrainingStore.getState().ppoStep({ ...DEFAULT_HYPERPARAMETERS, klCoef: 0 }, 1, ['a', 'b']);
     expect(useTrainingStore.getState().runs.ppo).toMatchObject({
       status: 'failed',
       error: 'Training stopped: PPO is running: pause it first',

@@ -111,7 +111,8 @@ describe('the worker training jobs on a micro model', { timeout: 600_000 }, () =
     expect(reports.map((r) => r.iteration)).toEqual([0, 1]);
     expect(reports[0].saved).toBeUndefined();
     expect(reports[1].saved).toMatchObject({ name: 'policy', kind: 'policy', parent: 'sft', step: 2 });
-    expect(reports[1].metrics.beta).toBe(0);
+    expect(reports[1].metrics['objective/kl_coef']).toBe(0);
+    expect(registry.get('policy').meta).toMatchObject({ kl_coef: '0', ptx_coef: '1' });
     expect(Number.isFinite(reports[1].metrics['loss/ptx_avg'])).toBe(true);
     expect(reports[1].samples.length).toBeGreaterThan(0);
     for (const s of reports[1].samples) {
@@ -151,6 +152,13 @@ describe('the worker training jobs on a micro model', { timeout: 600_000 }, () =
     expect(rows[1].win_rate_vs_sft).toBe(0.5); // SFT against itself: every prompt a tie
     const pairs = await blindPairs(device, registry, 'policy', 'sft', 2, evaluation);
     expect(pairs).toHaveLength(2);
+  });
+
+  it("reads an older policy's metadata beta as kl_coef (migrateCheckpointMeta), with the same value", () => {
+    const base = registry.get('base');
+    registry.put('old-policy', { ...base, meta: { kind: 'policy', parent: 'sft', beta: '0.02', steps: '3' } });
+    expect(registry.get('old-policy').meta).toEqual({ kind: 'policy', parent: 'sft', kl_coef: '0.02', steps: '3' });
+    registry.remove('old-policy');
   });
 
   it('a reward model round-trips through its files; it cannot be sampled', async () => {
