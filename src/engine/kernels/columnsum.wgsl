@@ -4,6 +4,10 @@
 // through the chunk and are added in a fixed order, so the result is the same on every run. Two
 // passes (chunks into a scratch, then the scratch's single chunk into the destination) give a
 // parallel column reduction without atomics.
+// column_sum_registers — the same sums without workgroup memory or a barrier (the `registers` layout,
+// for CPU adapters): one invocation per (chunk, column) forms the 4 lane sums itself, each over the
+// same rows in the same order, and adds them in the same order: bit-identical. A 64-invocation
+// workgroup covers 64 columns of one chunk.
 
 override ACCUMULATE: bool = false;
 
@@ -44,4 +48,24 @@ fn column_sum(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_id)
     if (ACCUMULATE) { total += dst[o]; }
     dst[o] = total;
   }
+}
+
+@compute @workgroup_size(64)
+fn column_sum_registers(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) local: u32) {
+  let col = group.x * SUM_COLUMNS + local;
+  if (col >= sizes.cols) { return; }
+  let chunk = group.y;
+  let row_start = chunk * sizes.chunk_rows;
+  let row_end = min((chunk + 1u) * sizes.chunk_rows, sizes.rows);
+  var total = 0.0;
+  for (var lane = 0u; lane < SUM_LANES; lane++) {
+    var sum = 0.0; // lane `lane` of column_sum: rows row_start + lane, + 4, ...
+    for (var row = row_start + lane; row < row_end; row += SUM_LANES) {
+      sum += src[row * sizes.cols + col];
+    }
+    if (lane == 0u) { total = sum; } else { total += sum; }
+  }
+  let o = chunk * sizes.cols + col;
+  if (ACCUMULATE) { total += dst[o]; }
+  dst[o] = total;
 }

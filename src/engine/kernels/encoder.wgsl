@@ -16,6 +16,10 @@
 //     slots and every distinct token of the batch exactly one owner, instead of one slot per
 //     vocabulary row.
 //   otherwise                     r = slot.
+// backward_registers — the same sums without workgroup memory or a barrier (the `registers` layout,
+// for CPU adapters): one invocation per (r, channel) forms the 8 lane sums itself, each over the
+// same rows in the same order, and adds them in the same order, so the result is bit-identical.
+// A 64-invocation workgroup covers 64 channels of one slot (group.y).
 
 override BY_TOKEN: bool = true;
 override SLOT_BY_POSITION: bool = false;
@@ -23,6 +27,7 @@ override SLOT_BY_POSITION: bool = false;
 const WORKGROUP = 256u;
 const SUM_COLUMNS = 32u;
 const SUM_LANES = 8u;
+const REGISTER_COLUMNS = 64u;
 
 struct Sizes {
   B: u32,
@@ -83,6 +88,20 @@ fn token_of_entry(j: u32) -> u32 {
   return lo;
 }
 
+// Which row r slot owns and the rows that feed it: (r, start, count), count 0 when another slot owns r.
+fn slot_rows(slot: u32) -> vec3u {
+  var r = slot;
+  var start = 0u;
+  var count = sizes.B;
+  if (BY_TOKEN) {
+    if (SLOT_BY_POSITION) { r = token_of_entry(slot); }
+    start = offsets[r];
+    count = offsets[r + 1u] - start;
+    if (SLOT_BY_POSITION && start != slot) { count = 0u; } // another slot owns token r
+  }
+  return vec3u(r, start, count);
+}
+
 @compute @workgroup_size(32, 8)
 fn backward(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_id) local: vec3u) {
   let C = sizes.width;
@@ -113,4 +132,26 @@ fn backward(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_id) l
     }
     dst[r * C + c] += total;
   }
+}
+
+@compute @workgroup_size(64)
+fn backward_registers(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) local: u32) {
+  let C = sizes.width;
+  let c = group.x * REGISTER_COLUMNS + local;
+  let rows = slot_rows(group.y);
+  let r = rows.x;
+  let start = rows.y;
+  let count = rows.z;
+  if (c >= C || count == 0u) { return; }
+  var total = 0.0;
+  for (var lane = 0u; lane < SUM_LANES; lane++) {
+    var sum = 0.0; // lane `lane` of backward: rows lane, lane + 8, ...
+    for (var i = lane; i < count; i += SUM_LANES) {
+      var row = i * sizes.T + r;
+      if (BY_TOKEN) { row = positions[start + i]; }
+      sum += dout[row * C + c];
+    }
+    if (lane == 0u) { total = sum; } else { total += sum; }
+  }
+  dst[r * C + c] += total;
 }

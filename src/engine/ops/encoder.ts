@@ -2,12 +2,21 @@
 // id, the positions where it occurs: bucketTokens builds that CSR on the CPU when a batch is
 // uploaded, so each dwte row is a plain gather-sum with no atomics and a fixed summation order.
 import encoderWgsl from '../kernels/encoder.wgsl?raw';
-import { bindKernel, getKernel, type BindingResource, type Dispatch } from '../kernel.ts';
+import {
+  bindKernel,
+  getKernel,
+  kernelLayoutFor,
+  type BindingResource,
+  type Dispatch,
+  type KernelLayout,
+} from '../kernel.ts';
 import { createUniformBuffer } from '../buffers.ts';
 import { workgroupGrid } from './columnsum.ts';
 
 const FORWARD_WORKGROUP = 256;
 const BACKWARD_COLUMNS = 32;
+/** Channels per backward_registers workgroup (one invocation each). */
+const REGISTER_COLUMNS = 64;
 const MAX_WORKGROUPS_PER_DIMENSION = 65535;
 
 /** out (B,T,C): out[b,t,:] = wte[tokens[b,t],:] + wpe[t,:]; tokens (B,T) u32, wte (V,C), wpe (nCtx,C). */
@@ -59,7 +68,8 @@ export function bucketTokens(tokens: ArrayLike<number>, V: number): { offsets: U
 /**
  * One gather-sum pass. `slots` workgroup rows of 32 channels each; with `slotByPosition` (dwte when
  * B·T < V) slot j is the j-th CSR entry and adds only when it is its token's first entry, so the grid
- * follows the batch (min(V, B·T) slots) rather than the vocabulary.
+ * follows the batch (min(V, B·T) slots) rather than the vocabulary. 'registers' (CPU adapters): one
+ * invocation per channel forms the 8 lane sums in private memory, no barrier (bit-identical).
  */
 function gatherSumDispatch(
   device: GPUDevice,
@@ -68,12 +78,14 @@ function gatherSumDispatch(
   resources: BindingResource[],
   slots: number,
   sizes: { B: number; T: number; C: number; V: number },
+  layout: KernelLayout,
 ): Dispatch {
   if (slots > MAX_WORKGROUPS_PER_DIMENSION) throw new Error(`${label}: ${slots} rows is too many for encoder backward`);
+  const registers = layout === 'registers';
   const kernel = getKernel(device, {
-    label: mode.byToken ? 'encoder_backward_wte' : 'encoder_backward_wpe',
+    label: `${mode.byToken ? 'encoder_backward_wte' : 'encoder_backward_wpe'}${registers ? '_registers' : ''}`,
     code: encoderWgsl,
-    entryPoint: 'backward',
+    entryPoint: registers ? 'backward_registers' : 'backward',
     constants: { BY_TOKEN: mode.byToken, SLOT_BY_POSITION: mode.slotByPosition },
     bindings: ['storage', 'read-only-storage', 'read-only-storage', 'read-only-storage', 'uniform'],
   });
@@ -82,7 +94,7 @@ function gatherSumDispatch(
   return {
     kernel,
     bindGroup: bindKernel(device, kernel, [...resources, uniforms], label),
-    workgroups: [Math.ceil(C / BACKWARD_COLUMNS), Math.max(1, slots)],
+    workgroups: [Math.ceil(C / (registers ? REGISTER_COLUMNS : BACKWARD_COLUMNS)), Math.max(1, slots)],
   };
 }
 
@@ -90,6 +102,7 @@ function gatherSumDispatch(
  * Embedding backward: dwte (V,C) += Σ of dout (B,T,C) over the positions of each token (offsets
  * (V+1) and positions (B*T) from bucketTokens); dwpe (nCtx,C) row t += Σ_b dout[b,t,:]. The dwte pass
  * launches min(V, B·T) workgroup rows: only the batch's tokens get work, whatever the vocabulary.
+ * Both layouts give the same bits.
  */
 export function encoderBackwardDispatches(
   device: GPUDevice,
@@ -105,6 +118,7 @@ export function encoderBackwardDispatches(
   T: number,
   C: number,
   V: number,
+  layout: KernelLayout = kernelLayoutFor(device),
 ): Dispatch[] {
   const sizes = { B, T, C, V };
   const slotByPosition = B * T < V;
@@ -117,6 +131,7 @@ export function encoderBackwardDispatches(
       [b.dwte, b.dout, b.offsets, b.positions],
       tokenSlots,
       sizes,
+      layout,
     ),
     gatherSumDispatch(
       device,
@@ -125,6 +140,7 @@ export function encoderBackwardDispatches(
       [b.dwpe, b.dout, b.offsets, b.positions],
       T,
       sizes,
+      layout,
     ),
   ];
 }

@@ -2,6 +2,7 @@
 // and the grid helper of the row kernels.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gpu } from '../../../src/engine/gpu.ts';
+import type { KernelLayout } from '../../../src/engine/kernel.ts';
 import { biasBackwardDispatches, workgroupGrid } from '../../../src/engine/ops/columnsum.ts';
 import { uniformValues } from '../../../src/engine/selfcheck.ts';
 import { matmulBackward } from '../../../src/model/reference.ts';
@@ -32,6 +33,21 @@ describe('bias backward', () => {
     [300, 768],
     [4096, 256],
   ];
+  it('bit-identical in the tiled and registers layouts (same lane sums, same order)', async () => {
+    const { device } = gpu;
+    for (const [N, OC] of SHAPES) {
+      const dy = uniformValues(N * OC, N + OC);
+      const initial = uniformValues(OC, 7);
+      const sum = async (layout: KernelLayout) => {
+        const dbias = upload(device, 'dbias', initial);
+        const dout = upload(device, 'dout', dy);
+        await run(device, biasBackwardDispatches(device, `bias-backward.${layout}`, { dbias, dout }, N, OC, layout));
+        return download(device, dbias, OC);
+      };
+      expect(await sum('registers'), `N=${N} OC=${OC}`).toEqual(await sum('tiled'));
+    }
+  });
+
   for (const [N, OC] of SHAPES) {
     it(`N=${N} OC=${OC}`, async () => {
       const { device } = gpu;

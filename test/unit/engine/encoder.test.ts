@@ -2,6 +2,7 @@
 // real WebGPU device against the float64 layer functions of reference.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gpu } from '../../../src/engine/gpu.ts';
+import type { KernelLayout } from '../../../src/engine/kernel.ts';
 import { bucketTokens, encoderBackwardDispatches, encoderForwardDispatch } from '../../../src/engine/ops/encoder.ts';
 import { uniformValues } from '../../../src/engine/selfcheck.ts';
 import { encoderBackward, encoderForward } from '../../../src/model/reference.ts';
@@ -63,8 +64,9 @@ describe('encoder', () => {
     const { device } = gpu;
     const buffer = upload(device, 'any', new Float32Array(64));
     const b = { dwte: buffer, dwpe: buffer, dout: buffer, offsets: buffer, positions: buffer };
-    expect(encoderBackwardDispatches(device, 'grid', b, 2, 16, 128, 1024)[0].workgroups).toEqual([4, 32]);
-    expect(encoderBackwardDispatches(device, 'grid', b, 16, 256, 128, 1024)[0].workgroups).toEqual([4, 1024]);
+    expect(encoderBackwardDispatches(device, 'grid', b, 2, 16, 128, 1024, 'tiled')[0].workgroups).toEqual([4, 32]);
+    expect(encoderBackwardDispatches(device, 'grid', b, 16, 256, 128, 1024, 'tiled')[0].workgroups).toEqual([4, 1024]);
+    expect(encoderBackwardDispatches(device, 'grid', b, 2, 16, 128, 1024, 'registers')[0].workgroups).toEqual([2, 32]);
   });
 
   for (const { B, T, C, V, nCtx, oneToken } of SHAPES) {
@@ -142,4 +144,42 @@ describe('encoder', () => {
       );
     });
   }
+});
+
+describe('encoder backward layouts', () => {
+  it('dwte and dwpe: bit-identical in the tiled and registers layouts (same lane sums, same order)', async () => {
+    const { device } = gpu;
+    for (const { B, T, C, V, nCtx, oneToken } of SHAPES) {
+      const tokens = oneToken ? new Int32Array(B * T).fill(V - 1) : skewedTokens(B * T, V, B * T + C);
+      const dy = uniformValues(B * T * C, 3);
+      const dwteInitial = uniformValues(V * C, 4);
+      const dwpeInitial = uniformValues(nCtx * C, 5);
+      const { offsets, positions } = bucketTokens(tokens, V);
+      const backward = async (layout: KernelLayout) => {
+        const dwte = upload(device, 'dwte', dwteInitial);
+        const dwpe = upload(device, 'dwpe', dwpeInitial);
+        await run(
+          device,
+          encoderBackwardDispatches(
+            device,
+            `encoder.backward.${layout}`,
+            {
+              dwte,
+              dwpe,
+              dout: upload(device, 'dout', dy),
+              offsets: upload(device, 'offsets', offsets, 'u32'),
+              positions: upload(device, 'positions', positions, 'u32'),
+            },
+            B,
+            T,
+            C,
+            V,
+            layout,
+          ),
+        );
+        return { dwte: await download(device, dwte, V * C), dwpe: await download(device, dwpe, nCtx * C) };
+      };
+      expect(await backward('registers'), `B=${B} T=${T} C=${C} V=${V}`).toEqual(await backward('tiled'));
+    }
+  });
 });
