@@ -30,7 +30,8 @@ export const MAX_VOCAB = PAIR_SHIFT;
 const WORD_CACHE_LIMIT = 100_000;
 
 const utf8Encoder = new TextEncoder();
-const utf8Decoder = new TextDecoder('utf-8');
+// ignoreBOM keeps a leading U+FEFF in the text (by default TextDecoder drops it, and decode(encode(t)) would lose it).
+const utf8Decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 export function pairKey(left: number, right: number): number {
   return left * PAIR_SHIFT + right;

@@ -131,6 +131,11 @@ describe('trainBpe', () => {
 });
 
 describe('Tokenizer.encode / decode', () => {
+  it('round-trips a leading byte-order mark (U+FEFF), which a default TextDecoder drops', () => {
+    for (const text of ['\uFEFF', '\uFEFFhello', 'a\uFEFF', '\uFEFF\uFEFFx'])
+      expect(tokenizer.decode(tokenizer.encode(text))).toBe(text);
+  });
+
   it('round-trips arbitrary well-formed Unicode (graphemes, any code point)', () => {
     fc.assert(
       fc.property(
