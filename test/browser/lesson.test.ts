@@ -125,11 +125,21 @@ describe('the first lesson', () => {
       // Score answers, busy first, while the reward model's background job (its mistakes) runs.
       await openTab(page, 'Reward model');
       await page.getByRole('button', { name: 'Find the comparisons it gets wrong' }).click();
+      // The busy label may last less than a poll when the worker is quick, so a MutationObserver
+      // records whether the button ever said 'Scoring…' between the click and the reward.
+      await page.evaluate(() => {
+        const seen = window as unknown as { sawScoring: boolean };
+        seen.sawScoring = false;
+        new MutationObserver(() => {
+          if ([...document.querySelectorAll('button')].some((button) => button.textContent === 'Scoring…'))
+            seen.sawScoring = true;
+        }).observe(document.body, { subtree: true, childList: true, characterData: true });
+      });
       await page.getByRole('button', { name: 'Score', exact: true }).click();
-      await expect.poll(() => page.getByRole('button', { name: /^(Score|Scoring…)$/ }).textContent()).toBe('Scoring…');
       await expect
         .poll(() => page.getByTestId('rm-score').textContent(), { timeout: GPU_TIMEOUT })
         .toMatch(/Reward: -?\d+\.\d{3}/);
+      expect(await page.evaluate(() => (window as unknown as { sawScoring: boolean }).sawScoring)).toBe(true);
 
       // Pause says so until the iteration in progress ends.
       await openTab(page, 'PPO');
