@@ -18,6 +18,8 @@ export interface CommandSpec {
   options: OptionSpecs;
   /** Command lines shown under "Examples:" in the command's help. */
   examples: readonly string[];
+  /** Options that an earlier version took under another name: old name → its name now. Not in the help; giving one is a usage error that names the new option. */
+  renamed?: Readonly<Record<string, string>>;
 }
 
 const MODEL_NOTE = 'the shipped base model, public/models/base';
@@ -264,6 +266,7 @@ export const COMMANDS = {
     examples: [
       'rlhf-lab ppo --policy /tmp/sft --reward-model /tmp/rm --out /tmp/ppo --iterations 20 --metrics /tmp/ppo.jsonl',
     ],
+    renamed: { beta: 'kl-coef' },
   },
   dpo: {
     summary: 'DPO on the comparison data rm uses',

@@ -82,6 +82,14 @@ function givenValues(command: Command): CommandContext['values'] {
   return values;
 }
 
+/** A usage error for an option given under its old name, naming the one that replaced it. */
+function refuseRenamed(command: Command, renamed: Readonly<Record<string, string>>): void {
+  for (const [old, now] of Object.entries(renamed)) {
+    if (command.getOptionValue(new Option(`--${old}`).attributeName()) !== undefined)
+      command.error(`error: option '--${old}' was renamed --${now} (same meaning)`);
+  }
+}
+
 /** The parser and the help of every command, built from COMMANDS; `onParsed` receives the command line's command. */
 function buildProgram(onParsed: (parsed: Parsed) => void): Command {
   const program = new Command('rlhf-lab')
@@ -102,9 +110,13 @@ function buildProgram(onParsed: (parsed: Parsed) => void): Command {
       .showHelpAfterError(`(rlhf-lab ${name} --help shows its options and examples)`);
     for (const [argument, description] of spec.arguments ?? []) command.argument(argument, description);
     for (const [option, declared] of Object.entries(spec.options)) command.addOption(parserOption(option, declared));
+    for (const old of Object.keys(spec.renamed ?? {})) command.addOption(new Option(`--${old} [value]`).hideHelp());
     command.option('--json', 'print one JSON object as the last line of stdout (progress goes to stderr)');
     command.addHelpText('after', `\nExamples:\n${spec.examples.map((line) => `  ${line}`).join('\n')}\n${ENVIRONMENT}`);
-    command.action(() => onParsed({ name, values: givenValues(command), positionals: command.args }));
+    command.action(() => {
+      refuseRenamed(command, spec.renamed ?? {});
+      onParsed({ name, values: givenValues(command), positionals: command.args });
+    });
   }
   return program;
 }

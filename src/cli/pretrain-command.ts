@@ -180,75 +180,79 @@ export async function pretrainCommand(context: CommandContext): Promise<unknown>
   return withGpu(async (gpu) => {
     context.log(`device: ${adapterName(gpu)}`);
     const model = new GptModel(gpu.device, config, 'lm', settings.batch, settings.seq, 'pretrain');
-    const history = previous?.history ?? [];
-    if (previous) {
-      model.writeParams((await readCheckpointDir(out)).params);
-      const optimizer = readSafetensors(
-        await readFileBytes(join(out, OPTIMIZER_FILE), MAX_READ_BYTES, OPTIMIZER_FILE),
-      ).tensors;
-      model.writeOptimizerState({ m: optimizer.get('m')!.data, v: optimizer.get('v')!.data, step: previous.step });
-    } else {
-      model.writeParams(initParameters(config, settings.seed));
-    }
-    const heldout = evaluationWindows(heldoutStream, settings.batch, settings.seq, 8);
-    let savedStep = previous?.step;
-    const save = async (step: number) => {
-      const params = await model.readParams();
-      const meta = { kind: 'base', preset: settings.preset, seed: String(settings.seed), steps: String(step) };
-      const { m, v } = await model.readOptimizerState();
-      await writeCheckpointDir(
-        out,
-        { config, params, tokenizer, meta },
-        {
-          [OPTIMIZER_FILE]: writeSafetensors([
-            { name: 'm', shape: [m.length], data: m },
-            { name: 'v', shape: [v.length], data: v },
-          ]),
-          [STATE_FILE]: JSON.stringify({ settings, step, history } satisfies TrainState, null, 1),
-        },
-      );
-      savedStep = step;
-    };
-    const result = await pretrain(model, {
-      stream,
-      heldout,
-      schedule: {
-        maxLr: settings.lr,
-        minLr: settings.lr / 10,
-        warmupSteps: Math.min(100, Math.ceil(settings.steps / 10)),
-        totalSteps: settings.steps,
-      },
-      seed: settings.seed,
-      startStep: previous?.step ?? 0,
-      logEvery: Math.min(25, settings.checkpointEvery),
-      evalEvery: settings.checkpointEvery,
-      checkpointEvery: settings.checkpointEvery,
-      onCheckpoint: save,
-      onProgress: (p) => {
-        gpu.assertHealthy();
-        history.push(p);
-        const heldoutText = p.heldoutLoss !== undefined ? ` held-out ${p.heldoutLoss.toFixed(3)}` : '';
-        context.log(
-          `step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)}${heldoutText} lr ${p.lr.toExponential(2)} |g| ${p.gradNorm.toFixed(2)} ${p.tokensPerSecond.toFixed(0)} tok/s`,
+    try {
+      const history = previous?.history ?? [];
+      if (previous) {
+        model.writeParams((await readCheckpointDir(out)).params);
+        const optimizer = readSafetensors(
+          await readFileBytes(join(out, OPTIMIZER_FILE), MAX_READ_BYTES, OPTIMIZER_FILE),
+        ).tensors;
+        model.writeOptimizerState({ m: optimizer.get('m')!.data, v: optimizer.get('v')!.data, step: previous.step });
+      } else {
+        model.writeParams(initParameters(config, settings.seed));
+      }
+      const heldout = evaluationWindows(heldoutStream, settings.batch, settings.seq, 8);
+      let savedStep = previous?.step;
+      const save = async (step: number) => {
+        const params = await model.readParams();
+        const meta = { kind: 'base', preset: settings.preset, seed: String(settings.seed), steps: String(step) };
+        const { m, v } = await model.readOptimizerState();
+        await writeCheckpointDir(
+          out,
+          { config, params, tokenizer, meta },
+          {
+            [OPTIMIZER_FILE]: writeSafetensors([
+              { name: 'm', shape: [m.length], data: m },
+              { name: 'v', shape: [v.length], data: v },
+            ]),
+            [STATE_FILE]: JSON.stringify({ settings, step, history } satisfies TrainState, null, 1),
+          },
         );
-      },
-    }).catch((error: Error) => {
-      const kept =
-        savedStep === undefined ? 'no checkpoint was saved' : `${out} keeps the checkpoint of step ${savedStep}`;
-      throw new Error(`${error.message} (${kept})`, { cause: error });
-    });
-    const heldoutLoss = await evaluationLoss(model, heldout);
-    return {
-      out,
-      preset: settings.preset,
-      seed: settings.seed,
-      steps: result.step,
-      tokens: result.step * settings.batch * settings.seq,
-      train_loss: result.loss,
-      heldout_loss: heldoutLoss,
-      vocab_size: tokenizer.vocabSize,
-      seconds: (performance.now() - started) / 1000,
-      adapter: adapterName(gpu),
-    };
+        savedStep = step;
+      };
+      const result = await pretrain(model, {
+        stream,
+        heldout,
+        schedule: {
+          maxLr: settings.lr,
+          minLr: settings.lr / 10,
+          warmupSteps: Math.min(100, Math.ceil(settings.steps / 10)),
+          totalSteps: settings.steps,
+        },
+        seed: settings.seed,
+        startStep: previous?.step ?? 0,
+        logEvery: Math.min(25, settings.checkpointEvery),
+        evalEvery: settings.checkpointEvery,
+        checkpointEvery: settings.checkpointEvery,
+        onCheckpoint: save,
+        onProgress: (p) => {
+          gpu.assertHealthy();
+          history.push(p);
+          const heldoutText = p.heldoutLoss !== undefined ? ` held-out ${p.heldoutLoss.toFixed(3)}` : '';
+          context.log(
+            `step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)}${heldoutText} lr ${p.lr.toExponential(2)} |g| ${p.gradNorm.toFixed(2)} ${p.tokensPerSecond.toFixed(0)} tok/s`,
+          );
+        },
+      }).catch((error: Error) => {
+        const kept =
+          savedStep === undefined ? 'no checkpoint was saved' : `${out} keeps the checkpoint of step ${savedStep}`;
+        throw new Error(`${error.message} (${kept})`, { cause: error });
+      });
+      const heldoutLoss = await evaluationLoss(model, heldout);
+      return {
+        out,
+        preset: settings.preset,
+        seed: settings.seed,
+        steps: result.step,
+        tokens: result.step * settings.batch * settings.seq,
+        train_loss: result.loss,
+        heldout_loss: heldoutLoss,
+        vocab_size: tokenizer.vocabSize,
+        seconds: (performance.now() - started) / 1000,
+        adapter: adapterName(gpu),
+      };
+    } finally {
+      model.destroy();
+    }
   });
 }

@@ -36,20 +36,20 @@ export interface AdaptiveKlController {
  * β ← β·(1 + e·nSteps/horizon). β grows while the policy drifts further than the target KL and
  * shrinks while it stays closer.
  */
-export function adaptiveKlController(initBeta: number, target: number, horizon: number): AdaptiveKlController {
-  if (!(initBeta >= 0) || !(target > 0) || !(horizon > 0))
+export function adaptiveKlController(initialKlCoef: number, target: number, horizon: number): AdaptiveKlController {
+  if (!(initialKlCoef >= 0) || !(target > 0) || !(horizon > 0))
     throw new Error(
-      `adaptiveKlController: need β ≥ 0, target > 0, horizon > 0, got ${initBeta}, ${target}, ${horizon}`,
+      `adaptiveKlController: need β ≥ 0, target > 0, horizon > 0, got ${initialKlCoef}, ${target}, ${horizon}`,
     );
-  let beta = initBeta;
+  let klCoef = initialKlCoef;
   return {
     get value() {
-      return beta;
+      return klCoef;
     },
     update(currentKl: number, nSteps: number): number {
       const proportionalError = Math.min(Math.max(currentKl / target - 1, -0.2), 0.2);
-      beta *= 1 + (proportionalError * nSteps) / horizon;
-      return beta;
+      klCoef *= 1 + (proportionalError * nSteps) / horizon;
+      return klCoef;
     },
   };
 }

@@ -65,6 +65,15 @@ describe('usage errors', () => {
     );
   });
 
+  it('an option given under its old name fails with exit code 2 and names the new one', async () => {
+    const run = await runCli(['ppo', '--beta', '0.05', '--json']);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toEqual([]);
+    expect(flat(run.stderr)).toContain("error: option '--beta' was renamed --kl-coef (same meaning)");
+    const help = await runCli(['ppo', '--help']);
+    expect(flat(help.stdout)).not.toContain('--beta');
+  });
+
   it('an unknown command fails with exit code 2 and the nearest command', async () => {
     const run = await runCli(['sfx', '--out', 'x']);
     expect(run.code).toBe(2);
