@@ -82,12 +82,10 @@ function givenValues(command: Command): CommandContext['values'] {
   return values;
 }
 
-/** A usage error for an option given under its old name, naming the one that replaced it. */
-function refuseRenamed(command: Command, renamed: Readonly<Record<string, string>>): void {
-  for (const [old, now] of Object.entries(renamed)) {
-    if (command.getOptionValue(new Option(`--${old}`).attributeName()) !== undefined)
-      command.error(`error: option '--${old}' was renamed --${now} (same meaning)`);
-  }
+/** Takes `--old` (hidden from the help) only to refuse it with a usage error that names the option replacing it. */
+function refuseRenamedOption(command: Command, old: string, now: string): void {
+  command.addOption(new Option(`--${old} [value]`).hideHelp());
+  command.on(`option:${old}`, () => command.error(`error: option '--${old}' was renamed --${now} (same meaning)`));
 }
 
 /** The parser and the help of every command, built from COMMANDS; `onParsed` receives the command line's command. */
@@ -110,13 +108,10 @@ function buildProgram(onParsed: (parsed: Parsed) => void): Command {
       .showHelpAfterError(`(rlhf-lab ${name} --help shows its options and examples)`);
     for (const [argument, description] of spec.arguments ?? []) command.argument(argument, description);
     for (const [option, declared] of Object.entries(spec.options)) command.addOption(parserOption(option, declared));
-    for (const old of Object.keys(spec.renamed ?? {})) command.addOption(new Option(`--${old} [value]`).hideHelp());
+    for (const [old, now] of Object.entries(spec.renamed ?? {})) refuseRenamedOption(command, old, now);
     command.option('--json', 'print one JSON object as the last line of stdout (progress goes to stderr)');
     command.addHelpText('after', `\nExamples:\n${spec.examples.map((line) => `  ${line}`).join('\n')}\n${ENVIRONMENT}`);
-    command.action(() => {
-      refuseRenamed(command, spec.renamed ?? {});
-      onParsed({ name, values: givenValues(command), positionals: command.args });
-    });
+    command.action(() => onParsed({ name, values: givenValues(command), positionals: command.args }));
   }
   return program;
 }
